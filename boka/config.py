@@ -1,0 +1,60 @@
+"""All of Boka's configuration, read once from the environment (prefix ``BOKA_``).
+
+The defaults give the embedded mode: a SQLite file, in-memory broadcast and in-process jobs.
+Setting ``BOKA_DATABASE_URL`` (postgresql+asyncpg://…) and ``BOKA_REDIS_URL`` switches to the
+production stack with no code change.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOKA_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./boka.db",
+        description="SQLAlchemy async URL of the system of record.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for fan-out, rate limits and queues; unset = embedded mode."
+    )
+    host: str = Field("127.0.0.1", description="Interface `python app.py` binds to.")
+    port: int = Field(8000, description="Port `python app.py` listens on.")
+    secret_key: str = Field(
+        INSECURE_DEV_SECRET, description="Key for signed links and secrets at rest; set it in production."
+    )
+    graphiql: bool = Field(True, description="Serve the GraphiQL IDE on GET /graphql.")
+    seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
+    session_cookie_name: str = Field("boka_session")
+    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
+    db_pool_size: int = Field(10, ge=1, description="Connections per app process (PostgreSQL).")
+    db_echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    query_max_depth: int = Field(12, ge=1, description="Deepest GraphQL selection accepted.")
+    query_max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document.")
+    query_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
+    worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
+    worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [name.strip() for name in self.worker_queues.split(",") if name.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
