@@ -1,0 +1,48 @@
+"""Boka's ASGI app (``uvicorn app:app``) and the embedded server (``python app.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+
+from boka.config import get_settings
+from boka.db import Database, create_engine
+from boka.migrations import upgrade_to_head
+from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG, seed_demo_tenant
+from boka.web.app import create_app
+
+app = create_app()
+
+
+async def _seed() -> bool:
+    database = Database(create_engine(get_settings()))
+    try:
+        return await seed_demo_tenant(database)
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    settings = get_settings()
+    upgrade_to_head(settings.database_url)
+    if settings.seed_demo:
+        created = asyncio.run(_seed())
+        base = f"http://localhost:{settings.port}"
+        print(
+            f"\nBoka is starting on {base} ({'new' if created else 'existing'} demo tenant).\n"
+            f"  GraphiQL:  {base}/graphql  (the host 'localhost' selects the demo tenant;\n"
+            f"             elsewhere send the header  X-Tenant: {DEMO_SLUG})\n"
+            f"  Sign in:   mutation {{ signIn(input: {{email: \"{DEMO_PEOPLE[0].email}\", "
+            f"password: \"{DEMO_PASSWORD}\"}}) {{ token errors {{ message }} }} }}\n"
+            f"  Then:      {{ viewer {{ user {{ email }} tenant {{ name }} role }} }}\n"
+            f"  Other demo accounts (same password): "
+            + ", ".join(f"{p.email} ({p.role.value})" for p in DEMO_PEOPLE[1:])
+            + "\n",
+            flush=True,
+        )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Errors the domain raises, with the codes clients see.
+
+Two kinds, following DESIGN.md:
+- ``UserInputError``: an expected failure of a mutation (bad input, wrong password, slot taken).
+  Resolvers turn it into ``errors: [UserError!]!`` on the payload; nothing is written.
+- ``BokaError`` subclasses: access and lookup failures, which travel as GraphQL errors whose
+  ``extensions.code`` is the ``ErrorCode`` value.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(str, enum.Enum):
+    """``extensions.code`` of a GraphQL error."""
+
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    RATE_LIMITED = "RATE_LIMITED"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INTERNAL = "INTERNAL"
+
+
+class UserErrorCode(str, enum.Enum):
+    """``code`` of a ``UserError`` in a mutation payload."""
+
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    SLUG_TAKEN = "SLUG_TAKEN"
+
+
+class BokaError(Exception):
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(BokaError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(BokaError):
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(BokaError):
+    code = ErrorCode.NOT_FOUND
+
+
+class InvalidRequest(BokaError):
+    code = ErrorCode.VALIDATION_ERROR
+
+
+class UserInputError(Exception):
+    """An expected failure, reported in the payload's ``errors`` list."""
+
+    def __init__(self, code: UserErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field

@@ -1,0 +1,1 @@
+"""Identity: accounts, passwords, sessions, principals and RBAC."""

@@ -1,0 +1,52 @@
+"""Turning a request's credentials and tenant hint into a Principal."""
+
+from __future__ import annotations
+
+from boka.db import Database
+from boka.identity.memberships import find_membership
+from boka.identity.principal import Principal
+from boka.identity.sessions import find_active_session, is_last_seen_stale, touch_session
+from boka.tenancy import find_tenant, find_tenant_by_domain
+
+
+async def resolve_principal(
+    database: Database,
+    *,
+    token: str | None,
+    tenant_header: str | None,
+    host: str | None,
+) -> Principal:
+    """Who the request is from and which tenant it is for; anonymous if the token is not live.
+
+    The tenant comes from the X-Tenant header (slug, domain or id) or else the Host's name.
+    Naming a tenant that does not exist in X-Tenant is remembered, so tenant-scoped operations
+    can answer NOT_FOUND; an unknown host simply means "no tenant".
+    """
+    async with database.transaction() as db:
+        tenant = None
+        unknown_tenant = None
+        if tenant_header and tenant_header.strip():
+            hint = tenant_header.strip().lower()
+            tenant = await find_tenant(db, hint)
+            unknown_tenant = None if tenant else hint
+        elif host:
+            tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
+        found = await find_active_session(db, token) if token else None
+        if found is None:
+            return Principal.build(
+                user=None, session_id=None, tenant=tenant, role=None, unknown_tenant=unknown_tenant
+            )
+        session, user = found
+        membership = (
+            await find_membership(db, tenant_id=tenant.id, user_id=user.id) if tenant else None
+        )
+    if is_last_seen_stale(session):
+        async with database.transaction(write=True) as db:
+            await touch_session(db, session.id)
+    return Principal.build(
+        user=user,
+        session_id=session.id,
+        tenant=tenant,
+        role=membership.role if membership else None,
+        unknown_tenant=unknown_tenant,
+    )

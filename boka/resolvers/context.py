@@ -1,0 +1,68 @@
+"""What every resolver can reach: the request's principal, the process runtime, loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from boka.identity.principal import Principal
+from boka.identity.sessions import DeviceInfo
+from boka.resolvers.loaders import Loaders
+from boka.runtime import Runtime
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+
+@dataclass
+class RequestContext:
+    request: Request | WebSocket
+    response: Response | WebSocket
+    runtime: Runtime
+    principal: Principal
+    loaders: Loaders = field(init=False)
+    # Set by Strawberry from a websocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.runtime.database)
+
+    @property
+    def device(self) -> DeviceInfo:
+        client = self.request.client
+        return DeviceInfo(
+            ip_address=client.host if client else None,
+            user_agent=self.request.headers.get("user-agent"),
+        )
+
+    def remember_session(self, token: str, expires_at: datetime) -> None:
+        """Hand the new session to a browser as an HttpOnly cookie (HTTP only)."""
+        if isinstance(self.response, Response):
+            settings = self.runtime.settings
+            self.response.set_cookie(
+                settings.session_cookie_name,
+                token,
+                expires=expires_at,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
+
+    def forget_session(self) -> None:
+        if isinstance(self.response, Response):
+            self.response.delete_cookie(
+                self.runtime.settings.session_cookie_name, path="/", httponly=True, samesite="lax"
+            )
+
+
+if TYPE_CHECKING:
+    Info: TypeAlias = StrawberryInfo[RequestContext, None]
+else:
+    Info = StrawberryInfo

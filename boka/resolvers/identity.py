@@ -1,0 +1,163 @@
+"""Resolvers for sign-in, the viewer and tenant membership. Thin: input → domain → type."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import strawberry
+from strawberry import relay
+
+from boka.errors import UserInputError
+from boka.identity.accounts import check_credentials, register_user
+from boka.identity.memberships import (
+    add_member_by_email,
+    add_membership,
+    find_membership,
+    list_memberships,
+)
+from boka.identity.principal import Principal
+from boka.identity.sessions import end_session, start_session
+from boka.models.tenancy import Role
+from boka.resolvers.context import Info
+from boka.schema.errors import UserError
+from boka.schema.identity import (
+    AddMemberInput,
+    AuthPayload,
+    Grant,
+    MembershipPayload,
+    MembershipType,
+    RegisterInput,
+    SignInInput,
+    SignOutPayload,
+    TenantType,
+    UserType,
+    Viewer,
+)
+from boka.schema.pagination import connection_from_page
+
+
+def viewer_of(principal: Principal) -> Viewer:
+    return Viewer(
+        user=UserType.from_model(principal.user) if principal.user else None,
+        tenant=TenantType.from_model(principal.tenant) if principal.tenant else None,
+        role=principal.role,
+        grants=[Grant(action=action, scope=scope) for action, scope in principal.grants.items()],
+    )
+
+
+async def viewer(info: Info) -> Viewer:
+    return viewer_of(info.context.principal)
+
+
+async def tenant(info: Info) -> TenantType | None:
+    """The tenant this request is for (X-Tenant header or the host's domain)."""
+    principal = info.context.principal
+    return TenantType.from_model(principal.tenant) if principal.tenant else None
+
+
+async def members(
+    info: Info, first: int | None = None, after: str | None = None
+) -> relay.Connection[MembershipType]:
+    async with info.context.runtime.database.transaction() as db:
+        page = await list_memberships(db, info.context.principal, first=first, after=after)
+    return connection_from_page(page, MembershipType.from_model)
+
+
+async def register(info: Info, input: RegisterInput) -> AuthPayload:
+    """Create an account and sign in. Inside a tenant, the account also becomes its customer."""
+    context = info.context
+    tenant = context.principal.tenant
+    try:
+        async with context.runtime.database.transaction(write=True) as db:
+            user = await register_user(
+                db, email=input.email, password=input.password, full_name=input.full_name
+            )
+            role = None
+            if tenant is not None:
+                role = Role.CUSTOMER
+                await add_membership(db, tenant_id=tenant.id, user_id=user.id, role=role)
+            issued = await start_session(
+                db,
+                user,
+                tenant_id=tenant.id if tenant else None,
+                device=context.device,
+                ttl=timedelta(hours=context.runtime.settings.session_ttl_hours),
+            )
+    except UserInputError as error:
+        return AuthPayload(errors=[UserError.from_exception(error)])
+    context.remember_session(issued.token, issued.session.expires_at)
+    principal = Principal.build(user=user, session_id=issued.session.id, tenant=tenant, role=role)
+    return AuthPayload(
+        token=issued.token, expires_at=issued.session.expires_at, viewer=viewer_of(principal)
+    )
+
+
+async def sign_in(info: Info, input: SignInInput) -> AuthPayload:
+    context = info.context
+    tenant = context.principal.tenant
+    try:
+        async with context.runtime.database.transaction(write=True) as db:
+            user = await check_credentials(db, email=input.email, password=input.password)
+            issued = await start_session(
+                db,
+                user,
+                tenant_id=tenant.id if tenant else None,
+                device=context.device,
+                ttl=timedelta(hours=context.runtime.settings.session_ttl_hours),
+            )
+            membership = (
+                await find_membership(db, tenant_id=tenant.id, user_id=user.id) if tenant else None
+            )
+    except UserInputError as error:
+        return AuthPayload(errors=[UserError.from_exception(error)])
+    context.remember_session(issued.token, issued.session.expires_at)
+    principal = Principal.build(
+        user=user,
+        session_id=issued.session.id,
+        tenant=tenant,
+        role=membership.role if membership else None,
+    )
+    return AuthPayload(
+        token=issued.token, expires_at=issued.session.expires_at, viewer=viewer_of(principal)
+    )
+
+
+async def sign_out(info: Info) -> SignOutPayload:
+    """End the session this request was made with. Signing out twice is harmless."""
+    context = info.context
+    session_id = context.principal.session_id
+    if session_id is not None:
+        async with context.runtime.database.transaction(write=True) as db:
+            await end_session(db, session_id)
+    context.forget_session()
+    return SignOutPayload(signed_out=session_id is not None)
+
+
+async def add_member(info: Info, input: AddMemberInput) -> MembershipPayload:
+    try:
+        async with info.context.runtime.database.transaction(write=True) as db:
+            membership = await add_member_by_email(
+                db, info.context.principal, email=input.email, role=input.role
+            )
+    except UserInputError as error:
+        return MembershipPayload(errors=[UserError.from_exception(error)])
+    return MembershipPayload(membership=MembershipType.from_model(membership))
+
+
+@strawberry.type
+class IdentityQuery:
+    viewer: Viewer = strawberry.field(resolver=viewer, description="Who is asking.")
+    tenant: TenantType | None = strawberry.field(resolver=tenant)
+    members: relay.Connection[MembershipType] = strawberry.field(
+        resolver=members, description="The tenant's members (managers and owners)."
+    )
+
+
+@strawberry.type
+class IdentityMutation:
+    register: AuthPayload = strawberry.field(resolver=register)
+    sign_in: AuthPayload = strawberry.field(resolver=sign_in)
+    sign_out: SignOutPayload = strawberry.field(resolver=sign_out)
+    add_member: MembershipPayload = strawberry.field(
+        resolver=add_member, description="Add a registered user to the tenant with a role."
+    )

@@ -1,0 +1,1 @@
+"""GraphQL types, inputs, errors and the assembled schema (see root.py)."""

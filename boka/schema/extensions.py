@@ -1,0 +1,66 @@
+"""Schema extensions: per-operation metrics and the limits every document must stay within."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from boka.config import Settings
+from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
+from boka.schema.errors import ErrorShape, error_code
+
+_OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_DISTINCT_OPERATIONS = 500
+CACHE_SIZE = 1024
+_seen_operations: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """The metrics label for an operation name; bounded, since clients choose the names."""
+    if not name or not _OPERATION_NAME.match(name):
+        return "anonymous"
+    if name in _seen_operations:
+        return name
+    if len(_seen_operations) >= MAX_DISTINCT_OPERATIONS:
+        return "other"
+    _seen_operations.add(name)
+    return name
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts and times each operation by name and outcome (``ok`` or the first error code)."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors
+        outcome = error_code(errors[0]).value if errors else "ok"
+        operation = operation_label(self.execution_context.operation_name)
+        GRAPHQL_REQUESTS.labels(operation, outcome).inc()
+        GRAPHQL_LATENCY.labels(operation, outcome).observe(time.perf_counter() - started)
+
+
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories, so every operation gets its own extension instances (Strawberry's advice);
+    the parser and validation caches still share one LRU each across requests."""
+    return [
+        OperationMetrics,
+        ErrorShape,
+        partial(ParserCache, maxsize=CACHE_SIZE),
+        partial(ValidationCache, maxsize=CACHE_SIZE),
+        partial(QueryDepthLimiter, max_depth=settings.query_max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.query_max_aliases),
+        partial(MaxTokensLimiter, max_token_count=settings.query_max_tokens),
+    ]

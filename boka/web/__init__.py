@@ -1,0 +1,1 @@
+"""HTTP and websocket edge: the app factory, routes and middleware."""

@@ -1,0 +1,49 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+
+from boka.config import Settings, get_settings
+from boka.observability.logging import configure_logging
+from boka.runtime import Runtime
+from boka.schema.root import build_schema
+from boka.web.graphql import BokaGraphQL
+from boka.web.health import healthz, metrics, readyz
+from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    runtime = Runtime.from_settings(settings)
+    graphql = BokaGraphQL(runtime, schema=build_schema(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

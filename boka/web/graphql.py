@@ -1,0 +1,78 @@
+"""The /graphql endpoint: Strawberry's ASGI view with Boka's context and auth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from boka.identity.authentication import resolve_principal
+from boka.resolvers.context import RequestContext
+from boka.runtime import Runtime
+
+
+def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
+    """The session token from ``Authorization: Bearer``, else from the session cookie."""
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return connection.cookies.get(cookie_name) or None
+
+
+class BokaGraphQL(GraphQL):
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=20,
+            keep_alive=True,
+            keep_alive_interval=15,
+            graphql_ide="graphiql" if runtime.settings.graphiql else None,
+            **kwargs,
+        )
+        self.runtime = runtime
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        principal = await resolve_principal(
+            self.runtime.database,
+            token=bearer_token(request, self.runtime.settings.session_cookie_name),
+            tenant_header=request.headers.get("x-tenant"),
+            host=request.headers.get("host"),
+        )
+        return RequestContext(
+            request=request, response=response, runtime=self.runtime, principal=principal
+        )
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType:  # type: ignore[override]
+        """Authenticate a websocket from its connection_init payload.
+
+        ``{"authorization": "Bearer <token>", "tenant": "<slug>"}``; either may be left out, and
+        the handshake's cookie and headers count instead. A token that is given but not live
+        closes the connection with 4403 Forbidden, so a client never silently runs anonymous.
+        """
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization = str(params.get("authorization") or "")
+        scheme, _, credentials = authorization.partition(" ")
+        token = credentials.strip() if scheme.lower() == "bearer" else None
+        token = token or bearer_token(context.request, self.runtime.settings.session_cookie_name)
+        tenant = params.get("tenant") or context.request.headers.get("x-tenant")
+        principal = await resolve_principal(
+            self.runtime.database,
+            token=token,
+            tenant_header=str(tenant) if tenant else None,
+            host=context.request.headers.get("host"),
+        )
+        if token and not principal.is_authenticated:
+            raise ConnectionRejectionError()
+        context.principal = principal
+        return UNSET

@@ -1,0 +1,46 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from boka.observability.logging import get_logger
+from boka.runtime import Runtime
+
+READINESS_TIMEOUT_SECONDS = 2.0
+log = get_logger("boka.health")
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving. Says nothing about its dependencies."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready to take traffic: the database answers and, when configured, Redis too."""
+    runtime: Runtime = request.app.state.runtime
+    checks = {"database": await _check(runtime.database.ping())}
+    if runtime.redis is not None:
+        checks["redis"] = await _check(runtime.redis.ping())
+    ready = all(state == "ok" for state in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+async def _check(probe) -> str:  # type: ignore[no-untyped-def]
+    try:
+        await asyncio.wait_for(probe, READINESS_TIMEOUT_SECONDS)
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readiness check failed", error=type(exc).__name__)
+        return "unavailable"
+    return "ok"
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
