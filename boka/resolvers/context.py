@@ -25,13 +25,28 @@ class RequestContext:
     request: Request | WebSocket
     response: Response | WebSocket
     runtime: Runtime
-    principal: Principal
+    resolved_principal: Principal | None
+    # Why the principal could not be resolved (say, the database is down). Raised again when a
+    # resolver asks for it, so the failure reaches the client as a masked INTERNAL error with
+    # the request id, through the same path as any other error.
+    principal_failure: Exception | None = None
     loaders: Loaders = field(init=False)
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.runtime.database)
+
+    @property
+    def principal(self) -> Principal:
+        if self.resolved_principal is None:
+            raise self.principal_failure or RuntimeError("principal was never resolved")
+        return self.resolved_principal
+
+    @principal.setter
+    def principal(self, principal: Principal) -> None:
+        self.resolved_principal = principal
+        self.principal_failure = None
 
     @property
     def device(self) -> DeviceInfo:

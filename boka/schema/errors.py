@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import strawberry
 import structlog
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 
 from boka.errors import BokaError, ErrorCode, UserErrorCode, UserInputError
 from boka.observability.logging import get_logger
@@ -41,34 +40,19 @@ def error_code(error: GraphQLError) -> ErrorCode:
     return ErrorCode.INTERNAL
 
 
-class ErrorShape(MaskErrors):
-    """Every error leaves with ``extensions.code``, ``request_id`` and ``timestamp``.
+def shape_error(error: GraphQLError) -> None:
+    """Give ``error`` the client-facing shape, in place.
 
-    Internal errors are logged with their traceback and replaced by a message that reveals
+    Every error leaves with ``extensions.code``, ``request_id`` and ``timestamp``. Internal
+    errors are logged here with their traceback and their message replaced by one that reveals
     nothing (no exception text, no SQL); the request id ties the two together.
     """
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: True)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        code = error_code(error)
-        if code is ErrorCode.INTERNAL:
-            log.error("internal error", path=error.path, exc_info=error.original_error)
-            message = INTERNAL_MESSAGE
-        else:
-            message = error.message
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
-        return GraphQLError(
-            message=message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions={
-                "code": code.value,
-                "request_id": request_id,
-                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            },
-        )
+    code = error_code(error)
+    if code is ErrorCode.INTERNAL:
+        log.error("internal error", path=error.path, exc_info=error.original_error)
+        error.message = INTERNAL_MESSAGE
+    error.extensions = {
+        "code": code.value,
+        "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }

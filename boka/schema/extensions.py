@@ -18,7 +18,7 @@ from strawberry.extensions import (
 
 from boka.config import Settings
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
-from boka.schema.errors import ErrorShape, error_code
+from boka.schema.errors import error_code
 
 _OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_DISTINCT_OPERATIONS = 500
@@ -57,7 +57,6 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
     the parser and validation caches still share one LRU each across requests."""
     return [
         OperationMetrics,
-        ErrorShape,
         partial(ParserCache, maxsize=CACHE_SIZE),
         partial(ValidationCache, maxsize=CACHE_SIZE),
         partial(QueryDepthLimiter, max_depth=settings.query_max_depth),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from boka.config import Settings
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
 
@@ -33,8 +36,19 @@ Query = merge_types("Query", (NodeQuery, IdentityQuery))
 Mutation = merge_types("Mutation", (IdentityMutation,))
 
 
+class BokaSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry calls this for every error, whatever stage it came from (parsing,
+        validation, execution, subscriptions), before the result leaves: the one place to
+        shape and log them."""
+        for error in errors:
+            shape_error(error)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return BokaSchema(
         query=Query,
         mutation=Mutation,
         types=[UserType, TenantType, MembershipType],

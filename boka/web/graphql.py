@@ -43,15 +43,19 @@ class BokaGraphQL(GraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        principal = await resolve_principal(
-            self.runtime.database,
-            token=bearer_token(request, self.runtime.settings.session_cookie_name),
-            tenant_header=request.headers.get("x-tenant"),
-            host=request.headers.get("host"),
+        context = RequestContext(
+            request=request, response=response, runtime=self.runtime, resolved_principal=None
         )
-        return RequestContext(
-            request=request, response=response, runtime=self.runtime, principal=principal
-        )
+        try:
+            context.principal = await resolve_principal(
+                self.runtime.database,
+                token=bearer_token(request, self.runtime.settings.session_cookie_name),
+                tenant_header=request.headers.get("x-tenant"),
+                host=request.headers.get("host"),
+            )
+        except Exception as exc:  # reported per field, see RequestContext.principal_failure
+            context.principal_failure = exc
+        return context
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType:  # type: ignore[override]
         """Authenticate a websocket from its connection_init payload.

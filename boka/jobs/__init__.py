@@ -1,0 +1,1 @@
+"""RQ job functions. Each calls the same domain service a resolver would."""
