@@ -1,0 +1,27 @@
+# The two commands: `make run` (embedded server) and `make test` (the whole suite).
+# Both install what they need first, from pyproject.toml + uv.lock, into .venv.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(VENV)/bin/python app.py
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,180 @@
+"""Fixtures: a fresh PostgreSQL database per test run (Alembic-migrated), real Redis, and an
+HTTP client on the real ASGI app. Nothing of ours is mocked.
+
+BOKA_TEST_DATABASE_URL names the PostgreSQL server (its database part is only used to connect
+and create the throwaway one); BOKA_TEST_REDIS_URL the Redis database the tests may flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis
+from sqlalchemy.engine import make_url
+
+from boka.config import Settings
+from boka.migrations import upgrade_to_head
+from boka.models import metadata
+from boka.web.app import create_app
+
+from tests.support import GraphQLClient, World
+
+TEST_DATABASE_URL = os.environ.get(
+    "BOKA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_REDIS_URL = os.environ.get("BOKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine to completion in a thread of its own (safe whatever loop is running)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, with one clear line, if PostgreSQL or Redis is not there. Never skip."""
+
+    async def ping_postgres() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL), timeout=5)
+        await connection.close()
+
+    try:
+        _run(ping_postgres())
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(
+            f"PostgreSQL is unreachable at {make_url(TEST_DATABASE_URL).render_as_string()} "
+            f"({type(exc).__name__}: {exc}); start it with: {START_POSTGRES}",
+            returncode=3,
+        )
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(
+            f"Redis is unreachable at {TEST_REDIS_URL} ({type(exc).__name__}: {exc}); "
+            f"start it with: {START_REDIS}",
+            returncode=3,
+        )
+
+
+async def _create_database(name: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_database(name: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres() -> Iterator[Callable[[], str]]:
+    """Makes empty PostgreSQL databases (URLs), all dropped when the run ends."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"boka_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _run(_create_database(name))
+        created.append(name)
+        return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in created:
+        _run(_drop_database(name))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(fresh_postgres: Callable[[], str]) -> str:
+    """The run's database, migrated to head by Alembic."""
+    url = fresh_postgres()
+    _run(asyncio.to_thread(upgrade_to_head, url))
+    return url
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": TEST_REDIS_URL,
+        "graphiql": True,
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(postgres_url: str) -> Settings:
+    return settings_for(postgres_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    """The real ASGI app with its lifespan running; tables emptied after each test."""
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+    await _truncate_all(settings)
+
+
+async def _truncate_all(settings: Settings) -> None:
+    if settings.is_sqlite:
+        return  # each SQLite test has a database file of its own
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    connection = await asyncpg.connect(_asyncpg_dsn(settings.database_url))
+    try:
+        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+def world(app: Any) -> World:
+    """Builds tenants and people directly through the domain services."""
+    return World(app.state.runtime)

@@ -1,0 +1,155 @@
+"""The embedded default (SQLite, no Redis) stays honest: the real server, started the way
+`make run` starts it, serves the demo tenant; and the API behaves on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from boka.migrations import PROJECT_ROOT, upgrade_to_head
+from boka.models.tenancy import Role
+from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE
+from boka.web.app import create_app
+from tests.conftest import settings_for
+from tests.support import PASSWORD, GraphQLClient, World
+
+pytestmark = pytest.mark.sqlite
+
+SIGN_IN = """mutation($email: String!, $password: String!) {
+  signIn(input: {email: $email, password: $password}) { token errors { code } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_embedded_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("BOKA_")
+    } | {"BOKA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", "BOKA_PORT": str(port)}
+    return subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not become healthy in time")
+
+
+@pytest.fixture
+def embedded_server(tmp_path: Path) -> Iterator[Any]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> tuple[str, subprocess.Popen[bytes]]:
+        port = _free_port()
+        process = _start_embedded_server(tmp_path, port)
+        started.append(process)
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(process, base)
+        return base, process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> str:
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    return output.decode()
+
+
+def test_embedded_server_serves_the_demo_owner(embedded_server: Any) -> None:
+    base, process = embedded_server()
+    owner = DEMO_PEOPLE[0]
+    # The demo tenant's domain is localhost, so the browser's Host header finds it.
+    headers = {"Host": "localhost"}
+
+    signed_in = httpx.post(
+        f"{base}/graphql",
+        json={"query": SIGN_IN, "variables": {"email": owner.email, "password": DEMO_PASSWORD}},
+        headers=headers,
+    ).json()
+    token = signed_in["data"]["signIn"]["token"]
+    viewer = httpx.post(
+        f"{base}/graphql",
+        json={"query": "{ viewer { user { email } tenant { slug name } role } }"},
+        headers=headers | {"Authorization": f"Bearer {token}"},
+    ).json()
+    ready = httpx.get(f"{base}/readyz")
+
+    assert viewer["data"]["viewer"] == {
+        "user": {"email": owner.email},
+        "tenant": {"slug": "demo", "name": "Demo Studio"},
+        "role": "OWNER",
+    }
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+    output = _stop(process)
+    assert "new demo tenant" in output and owner.email in output and DEMO_PASSWORD in output
+
+
+def test_restarting_the_embedded_server_keeps_the_data_and_does_not_reseed(embedded_server: Any) -> None:
+    _, first = embedded_server()
+    assert "new demo tenant" in _stop(first)
+
+    base, second = embedded_server()
+    response = httpx.post(
+        f"{base}/graphql",
+        json={"query": SIGN_IN, "variables": {"email": DEMO_PEOPLE[1].email, "password": DEMO_PASSWORD}},
+    ).json()
+    assert response["data"]["signIn"]["errors"] == []
+    assert "existing demo tenant" in _stop(second)
+
+
+@pytest.fixture
+async def sqlite_app(tmp_path: Path) -> AsyncIterator[Any]:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'api.db'}", redis_url=None)
+    await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_sign_in_roles_and_isolation_work_on_sqlite(sqlite_app: Any) -> None:
+    world = World(sqlite_app.state.runtime)
+    alpha = await world.tenant("alpha")
+    await world.tenant("beta")
+    owner = await world.person(alpha, Role.OWNER, email="owner@alpha.example")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        signed_in = await gql(SIGN_IN, {"email": "owner@alpha.example", "password": PASSWORD}, tenant="alpha")
+        members = await gql("{ members { edges { node { role } } } }", token=owner.token, tenant="alpha")
+        elsewhere = await gql("{ members { edges { node { role } } } }", token=owner.token, tenant="beta")
+        wrong = await gql(SIGN_IN, {"email": "owner@alpha.example", "password": "nope nope nope"})
+
+    assert signed_in.data["signIn"]["errors"] == []
+    assert members.data["members"]["edges"] == [{"node": {"role": "OWNER"}}]
+    assert elsewhere.error_codes == ["FORBIDDEN"]
+    assert wrong.data["signIn"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]

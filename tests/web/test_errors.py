@@ -1,0 +1,126 @@
+"""The error shape clients get, and that internal failures leak nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import structlog
+
+from boka.models.tenancy import Role
+from tests.support import GraphQLClient, World
+from tests.web.test_health import UNREACHABLE_POSTGRES
+
+LEAKS = re.compile(r"Traceback|SELECT|sqlalchemy|asyncpg|user_sessions|File \"|\.py", re.IGNORECASE)
+
+
+def assert_error_shape(error: dict, code: str, request_id: str | None = None) -> None:
+    extensions = error["extensions"]
+    assert extensions["code"] == code
+    assert extensions["request_id"]
+    if request_id:
+        assert extensions["request_id"] == request_id
+    datetime.fromisoformat(extensions["timestamp"].replace("Z", "+00:00"))
+    assert error["message"]
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter Boka's log handler uses (see boka.observability.logging)."""
+    formatters = [
+        h.formatter for h in logging.getLogger().handlers
+        if isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
+    ]
+    assert formatters, "Boka's JSON log handler is not installed"
+    return formatters[0]
+
+
+async def test_access_errors_carry_code_request_id_and_timestamp(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    customer = await world.person(tenant, Role.CUSTOMER)
+
+    result = await gql(
+        "{ members { edges { cursor } } }",
+        token=customer.token,
+        tenant="salon",
+        headers={"X-Request-ID": "req_trace-me"},
+    )
+
+    assert result.response.status_code == 200
+    assert len(result.errors) == 1
+    assert_error_shape(result.errors[0], "FORBIDDEN", request_id="req_trace-me")
+    assert result.errors[0]["path"] == ["members"]
+
+
+async def test_invalid_documents_are_validation_errors(gql: GraphQLClient) -> None:
+    unknown_field = await gql("{ viewer { shoeSize } }")
+    syntax = await gql("{ viewer { ")
+    bad_variable = await gql(
+        "mutation A($role: Role!) { addMember(input: {email: \"x@example.com\", role: $role}) { errors { code } } }",
+        {"role": "EMPEROR"},
+    )
+    for result in (unknown_field, syntax, bad_variable):
+        assert result.error_codes == ["VALIDATION_ERROR"], result.body
+        assert_error_shape(result.errors[0], "VALIDATION_ERROR")
+
+
+async def test_query_depth_limit_is_enforced(gql: GraphQLClient) -> None:
+    deep = "{ viewer { tenant { id } } " + "".join(
+        f"a{i}: viewer {{ user {{ email }} }} " for i in range(40)
+    ) + "}"
+    result = await gql(deep)
+    assert result.error_codes and set(result.error_codes) == {"VALIDATION_ERROR"}
+    assert "alias" in result.errors[0]["message"].lower()
+
+
+async def test_internal_error_is_masked_and_logged_with_the_request_id(
+    gql: GraphQLClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = await world.tenant("salon")
+    owner = await world.person(tenant, Role.OWNER)
+    # Force a real failure deep in the stack: a table the query needs is gone.
+    async with world.runtime.database.transaction(write=True) as db:
+        await db.execute(sa.text("ALTER TABLE user_sessions RENAME TO user_sessions_away"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="boka.graphql"):
+            result = await gql(
+                "{ viewer { user { email } } }",
+                token=owner.token,
+                tenant="salon",
+                headers={"X-Request-ID": "req_boom"},
+            )
+    finally:
+        async with world.runtime.database.transaction(write=True) as db:
+            await db.execute(sa.text("ALTER TABLE user_sessions_away RENAME TO user_sessions"))
+
+    assert result.error_codes == ["INTERNAL"]
+    assert_error_shape(result.errors[0], "INTERNAL", request_id="req_boom")
+    assert not LEAKS.search(result.response.text), result.response.text
+    logged = [r for r in caplog.records if r.name == "boka.graphql"]
+    assert logged and logged[0].msg["request_id"] == "req_boom"
+    # the traceback stays on the server: the JSON log line carries it
+    line = json.loads(json_formatter().format(logged[0]))
+    assert line["request_id"] == "req_boom" and line["level"] == "error"
+    assert "Traceback" in line["exception"] and "user_sessions" in line["exception"]
+
+
+async def test_database_outage_is_an_internal_error_not_a_crash(postgres_url: str) -> None:
+    from boka.web.app import create_app
+    from tests.conftest import settings_for
+
+    app = create_app(settings_for(UNREACHABLE_POSTGRES))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ viewer { user { email } } }"},
+            headers={"Authorization": "Bearer bks_whatever"},
+        )
+    await app.state.runtime.close()
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL"]
+    assert not LEAKS.search(response.text)
+    assert not re.search(r"refused|connect|127\.0\.0\.1", response.text, re.IGNORECASE)
