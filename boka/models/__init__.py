@@ -11,9 +11,25 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from boka.models.bookings import (  # noqa: E402
+    Booking,
+    BookingHistory,
+    BookingResource,
+    BookingStatus,
+    ClassSeats,
+    Customer,
+)
+from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
+from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
+from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
 
 metadata = SQLModel.metadata
 
-__all__ = ["Role", "Tenant", "TenantUser", "User", "UserSession", "metadata"]
+__all__ = [
+    "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
+    "DiscountCode", "DiscountRedemption", "PricingRule", "Resource", "Role", "ScheduleOverride",
+    "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",
+    "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
+]

@@ -1,0 +1,159 @@
+"""Customers and their bookings, with what each booking holds and its history."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from boka.models.types import PortableJSON, UTCDateTime, new_id, utcnow
+
+
+class BookingStatus(str, enum.Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+# Bookings in these states hold their staff member's and resources' time.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+ACTIVE_STATUS_SQL = "status IN ('pending', 'confirmed')"
+STATUS_COLUMN_TYPE = sa.Enum(
+    BookingStatus, native_enum=False, create_constraint=False, length=16,
+    values_callable=lambda statuses: [status.value for status in statuses],
+)
+
+
+class Customer(SQLModel, table=True):
+    """Someone who books with a tenant; found or created by email, with or without an account."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "email"),
+        sa.Index("ix_customers_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    email: str = Field(sa_type=sa.String(254), nullable=False)
+    first_name: str = Field(default="", sa_type=sa.String(100), nullable=False)
+    last_name: str = Field(default="", sa_type=sa.String(100), nullable=False)
+    phone: str | None = Field(default=None, sa_type=sa.String(32))
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
+    preferences: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Booking(SQLModel, table=True):
+    """One customer's appointment (or seats in a class) with one staff member.
+
+    ``block_start``/``block_end`` is the time the booking takes from its staff member and
+    resources: the appointment plus the service's buffers. Bookings of one group-class session
+    share a ``slot_key``; a private booking's slot_key is its own id. On PostgreSQL an exclusion
+    constraint forbids two active bookings of one staff member with overlapping blocks and
+    different slot keys.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('pending', 'confirmed', 'completed', 'cancelled', 'no_show')",
+            name="status",
+        ),
+        sa.CheckConstraint("start_time < end_time", name="start_before_end"),
+        sa.CheckConstraint("block_start <= start_time AND end_time <= block_end", name="block_covers"),
+        sa.CheckConstraint("seats >= 1", name="seats_positive"),
+        sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        sa.Index("ix_bookings_tenant_id_start_time_id", "tenant_id", "start_time", "id"),
+        sa.Index("ix_bookings_staff_id_block_start", "staff_id", "block_start"),
+        sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", nullable=False, ondelete="CASCADE")
+    service_id: uuid.UUID = Field(foreign_key="services.id", nullable=False, ondelete="RESTRICT")
+    staff_id: uuid.UUID = Field(foreign_key="staff_members.id", nullable=False, ondelete="RESTRICT")
+    status: BookingStatus = Field(
+        default=BookingStatus.PENDING, sa_type=STATUS_COLUMN_TYPE, nullable=False
+    )
+    start_time: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    end_time: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    block_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    block_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    slot_key: str = Field(sa_type=sa.String(200), nullable=False)
+    seats: int = Field(default=1, nullable=False)
+    price_cents: int = Field(nullable=False)  # frozen at booking time
+    currency: str = Field(sa_type=sa.String(3), nullable=False)
+    discount_code_id: uuid.UUID | None = Field(
+        default=None, foreign_key="discount_codes.id", ondelete="SET NULL"
+    )
+    notes: str = Field(default="", sa_type=sa.Text, nullable=False)
+    cancellation_reason: str | None = Field(default=None, sa_type=sa.String(500))
+    created_by_user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL"
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class BookingResource(SQLModel, table=True):
+    """A resource a booking holds, with the booking's block copied so PostgreSQL can exclude
+    overlaps per resource."""
+
+    __tablename__ = "booking_resources"
+    __table_args__ = (
+        sa.Index("ix_booking_resources_resource_id_block_start", "resource_id", "block_start"),
+    )
+
+    booking_id: uuid.UUID = Field(foreign_key="bookings.id", primary_key=True, ondelete="CASCADE")
+    resource_id: uuid.UUID = Field(
+        foreign_key="resources.id", primary_key=True, ondelete="RESTRICT"
+    )
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    block_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    block_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    slot_key: str = Field(sa_type=sa.String(200), nullable=False)
+    active: bool = Field(default=True, nullable=False)
+
+
+class ClassSeats(SQLModel, table=True):
+    """Seats taken in one group-class session; the check constraint makes overselling impossible
+    even when bookings race (each takes its seats with one atomic upsert)."""
+
+    __tablename__ = "class_seats"
+    __table_args__ = (
+        sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="within_capacity"),
+    )
+
+    slot_key: str = Field(sa_type=sa.String(200), primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    capacity: int = Field(nullable=False)
+    seats_taken: int = Field(default=0, nullable=False)
+
+
+class BookingHistory(SQLModel, table=True):
+    """Who changed what on a booking, and when."""
+
+    __tablename__ = "booking_history"
+    __table_args__ = (sa.Index("ix_booking_history_booking_id_created_at", "booking_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    booking_id: uuid.UUID = Field(foreign_key="bookings.id", nullable=False, ondelete="CASCADE")
+    actor_user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL"
+    )
+    action: str = Field(sa_type=sa.String(32), nullable=False)
+    from_status: str | None = Field(default=None, sa_type=sa.String(16))
+    to_status: str = Field(sa_type=sa.String(16), nullable=False)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
