@@ -1,0 +1,1 @@
+"""The booking domain: catalog, schedules, availability, pricing and the booking engine."""
