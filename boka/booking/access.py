@@ -1,0 +1,43 @@
+"""Which bookings a principal may see and change: the RBAC scopes applied to rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from boka.identity.principal import Principal
+from boka.identity.rbac import Action, Scope
+from boka.models.bookings import Booking, Customer
+from boka.models.catalog import StaffMember
+
+
+def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
+    """A WHERE clause: the request tenant's bookings that the principal's scope reaches.
+
+    Customers see their own (bookings of the customer records linked to their account), staff
+    the ones assigned to them, managers and owners the whole tenant.
+    """
+    tenant = principal.require_tenant()
+    user = principal.require_user()
+    scope = principal.scope(Action.BOOKING_VIEW)
+    in_tenant = Booking.tenant_id == tenant.id
+    if scope is None:
+        return sa.false()
+    if scope >= Scope.TENANT:
+        return in_tenant
+    if scope >= Scope.ASSIGNED:
+        mine = sa.select(StaffMember.id).where(
+            StaffMember.tenant_id == tenant.id, StaffMember.user_id == user.id
+        )
+        return sa.and_(in_tenant, Booking.staff_id.in_(mine))
+    own = sa.select(Customer.id).where(Customer.tenant_id == tenant.id, Customer.user_id == user.id)
+    return sa.and_(in_tenant, Booking.customer_id.in_(own))
+
+
+def require_staff_side(principal: Principal) -> None:
+    """Confirming, completing and marking no-shows is for staff, managers and owners."""
+    principal.authorize(Action.BOOKING_VIEW, Scope.ASSIGNED)
+
+
+def can_book_for_others(principal: Principal) -> bool:
+    scope = principal.scope(Action.BOOKING_CREATE)
+    return scope is not None and scope >= Scope.TENANT

@@ -1,0 +1,184 @@
+"""Changing a booking after it exists: reschedule, cancel, confirm, complete, no-show."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.booking.access import require_staff_side, visible_bookings
+from boka.booking.availability import TimeRange
+from boka.booking.engine import (
+    is_collision,
+    slot_key_for,
+    take_seats,
+    load_service,
+    release_seats,
+    service_of,
+    slot_unavailable,
+)
+from boka.booking.history import record
+from boka.booking.links import booking_id_from_token
+from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
+from boka.booking.slots import find_slots
+from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.identity.principal import Principal
+from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
+from boka.models.catalog import StaffService
+
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class BookingRef:
+    """Which booking, and by what right: the principal's scope, or a guest's signed link."""
+
+    booking_id: uuid.UUID
+    via_link: bool = False
+
+
+def booking_ref(booking_id: uuid.UUID | None, link_token: str | None, secret: str) -> BookingRef:
+    if link_token:
+        linked = booking_id_from_token(secret, link_token)
+        if linked is None or (booking_id is not None and booking_id != linked):
+            raise NotFound("This booking link is not valid.")
+        return BookingRef(linked, via_link=True)
+    if booking_id is None:
+        raise NotFound("No such booking.")
+    return BookingRef(booking_id)
+
+
+async def load_booking(
+    db: AsyncSession, principal: Principal, ref: BookingRef, *, for_update: bool = False
+) -> Booking:
+    """The booking if the principal may see it (or the link is for it); NOT_FOUND otherwise,
+    never FORBIDDEN, which would confirm that the id exists."""
+    access = (
+        Booking.tenant_id == principal.require_tenant().id
+        if ref.via_link
+        else visible_bookings(principal)
+    )
+    statement = sa.select(Booking).where(Booking.id == ref.booking_id, access)
+    if for_update and db.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    booking = (await db.execute(statement)).scalar_one_or_none()
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking
+
+
+async def reschedule_booking(
+    db: AsyncSession,
+    principal: Principal,
+    ref: BookingRef,
+    *,
+    start: datetime,
+    staff_id: uuid.UUID | None,
+    now: datetime,
+) -> Booking:
+    """Move an active booking to another start (and optionally another staff member).
+    The price stays as it was frozen at booking time."""
+    booking = await load_booking(db, principal, ref, for_update=True)
+    if booking.status not in ACTIVE_STATUSES:
+        raise UserInputError(
+            UserErrorCode.INVALID_TRANSITION, f"A {booking.status.value} booking cannot move."
+        )
+    service = await load_service(db, principal.require_tenant(), booking.service_id)
+    target_staff = staff_id or booking.staff_id
+    slots = await find_slots(
+        db, service, window=TimeRange(start, start + timedelta(seconds=1)), now=now,
+        staff_id=target_staff, ignore_booking_id=booking.id,
+    )
+    if not any(slot.start == start and target_staff in slot.staff_ids for slot in slots):
+        raise slot_unavailable()
+    link = (
+        await db.execute(
+            sa.select(StaffService).where(
+                StaffService.staff_member_id == target_staff, StaffService.service_id == service.id
+            )
+        )
+    ).scalar_one()
+    previous = {"start": booking.start_time.isoformat(), "staff_id": str(booking.staff_id)}
+    old_slot_key = booking.slot_key
+    duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
+    try:
+        async with db.begin_nested():
+            booking.staff_id = target_staff
+            booking.start_time = start
+            booking.end_time = start + duration
+            booking.block_start = start - timedelta(minutes=service.buffer_before_minutes)
+            booking.block_end = booking.end_time + timedelta(minutes=service.buffer_after_minutes)
+            booking.slot_key = slot_key_for(service, target_staff, start, booking.id)
+            booking.updated_at = now
+            await db.flush()
+            await db.execute(
+                sa.update(BookingResource)
+                .where(BookingResource.booking_id == booking.id)
+                .values(block_start=booking.block_start, block_end=booking.block_end, slot_key=booking.slot_key)
+            )
+            if service.capacity > 1 and old_slot_key != booking.slot_key:
+                await release_seats(db, old_slot_key, booking.seats)
+                await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
+    except IntegrityError as error:
+        if is_collision(error):
+            raise slot_unavailable() from error
+        raise
+    await record(db, booking, principal, "rescheduled", booking.status, details={
+        "from": previous, "to": {"start": start.isoformat(), "staff_id": str(target_staff)},
+    })
+    return booking
+
+
+async def cancel_booking(
+    db: AsyncSession, principal: Principal, ref: BookingRef, *, reason: str, now: datetime
+) -> tuple[Booking, CancellationTerms]:
+    """Cancel and free the time. The service's policy decides the refund share."""
+    if len(reason) > MAX_REASON:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "The reason is too long.", "reason")
+    booking = await load_booking(db, principal, ref, for_update=True)
+    service = await service_of(db, booking)
+    previous = booking.status
+    check_transition(previous, BookingStatus.CANCELLED)
+    terms = cancellation_terms(service, price_cents=booking.price_cents, start=booking.start_time, now=now)
+    booking.status = BookingStatus.CANCELLED
+    booking.cancellation_reason = reason.strip() or None
+    booking.updated_at = now
+    await _release_time(db, booking, service.capacity)
+    await record(db, booking, principal, "cancelled", previous, details={
+        "reason": reason, "refund_percent": terms.refund_percent, "refund_cents": terms.refund_cents,
+    })
+    return booking, terms
+
+
+async def change_status(
+    db: AsyncSession, principal: Principal, booking_id: uuid.UUID, target: BookingStatus, *, now: datetime
+) -> Booking:
+    """Confirm, complete or mark a no-show: staff-side actions on the booking's lifecycle."""
+    require_staff_side(principal)
+    booking = await load_booking(db, principal, BookingRef(booking_id), for_update=True)
+    previous = booking.status
+    check_transition(previous, target)
+    if target in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW) and now < booking.start_time:
+        raise UserInputError(
+            UserErrorCode.INVALID_TRANSITION, "This booking has not started yet."
+        )
+    booking.status = target
+    booking.updated_at = now
+    if target not in ACTIVE_STATUSES:
+        service = await service_of(db, booking)
+        await _release_time(db, booking, service.capacity)
+    await record(db, booking, principal, target.value, previous)
+    return booking
+
+
+async def _release_time(db: AsyncSession, booking: Booking, capacity: int) -> None:
+    await db.execute(
+        sa.update(BookingResource).where(BookingResource.booking_id == booking.id).values(active=False)
+    )
+    if capacity > 1:
+        await release_seats(db, booking.slot_key, booking.seats)
+    await db.flush()

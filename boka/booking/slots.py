@@ -1,0 +1,66 @@
+"""Availability of a service: the bookable slots in a window, straight from the database."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.booking.availability import Slot, TimeRange, compute_slots
+from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
+from boka.errors import InvalidRequest, NotFound
+from boka.models.catalog import Service
+
+MAX_WINDOW = timedelta(days=62)
+
+
+async def find_slots(
+    db: AsyncSession,
+    service: Service,
+    *,
+    window: TimeRange,
+    now: datetime,
+    staff_id: uuid.UUID | None = None,
+    ignore_booking_id: uuid.UUID | None = None,
+) -> list[Slot]:
+    """Bookable slots of ``service`` starting in ``window``, for one staff member or any.
+
+    Staff who perform the service at their own duration are computed separately (their slots
+    end at a different time), then merged with the rest by (start, end).
+    """
+    if window.end - window.start > MAX_WINDOW:
+        raise InvalidRequest(f"Ask for at most {MAX_WINDOW.days} days at a time.")
+    staff = await staff_for_service(db, service, staff_id)
+    if staff_id is not None and not staff:
+        raise NotFound("No such staff member performs this service.")
+    by_duration: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    for member, link in staff:
+        by_duration[link.duration_minutes or service.duration_minutes].append(member)
+
+    merged: dict[tuple[datetime, datetime], Slot] = {}
+    for duration, members in by_duration.items():
+        inputs = await load_availability_inputs(
+            db, service, members, window, ignore_booking_id=ignore_booking_id
+        )
+        slots = compute_slots(
+            service_rules(service, duration),
+            inputs.calendars,
+            window=window,
+            now=now,
+            seats_taken=inputs.seats_taken,
+            resource_busy=inputs.resource_busy,
+        )
+        for slot in slots:
+            key = (slot.start, slot.end)
+            if key in merged:
+                other = merged[key]
+                slot = Slot(
+                    start=slot.start,
+                    end=slot.end,
+                    staff_ids=tuple(sorted({*other.staff_ids, *slot.staff_ids}, key=str)),
+                    seats_left=max(other.seats_left, slot.seats_left),
+                )
+            merged[key] = slot
+    return [merged[key] for key in sorted(merged)]
