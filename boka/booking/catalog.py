@@ -1,0 +1,375 @@
+"""The catalogue a tenant sells from: services and resources, and the rules every part of the
+catalogue administration shares (who may change it, tenant-bounded lookups, input checks).
+
+Reads need only a tenant: the catalogue is what the tenant's visitors browse, so inactive rows
+are shown to those who manage the catalogue and hidden from everyone else. Every write needs
+Service Manage at tenant scope (managers and owners). Every lookup by id is bounded by the
+request's tenant, so a row of another tenant is simply not found.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, time
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.identity.principal import Principal
+from boka.identity.rbac import Action, Scope
+from boka.models.catalog import Resource, Service, ServiceResource
+from boka.models.tenancy import Tenant
+from boka.pagination import Page, keyset_page
+
+RowT = TypeVar("RowT")
+MAX_LINKED_RESOURCES = 20
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+# Column → (input field clients see, smallest, largest allowed value; None = no upper bound).
+SERVICE_LIMITS: dict[str, tuple[str, int, int | None]] = {
+    "duration_minutes": ("durationMinutes", 5, 720),
+    "price_cents": ("price.amount", 0, None),
+    "buffer_before_minutes": ("bufferBeforeMinutes", 0, 360),
+    "buffer_after_minutes": ("bufferAfterMinutes", 0, 360),
+    "min_notice_minutes": ("minNoticeMinutes", 0, 730 * 24 * 60),
+    "max_advance_days": ("maxAdvanceDays", 1, 730),
+    "slot_interval_minutes": ("slotIntervalMinutes", 5, 240),
+    "capacity": ("capacity", 1, 500),
+    "free_cancel_hours": ("cancellationPolicy.freeCancelHours", 0, 365 * 24),
+    "late_cancel_refund_percent": ("cancellationPolicy.lateCancelRefundPercent", 0, 100),
+}
+
+
+@dataclass(frozen=True)
+class ServiceFields:
+    """What a create or an update sets; ``None`` leaves a column as it is (or at its default)."""
+
+    name: str | None = None
+    description: str | None = None
+    duration_minutes: int | None = None
+    price_cents: int | None = None
+    currency: str | None = None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
+    min_notice_minutes: int | None = None
+    max_advance_days: int | None = None
+    slot_interval_minutes: int | None = None
+    capacity: int | None = None
+    requires_confirmation: bool | None = None
+    free_cancel_hours: int | None = None
+    late_cancel_refund_percent: int | None = None
+
+
+# --- access and lookups, shared by the catalogue, schedules and pricing administration ---
+
+
+def manages_catalog(principal: Principal) -> bool:
+    """Whether the principal may change (and so also see the hidden parts of) the catalogue."""
+    scope = principal.scope(Action.SERVICE_MANAGE)
+    return scope is not None and scope >= Scope.TENANT
+
+
+def require_catalog_manager(principal: Principal) -> Tenant:
+    principal.authorize(Action.SERVICE_MANAGE, Scope.TENANT)
+    return principal.require_tenant()
+
+
+async def get_in_tenant(
+    db: AsyncSession,
+    model: type[RowT],
+    row_id: uuid.UUID,
+    *,
+    tenant_id: uuid.UUID,
+    label: str,
+    lock: bool = False,
+) -> RowT:
+    """The ``model`` row with this id in this tenant, or NotFound (another tenant's included)."""
+    table: Any = model
+    statement = sa.select(model).where(table.id == row_id, table.tenant_id == tenant_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = (await db.execute(statement)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No {label} with this ID in this tenant.")
+    return row
+
+
+async def rows_in_tenant(
+    db: AsyncSession, model: type[RowT], ids: Sequence[uuid.UUID], *, tenant_id: uuid.UUID
+) -> dict[uuid.UUID, RowT]:
+    table: Any = model
+    if not ids:
+        return {}
+    statement = sa.select(table).where(table.id.in_(ids), table.tenant_id == tenant_id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+def active_unless_manager(principal: Principal, active_column: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause: every row for those who manage the catalogue, active ones for others."""
+    return sa.true() if manages_catalog(principal) else active_column.is_(True)
+
+
+# --- input checks: each raises an INVALID_INPUT user error naming the input field ---
+
+
+def invalid(message: str, field: str) -> UserInputError:
+    return UserInputError(UserErrorCode.INVALID_INPUT, message, field)
+
+
+def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
+    text = value.strip()
+    if len(text) < min_length:
+        raise invalid("This field cannot be empty.", field)
+    if len(text) > max_length:
+        raise invalid(f"Use at most {max_length} characters.", field)
+    return text
+
+
+def check_range(value: int, field: str, low: int, high: int | None) -> int:
+    if value < low or (high is not None and value > high):
+        wanted = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise invalid(f"Use a whole number {wanted}.", field)
+    return value
+
+
+def check_currency(value: str, field: str) -> str:
+    if _CURRENCY_CODE.fullmatch(value) is None:
+        raise invalid("Use an ISO 4217 code of three upper-case letters, such as EUR.", field)
+    return value
+
+
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value: str, field: str) -> str:
+    if value not in _known_time_zones():
+        raise invalid("Use an IANA time zone name, such as Europe/Stockholm.", field)
+    return value
+
+
+def check_wall_clock(value: time, field: str) -> time:
+    """Schedules and pricing windows are local wall-clock times, without an offset."""
+    if value.tzinfo is not None:
+        raise invalid("Give a local time without a UTC offset.", field)
+    return value
+
+
+def check_instant(value: datetime, field: str) -> datetime:
+    """An absolute moment, which must carry its UTC offset; returned in UTC, as stored."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise invalid("Include a UTC offset, such as 2030-01-31T09:00:00+01:00.", field)
+    return value.astimezone(UTC)
+
+
+# --- services ---
+
+
+def _apply_service_fields(service: Service, changes: ServiceFields) -> None:
+    for item in fields(changes):
+        value = getattr(changes, item.name)
+        if value is None:
+            continue
+        if item.name == "name":
+            value = clean_text(value, "name", max_length=200)
+        elif item.name == "description":
+            value = clean_text(value, "description", max_length=5000, min_length=0)
+        elif item.name == "currency":
+            check_currency(value, "price.currency")
+        elif item.name in SERVICE_LIMITS:
+            field, low, high = SERVICE_LIMITS[item.name]
+            check_range(value, field, low, high)
+        setattr(service, item.name, value)
+
+
+async def create_service(db: AsyncSession, principal: Principal, values: ServiceFields) -> Service:
+    tenant = require_catalog_manager(principal)
+    required = (
+        ("name", "name"), ("duration_minutes", "durationMinutes"), ("price_cents", "price.amount")
+    )
+    for column, field in required:
+        if getattr(values, column) is None:
+            raise invalid("This field is required.", field)
+    service = Service(
+        tenant_id=tenant.id, name="", duration_minutes=0, price_cents=0, currency=tenant.currency
+    )
+    _apply_service_fields(service, values)
+    db.add(service)
+    await db.flush()
+    return service
+
+
+async def update_service(
+    db: AsyncSession, principal: Principal, service_id: uuid.UUID, changes: ServiceFields
+) -> Service:
+    tenant = require_catalog_manager(principal)
+    service = await get_in_tenant(db, Service, service_id, tenant_id=tenant.id, label="service")
+    _apply_service_fields(service, changes)
+    await db.flush()
+    return service
+
+
+async def set_service_active(
+    db: AsyncSession, principal: Principal, service_id: uuid.UUID, *, active: bool
+) -> Service:
+    tenant = require_catalog_manager(principal)
+    service = await get_in_tenant(db, Service, service_id, tenant_id=tenant.id, label="service")
+    service.active = active
+    await db.flush()
+    return service
+
+
+async def list_services(
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    first: int | None,
+    after: str | None,
+    include_inactive: bool = False,
+) -> Page[Service]:
+    """The tenant's services, oldest first; inactive ones only for those who manage them."""
+    tenant = principal.require_tenant()
+    if include_inactive:
+        principal.authorize(Action.SERVICE_MANAGE, Scope.TENANT)
+    statement = sa.select(Service).where(Service.tenant_id == tenant.id)
+    if not include_inactive:
+        statement = statement.where(Service.active.is_(True))
+    return await keyset_page(
+        db,
+        statement,
+        sort_column=Service.created_at,
+        id_column=Service.id,
+        first=first,
+        after=after,
+    )
+
+
+async def visible_services(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Service]:
+    tenant = principal.require_tenant()
+    statement = sa.select(Service).where(
+        Service.id.in_(ids),
+        Service.tenant_id == tenant.id,
+        active_unless_manager(principal, Service.active),
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+# --- resources ---
+
+
+async def create_resource(
+    db: AsyncSession, principal: Principal, *, name: str, kind: str = "room"
+) -> Resource:
+    tenant = require_catalog_manager(principal)
+    resource = Resource(
+        tenant_id=tenant.id,
+        name=clean_text(name, "name", max_length=200),
+        kind=clean_text(kind, "kind", max_length=50),
+    )
+    db.add(resource)
+    await db.flush()
+    return resource
+
+
+async def update_resource(
+    db: AsyncSession,
+    principal: Principal,
+    resource_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    active: bool | None = None,
+) -> Resource:
+    tenant = require_catalog_manager(principal)
+    resource = await get_in_tenant(db, Resource, resource_id, tenant_id=tenant.id, label="resource")
+    if name is not None:
+        resource.name = clean_text(name, "name", max_length=200)
+    if kind is not None:
+        resource.kind = clean_text(kind, "kind", max_length=50)
+    if active is not None:
+        resource.active = active
+    await db.flush()
+    return resource
+
+
+async def set_service_resources(
+    db: AsyncSession, principal: Principal, service_id: uuid.UUID, resource_ids: Sequence[uuid.UUID]
+) -> Service:
+    """Replace the resources a booking of the service holds with exactly these."""
+    tenant = require_catalog_manager(principal)
+    service = await get_in_tenant(
+        db, Service, service_id, tenant_id=tenant.id, label="service", lock=True
+    )
+    wanted = list(dict.fromkeys(resource_ids))
+    if len(wanted) > MAX_LINKED_RESOURCES:
+        raise invalid(f"Link at most {MAX_LINKED_RESOURCES} resources.", "resourceIds")
+    found = await rows_in_tenant(db, Resource, wanted, tenant_id=tenant.id)
+    if len(found) != len(wanted):
+        raise NotFound("No resource with this ID in this tenant.")
+    await db.execute(
+        sa.delete(ServiceResource).where(
+            ServiceResource.service_id == service.id, ServiceResource.tenant_id == tenant.id
+        )
+    )
+    db.add_all(
+        ServiceResource(service_id=service.id, resource_id=resource_id, tenant_id=tenant.id)
+        for resource_id in wanted
+    )
+    await db.flush()
+    return service
+
+
+async def list_resources(
+    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+) -> Page[Resource]:
+    tenant = principal.require_tenant()
+    statement = sa.select(Resource).where(
+        Resource.tenant_id == tenant.id, active_unless_manager(principal, Resource.active)
+    )
+    return await keyset_page(
+        db,
+        statement,
+        sort_column=Resource.created_at,
+        id_column=Resource.id,
+        first=first,
+        after=after,
+    )
+
+
+async def visible_resources(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Resource]:
+    tenant = principal.require_tenant()
+    statement = sa.select(Resource).where(
+        Resource.id.in_(ids),
+        Resource.tenant_id == tenant.id,
+        active_unless_manager(principal, Resource.active),
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+async def resources_of_service(
+    db: AsyncSession, principal: Principal, service_id: uuid.UUID
+) -> list[Resource]:
+    tenant = principal.require_tenant()
+    statement = (
+        sa.select(Resource)
+        .join(ServiceResource, ServiceResource.resource_id == Resource.id)
+        .where(
+            ServiceResource.service_id == service_id,
+            Resource.tenant_id == tenant.id,
+            active_unless_manager(principal, Resource.active),
+        )
+        .order_by(Resource.created_at, Resource.id)
+    )
+    return list((await db.execute(statement)).scalars())
