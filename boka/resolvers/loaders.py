@@ -1,32 +1,74 @@
-"""Per-request DataLoaders: each relation is fetched in one query per batch, never per row."""
+"""Per-request DataLoaders: each relation is fetched in one query per batch, never per row.
+
+Tenant-owned rows are loaded only from the request's tenant, so a loader can never hand out
+another tenant's data even if an id leaks into a request.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from strawberry.dataloader import DataLoader
 
 from boka.db import Database
+from boka.models.bookings import BookingResource, Customer
+from boka.models.catalog import Resource, Service, StaffMember
 from boka.models.identity import User
 from boka.models.tenancy import Tenant
 
 
 class Loaders:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, tenant_id: Callable[[], uuid.UUID | None]) -> None:
         self._database = database
+        self._tenant_id = tenant_id
         self.user_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(self._users)
         self.tenant_by_id: DataLoader[uuid.UUID, Tenant | None] = DataLoader(self._tenants)
+        self.customer_by_id: DataLoader[uuid.UUID, Customer | None] = DataLoader(self._customers)
+        self.service_by_id: DataLoader[uuid.UUID, Service | None] = DataLoader(self._services)
+        self.staff_member_by_id: DataLoader[uuid.UUID, StaffMember | None] = DataLoader(self._staff)
+        self.resources_by_booking_id: DataLoader[uuid.UUID, list[Resource]] = DataLoader(
+            self._booking_resources
+        )
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
-        return await self._by_id(User, ids)
+        return await self._by_id(User, ids, tenant_owned=False)
 
     async def _tenants(self, ids: Sequence[uuid.UUID]) -> list[Tenant | None]:
-        return await self._by_id(Tenant, ids)
+        return await self._by_id(Tenant, ids, tenant_owned=False)
 
-    async def _by_id(self, model, ids):  # type: ignore[no-untyped-def]
+    async def _customers(self, ids: Sequence[uuid.UUID]) -> list[Customer | None]:
+        return await self._by_id(Customer, ids)
+
+    async def _services(self, ids: Sequence[uuid.UUID]) -> list[Service | None]:
+        return await self._by_id(Service, ids)
+
+    async def _staff(self, ids: Sequence[uuid.UUID]) -> list[StaffMember | None]:
+        return await self._by_id(StaffMember, ids)
+
+    async def _by_id(self, model: Any, ids: Sequence[uuid.UUID], *, tenant_owned: bool = True) -> list[Any]:
+        statement = sa.select(model).where(model.id.in_(ids))
+        if tenant_owned:
+            statement = statement.where(model.tenant_id == self._tenant_id())
         async with self._database.transaction() as db:
-            rows = (await db.execute(sa.select(model).where(model.id.in_(ids)))).scalars()
-            found = {row.id: row for row in rows}
+            found = {row.id: row for row in (await db.execute(statement)).scalars()}
         return [found.get(row_id) for row_id in ids]
+
+    async def _booking_resources(self, booking_ids: Sequence[uuid.UUID]) -> list[list[Resource]]:
+        statement = (
+            sa.select(BookingResource.booking_id, Resource)
+            .join(Resource, Resource.id == BookingResource.resource_id)
+            .where(
+                BookingResource.booking_id.in_(booking_ids),
+                BookingResource.tenant_id == self._tenant_id(),
+            )
+            .order_by(Resource.name)
+        )
+        held: dict[uuid.UUID, list[Resource]] = defaultdict(list)
+        async with self._database.transaction() as db:
+            for booking_id, resource in (await db.execute(statement)).all():
+                held[booking_id].append(resource)
+        return [held[booking_id] for booking_id in booking_ids]

@@ -9,9 +9,12 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from boka.config import Settings
+from boka.resolvers.booking import BookingMutation, BookingQuery
+from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
+from boka.schema.booking import BookingType, CustomerType
 from boka.schema.identity import MembershipType, TenantType, UserType
 
 
@@ -32,8 +35,8 @@ class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery))
-Mutation = merge_types("Mutation", (IdentityMutation,))
+Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation))
 
 
 class BokaSchema(strawberry.Schema):
@@ -51,6 +54,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return BokaSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, TenantType, MembershipType],
+        types=[UserType, TenantType, MembershipType, BookingType, CustomerType],
         extensions=schema_extensions(settings),
     )

@@ -1,0 +1,228 @@
+"""Resolvers for availability, quotes and the booking lifecycle. Thin: input → domain → type."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import strawberry
+from strawberry import relay
+
+from boka.booking.availability import TimeRange
+from boka.booking.changes import booking_ref, cancel_booking, change_status, reschedule_booking
+from boka.booking.engine import BookingRequest, CustomerDetails, create_booking, load_service
+from boka.booking.links import manage_token
+from boka.booking.queries import BookingFilter, list_bookings, list_customers
+from boka.booking.quotes import price_booking
+from boka.booking.calendars import staff_for_service
+from boka.booking.slots import find_slots
+from boka.errors import InvalidRequest, UserErrorCode, UserInputError
+from boka.models.bookings import BookingStatus
+from boka.models.types import utcnow
+from boka.resolvers.context import Info
+from boka.schema.booking import (
+    BookingActionInput,
+    BookingFilterInput,
+    BookingPayload,
+    BookingType,
+    CancelBookingInput,
+    CancelBookingPayload,
+    CreateBookingInput,
+    CustomerType,
+    QuoteInput,
+    QuotePayload,
+    QuoteType,
+    RescheduleBookingInput,
+    SlotType,
+)
+from boka.schema.catalog import MoneyType
+from boka.schema.errors import UserError
+from boka.schema.ids import optional_row_id, row_id
+from boka.schema.pagination import connection_from_page
+
+
+def aware(moment: datetime, field: str) -> datetime:
+    if moment.tzinfo is None:
+        raise UserInputError(
+            UserErrorCode.INVALID_INPUT, "Give the time with its UTC offset.", field
+        )
+    return moment
+
+
+def zone_named(name: str | None, default: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or default)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidRequest(f"Unknown time zone '{name}'.") from exc
+
+
+async def availability(
+    info: Info,
+    service_id: relay.GlobalID,
+    from_: Annotated[datetime, strawberry.argument(name="from")],
+    to: datetime,
+    staff_id: relay.GlobalID | None = None,
+    time_zone: str | None = None,
+) -> list[SlotType]:
+    """Bookable slots of a service starting in [from, to), shown in ``timeZone`` (default:
+    the tenant's). Without ``staffId``, each slot appears once with everyone who can take it."""
+    principal = info.context.principal
+    tenant = principal.require_tenant()
+    zone = zone_named(time_zone, tenant.time_zone)
+    try:
+        window = TimeRange(aware(from_, "from"), aware(to, "to"))
+        service_row_id = row_id(service_id, "Service", "serviceId")
+        staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
+    except (UserInputError, ValueError) as error:
+        raise InvalidRequest(getattr(error, "message", None) or "'from' must be before 'to'.") from error
+    async with info.context.runtime.database.transaction() as db:
+        service = await load_service(db, tenant, service_row_id)
+        slots = await find_slots(db, service, window=window, now=utcnow(), staff_id=staff_row_id)
+    return [
+        SlotType(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone),
+                 seats_left=slot.seats_left, staff_ids=slot.staff_ids)
+        for slot in slots
+    ]
+
+
+async def quote(info: Info, input: QuoteInput) -> QuotePayload:
+    """The price a booking would have, with every rule and code that applies."""
+    principal = info.context.principal
+    tenant = principal.require_tenant()
+    try:
+        start = aware(input.start, "start")
+        async with info.context.runtime.database.transaction() as db:
+            service = await load_service(db, tenant, row_id(input.service_id, "Service", "serviceId"))
+            staff_row_id = optional_row_id(input.staff_id, "StaffMember", "staffId")
+            links = await staff_for_service(db, service, staff_row_id) if staff_row_id else []
+            priced = await price_booking(
+                db, tenant, service, links[0][1] if links else None, start=start,
+                discount_code=input.discount_code, customer_id=None, now=utcnow(),
+            )
+    except UserInputError as error:
+        return QuotePayload(errors=[UserError.from_exception(error)])
+    return QuotePayload(quote=QuoteType.from_quote(priced.quote, max(input.seats, 1)))
+
+
+async def bookings(
+    info: Info, first: int | None = None, after: str | None = None,
+    filter: BookingFilterInput | None = None,
+) -> relay.Connection[BookingType]:
+    """Bookings by start time: customers see their own, staff their assigned ones, managers
+    and owners the whole tenant."""
+    criteria = filter or BookingFilterInput()
+    try:
+        decoded = BookingFilter(
+            starts_from=criteria.starts_from, starts_before=criteria.starts_before,
+            statuses=tuple(criteria.statuses or ()),
+            staff_id=optional_row_id(criteria.staff_id, "StaffMember", "staffId"),
+            customer_id=optional_row_id(criteria.customer_id, "Customer", "customerId"),
+            service_id=optional_row_id(criteria.service_id, "Service", "serviceId"),
+        )
+    except UserInputError as error:
+        raise InvalidRequest(error.message) from error
+    async with info.context.runtime.database.transaction() as db:
+        page = await list_bookings(db, info.context.principal, decoded, first=first, after=after)
+    return connection_from_page(page, BookingType.from_model)
+
+
+async def customers(
+    info: Info, first: int | None = None, after: str | None = None
+) -> relay.Connection[CustomerType]:
+    async with info.context.runtime.database.transaction() as db:
+        page = await list_customers(db, info.context.principal, first=first, after=after)
+    return connection_from_page(page, CustomerType.from_model)
+
+
+async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
+    context = info.context
+    try:
+        request = BookingRequest(
+            service_id=row_id(input.service_id, "Service", "serviceId"),
+            start=aware(input.start, "start"),
+            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"),
+            customer=CustomerDetails(
+                email=input.customer.email, first_name=input.customer.first_name,
+                last_name=input.customer.last_name, phone=input.customer.phone,
+            ) if input.customer else None,
+            notes=input.notes, discount_code=input.discount_code, seats=input.seats,
+        )
+        async with context.runtime.database.transaction(write=True) as db:
+            booking = await create_booking(db, context.principal, request, now=utcnow())
+    except UserInputError as error:
+        return BookingPayload(errors=[UserError.from_exception(error)])
+    return BookingPayload(
+        booking=BookingType.from_model(booking),
+        manage_token=manage_token(context.runtime.settings.secret_key, booking.id),
+    )
+
+
+async def reschedule_booking_mutation(info: Info, input: RescheduleBookingInput) -> BookingPayload:
+    context = info.context
+    try:
+        ref = booking_ref(
+            optional_row_id(input.id, "Booking", "id"), input.manage_token,
+            context.runtime.settings.secret_key,
+        )
+        async with context.runtime.database.transaction(write=True) as db:
+            booking = await reschedule_booking(
+                db, context.principal, ref, start=aware(input.start, "start"),
+                staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=utcnow(),
+            )
+    except UserInputError as error:
+        return BookingPayload(errors=[UserError.from_exception(error)])
+    return BookingPayload(booking=BookingType.from_model(booking))
+
+
+async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> CancelBookingPayload:
+    context = info.context
+    try:
+        ref = booking_ref(
+            optional_row_id(input.id, "Booking", "id"), input.manage_token,
+            context.runtime.settings.secret_key,
+        )
+        async with context.runtime.database.transaction(write=True) as db:
+            booking, terms = await cancel_booking(
+                db, context.principal, ref, reason=input.reason, now=utcnow()
+            )
+    except UserInputError as error:
+        return CancelBookingPayload(errors=[UserError.from_exception(error)])
+    return CancelBookingPayload(
+        booking=BookingType.from_model(booking),
+        refund=MoneyType(amount=terms.refund_cents, currency=booking.currency),
+        refund_percent=terms.refund_percent,
+    )
+
+
+def status_mutation(target: BookingStatus) -> Callable[[Info, BookingActionInput], Awaitable[BookingPayload]]:
+    async def resolve(info: Info, input: BookingActionInput) -> BookingPayload:
+        context = info.context
+        try:
+            booking_id = row_id(input.id, "Booking", "id")
+            async with context.runtime.database.transaction(write=True) as db:
+                booking = await change_status(db, context.principal, booking_id, target, now=utcnow())
+        except UserInputError as error:
+            return BookingPayload(errors=[UserError.from_exception(error)])
+        return BookingPayload(booking=BookingType.from_model(booking))
+
+    return resolve
+
+
+@strawberry.type
+class BookingQuery:
+    availability: list[SlotType] = strawberry.field(resolver=availability)
+    quote: QuotePayload = strawberry.field(resolver=quote)
+    bookings: relay.Connection[BookingType] = strawberry.field(resolver=bookings)
+    customers: relay.Connection[CustomerType] = strawberry.field(resolver=customers)
+
+
+@strawberry.type
+class BookingMutation:
+    create_booking: BookingPayload = strawberry.field(resolver=create_booking_mutation)
+    reschedule_booking: BookingPayload = strawberry.field(resolver=reschedule_booking_mutation)
+    cancel_booking: CancelBookingPayload = strawberry.field(resolver=cancel_booking_mutation)
+    confirm_booking: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.CONFIRMED))
+    complete_booking: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.COMPLETED))
+    mark_no_show: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.NO_SHOW))

@@ -1,0 +1,245 @@
+"""GraphQL types of bookings, customers, availability slots and quotes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from boka.booking.pricing import Quote
+from boka.booking.queries import bookings_by_ids
+from boka.identity.rbac import Action, Scope
+from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
+from boka.schema.errors import UserError
+
+BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
+
+
+def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    result: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            result.append(uuid.UUID(node_id))
+        except ValueError:
+            result.append(None)
+    return result
+
+
+@strawberry.type(name="Customer")
+class CustomerType(relay.Node):
+    id: relay.NodeID[str]
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, customer: Customer) -> CustomerType:
+        return cls(
+            id=str(customer.id), email=customer.email, first_name=customer.first_name,
+            last_name=customer.last_name, phone=customer.phone, created_at=customer.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
+    ) -> list[CustomerType | None]:
+        principal = info.context.principal
+        scope = principal.scope(Action.BOOKING_VIEW)
+        ids = _uuids(node_ids)
+        found = await info.context.loaders.customer_by_id.load_many([i for i in ids if i])
+        visible = {
+            c.id: c for c in found
+            if c is not None and scope is not None
+            and (scope >= Scope.ASSIGNED or (principal.user and c.user_id == principal.user.id))
+        }
+        return [cls.from_model(visible[i]) if i in visible else None for i in ids]
+
+
+@strawberry.type(name="Booking")
+class BookingType(relay.Node):
+    id: relay.NodeID[str]
+    status: BookingStatusEnum  # type: ignore[valid-type]
+    start_time: datetime
+    end_time: datetime
+    seats: int
+    price: MoneyType
+    notes: str
+    cancellation_reason: str | None
+    created_at: datetime
+    customer_id: strawberry.Private[uuid.UUID]
+    service_id: strawberry.Private[uuid.UUID]
+    staff_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_model(cls, booking: Booking) -> BookingType:
+        return cls(
+            id=str(booking.id), status=booking.status, start_time=booking.start_time,
+            end_time=booking.end_time, seats=booking.seats,
+            price=MoneyType(amount=booking.price_cents, currency=booking.currency),
+            notes=booking.notes, cancellation_reason=booking.cancellation_reason,
+            created_at=booking.created_at, customer_id=booking.customer_id,
+            service_id=booking.service_id, staff_id=booking.staff_id,
+        )
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> CustomerType:
+        return CustomerType.from_model(await info.context.loaders.customer_by_id.load(self.customer_id))
+
+    @strawberry.field
+    async def service(self, info: strawberry.Info) -> ServiceType:
+        return ServiceType.from_model(await info.context.loaders.service_by_id.load(self.service_id))
+
+    @strawberry.field
+    async def staff(self, info: strawberry.Info) -> StaffMemberType:
+        return StaffMemberType.from_model(await info.context.loaders.staff_member_by_id.load(self.staff_id))
+
+    @strawberry.field
+    async def resources(self, info: strawberry.Info) -> list[ResourceType]:
+        held = await info.context.loaders.resources_by_booking_id.load(uuid.UUID(self.id))
+        return [ResourceType.from_model(resource) for resource in held]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
+    ) -> list[BookingType | None]:
+        ids = _uuids(node_ids)
+        async with info.context.runtime.database.transaction() as db:
+            found = await bookings_by_ids(db, info.context.principal, [i for i in ids if i])
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+
+@strawberry.type(name="Slot", description="A bookable start, in the zone the client asked for.")
+class SlotType:
+    start: datetime
+    end: datetime
+    seats_left: int
+    staff_ids: strawberry.Private[tuple[uuid.UUID, ...]]
+
+    @strawberry.field(description="Who can take this slot (several in any-staff mode).")
+    async def staff(self, info: strawberry.Info) -> list[StaffMemberType]:
+        members = await info.context.loaders.staff_member_by_id.load_many(list(self.staff_ids))
+        return [StaffMemberType.from_model(m) for m in members if m is not None]
+
+
+@strawberry.type(name="PriceLine")
+class PriceLineType:
+    label: str
+    amount: MoneyType
+
+
+@strawberry.type(name="Quote", description="What a booking would cost, before it is made.")
+class QuoteType:
+    base: MoneyType
+    lines: list[PriceLineType]
+    subtotal: MoneyType
+    discount: MoneyType
+    total: MoneyType
+
+    @classmethod
+    def from_quote(cls, quote: Quote, seats: int = 1) -> QuoteType:
+        def money(amount: int) -> MoneyType:
+            return MoneyType(amount=amount * seats, currency=quote.currency)
+
+        return cls(
+            base=money(quote.base),
+            lines=[PriceLineType(label=line.label, amount=money(line.amount)) for line in quote.lines],
+            subtotal=money(quote.subtotal),
+            discount=money(quote.discount),
+            total=money(quote.total),
+        )
+
+
+@strawberry.input
+class CustomerInput:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    phone: str | None = None
+
+
+@strawberry.input
+class CreateBookingInput:
+    service_id: relay.GlobalID
+    start: datetime
+    staff_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Leave out for any staff member (fewest bookings that day first)."
+    )
+    customer: CustomerInput | None = strawberry.field(
+        default=None, description="Required for guests and for staff booking on someone's behalf."
+    )
+    notes: str = ""
+    discount_code: str | None = None
+    seats: int = 1
+
+
+@strawberry.input
+class QuoteInput:
+    service_id: relay.GlobalID
+    start: datetime
+    staff_id: relay.GlobalID | None = None
+    discount_code: str | None = None
+    seats: int = 1
+
+
+@strawberry.input
+class RescheduleBookingInput:
+    start: datetime
+    id: relay.GlobalID | None = None
+    manage_token: str | None = strawberry.field(default=None, description="A guest's link token.")
+    staff_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class CancelBookingInput:
+    id: relay.GlobalID | None = None
+    manage_token: str | None = None
+    reason: str = ""
+
+
+@strawberry.input
+class BookingActionInput:
+    id: relay.GlobalID
+
+
+@strawberry.input
+class BookingFilterInput:
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    statuses: list[BookingStatusEnum] | None = None  # type: ignore[valid-type]
+    staff_id: relay.GlobalID | None = None
+    customer_id: relay.GlobalID | None = None
+    service_id: relay.GlobalID | None = None
+
+
+@strawberry.type
+class BookingPayload:
+    booking: BookingType | None = None
+    manage_token: str | None = strawberry.field(
+        default=None,
+        description="Lets whoever holds it view, reschedule or cancel this booking without "
+        "signing in (send it to a guest). Only returned when the booking is created.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelBookingPayload:
+    booking: BookingType | None = None
+    refund: MoneyType | None = strawberry.field(
+        default=None, description="What goes back to the customer under the cancellation policy."
+    )
+    refund_percent: int | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class QuotePayload:
+    quote: QuoteType | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,126 @@
+"""No double booking, ever: many customers race for one slot through the real HTTP server
+(uvicorn, its own process and connection pool) against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from boka.config import Settings
+from boka.migrations import PROJECT_ROOT
+from boka.models.bookings import Booking, ClassSeats
+from boka.models.tenancy import Role
+from tests.booking.support import BookingWorld, future_day, local
+from tests.support import World
+from tests.test_embedded_mode import _free_port, _wait_until_healthy
+
+CREATE = """mutation Book($input: CreateBookingInput!) {
+  createBooking(input: $input) { booking { id } errors { code } } }"""
+
+
+@pytest.fixture
+def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOKA_")} | {
+        "BOKA_DATABASE_URL": settings.database_url,
+        "BOKA_REDIS_URL": settings.redis_url or "",
+        "BOKA_LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / "server.log").open("wb")  # a file, not a pipe nobody drains
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, base)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        internal = [line for line in (tmp_path / "server.log").read_text().splitlines() if '"level": "error"' in line]
+        assert not internal, "the server logged errors:\n" + "\n".join(internal[:3])
+
+
+async def _race(base: str, token: str, requests: list[dict]) -> Counter[str]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async def book(variables: dict) -> str:
+            response = await client.post(
+                "/graphql", json={"query": CREATE, "variables": variables},
+                headers={"Authorization": f"Bearer {token}", "X-Tenant": "salon"},
+            )
+            body = response.json()
+            assert "errors" not in body, body
+            errors = body["data"]["createBooking"]["errors"]
+            return errors[0]["code"] if errors else "BOOKED"
+
+        return Counter(await asyncio.gather(*(book(v) for v in requests)))
+
+
+async def test_fifty_concurrent_bookings_of_one_slot_make_exactly_one(server: str, world: World) -> None:
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    owner = await world.person(tenant, Role.OWNER)
+    start = local(future_day(), 10).isoformat()
+    requests = [
+        {"input": {"serviceId": staffed.service_id, "staffId": staffed.staff_id(), "start": start,
+                   "customer": {"email": f"racer{i}@example.com"}}}
+        for i in range(50)
+    ]
+
+    outcomes = await _race(server, owner.token, requests)
+
+    assert outcomes == Counter({"BOOKED": 1, "SLOT_UNAVAILABLE": 49})
+    async with world.runtime.database.transaction() as db:
+        assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 1
+
+
+async def test_thirty_racing_for_five_seats_get_exactly_five(server: str, world: World) -> None:
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant, name="Spin class", capacity=5)
+    owner = await world.person(tenant, Role.OWNER)
+    start = local(future_day(), 15).isoformat()
+    requests = [
+        {"input": {"serviceId": staffed.service_id, "staffId": staffed.staff_id(), "start": start,
+                   "customer": {"email": f"rider{i}@example.com"}}}
+        for i in range(30)
+    ]
+
+    outcomes = await _race(server, owner.token, requests)
+
+    assert outcomes == Counter({"BOOKED": 5, "SLOT_UNAVAILABLE": 25})
+    async with world.runtime.database.transaction() as db:
+        assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 5
+        assert (await db.execute(sa.select(ClassSeats.seats_taken))).scalar_one() == 5
+
+
+async def test_overlapping_starts_on_one_staff_member_race_safely(server: str, world: World) -> None:
+    """Different starts that overlap (10:00, 10:30, 11:00 for 60 minutes) also cannot coexist."""
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    starts = [local(day, 10), local(day, 10, 30), local(day, 11)] * 10
+    requests = [
+        {"input": {"serviceId": staffed.service_id, "staffId": staffed.staff_id(), "start": s.isoformat(),
+                   "customer": {"email": f"o{i}@example.com"}}}
+        for i, s in enumerate(starts)
+    ]
+
+    await _race(server, owner.token, requests)
+
+    async with world.runtime.database.transaction() as db:
+        rows = (await db.execute(sa.select(Booking.start_time, Booking.end_time).order_by(Booking.start_time))).all()
+    for (_, earlier_end), (later_start, _) in zip(rows, rows[1:]):
+        assert earlier_end <= later_start, rows
+    assert 1 <= len(rows) <= 2

@@ -1,0 +1,84 @@
+"""Listing bookings with their relations costs a constant number of SQL statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from boka.booking.availability import private_slot_key
+from boka.models.bookings import Booking, BookingResource, BookingStatus, Customer
+from boka.models.tenancy import Role
+from tests.booking.support import BookingWorld, future_day, local
+from tests.support import GraphQLClient, World
+
+LIST = """{ bookings(first: 100) { edges { node {
+  id status customer { email } service { name } staff { displayName } resources { name }
+} } } }"""
+
+
+@contextmanager
+def counting_statements(app: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.state.runtime.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def _add_bookings(world: World, staffed, room, count: int, offset: int) -> None:  # type: ignore[no-untyped-def]
+    day = future_day(2)
+    async with world.runtime.database.transaction(write=True) as db:
+        for i in range(offset, offset + count):
+            customer = Customer(tenant_id=staffed.service.tenant_id, email=f"c{i}@example.com")
+            db.add(customer)
+            await db.flush()
+            start = local(day + timedelta(days=i // 8), 9 + i % 8)
+            booking = Booking(
+                tenant_id=staffed.service.tenant_id, customer_id=customer.id, service_id=staffed.service.id,
+                staff_id=staffed.staff[i % 2].id, status=BookingStatus.CONFIRMED, start_time=start,
+                end_time=start + timedelta(minutes=60), block_start=start,
+                block_end=start + timedelta(minutes=60), slot_key="", price_cents=100, currency="EUR",
+            )
+            booking.slot_key = private_slot_key(booking.id)
+            db.add(booking)
+            await db.flush()
+            db.add(BookingResource(booking_id=booking.id, resource_id=room.id, tenant_id=booking.tenant_id,
+                                   block_start=booking.block_start, block_end=booking.block_end,
+                                   slot_key=booking.slot_key))
+
+
+async def test_listing_10_or_100_bookings_costs_the_same_few_statements(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    tenant = await world.tenant("salon")
+    bw = BookingWorld(world)
+    staffed = await bw.staffed_service(tenant, staff_count=2)
+    room = await bw.room(tenant, name="Chair 1")
+    owner = await world.person(tenant, Role.OWNER)
+
+    await _add_bookings(world, staffed, room, 10, 0)
+    with counting_statements(app) as for_ten:
+        ten = await gql(LIST, token=owner.token, tenant="salon")
+    await _add_bookings(world, staffed, room, 90, 10)
+    with counting_statements(app) as for_hundred:
+        hundred = await gql(LIST, token=owner.token, tenant="salon")
+
+    assert len(ten.data["bookings"]["edges"]) == 10
+    edges = hundred.data["bookings"]["edges"]
+    assert len(edges) == 100
+    assert all(e["node"]["resources"] == [{"name": "Chair 1"}] for e in edges)
+    assert len({e["node"]["customer"]["email"] for e in edges}) == 100
+    assert len(for_hundred) == len(for_ten), for_hundred
+    # 3 to resolve who is asking (tenant, session, membership), 1 for the page,
+    # 1 each for customers, services, staff and resources.
+    assert len(for_hundred) <= 8, for_hundred
