@@ -24,7 +24,6 @@ from boka.config import Settings
 from boka.migrations import upgrade_to_head
 from boka.models import metadata
 from boka.web.app import create_app
-
 from tests.support import GraphQLClient, World
 
 TEST_DATABASE_URL = os.environ.get(

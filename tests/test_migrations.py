@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from alembic import command
 from boka.migrations import alembic_config, upgrade_to_head
 from boka.models import metadata
 

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from rq import Queue, Worker
 from redis import Redis
+from rq import Queue, Worker
 
 from boka.migrations import PROJECT_ROOT
 from tests.conftest import TEST_REDIS_URL

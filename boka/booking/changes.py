@@ -14,16 +14,16 @@ from boka.booking.access import require_staff_side, visible_bookings
 from boka.booking.availability import TimeRange
 from boka.booking.engine import (
     is_collision,
-    slot_key_for,
-    take_seats,
     load_service,
     release_seats,
     service_of,
+    slot_key_for,
     slot_unavailable,
+    take_seats,
 )
 from boka.booking.history import record
-from boka.booking.links import booking_id_from_token
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
+from boka.booking.links import booking_id_from_token
 from boka.booking.slots import find_slots
 from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal

@@ -65,3 +65,18 @@ async def bookings_by_ids(
 ) -> dict[uuid.UUID, Booking]:
     statement = sa.select(Booking).where(Booking.id.in_(ids), visible_bookings(principal))
     return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+async def visible_customers(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Customer]:
+    """Of ``ids``, the tenant's customers the principal may see: any, for staff and up; the
+    customer record linked to their own account, for a customer."""
+    tenant = principal.require_tenant()
+    statement = sa.select(Customer).where(Customer.id.in_(ids), Customer.tenant_id == tenant.id)
+    scope = principal.scope(Action.BOOKING_VIEW)
+    if scope is None:
+        return {}
+    if scope < Scope.ASSIGNED:
+        statement = statement.where(Customer.user_id == principal.require_user().id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

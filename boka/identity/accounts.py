@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession

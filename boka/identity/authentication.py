@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from boka.db import Database
-from boka.identity.memberships import find_membership
 from boka.identity.principal import Principal
 from boka.identity.sessions import find_active_session, is_last_seen_stale, touch_session
 from boka.tenancy import find_tenant, find_tenant_by_domain
@@ -31,22 +30,18 @@ async def resolve_principal(
             unknown_tenant = None if tenant else hint
         elif host:
             tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
-        found = await find_active_session(db, token) if token else None
-        if found is None:
-            return Principal.build(
-                user=None, session_id=None, tenant=tenant, role=None, unknown_tenant=unknown_tenant
-            )
-        session, user = found
-        membership = (
-            await find_membership(db, tenant_id=tenant.id, user_id=user.id) if tenant else None
+        found = await find_active_session(db, token, tenant.id if tenant else None) if token else None
+    if found is None:
+        return Principal.build(
+            user=None, session_id=None, tenant=tenant, role=None, unknown_tenant=unknown_tenant
         )
-    if is_last_seen_stale(session):
+    if is_last_seen_stale(found.session):
         async with database.transaction(write=True) as db:
-            await touch_session(db, session.id)
+            await touch_session(db, found.session.id)
     return Principal.build(
-        user=user,
-        session_id=session.id,
+        user=found.user,
+        session_id=found.session.id,
         tenant=tenant,
-        role=membership.role if membership else None,
+        role=found.role,
         unknown_tenant=unknown_tenant,
     )

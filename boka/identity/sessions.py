@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.identity.tokens import new_session_token, token_digest
 from boka.models.identity import User, UserSession
+from boka.models.tenancy import Role, TenantUser
 from boka.models.types import utcnow
 
 # last_seen_at is written at most this often per session, not on every request.
@@ -54,13 +55,25 @@ async def start_session(
     return IssuedSession(token=token, session=session)
 
 
-async def find_active_session(db: AsyncSession, token: str) -> tuple[UserSession, User] | None:
-    """The live session and its user for ``token``, or None if unknown, revoked or expired."""
+@dataclass(frozen=True)
+class ActiveSession:
+    session: UserSession
+    user: User
+    role: Role | None  # the user's role in the tenant asked about, if they belong to it
+
+
+async def find_active_session(
+    db: AsyncSession, token: str, tenant_id: uuid.UUID | None = None
+) -> ActiveSession | None:
+    """The live session for ``token`` with its user and their role in ``tenant_id``, in one
+    query; None if the token is unknown, revoked or expired, or the user is disabled."""
     now = utcnow()
+    membership = sa.and_(TenantUser.user_id == User.id, TenantUser.tenant_id == tenant_id)
     row = (
         await db.execute(
-            sa.select(UserSession, User)
+            sa.select(UserSession, User, TenantUser.role)
             .join(User, User.id == UserSession.user_id)
+            .outerjoin(TenantUser, membership if tenant_id is not None else sa.false())
             .where(
                 UserSession.token_hash == token_digest(token),
                 UserSession.is_active.is_(True),
@@ -71,8 +84,8 @@ async def find_active_session(db: AsyncSession, token: str) -> tuple[UserSession
     ).first()
     if row is None:
         return None
-    session, user = row
-    return session, user
+    session, user, role = row
+    return ActiveSession(session=session, user=user, role=role)
 
 
 def is_last_seen_stale(session: UserSession) -> bool:

@@ -8,18 +8,27 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from boka.booking.availability import TimeRange
-from boka.booking.changes import booking_ref, cancel_booking, change_status, reschedule_booking
+from boka.booking.calendars import staff_for_service
+from boka.booking.changes import (
+    BookingRef,
+    booking_ref,
+    cancel_booking,
+    change_status,
+    reschedule_booking,
+)
 from boka.booking.engine import BookingRequest, CustomerDetails, create_booking, load_service
+from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
 from boka.booking.queries import BookingFilter, list_bookings, list_customers
 from boka.booking.quotes import price_booking
-from boka.booking.calendars import staff_for_service
 from boka.booking.slots import find_slots
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
-from boka.models.bookings import BookingStatus
+from boka.identity.principal import Principal
+from boka.models.bookings import Booking, BookingStatus
 from boka.models.types import utcnow
 from boka.resolvers.context import Info
 from boka.schema.booking import (
@@ -41,6 +50,7 @@ from boka.schema.catalog import MoneyType
 from boka.schema.errors import UserError
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
+from boka.schema.transactions import write
 
 
 def aware(moment: datetime, field: str) -> datetime:
@@ -137,8 +147,7 @@ async def customers(
 
 
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
-    context = info.context
-    try:
+    async def work(db: AsyncSession, principal: Principal) -> Booking:
         request = BookingRequest(
             service_id=row_id(input.service_id, "Service", "serviceId"),
             start=aware(input.start, "start"),
@@ -149,46 +158,45 @@ async def create_booking_mutation(info: Info, input: CreateBookingInput) -> Book
             ) if input.customer else None,
             notes=input.notes, discount_code=input.discount_code, seats=input.seats,
         )
-        async with context.runtime.database.transaction(write=True) as db:
-            booking = await create_booking(db, context.principal, request, now=utcnow())
-    except UserInputError as error:
-        return BookingPayload(errors=[UserError.from_exception(error)])
+        return await create_booking(db, principal, request, now=utcnow())
+
+    booking, errors = await write(info, work)
+    if booking is None:
+        return BookingPayload(errors=errors)
     return BookingPayload(
         booking=BookingType.from_model(booking),
-        manage_token=manage_token(context.runtime.settings.secret_key, booking.id),
+        manage_token=manage_token(info.context.runtime.settings.secret_key, booking.id),
+    )
+
+
+def _ref(info: Info, booking_id: relay.GlobalID | None, token: str | None) -> BookingRef:
+    return booking_ref(
+        optional_row_id(booking_id, "Booking", "id"), token, info.context.runtime.settings.secret_key
     )
 
 
 async def reschedule_booking_mutation(info: Info, input: RescheduleBookingInput) -> BookingPayload:
-    context = info.context
-    try:
-        ref = booking_ref(
-            optional_row_id(input.id, "Booking", "id"), input.manage_token,
-            context.runtime.settings.secret_key,
+    async def work(db: AsyncSession, principal: Principal) -> Booking:
+        return await reschedule_booking(
+            db, principal, _ref(info, input.id, input.manage_token),
+            start=aware(input.start, "start"),
+            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=utcnow(),
         )
-        async with context.runtime.database.transaction(write=True) as db:
-            booking = await reschedule_booking(
-                db, context.principal, ref, start=aware(input.start, "start"),
-                staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=utcnow(),
-            )
-    except UserInputError as error:
-        return BookingPayload(errors=[UserError.from_exception(error)])
-    return BookingPayload(booking=BookingType.from_model(booking))
+
+    booking, errors = await write(info, work)
+    return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)
 
 
 async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> CancelBookingPayload:
-    context = info.context
-    try:
-        ref = booking_ref(
-            optional_row_id(input.id, "Booking", "id"), input.manage_token,
-            context.runtime.settings.secret_key,
+    async def work(db: AsyncSession, principal: Principal) -> tuple[Booking, CancellationTerms]:
+        return await cancel_booking(
+            db, principal, _ref(info, input.id, input.manage_token), reason=input.reason, now=utcnow()
         )
-        async with context.runtime.database.transaction(write=True) as db:
-            booking, terms = await cancel_booking(
-                db, context.principal, ref, reason=input.reason, now=utcnow()
-            )
-    except UserInputError as error:
-        return CancelBookingPayload(errors=[UserError.from_exception(error)])
+
+    cancelled, errors = await write(info, work)
+    if cancelled is None:
+        return CancelBookingPayload(errors=errors)
+    booking, terms = cancelled
     return CancelBookingPayload(
         booking=BookingType.from_model(booking),
         refund=MoneyType(amount=terms.refund_cents, currency=booking.currency),
@@ -197,15 +205,14 @@ async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> Canc
 
 
 def status_mutation(target: BookingStatus) -> Callable[[Info, BookingActionInput], Awaitable[BookingPayload]]:
+    """confirmBooking, completeBooking and markNoShow: one resolver shape, three targets."""
+
     async def resolve(info: Info, input: BookingActionInput) -> BookingPayload:
-        context = info.context
-        try:
-            booking_id = row_id(input.id, "Booking", "id")
-            async with context.runtime.database.transaction(write=True) as db:
-                booking = await change_status(db, context.principal, booking_id, target, now=utcnow())
-        except UserInputError as error:
-            return BookingPayload(errors=[UserError.from_exception(error)])
-        return BookingPayload(booking=BookingType.from_model(booking))
+        async def work(db: AsyncSession, principal: Principal) -> Booking:
+            return await change_status(db, principal, row_id(input.id, "Booking", "id"), target, now=utcnow())
+
+        booking, errors = await write(info, work)
+        return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)
 
     return resolve
 

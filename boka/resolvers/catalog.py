@@ -53,7 +53,6 @@ from boka.schema.schedules import (
 )
 from boka.schema.transactions import read, write
 
-
 # --- queries ---
 
 

@@ -11,23 +11,13 @@ import strawberry
 from strawberry import relay
 
 from boka.booking.pricing import Quote
-from boka.booking.queries import bookings_by_ids
-from boka.identity.rbac import Action, Scope
+from boka.booking.queries import bookings_by_ids, visible_customers
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.errors import UserError
+from boka.schema.transactions import resolve_visible_nodes
 
 BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
-
-
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    result: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            result.append(uuid.UUID(node_id))
-        except ValueError:
-            result.append(None)
-    return result
 
 
 @strawberry.type(name="Customer")
@@ -50,16 +40,7 @@ class CustomerType(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[CustomerType | None]:
-        principal = info.context.principal
-        scope = principal.scope(Action.BOOKING_VIEW)
-        ids = _uuids(node_ids)
-        found = await info.context.loaders.customer_by_id.load_many([i for i in ids if i])
-        visible = {
-            c.id: c for c in found
-            if c is not None and scope is not None
-            and (scope >= Scope.ASSIGNED or (principal.user and c.user_id == principal.user.id))
-        }
-        return [cls.from_model(visible[i]) if i in visible else None for i in ids]
+        return await resolve_visible_nodes(info, node_ids, visible_customers, cls.from_model)
 
 
 @strawberry.type(name="Booking")
@@ -109,10 +90,7 @@ class BookingType(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[BookingType | None]:
-        ids = _uuids(node_ids)
-        async with info.context.runtime.database.transaction() as db:
-            found = await bookings_by_ids(db, info.context.principal, [i for i in ids if i])
-        return [cls.from_model(found[i]) if i in found else None for i in ids]
+        return await resolve_visible_nodes(info, node_ids, bookings_by_ids, cls.from_model)
 
 
 @strawberry.type(name="Slot", description="A bookable start, in the zone the client asked for.")

@@ -13,7 +13,8 @@ from strawberry import relay
 from boka.identity.memberships import visible_memberships
 from boka.identity.rbac import Action, Scope
 from boka.models.identity import User as UserModel
-from boka.models.tenancy import Role, Tenant as TenantModel, TenantUser
+from boka.models.tenancy import Role, TenantUser
+from boka.models.tenancy import Tenant as TenantModel
 from boka.schema.errors import UserError
 
 RoleEnum = strawberry.enum(Role, name="Role", description="A member's role in a tenant.")

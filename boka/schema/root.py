@@ -12,9 +12,9 @@ from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.schema.booking import BookingType, CustomerType
 from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
-from boka.schema.booking import BookingType, CustomerType
 from boka.schema.identity import MembershipType, TenantType, UserType
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from boka.models.bookings import Booking, BookingHistory
 from boka.models.tenancy import Role
-from tests.booking.support import BookingWorld, future_day, gid, local
+from tests.booking.support import BookingWorld, future_day, local
 from tests.support import GraphQLClient, World
 
 AVAILABILITY = """
