@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -73,3 +74,15 @@ async def keyset_page(
     sort_key = sort_column.key
     cursors = [encode_cursor(getattr(item, sort_key), item.id) for item in items]
     return Page(items=items, cursors=cursors, has_next=len(rows) > limit, has_previous=after is not None)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def group_rows(rows: Iterable[tuple[K, V]]) -> dict[K, list[V]]:
+    """(key, value) rows, in order, grouped by key: what a batched relation query returns."""
+    grouped: dict[K, list[V]] = {}
+    for key, value in rows:
+        grouped.setdefault(key, []).append(value)
+    return grouped

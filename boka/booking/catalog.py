@@ -26,7 +26,7 @@ from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.catalog import Resource, Service, ServiceResource
 from boka.models.tenancy import Tenant
-from boka.pagination import Page, keyset_page
+from boka.pagination import Page, group_rows, keyset_page
 
 RowT = TypeVar("RowT")
 MAX_LINKED_RESOURCES = 20
@@ -358,18 +358,18 @@ async def visible_resources(
     return {row.id: row for row in (await db.execute(statement)).scalars()}
 
 
-async def resources_of_service(
-    db: AsyncSession, principal: Principal, service_id: uuid.UUID
-) -> list[Resource]:
+async def resources_of_services(
+    db: AsyncSession, principal: Principal, service_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Resource]]:
     tenant = principal.require_tenant()
     statement = (
-        sa.select(Resource)
+        sa.select(ServiceResource.service_id, Resource)
         .join(ServiceResource, ServiceResource.resource_id == Resource.id)
         .where(
-            ServiceResource.service_id == service_id,
+            ServiceResource.service_id.in_(service_ids),
             Resource.tenant_id == tenant.id,
             active_unless_manager(principal, Resource.active),
         )
         .order_by(Resource.created_at, Resource.id)
     )
-    return list((await db.execute(statement)).scalars())
+    return group_rows((await db.execute(statement)).all())

@@ -31,6 +31,7 @@ from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.models.catalog import StaffMember
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
+from boka.pagination import group_rows
 
 MAX_WEEKLY_INTERVALS = 100
 LONGEST_TIME_OFF = timedelta(days=366)
@@ -124,16 +125,16 @@ async def set_weekly_hours(
     return Week(staff_member=member, hours=rows)
 
 
-async def weekly_hours_of(
-    db: AsyncSession, principal: Principal, staff_member_id: uuid.UUID
-) -> list[WeeklyHours]:
+async def weekly_hours_of_staff(
+    db: AsyncSession, principal: Principal, staff_member_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[WeeklyHours]]:
     tenant = principal.require_tenant()
     statement = (
-        sa.select(WeeklyHours)
-        .where(WeeklyHours.staff_member_id == staff_member_id, WeeklyHours.tenant_id == tenant.id)
+        sa.select(WeeklyHours.staff_member_id, WeeklyHours)
+        .where(WeeklyHours.staff_member_id.in_(staff_member_ids), WeeklyHours.tenant_id == tenant.id)
         .order_by(WeeklyHours.weekday, WeeklyHours.start_time, WeeklyHours.is_break)
     )
-    return list((await db.execute(statement)).scalars())
+    return group_rows((await db.execute(statement)).all())
 
 
 async def add_schedule_override(

@@ -30,7 +30,7 @@ from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope, grants_for
 from boka.models.catalog import Service, StaffMember, StaffService
 from boka.models.tenancy import Role
-from boka.pagination import Page, keyset_page
+from boka.pagination import Page, group_rows, keyset_page
 
 
 @dataclass(frozen=True)
@@ -201,37 +201,37 @@ async def visible_staff_members(
     return {row.id: row for row in (await db.execute(statement)).scalars()}
 
 
-async def staff_of_service(
-    db: AsyncSession, principal: Principal, service_id: uuid.UUID
-) -> list[StaffMember]:
-    """Who performs the service, oldest staff member first."""
+async def staff_of_services(
+    db: AsyncSession, principal: Principal, service_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[StaffMember]]:
+    """Who performs each service, oldest staff member first (one query for all of them)."""
     tenant = principal.require_tenant()
     statement = (
-        sa.select(StaffMember)
+        sa.select(StaffService.service_id, StaffMember)
         .join(StaffService, StaffService.staff_member_id == StaffMember.id)
         .where(
-            StaffService.service_id == service_id,
+            StaffService.service_id.in_(service_ids),
             StaffMember.tenant_id == tenant.id,
             active_unless_manager(principal, StaffMember.active),
         )
         .order_by(StaffMember.created_at, StaffMember.id)
     )
-    return list((await db.execute(statement)).scalars())
+    return group_rows((await db.execute(statement)).all())
 
 
-async def services_of_staff(
-    db: AsyncSession, principal: Principal, staff_member_id: uuid.UUID
-) -> list[tuple[StaffService, Service]]:
-    """What the staff member performs, with their overrides, oldest service first."""
+async def services_of_staff_members(
+    db: AsyncSession, principal: Principal, staff_member_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[StaffService, Service]]]:
+    """What each staff member performs, with their overrides, oldest service first."""
     tenant = principal.require_tenant()
     statement = (
-        sa.select(StaffService, Service)
+        sa.select(StaffService.staff_member_id, StaffService, Service)
         .join(Service, Service.id == StaffService.service_id)
         .where(
-            StaffService.staff_member_id == staff_member_id,
+            StaffService.staff_member_id.in_(staff_member_ids),
             Service.tenant_id == tenant.id,
             active_unless_manager(principal, Service.active),
         )
         .order_by(Service.created_at, Service.id)
     )
-    return [(link, service) for link, service in (await db.execute(statement)).all()]
+    return group_rows((key, (link, service)) for key, link, service in (await db.execute(statement)).all())

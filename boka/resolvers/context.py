@@ -35,11 +35,7 @@ class RequestContext:
     connection_params: dict[str, object] | None = None
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.runtime.database, self._tenant_id)
-
-    def _tenant_id(self):  # type: ignore[no-untyped-def]
-        tenant = self.resolved_principal.tenant if self.resolved_principal else None
-        return tenant.id if tenant else None
+        self.loaders = Loaders(self.runtime.database, lambda: self.principal)
 
     @property
     def principal(self) -> Principal:

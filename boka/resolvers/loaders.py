@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from boka.db import Database
+from boka.identity.principal import Principal
 from boka.models.bookings import BookingResource, Customer
 from boka.models.catalog import Resource, Service, StaffMember
 from boka.models.identity import User
 from boka.models.tenancy import Tenant
 
+# A domain function that fetches one relation for many parents in one query:
+# (db, principal, parent ids) -> {parent id: [related rows]}.
+BatchRelation = Callable[[AsyncSession, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, list[Any]]]]
+
 
 class Loaders:
-    def __init__(self, database: Database, tenant_id: Callable[[], uuid.UUID | None]) -> None:
+    def __init__(self, database: Database, principal: Callable[[], Principal]) -> None:
         self._database = database
-        self._tenant_id = tenant_id
+        self._principal = principal
+        self._related: dict[BatchRelation, DataLoader[uuid.UUID, list[Any]]] = {}
         self.user_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(self._users)
         self.tenant_by_id: DataLoader[uuid.UUID, Tenant | None] = DataLoader(self._tenants)
         self.customer_by_id: DataLoader[uuid.UUID, Customer | None] = DataLoader(self._customers)
@@ -33,6 +40,25 @@ class Loaders:
         self.resources_by_booking_id: DataLoader[uuid.UUID, list[Resource]] = DataLoader(
             self._booking_resources
         )
+
+    def related(self, batch: BatchRelation) -> DataLoader[uuid.UUID, list[Any]]:
+        """The request's loader for a one-to-many relation, built on first use. The domain
+        function applies the principal's visibility rules; parents without rows get []."""
+        loader = self._related.get(batch)
+        if loader is None:
+
+            async def load(parent_ids: Sequence[uuid.UUID]) -> list[list[Any]]:
+                principal = self._principal()
+                async with self._database.transaction() as db:
+                    found = await batch(db, principal, list(parent_ids))
+                return [list(found.get(parent_id, [])) for parent_id in parent_ids]
+
+            loader = self._related[batch] = DataLoader(load)
+        return loader
+
+    def _tenant_id(self) -> uuid.UUID | None:
+        tenant = self._principal().tenant
+        return tenant.id if tenant else None
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         return await self._by_id(User, ids, tenant_owned=False)

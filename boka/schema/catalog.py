@@ -17,12 +17,12 @@ from strawberry import relay
 
 from boka.booking.catalog import (
     manages_catalog,
-    resources_of_service,
+    resources_of_services,
     visible_resources,
     visible_services,
 )
-from boka.booking.schedules import schedule_overrides_of, time_off_of, weekly_hours_of
-from boka.booking.staff import services_of_staff, staff_of_service, visible_staff_members
+from boka.booking.schedules import schedule_overrides_of, time_off_of, weekly_hours_of_staff
+from boka.booking.staff import services_of_staff_members, staff_of_services, visible_staff_members
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
 from boka.schema.errors import UserError
 from boka.schema.schedules import ScheduleOverrideType, TimeOffType, WeeklyHoursType
@@ -66,12 +66,12 @@ class ServiceType(relay.Node):
 
     @strawberry.field(description="Who performs the service.")
     async def staff(self, info: strawberry.Info) -> list[StaffMemberType]:
-        members = await read(info, lambda db, p: staff_of_service(db, p, self.service_id))
+        members = await info.context.loaders.related(staff_of_services).load(self.service_id)
         return [StaffMemberType.from_model(member) for member in members]
 
     @strawberry.field(description="What a booking of the service holds besides the staff member.")
     async def resources(self, info: strawberry.Info) -> list[ResourceType]:
-        rows = await read(info, lambda db, p: resources_of_service(db, p, self.service_id))
+        rows = await info.context.loaders.related(resources_of_services).load(self.service_id)
         return [ResourceType.from_model(row) for row in rows]
 
     @classmethod
@@ -144,12 +144,14 @@ class StaffMemberType(relay.Node):
 
     @strawberry.field
     async def services(self, info: strawberry.Info) -> list[StaffServiceLinkType]:
-        pairs = await read(info, lambda db, p: services_of_staff(db, p, self.staff_member_id))
+        pairs = await info.context.loaders.related(services_of_staff_members).load(
+            self.staff_member_id
+        )
         return [StaffServiceLinkType.from_model(link, service) for link, service in pairs]
 
     @strawberry.field(description="The recurring week, in local time; weekday 0 is Monday.")
     async def weekly_hours(self, info: strawberry.Info) -> list[WeeklyHoursType]:
-        rows = await read(info, lambda db, p: weekly_hours_of(db, p, self.staff_member_id))
+        rows = await info.context.loaders.related(weekly_hours_of_staff).load(self.staff_member_id)
         return [WeeklyHoursType.from_model(row) for row in rows]
 
     @strawberry.field(description="Date overrides from 'from' to 'to', both included.")

@@ -82,3 +82,30 @@ async def test_listing_10_or_100_bookings_costs_the_same_few_statements(
     # 3 to resolve who is asking (tenant, session, membership), 1 for the page,
     # 1 each for customers, services, staff and resources.
     assert len(for_hundred) <= 8, for_hundred
+
+
+SERVICES = """{ services(first: 100) { edges { node {
+  name resources { name } staff { displayName weeklyHours { weekday } services { service { name } } }
+} } } }"""
+
+
+async def test_listing_services_with_staff_and_resources_does_not_grow_with_the_list(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    tenant = await world.tenant("salon")
+    bw = BookingWorld(world)
+    owner = await world.person(tenant, Role.OWNER)
+    first = await bw.staffed_service(tenant, name="Service 0")
+    await bw.room(tenant, first.service)
+    with counting_statements(app) as for_one:
+        one = await gql(SERVICES, token=owner.token, tenant="salon")
+    for index in range(1, 8):
+        more = await bw.staffed_service(tenant, name=f"Service {index}")
+        await bw.room(tenant, more.service, name=f"Room {index}")
+    with counting_statements(app) as for_eight:
+        eight = await gql(SERVICES, token=owner.token, tenant="salon")
+
+    assert len(one.data["services"]["edges"]) == 1
+    nodes = [edge["node"] for edge in eight.data["services"]["edges"]]
+    assert len(nodes) == 8 and all(len(node["staff"][0]["weeklyHours"]) == 7 for node in nodes)
+    assert len(for_eight) == len(for_one), for_eight
