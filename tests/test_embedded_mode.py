@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,37 @@ async def test_sign_in_roles_and_isolation_work_on_sqlite(sqlite_app: Any) -> No
     assert members.data["members"]["edges"] == [{"node": {"role": "OWNER"}}]
     assert elsewhere.error_codes == ["FORBIDDEN"]
     assert wrong.data["signIn"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+
+
+async def test_booking_the_demo_tenant_works_on_sqlite(sqlite_app: Any) -> None:
+    from boka.seed import seed_demo_tenant
+
+    assert await seed_demo_tenant(sqlite_app.state.runtime.database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        services = await gql("{ services { edges { node { id name } } } }", tenant="demo")
+        haircut = next(e["node"]["id"] for e in services.data["services"]["edges"] if e["node"]["name"] == "Haircut")
+        carl = (await gql(SIGN_IN, {"email": "carl@example.com", "password": DEMO_PASSWORD}, tenant="demo")).data["signIn"]["token"]
+        http.cookies.clear()  # the walk-ins below are guests, not Carl
+        now = datetime.now(UTC)
+        slots = await gql(
+            "query S($s: ID!, $f: DateTime!, $t: DateTime!) { availability(serviceId: $s, from: $f, to: $t) { start } }",
+            {"s": haircut, "f": now.isoformat(), "t": (now + timedelta(days=7)).isoformat()}, tenant="demo",
+        )
+        start = slots.data["availability"][0]["start"]
+        book = """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
+                    booking { status staff { id } } errors { code } } }"""
+        attempts = await asyncio.gather(*(
+            gql(book, {"input": {"serviceId": haircut, "start": start,
+                                 "customer": {"email": f"walkin{i}@example.com"}}}, tenant="demo")
+            for i in range(8)
+        ))
+        carl_too = await gql(book, {"input": {"serviceId": haircut, "start": start}}, token=carl, tenant="demo")
+
+    assert all(not a.errors for a in attempts), [a.errors for a in attempts][:2]
+    made = [a.data["createBooking"]["booking"] for a in attempts if a.data["createBooking"]["booking"]]
+    refused = [a.data["createBooking"]["errors"] for a in attempts if a.data["createBooking"]["errors"]]
+    assert carl_too.data["createBooking"]["errors"] == [{"code": "SLOT_UNAVAILABLE"}]
+    # the demo has three staff who all cut hair: three bookings fit, each with someone else
+    assert len(made) == 3 and len({b["staff"]["id"] for b in made}) == 3
+    assert refused == [[{"code": "SLOT_UNAVAILABLE"}]] * 5

@@ -1,15 +1,18 @@
-"""Customers: found or created by email within a tenant."""
+"""Customers: found or created by email within a tenant, and kept up to date."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.errors import UserErrorCode, UserInputError
+from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.identity.accounts import normalize_email
+from boka.identity.principal import Principal
+from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Customer
 
 
@@ -62,3 +65,57 @@ async def _find(db: AsyncSession, tenant_id: uuid.UUID, email: str) -> Customer 
             sa.select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == email)
         )
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+async def create_customer(
+    db: AsyncSession, principal: Principal, *, email: str, first_name: str = "",
+    last_name: str = "", phone: str | None = None,
+) -> Customer:
+    """Staff, managers and owners add a customer (a walk-in, a phone booking). An email that
+    is already a customer of the tenant is a DUPLICATE, not a silent merge."""
+    principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
+    tenant = principal.require_tenant()
+    if await _find(db, tenant.id, normalize_email(email)) is not None:
+        raise UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
+    return await find_or_create_customer(
+        db, tenant_id=tenant.id, email=email, first_name=first_name, last_name=last_name, phone=phone
+    )
+
+
+async def update_customer(
+    db: AsyncSession, principal: Principal, customer_id: uuid.UUID, changes: CustomerChanges
+) -> Customer:
+    """Staff and up change any customer of the tenant; a customer changes their own record."""
+    scope = principal.authorize(Action.BOOKING_CREATE, Scope.OWN)
+    tenant = principal.require_tenant()
+    statement = sa.select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant.id)
+    if scope < Scope.TENANT:
+        statement = statement.where(Customer.user_id == principal.require_user().id)
+    customer = (await db.execute(statement)).scalar_one_or_none()
+    if customer is None:
+        raise NotFound("No such customer.")
+    if changes.email is not None:
+        email = normalize_email(changes.email)
+        if email != customer.email and await _find(db, tenant.id, email) is not None:
+            raise UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
+        customer.email = email
+    for field, input_name, limit in (
+        ("first_name", "firstName", 100), ("last_name", "lastName", 100), ("phone", "phone", 32)
+    ):
+        value = getattr(changes, field)
+        if value is not None:
+            if len(value) > limit:
+                raise UserInputError(
+                    UserErrorCode.INVALID_INPUT, f"Use at most {limit} characters.", input_name
+                )
+            setattr(customer, field, value.strip())
+    await db.flush()
+    return customer

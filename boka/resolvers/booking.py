@@ -23,7 +23,7 @@ from boka.booking.changes import (
 from boka.booking.engine import BookingRequest, CustomerDetails, create_booking, load_service
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
-from boka.booking.queries import BookingFilter, list_bookings, list_customers
+from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.quotes import price_booking
 from boka.booking.slots import find_slots
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
@@ -39,7 +39,6 @@ from boka.schema.booking import (
     CancelBookingInput,
     CancelBookingPayload,
     CreateBookingInput,
-    CustomerType,
     QuoteInput,
     QuotePayload,
     QuoteType,
@@ -138,14 +137,6 @@ async def bookings(
     return connection_from_page(page, BookingType.from_model)
 
 
-async def customers(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[CustomerType]:
-    async with info.context.runtime.database.transaction() as db:
-        page = await list_customers(db, info.context.principal, first=first, after=after)
-    return connection_from_page(page, CustomerType.from_model)
-
-
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
     async def work(db: AsyncSession, principal: Principal) -> Booking:
         request = BookingRequest(
@@ -222,7 +213,6 @@ class BookingQuery:
     availability: list[SlotType] = strawberry.field(resolver=availability)
     quote: QuotePayload = strawberry.field(resolver=quote)
     bookings: relay.Connection[BookingType] = strawberry.field(resolver=bookings)
-    customers: relay.Connection[CustomerType] = strawberry.field(resolver=customers)
 
 
 @strawberry.type

@@ -11,36 +11,14 @@ import strawberry
 from strawberry import relay
 
 from boka.booking.pricing import Quote
-from boka.booking.queries import bookings_by_ids, visible_customers
-from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.booking.queries import bookings_by_ids
+from boka.models.bookings import Booking, BookingStatus
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
+from boka.schema.customers import CustomerInput, CustomerType
 from boka.schema.errors import UserError
 from boka.schema.transactions import resolve_visible_nodes
 
 BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
-
-
-@strawberry.type(name="Customer")
-class CustomerType(relay.Node):
-    id: relay.NodeID[str]
-    email: str
-    first_name: str
-    last_name: str
-    phone: str | None
-    created_at: datetime
-
-    @classmethod
-    def from_model(cls, customer: Customer) -> CustomerType:
-        return cls(
-            id=str(customer.id), email=customer.email, first_name=customer.first_name,
-            last_name=customer.last_name, phone=customer.phone, created_at=customer.created_at,
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
-    ) -> list[CustomerType | None]:
-        return await resolve_visible_nodes(info, node_ids, visible_customers, cls.from_model)
 
 
 @strawberry.type(name="Booking")
@@ -132,14 +110,6 @@ class QuoteType:
             discount=money(quote.discount),
             total=money(quote.total),
         )
-
-
-@strawberry.input
-class CustomerInput:
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    phone: str | None = None
 
 
 @strawberry.input

@@ -11,8 +11,10 @@ from strawberry.types import ExecutionContext
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
+from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
-from boka.schema.booking import BookingType, CustomerType
+from boka.schema.booking import BookingType
+from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
@@ -35,8 +37,8 @@ class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation))
+Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation))
 
 
 class BokaSchema(strawberry.Schema):

@@ -1,0 +1,55 @@
+"""Customers: staff keep the tenant's list; a customer keeps their own record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from boka.models.bookings import Customer
+from boka.models.tenancy import Role
+from tests.booking.support import BookingWorld, future_day, gid, local
+from tests.support import GraphQLClient, World
+
+CREATE = """mutation C($input: CustomerInput!) {
+  createCustomer(input: $input) { customer { id email firstName } errors { field code } } }"""
+UPDATE = """mutation U($input: UpdateCustomerInput!) {
+  updateCustomer(input: $input) { customer { email firstName phone } errors { field code } } }"""
+LIST = "{ customers { edges { node { email } } } }"
+
+
+async def test_staff_add_and_list_customers_and_duplicates_are_refused(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    staff = await world.person(tenant, Role.STAFF)
+    made = await gql(CREATE, {"input": {"email": "Walk.In@Example.com", "firstName": "Wally"}}, token=staff.token, tenant="salon")
+    again = await gql(CREATE, {"input": {"email": "walk.in@example.com"}}, token=staff.token, tenant="salon")
+    listed = await gql(LIST, token=staff.token, tenant="salon")
+
+    assert made.data["createCustomer"]["customer"]["email"] == "walk.in@example.com"
+    assert again.data["createCustomer"]["errors"] == [{"field": "email", "code": "DUPLICATE"}]
+    assert [e["node"]["email"] for e in listed.data["customers"]["edges"]] == ["walk.in@example.com"]
+
+
+async def test_customers_cannot_list_others_but_can_update_themselves(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    carl = await world.person(tenant, Role.CUSTOMER, email="carl@example.com")
+    owner = await world.person(tenant, Role.OWNER)
+    await gql(CREATE, {"input": {"email": "dana@example.com"}}, token=owner.token, tenant="salon")
+    booked = await gql(
+        """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
+             booking { customer { id } } errors { code } } }""",
+        {"input": {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat()}},
+        token=carl.token, tenant="salon",
+    )
+    carl_id = booked.data["createBooking"]["booking"]["customer"]["id"]
+    async with world.runtime.database.transaction() as db:
+        dana_id = gid("Customer", (await db.execute(sa.select(Customer.id).where(Customer.email == "dana@example.com"))).scalar_one())
+
+    listed = await gql(LIST, token=carl.token, tenant="salon")
+    mine = await gql(UPDATE, {"input": {"id": carl_id, "phone": "+46 70 123 45 67"}}, token=carl.token, tenant="salon")
+    theirs = await gql(UPDATE, {"input": {"id": dana_id, "phone": "+1"}}, token=carl.token, tenant="salon")
+    too_long = await gql(UPDATE, {"input": {"id": carl_id, "firstName": "x" * 101}}, token=carl.token, tenant="salon")
+
+    assert listed.error_codes == ["FORBIDDEN"]
+    assert mine.data["updateCustomer"]["customer"]["phone"] == "+46 70 123 45 67"
+    assert theirs.error_codes == ["NOT_FOUND"]
+    assert too_long.data["updateCustomer"]["errors"] == [{"field": "firstName", "code": "INVALID_INPUT"}]
