@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.access import require_staff_side, visible_bookings
 from boka.booking.availability import TimeRange
 from boka.booking.engine import (
-    is_collision,
+    claim_time,
     load_service,
     release_seats,
     service_of,
@@ -105,28 +104,26 @@ async def reschedule_booking(
     previous = {"start": booking.start_time.isoformat(), "staff_id": str(booking.staff_id)}
     old_slot_key = booking.slot_key
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
-    try:
-        async with db.begin_nested():
-            booking.staff_id = target_staff
-            booking.start_time = start
-            booking.end_time = start + duration
-            booking.block_start = start - timedelta(minutes=service.buffer_before_minutes)
-            booking.block_end = booking.end_time + timedelta(minutes=service.buffer_after_minutes)
-            booking.slot_key = slot_key_for(service, target_staff, start, booking.id)
-            booking.updated_at = now
-            await db.flush()
-            await db.execute(
-                sa.update(BookingResource)
-                .where(BookingResource.booking_id == booking.id)
-                .values(block_start=booking.block_start, block_end=booking.block_end, slot_key=booking.slot_key)
-            )
-            if service.capacity > 1 and old_slot_key != booking.slot_key:
-                await release_seats(db, old_slot_key, booking.seats)
-                await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
-    except IntegrityError as error:
-        if is_collision(error):
-            raise slot_unavailable() from error
-        raise
+    async def move() -> None:
+        booking.staff_id = target_staff
+        booking.start_time = start
+        booking.end_time = start + duration
+        booking.block_start = start - timedelta(minutes=service.buffer_before_minutes)
+        booking.block_end = booking.end_time + timedelta(minutes=service.buffer_after_minutes)
+        booking.slot_key = slot_key_for(service, target_staff, start, booking.id)
+        booking.updated_at = now
+        await db.flush()
+        await db.execute(
+            sa.update(BookingResource)
+            .where(BookingResource.booking_id == booking.id)
+            .values(block_start=booking.block_start, block_end=booking.block_end, slot_key=booking.slot_key)
+        )
+        if service.capacity > 1 and old_slot_key != booking.slot_key:
+            await release_seats(db, old_slot_key, booking.seats)
+            await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
+
+    if not await claim_time(db, move):
+        raise slot_unavailable()
     await record(db, booking, principal, "rescheduled", booking.status, details={
         "from": previous, "to": {"start": start.isoformat(), "staff_id": str(target_staff)},
     })

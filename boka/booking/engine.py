@@ -9,6 +9,7 @@ check itself is the guarantee there.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.access import can_book_for_others
@@ -222,18 +223,42 @@ async def _candidates_in_fair_order(
 async def _try_to_hold(db: AsyncSession, booking: Booking, service: Service) -> bool:
     """Insert the booking, its resources and its seats; False if the database says the time
     is taken (another request won the race)."""
-    try:
-        async with db.begin_nested():
-            db.add(booking)
-            await db.flush()
-            await _hold_resources(db, booking, service)
-            if service.capacity > 1:
-                await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
-    except IntegrityError as error:
-        if is_collision(error):
-            return False
-        raise
-    return True
+
+    async def hold() -> None:
+        db.add(booking)
+        await db.flush()
+        await _hold_resources(db, booking, service)
+        if service.capacity > 1:
+            await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
+
+    return await claim_time(db, hold)
+
+
+DEADLOCK_RETRIES = 3
+
+
+async def claim_time(db: AsyncSession, claim: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``claim`` (writes that take time from staff, resources or seats) in a savepoint.
+
+    True if it held; False if the database refused an overlap or an oversell. Two requests
+    claiming overlapping times each wait for the other's uncommitted row in the exclusion
+    index, which PostgreSQL breaks as a deadlock; the victim rolls back to the savepoint and
+    tries again, and then simply waits for the survivor: a collision if it commits, success
+    if it rolls back. So the answer is always the true one.
+    """
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            async with db.begin_nested():
+                await claim()
+            return True
+        except IntegrityError as error:
+            if is_collision(error):
+                return False
+            raise
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK_DETECTED or attempt == DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _hold_resources(db: AsyncSession, booking: Booking, service: Service) -> None:
@@ -278,6 +303,7 @@ async def release_seats(db: AsyncSession, slot_key: str, seats: int) -> None:
 
 # exclusion_violation and check_violation: the database refused an overlap or an oversell.
 _COLLISION_SQLSTATES = {"23P01", "23514"}
+DEADLOCK_DETECTED = "40P01"
 
 
 def is_collision(error: IntegrityError) -> bool:
