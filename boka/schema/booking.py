@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -39,8 +39,10 @@ class BookingType(relay.Node):
     @classmethod
     def from_model(cls, booking: Booking) -> BookingType:
         return cls(
-            id=str(booking.id), status=booking.status, start_time=booking.start_time,
-            end_time=booking.end_time, seats=booking.seats,
+            id=str(booking.id), status=booking.status,
+            # always UTC, whether the row was just written (in the client's offset) or read back
+            start_time=booking.start_time.astimezone(UTC),
+            end_time=booking.end_time.astimezone(UTC), seats=booking.seats,
             price=MoneyType(amount=booking.price_cents, currency=booking.currency),
             notes=booking.notes, cancellation_reason=booking.cancellation_reason,
             created_at=booking.created_at, customer_id=booking.customer_id,
