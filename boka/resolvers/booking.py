@@ -18,6 +18,7 @@ from boka.booking.changes import (
     booking_ref,
     cancel_booking,
     change_status,
+    load_booking,
     reschedule_booking,
 )
 from boka.booking.engine import BookingRequest, CustomerDetails, create_booking, load_service
@@ -49,7 +50,7 @@ from boka.schema.catalog import MoneyType
 from boka.schema.errors import UserError
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
-from boka.schema.transactions import write
+from boka.schema.transactions import read, write
 
 
 def aware(moment: datetime, field: str) -> datetime:
@@ -137,6 +138,13 @@ async def bookings(
     return connection_from_page(page, BookingType.from_model)
 
 
+async def booking_by_link(info: Info, manage_token: str) -> BookingType:
+    """The booking a guest's link is for: what they see when they open it."""
+    ref = booking_ref(None, manage_token, info.context.runtime.settings.secret_key)
+    booking = await read(info, lambda db, principal: load_booking(db, principal, ref))
+    return BookingType.from_model(booking)
+
+
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
     async def work(db: AsyncSession, principal: Principal) -> Booking:
         request = BookingRequest(
@@ -213,6 +221,7 @@ class BookingQuery:
     availability: list[SlotType] = strawberry.field(resolver=availability)
     quote: QuotePayload = strawberry.field(resolver=quote)
     bookings: relay.Connection[BookingType] = strawberry.field(resolver=bookings)
+    booking_by_link: BookingType = strawberry.field(resolver=booking_by_link)
 
 
 @strawberry.type

@@ -128,6 +128,12 @@ async def test_guest_books_and_manages_with_the_link_token(gql: GraphQLClient, w
                        tenant="salon")
     token = booked.data["createBooking"]["manageToken"]
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    view = "query V($t: String!) { bookingByLink(manageToken: $t) { status customer { email } service { name } } }"
+    viewed = await gql(view, {"t": token}, tenant="salon")
+    assert viewed.data["bookingByLink"] == {
+        "status": "CONFIRMED", "customer": {"email": "guest@example.com"}, "service": {"name": "Haircut"},
+    }
+    assert (await gql(view, {"t": tampered}, tenant="salon")).error_codes == ["NOT_FOUND"]
     forged = await gql(CANCEL, {"input": {"manageToken": tampered}}, tenant="salon")
     cancelled = await gql(CANCEL, {"input": {"manageToken": token, "reason": "Sick"}}, tenant="salon")
 
