@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     query_max_depth: int = Field(12, ge=1, description="Deepest GraphQL selection accepted.")
     query_max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document.")
     query_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
+    rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
+    rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
+    rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
+    rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
 

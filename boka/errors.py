@@ -44,9 +44,10 @@ class UserErrorCode(str, enum.Enum):
 class BokaError(Exception):
     code: ErrorCode = ErrorCode.INTERNAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **extensions: object) -> None:
         super().__init__(message)
         self.message = message
+        self.extensions = extensions  # extra extensions the client gets, e.g. retry_after
 
 
 class Unauthenticated(BokaError):
@@ -63,6 +64,10 @@ class NotFound(BokaError):
 
 class InvalidRequest(BokaError):
     code = ErrorCode.VALIDATION_ERROR
+
+
+class RateLimited(BokaError):
+    code = ErrorCode.RATE_LIMITED
 
 
 class UserInputError(Exception):

@@ -1,13 +1,21 @@
-"""The long-lived things one Boka process shares: settings, database, Redis."""
+"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.db import Database, create_engine
+from boka.identity.rate_limits import (
+    Limit,
+    MemoryRateLimiter,
+    RateLimiter,
+    RateLimits,
+    RedisRateLimiter,
+)
 
 
 @dataclass
@@ -15,6 +23,8 @@ class Runtime:
     settings: Settings
     database: Database
     redis: Redis | None
+    rate_limiter: RateLimiter
+    rate_limits: RateLimits
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -24,7 +34,18 @@ class Runtime:
             if settings.redis_url
             else None
         )
-        return cls(settings=settings, database=Database(create_engine(settings)), redis=redis)
+        return cls(
+            settings=settings,
+            database=Database(create_engine(settings)),
+            redis=redis,
+            rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+            rate_limits=RateLimits(
+                enabled=settings.rate_limits_enabled,
+                auth=Limit("auth", settings.rate_limit_auth_per_minute, timedelta(minutes=1)),
+                api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1)),
+                admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
+            ),
+        )
 
     async def close(self) -> None:
         await self.database.dispose()

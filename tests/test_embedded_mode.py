@@ -4,11 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +19,7 @@ from boka.models.tenancy import Role
 from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE
 from boka.web.app import create_app
 from tests.conftest import settings_for
+from tests.servers import clean_env, free_port, wait_until_healthy
 from tests.support import PASSWORD, GraphQLClient, World
 
 pytestmark = pytest.mark.sqlite
@@ -30,16 +28,8 @@ SIGN_IN = """mutation($email: String!, $password: String!) {
   signIn(input: {email: $email, password: $password}) { token errors { code } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_embedded_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("BOKA_")
-    } | {"BOKA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", "BOKA_PORT": str(port)}
+    env = clean_env(database_url=f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", port=str(port))
     return subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=PROJECT_ROOT,
@@ -49,29 +39,16 @@ def _start_embedded_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]
     )
 
 
-def _wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("server did not become healthy in time")
-
-
 @pytest.fixture
 def embedded_server(tmp_path: Path) -> Iterator[Any]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start() -> tuple[str, subprocess.Popen[bytes]]:
-        port = _free_port()
+        port = free_port()
         process = _start_embedded_server(tmp_path, port)
         started.append(process)
         base = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(process, base)
+        wait_until_healthy(process, base)
         return base, process
 
     yield start

@@ -44,6 +44,7 @@ from boka.schema.pricing_admin import (
     PricingRulePayload,
     PricingRuleType,
 )
+from boka.schema.rate_limits import admin_limited
 from boka.schema.schedules import (
     RemoveScheduleOverridePayload,
     RemoveTimeOffPayload,
@@ -256,40 +257,64 @@ class CatalogQuery:
 
 @strawberry.type(description="Every catalogue change needs a manager or owner.")
 class CatalogMutation:
-    create_service: ServicePayload = strawberry.field(resolver=create_service)
-    update_service: ServicePayload = strawberry.field(resolver=update_service)
-    set_service_active: ServicePayload = strawberry.field(resolver=set_service_active)
-    create_staff_member: StaffMemberPayload = strawberry.field(resolver=create_staff_member)
-    update_staff_member: StaffMemberPayload = strawberry.field(resolver=update_staff_member)
-    assign_service: AssignServicePayload = strawberry.field(resolver=assign_service)
-    unassign_service: StaffMemberPayload = strawberry.field(resolver=unassign_service)
+    create_service: ServicePayload = strawberry.field(
+        resolver=create_service, extensions=admin_limited()
+    )
+    update_service: ServicePayload = strawberry.field(
+        resolver=update_service, extensions=admin_limited()
+    )
+    set_service_active: ServicePayload = strawberry.field(
+        resolver=set_service_active, extensions=admin_limited()
+    )
+    create_staff_member: StaffMemberPayload = strawberry.field(
+        resolver=create_staff_member, extensions=admin_limited()
+    )
+    update_staff_member: StaffMemberPayload = strawberry.field(
+        resolver=update_staff_member, extensions=admin_limited()
+    )
+    assign_service: AssignServicePayload = strawberry.field(
+        resolver=assign_service, extensions=admin_limited()
+    )
+    unassign_service: StaffMemberPayload = strawberry.field(
+        resolver=unassign_service, extensions=admin_limited()
+    )
     set_weekly_hours: SetWeeklyHoursPayload = strawberry.field(
-        resolver=schedule_resolvers.set_weekly_hours, description="Replace the whole week at once."
+        resolver=schedule_resolvers.set_weekly_hours,
+        description="Replace the whole week at once.",
+        extensions=admin_limited(),
     )
     add_schedule_override: ScheduleOverridePayload = strawberry.field(
-        resolver=schedule_resolvers.add_schedule_override
+        resolver=schedule_resolvers.add_schedule_override, extensions=admin_limited()
     )
     remove_schedule_override: RemoveScheduleOverridePayload = strawberry.field(
-        resolver=schedule_resolvers.remove_schedule_override
+        resolver=schedule_resolvers.remove_schedule_override, extensions=admin_limited()
     )
-    add_time_off: TimeOffPayload = strawberry.field(resolver=schedule_resolvers.add_time_off)
+    add_time_off: TimeOffPayload = strawberry.field(
+        resolver=schedule_resolvers.add_time_off, extensions=admin_limited()
+    )
     remove_time_off: RemoveTimeOffPayload = strawberry.field(
-        resolver=schedule_resolvers.remove_time_off
+        resolver=schedule_resolvers.remove_time_off, extensions=admin_limited()
     )
-    create_resource: ResourcePayload = strawberry.field(resolver=create_resource)
-    update_resource: ResourcePayload = strawberry.field(resolver=update_resource)
+    create_resource: ResourcePayload = strawberry.field(
+        resolver=create_resource, extensions=admin_limited()
+    )
+    update_resource: ResourcePayload = strawberry.field(
+        resolver=update_resource, extensions=admin_limited()
+    )
     set_service_resources: ServicePayload = strawberry.field(
-        resolver=set_service_resources, description="Replace the resources the service holds."
+        resolver=set_service_resources,
+        description="Replace the resources the service holds.",
+        extensions=admin_limited(),
     )
     create_pricing_rule: PricingRulePayload = strawberry.field(
-        resolver=pricing_resolvers.create_pricing_rule
+        resolver=pricing_resolvers.create_pricing_rule, extensions=admin_limited()
     )
     delete_pricing_rule: DeletePricingRulePayload = strawberry.field(
-        resolver=pricing_resolvers.delete_pricing_rule
+        resolver=pricing_resolvers.delete_pricing_rule, extensions=admin_limited()
     )
     create_discount_code: DiscountCodePayload = strawberry.field(
-        resolver=pricing_resolvers.create_discount_code
+        resolver=pricing_resolvers.create_discount_code, extensions=admin_limited()
     )
     set_discount_code_active: DiscountCodePayload = strawberry.field(
-        resolver=pricing_resolvers.set_discount_code_active
+        resolver=pricing_resolvers.set_discount_code_active, extensions=admin_limited()
     )

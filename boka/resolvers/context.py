@@ -11,7 +11,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from boka.errors import RateLimited
 from boka.identity.principal import Principal
+from boka.identity.rate_limits import Limit, rate_limit_headers
 from boka.identity.sessions import DeviceInfo
 from boka.resolvers.loaders import Loaders
 from boka.runtime import Runtime
@@ -55,6 +57,27 @@ class RequestContext:
             ip_address=client.host if client else None,
             user_agent=self.request.headers.get("user-agent"),
         )
+
+    @property
+    def client_ip(self) -> str:
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    async def enforce(self, limit: Limit, key: str) -> None:
+        """Count one hit against ``limit`` for ``key``; RATE_LIMITED when over it. HTTP
+        responses carry the RateLimit headers either way (and 429 with Retry-After)."""
+        if not self.runtime.rate_limits.enabled:
+            return
+        decision = await self.runtime.rate_limiter.hit(limit, key)
+        if isinstance(self.response, Response):
+            self.response.headers.update(rate_limit_headers(decision))
+            if not decision.allowed:
+                self.response.status_code = 429
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many requests; try again in {decision.retry_after_seconds} s.",
+                retry_after=decision.retry_after_seconds,
+            )
 
     def remember_session(self, token: str, expires_at: datetime) -> None:
         """Hand the new session to a browser as an HttpOnly cookie (HTTP only)."""

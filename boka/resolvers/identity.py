@@ -34,6 +34,7 @@ from boka.schema.identity import (
     Viewer,
 )
 from boka.schema.pagination import connection_from_page
+from boka.schema.rate_limits import admin_limited, auth_limited
 
 
 def viewer_of(principal: Principal) -> Viewer:
@@ -155,9 +156,11 @@ class IdentityQuery:
 
 @strawberry.type
 class IdentityMutation:
-    register: AuthPayload = strawberry.field(resolver=register)
-    sign_in: AuthPayload = strawberry.field(resolver=sign_in)
+    register: AuthPayload = strawberry.field(resolver=register, extensions=auth_limited())
+    sign_in: AuthPayload = strawberry.field(resolver=sign_in, extensions=auth_limited())
     sign_out: SignOutPayload = strawberry.field(resolver=sign_out)
     add_member: MembershipPayload = strawberry.field(
-        resolver=add_member, description="Add a registered user to the tenant with a role."
+        resolver=add_member,
+        description="Add a registered user to the tenant with a role.",
+        extensions=admin_limited(),
     )

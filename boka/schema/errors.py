@@ -51,7 +51,9 @@ def shape_error(error: GraphQLError) -> None:
     if code is ErrorCode.INTERNAL:
         log.error("internal error", path=error.path, exc_info=error.original_error)
         error.message = INTERNAL_MESSAGE
+    original = error.original_error
     error.extensions = {
+        **(original.extensions if isinstance(original, BokaError) else {}),
         "code": code.value,
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from boka.config import Settings
-from boka.migrations import PROJECT_ROOT
 from boka.models.bookings import Booking, ClassSeats
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
+from tests.servers import clean_env, uvicorn_server
 from tests.support import World
-from tests.test_embedded_mode import _free_port, _wait_until_healthy
 
 CREATE = """mutation Book($input: CreateBookingInput!) {
   createBooking(input: $input) { booking { id } errors { code } } }"""
@@ -29,27 +25,9 @@ CREATE = """mutation Book($input: CreateBookingInput!) {
 
 @pytest.fixture
 def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOKA_")} | {
-        "BOKA_DATABASE_URL": settings.database_url,
-        "BOKA_REDIS_URL": settings.redis_url or "",
-        "BOKA_LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "server.log").open("wb")  # a file, not a pipe nobody drains
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(process, base)
+    env = clean_env(database_url=settings.database_url, redis_url=settings.redis_url or "", log_level="WARNING")
+    with uvicorn_server(env, tmp_path / "server.log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-        internal = [line for line in (tmp_path / "server.log").read_text().splitlines() if '"level": "error"' in line]
-        assert not internal, "the server logged errors:\n" + "\n".join(internal[:3])
 
 
 async def _race(base: str, token: str, requests: list[dict]) -> Counter[str]:

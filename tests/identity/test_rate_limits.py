@@ -1,0 +1,102 @@
+"""Rate limits: the seed's defaults enforced per IP, per caller and per user, shared by every
+app process through Redis, and in memory in the embedded mode."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from boka.config import Settings
+from boka.identity.rate_limits import Limit, decide
+from boka.migrations import upgrade_to_head
+from boka.web.app import create_app
+from tests.conftest import settings_for
+from tests.servers import clean_env, uvicorn_server
+from tests.support import GraphQLClient
+
+SIGN_IN = """mutation { signIn(input: {email: "nobody@example.com", password: "wrong password"}) {
+  errors { code } } }"""
+
+
+def test_gcra_allows_the_burst_then_one_per_interval() -> None:
+    limit = Limit("auth", 5, timedelta(minutes=1))
+    tat = None
+    remaining = []
+    for _ in range(5):
+        decision, tat = decide(limit, now_ms=0, stored_tat_ms=tat)
+        assert decision.allowed
+        remaining.append(decision.remaining)
+    refused, unchanged = decide(limit, now_ms=0, stored_tat_ms=tat)
+    later, _ = decide(limit, now_ms=12_000, stored_tat_ms=tat)
+
+    assert remaining == [4, 3, 2, 1, 0]
+    assert not refused.allowed and unchanged is None
+    assert refused.retry_after_seconds == 12  # one request's share of the minute
+    assert later.allowed
+
+
+def _client(app: Any, ip: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://t")
+
+
+async def test_sixth_sign_in_in_a_minute_from_one_ip_is_refused(app: Any) -> None:
+    async with _client(app, "203.0.113.7") as attacker, _client(app, "203.0.113.8") as neighbour:
+        tries = [await attacker.post("/graphql", json={"query": SIGN_IN}) for _ in range(6)]
+        other = await neighbour.post("/graphql", json={"query": SIGN_IN})
+
+    assert [t.status_code for t in tries] == [200] * 5 + [429]
+    assert [t.headers["ratelimit-remaining"] for t in tries[:5]] == ["4", "3", "2", "1", "0"]
+    refused = tries[5].json()["errors"][0]
+    assert refused["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= refused["extensions"]["retry_after"] <= 12
+    assert int(tries[5].headers["retry-after"]) == refused["extensions"]["retry_after"]
+    assert other.status_code == 200 and other.json()["data"]["signIn"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+
+
+@pytest.fixture
+async def tight_api_app(postgres_url: str) -> AsyncIterator[Any]:
+    application = create_app(settings_for(postgres_url, rate_limit_api_per_hour=3))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_general_api_limit_answers_429_before_doing_any_work(tight_api_app: Any) -> None:
+    async with _client(tight_api_app, "203.0.113.20") as client:
+        gql = GraphQLClient(client)
+        results = [await gql("{ viewer { role } }") for _ in range(4)]
+
+    assert [r.response.status_code for r in results] == [200, 200, 200, 429]
+    assert results[0].response.headers["ratelimit-limit"] == "3"
+    assert results[3].body["data"] is None
+    assert results[3].error_codes == ["RATE_LIMITED"]
+    assert results[3].errors[0]["extensions"]["request_id"]
+
+
+async def test_limits_are_shared_by_app_processes_through_redis(settings: Settings, tmp_path: Path) -> None:
+    env = clean_env(database_url=settings.database_url, redis_url=settings.redis_url or "", log_level="WARNING")
+    with uvicorn_server(env, tmp_path / "one.log") as one, uvicorn_server(env, tmp_path / "two.log") as two:
+        async with httpx.AsyncClient(timeout=30) as client:
+            async def sign_in(base: str) -> int:
+                return (await client.post(f"{base}/graphql", json={"query": SIGN_IN})).status_code
+
+            spread = [await sign_in(base) for base in (one, two, one, two, one)]
+            sixth_on_one, sixth_on_two = await sign_in(one), await sign_in(two)
+
+    assert spread == [200] * 5
+    assert (sixth_on_one, sixth_on_two) == (429, 429)
+
+
+@pytest.mark.sqlite
+async def test_embedded_mode_limits_in_memory(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", redis_url=None)
+    await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), _client(application, "203.0.113.30") as client:
+        codes = [(await client.post("/graphql", json={"query": SIGN_IN})).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]

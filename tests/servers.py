@@ -1,0 +1,63 @@
+"""Real server processes for tests that need them: uvicorn (or app.py) on a free local port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from boka.migrations import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**boka: str) -> dict[str, str]:
+    """This process's environment without any BOKA_ setting, plus the ones given."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOKA_")}
+    env.update({f"BOKA_{key.upper()}": value for key, value in boka.items()})
+    return env
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not become healthy in time")
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``uvicorn app:app`` in its own process; yields its base URL. Its output goes to a file
+    (a pipe nobody drains would block the server once full); errors it logged fail the test."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(process, base)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    errors = [line for line in log_path.read_text().splitlines() if '"level": "error"' in line]
+    assert not errors, "the server logged errors:\n" + "\n".join(errors[:3])
