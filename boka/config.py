@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
 
+    def check_secret_key(self) -> None:
+        """Refuse to serve a real deployment with the published development key: guest booking
+        links are signed with it, so anyone could forge them."""
+        if not self.is_sqlite and self.secret_key == INSECURE_DEV_SECRET:
+            raise RuntimeError(
+                "BOKA_SECRET_KEY is the development default; set a secret of your own "
+                "(e.g. `openssl rand -hex 32`) before running against PostgreSQL."
+            )
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -30,6 +30,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url, echo=settings.db_echo, connect_args={"timeout": 30}
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_async_engine(
         settings.database_url,
@@ -42,11 +43,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # The sqlite3 driver opens transactions lazily, at the first write, and never before a
+    # SAVEPOINT, so a savepoint as the first write would become (and commit as) the whole
+    # transaction. Take transaction control away from it: SQLAlchemy's documented recipe.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_sqlite_transaction(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.exec_driver_sql("BEGIN")
 
 
 class Database:

@@ -30,6 +30,7 @@ TEST_DATABASE_URL = os.environ.get(
     "BOKA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 TEST_REDIS_URL = os.environ.get("BOKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
 
@@ -129,6 +130,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "redis_url": TEST_REDIS_URL,
         "graphiql": True,
+        "secret_key": TEST_SECRET_KEY,
         "log_level": "INFO",
     }
     values.update(overrides)

@@ -25,6 +25,7 @@ def free_port() -> int:
 def clean_env(**boka: str) -> dict[str, str]:
     """This process's environment without any BOKA_ setting, plus the ones given."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOKA_")}
+    env["BOKA_SECRET_KEY"] = "test-secret-key-not-for-production"
     env.update({f"BOKA_{key.upper()}": value for key, value in boka.items()})
     return env
 

@@ -165,3 +165,29 @@ async def test_booking_the_demo_tenant_works_on_sqlite(sqlite_app: Any) -> None:
     # the demo has three staff who all cut hair: three bookings fit, each with someone else
     assert len(made) == 3 and len({b["staff"]["id"] for b in made}) == 3
     assert refused == [[{"code": "SLOT_UNAVAILABLE"}]] * 5
+
+
+async def test_a_refused_booking_writes_nothing_on_sqlite(sqlite_app: Any) -> None:
+    """SQLite's driver would let a savepoint start (and commit) the transaction on its own;
+    a refused booking must not leave its new customer behind."""
+    import sqlalchemy as sa
+
+    from boka.models.bookings import Customer
+    from boka.seed import seed_demo_tenant
+
+    await seed_demo_tenant(sqlite_app.state.runtime.database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        services = await gql("{ services { edges { node { id } } } }", tenant="demo")
+        service = services.data["services"]["edges"][0]["node"]["id"]
+        start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+        result = await gql(
+            """mutation B($input: CreateBookingInput!) { createBooking(input: $input) { errors { code } } }""",
+            {"input": {"serviceId": service, "start": start.isoformat(), "discountCode": "NO-SUCH-CODE",
+                       "customer": {"email": "ghost@example.com"}}},
+            tenant="demo",
+        )
+    async with sqlite_app.state.runtime.database.transaction() as db:
+        ghosts = (await db.execute(sa.select(Customer).where(Customer.email == "ghost@example.com"))).all()
+    assert result.data["createBooking"]["errors"] in ([{"code": "DISCOUNT_INVALID"}], [{"code": "SLOT_UNAVAILABLE"}])
+    assert ghosts == []

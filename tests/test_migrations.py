@@ -14,7 +14,7 @@ from alembic import command
 from boka.migrations import alembic_config, upgrade_to_head
 from boka.models import metadata
 
-EXPECTED_TABLES = {"tenants", "users", "tenant_users", "user_sessions"}
+EXPECTED_TABLES = {"tenants", "users", "tenant_users", "user_sessions", "bookings", "services"}
 
 
 async def _table_names(url: str) -> set[str]:

@@ -13,7 +13,8 @@ from boka.models.catalog import StaffMember
 def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
     """A WHERE clause: the request tenant's bookings that the principal's scope reaches.
 
-    Customers see their own (bookings of the customer records linked to their account), staff
+    Customers see their own (bookings made for the customer record linked to their account,
+    since it was linked: emails are unverified, so earlier guest bookings stay hidden), staff
     the ones assigned to them, managers and owners the whole tenant.
     """
     tenant = principal.require_tenant()
@@ -29,8 +30,18 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
             StaffMember.tenant_id == tenant.id, StaffMember.user_id == user.id
         )
         return sa.and_(in_tenant, Booking.staff_id.in_(mine))
-    own = sa.select(Customer.id).where(Customer.tenant_id == tenant.id, Customer.user_id == user.id)
-    return sa.and_(in_tenant, Booking.customer_id.in_(own))
+    own = sa.exists().where(
+        Customer.id == Booking.customer_id,
+        Customer.tenant_id == tenant.id,
+        Customer.user_id == user.id,
+        Booking.created_at >= Customer.user_linked_at,
+    )
+    return sa.and_(in_tenant, own)
+
+
+def is_staff_side_principal(principal: Principal) -> bool:
+    scope = principal.scope(Action.BOOKING_VIEW)
+    return scope is not None and scope >= Scope.ASSIGNED
 
 
 def require_staff_side(principal: Principal) -> None:

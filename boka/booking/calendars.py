@@ -28,9 +28,10 @@ from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
 
-# No booking block is longer than this (services last at most 12 h, buffers at most 6 h each),
-# so a block that touches a window starts at most this long before it.
-LONGEST_BLOCK = timedelta(days=1)
+# No booking block is longer than a day (services last at most 12 h, buffers at most 6 h
+# each), and a candidate's own block reaches up to 6 h before the window: a block that can
+# touch a candidate starts less than this long before the window.
+LONGEST_BLOCK = timedelta(days=2)
 
 
 @dataclass(frozen=True)

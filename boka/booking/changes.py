@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.access import require_staff_side, visible_bookings
+from boka.booking.access import is_staff_side_principal, require_staff_side, visible_bookings
 from boka.booking.availability import TimeRange
 from boka.booking.engine import (
     claim_time,
-    load_service,
     release_seats,
     service_of,
     slot_key_for,
@@ -86,7 +85,8 @@ async def reschedule_booking(
         raise UserInputError(
             UserErrorCode.INVALID_TRANSITION, f"A {booking.status.value} booking cannot move."
         )
-    service = await load_service(db, principal.require_tenant(), booking.service_id)
+    _refuse_after_start_unless_staff(principal, ref, booking, now, "moved")
+    service = await service_of(db, booking)
     target_staff = staff_id or booking.staff_id
     slots = await find_slots(
         db, service, window=TimeRange(start, start + timedelta(seconds=1)), now=now,
@@ -137,6 +137,7 @@ async def cancel_booking(
     if len(reason) > MAX_REASON:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "The reason is too long.", "reason")
     booking = await load_booking(db, principal, ref, for_update=True)
+    _refuse_after_start_unless_staff(principal, ref, booking, now, "cancelled")
     service = await service_of(db, booking)
     previous = booking.status
     check_transition(previous, BookingStatus.CANCELLED)
@@ -170,6 +171,19 @@ async def change_status(
         await _release_time(db, booking, service.capacity)
     await record(db, booking, principal, target.value, previous)
     return booking
+
+
+def _refuse_after_start_unless_staff(
+    principal: Principal, ref: BookingRef, booking: Booking, now: datetime, verb: str
+) -> None:
+    """Once an appointment has started, only the business may change it: a customer or a
+    guest cancelling afterwards would otherwise collect a refund for a service they had."""
+    is_staff_side = not ref.via_link and is_staff_side_principal(principal)
+    if now >= booking.start_time and not is_staff_side:
+        raise UserInputError(
+            UserErrorCode.INVALID_TRANSITION,
+            f"This booking has already started and can no longer be {verb} online.",
+        )
 
 
 async def _release_time(db: AsyncSession, booking: Booking, capacity: int) -> None:

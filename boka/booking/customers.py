@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.accounts import normalize_email
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Customer
+from boka.models.types import utcnow
 
 
 async def find_or_create_customer(
@@ -25,6 +27,7 @@ async def find_or_create_customer(
     last_name: str = "",
     phone: str | None = None,
     user_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> Customer:
     """The tenant's customer with this email, created if new. Given names fill blanks only;
     a signed-in user's account is linked to the customer record of their email."""
@@ -42,6 +45,7 @@ async def find_or_create_customer(
             last_name=last_name.strip(),
             phone=phone,
             user_id=user_id,
+            user_linked_at=(now or utcnow()) if user_id else None,
         )
         try:
             async with db.begin_nested():
@@ -53,6 +57,7 @@ async def find_or_create_customer(
             assert existing is not None
     if user_id is not None and existing.user_id is None:
         existing.user_id = user_id
+        existing.user_linked_at = now or utcnow()
     existing.first_name = existing.first_name or first_name.strip()
     existing.last_name = existing.last_name or last_name.strip()
     existing.phone = existing.phone or phone
@@ -102,11 +107,17 @@ async def update_customer(
     customer = (await db.execute(statement)).scalar_one_or_none()
     if customer is None:
         raise NotFound("No such customer.")
-    if changes.email is not None:
+    if changes.email is not None and normalize_email(changes.email) != customer.email:
+        if scope < Scope.TENANT:
+            # Bookings are found by email: a customer who could take another address would
+            # receive whatever is booked under it.
+            raise Forbidden("Ask the business to change your email.")
         email = normalize_email(changes.email)
-        if email != customer.email and await _find(db, tenant.id, email) is not None:
+        if await _find(db, tenant.id, email) is not None:
             raise UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
         customer.email = email
+        customer.user_id = None  # the account belongs to the old address
+        customer.user_linked_at = None
     for field, input_name, limit in (
         ("first_name", "firstName", 100), ("last_name", "lastName", 100), ("phone", "phone", 32)
     ):

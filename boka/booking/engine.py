@@ -96,7 +96,7 @@ async def create_booking(
         )
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
-    customer = await _customer_for(db, principal, tenant, request.customer)
+    customer = await _customer_for(db, principal, tenant, request.customer, now=now)
     candidates = await _candidates_in_fair_order(db, principal, service, request, now=now)
     if not candidates:
         raise slot_unavailable()
@@ -155,7 +155,8 @@ def slot_key_for(service: Service, staff_id: uuid.UUID, start: datetime, booking
 
 
 async def _customer_for(
-    db: AsyncSession, principal: Principal, tenant: Tenant, details: CustomerDetails | None
+    db: AsyncSession, principal: Principal, tenant: Tenant, details: CustomerDetails | None,
+    *, now: datetime,
 ) -> Customer:
     """Guests name themselves; signed-in customers book for themselves; staff, managers and
     owners book for whoever they name."""
@@ -178,7 +179,7 @@ async def _customer_for(
     return await find_or_create_customer(
         db, tenant_id=tenant.id, email=user.email, first_name=names[0],
         last_name=names[1] if len(names) > 1 else "",
-        phone=details.phone if details else None, user_id=user.id,
+        phone=details.phone if details else None, user_id=user.id, now=now,
     )
 
 
@@ -288,7 +289,12 @@ async def take_seats(
     )
     statement = statement.on_conflict_do_update(
         index_elements=[ClassSeats.slot_key],
-        set_={"seats_taken": ClassSeats.seats_taken + statement.excluded.seats_taken},
+        # the service's capacity as it is now, should the owner have changed it since the
+        # session's first booking
+        set_={
+            "seats_taken": ClassSeats.seats_taken + statement.excluded.seats_taken,
+            "capacity": statement.excluded.capacity,
+        },
     )
     await db.execute(statement)
 
@@ -301,13 +307,16 @@ async def release_seats(db: AsyncSession, slot_key: str, seats: int) -> None:
     )
 
 
-# exclusion_violation and check_violation: the database refused an overlap or an oversell.
-_COLLISION_SQLSTATES = {"23P01", "23514"}
+# The constraints whose violation means "someone else took this time" (a lost race); any
+# other integrity error is a bug and must not pass for a taken slot.
+COLLISION_CONSTRAINTS = (
+    "ex_bookings_staff_overlap",
+    "ex_booking_resources_overlap",
+    "ck_class_seats_within_capacity",
+)
 DEADLOCK_DETECTED = "40P01"
 
 
 def is_collision(error: IntegrityError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate is not None:
-        return sqlstate in _COLLISION_SQLSTATES
-    return "CHECK constraint failed" in str(error.orig)  # SQLite
+    message = str(error.orig)
+    return any(name in message for name in COLLISION_CONSTRAINTS)

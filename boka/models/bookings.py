@@ -48,6 +48,9 @@ class Customer(SQLModel, table=True):
     user_id: uuid.UUID | None = Field(
         default=None, foreign_key="users.id", ondelete="SET NULL", index=True
     )
+    # When the account was linked. Emails are not verified, so an account sees only the
+    # bookings made after it was linked, never a guest's earlier ones under the same email.
+    user_linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     preferences: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

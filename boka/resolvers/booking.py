@@ -125,7 +125,8 @@ async def bookings(
     criteria = filter or BookingFilterInput()
     try:
         decoded = BookingFilter(
-            starts_from=criteria.starts_from, starts_before=criteria.starts_before,
+            starts_from=aware(criteria.starts_from, "startsFrom") if criteria.starts_from else None,
+            starts_before=aware(criteria.starts_before, "startsBefore") if criteria.starts_before else None,
             statuses=tuple(criteria.statuses or ()),
             staff_id=optional_row_id(criteria.staff_id, "StaffMember", "staffId"),
             customer_id=optional_row_id(criteria.customer_id, "Customer", "customerId"),

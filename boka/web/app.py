@@ -20,6 +20,7 @@ from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    settings.check_secret_key()
     configure_logging(settings.log_level)
     runtime = Runtime.from_settings(settings)
     graphql = BokaGraphQL(runtime, schema=build_schema(settings))

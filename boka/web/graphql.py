@@ -5,33 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError
-from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from boka.errors import RateLimited
 from boka.identity.authentication import resolve_principal
-from boka.identity.rate_limits import rate_limit_headers
-from boka.identity.tokens import token_digest
 from boka.resolvers.context import RequestContext
 from boka.runtime import Runtime
-from boka.schema.errors import shape_error
-
-
-def caller_key(connection: HTTPConnection, runtime: Runtime) -> str:
-    """Whom the general API limit counts: the session (by its token's digest, so no lookup is
-    needed) or, for anonymous callers, the client's address."""
-    token = bearer_token(connection, runtime.settings.session_cookie_name)
-    if token:
-        return "token:" + token_digest(token)[:32]
-    return "ip:" + (connection.client.host if connection.client else "unknown")
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -56,36 +40,6 @@ class BokaGraphQL(GraphQL):
         )
         self.runtime = runtime
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The general API limit, counted per caller before any work is done: over it, the
-        request is answered 429 at once; under it, the response carries the RateLimit headers
-        (unless a field's own, stricter limit already set them)."""
-        limits = self.runtime.rate_limits
-        if scope["type"] != "http" or not limits.enabled:
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope)
-        decision = await self.runtime.rate_limiter.hit(limits.api, caller_key(request, self.runtime))
-        headers = rate_limit_headers(decision)
-        if not decision.allowed:
-            error = GraphQLError(
-                "Too many requests.",
-                original_error=RateLimited("Too many requests.", retry_after=decision.retry_after_seconds),
-            )
-            shape_error(error)
-            body = {"data": None, "errors": [error.formatted]}
-            await JSONResponse(body, status_code=429, headers=headers)(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response_headers.setdefault(name, value)
-            await send(message)
-
-        await super().__call__(scope, receive, send_with_headers)
-
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
@@ -93,12 +47,19 @@ class BokaGraphQL(GraphQL):
             request=request, response=response, runtime=self.runtime, resolved_principal=None
         )
         try:
-            context.principal = await resolve_principal(
+            principal = await resolve_principal(
                 self.runtime.database,
                 token=bearer_token(request, self.runtime.settings.session_cookie_name),
                 tenant_header=request.headers.get("x-tenant"),
                 host=request.headers.get("host"),
             )
+            # The general API limit, per live session (or per address when anonymous, so
+            # made-up tokens buy no fresh allowance). Over it, every field answers RATE_LIMITED
+            # and the response is a 429 with Retry-After.
+            caller = f"session:{principal.session_id}" if principal.session_id else f"ip:{context.client_ip}"
+            if isinstance(request, Request):
+                await context.enforce(self.runtime.rate_limits.api, caller)
+            context.principal = principal
         except Exception as exc:  # reported per field, see RequestContext.principal_failure
             context.principal_failure = exc
         return context

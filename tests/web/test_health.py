@@ -68,3 +68,8 @@ async def test_readyz_without_redis_checks_only_the_database(client_for: Any, tm
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_postgres_deployment_refuses_the_development_secret(postgres_url: str) -> None:
+    with pytest.raises(RuntimeError, match="BOKA_SECRET_KEY"):
+        create_app(settings_for(postgres_url, secret_key="dev-insecure-secret-change-me"))
