@@ -36,7 +36,6 @@ LONGEST_BLOCK = timedelta(days=2)
 
 @dataclass(frozen=True)
 class AvailabilityInputs:
-    rules: ServiceRules
     calendars: list[StaffCalendar]
     resource_busy: list[BusyBlock]
     seats_taken: dict[str, int]
@@ -157,7 +156,6 @@ async def load_availability_inputs(
         for member in staff
     ]
     return AvailabilityInputs(
-        rules=service_rules(service),
         calendars=calendars,
         resource_busy=resource_busy,
         seats_taken=dict(seats_taken),

@@ -25,6 +25,7 @@ from boka.booking.availability import TimeRange, group_slot_key, private_slot_ke
 from boka.booking.calendars import staff_for_service
 from boka.booking.customers import find_or_create_customer
 from boka.booking.history import record
+from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.slots import find_slots
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
@@ -104,7 +105,7 @@ async def create_booking(
         priced = await price_booking(
             db, tenant, service, link,
             start=request.start, discount_code=request.discount_code,
-            customer_id=customer.id, now=now,
+            customer_id=customer.id, now=now, seats=request.seats,
         )
         booking = _new_booking(
             tenant, service, member, link, customer, request, priced.quote.total, principal, now
@@ -117,6 +118,25 @@ async def create_booking(
             })
             return booking
     raise slot_unavailable()
+
+
+async def quote_booking(
+    db: AsyncSession, principal: Principal, request: BookingRequest, *, now: datetime
+) -> Quote:
+    """What createBooking would charge for this request right now: priced for the staff
+    member it would pick (the named one, or the first in the fair order when any staff may
+    take it), or at the service's own price when nobody can take that start."""
+    tenant = principal.require_tenant()
+    service = await load_service(db, tenant, request.service_id)
+    candidates = await _candidates_in_fair_order(db, principal, service, request, now=now)
+    if not candidates and request.staff_id is not None:
+        candidates = await staff_for_service(db, service, request.staff_id)
+    link = candidates[0][1] if candidates else None
+    priced = await price_booking(
+        db, tenant, service, link, start=request.start, discount_code=request.discount_code,
+        customer_id=None, now=now, seats=request.seats,
+    )
+    return priced.quote
 
 
 def _new_booking(
@@ -139,7 +159,7 @@ def _new_booking(
         block_end=start + duration + timedelta(minutes=service.buffer_after_minutes),
         slot_key=slot_key_for(service, member.id, start, booking_id),
         seats=request.seats,
-        price_cents=price * request.seats,
+        price_cents=price,
         currency=service.currency,
         notes=request.notes,
         created_by_user_id=principal.user.id if principal.user else None,

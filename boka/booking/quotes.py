@@ -88,7 +88,10 @@ async def price_booking(
     discount_code: str | None,
     customer_id: uuid.UUID | None,
     now: datetime,
+    seats: int = 1,
 ) -> PricedBooking:
+    """The whole booking's price: the seat price times the seats is the base, so percentage
+    rules scale with it while fixed adjustments and a code apply once per booking."""
     rules = (
         await db.execute(
             sa.select(PricingRule).where(
@@ -101,7 +104,8 @@ async def price_booking(
         if discount_code
         else None
     )
-    base = link.price_cents if link is not None and link.price_cents is not None else service.price_cents
+    unit = link.price_cents if link is not None and link.price_cents is not None else service.price_cents
+    base = unit * seats
     quote = pricing.quote_price(
         base=base,
         currency=service.currency,

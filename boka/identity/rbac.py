@@ -10,7 +10,8 @@
 
 Each cell becomes a ``Scope``: how far a role's reach goes for that action. Whether a
 particular row is inside that reach (is this booking the customer's own? assigned to this staff
-member?) is decided by the domain query that applies the scope.
+member?) is decided by the domain query that applies the scope. The analytics levels (basic,
+advanced, full) will become scopes of their own when analytics exists.
 """
 
 from __future__ import annotations
@@ -37,12 +38,6 @@ class Scope(enum.IntEnum):
     TENANT_STAFF = 3  # the tenant's customers and staff (a manager managing users)
     TENANT = 4  # everything in the tenant
     SYSTEM = 5  # every tenant (superadmin)
-
-
-class AnalyticsLevel(enum.IntEnum):
-    BASIC = 1
-    ADVANCED = 2
-    FULL = 3
 
 
 ROLE_GRANTS: dict[Role, dict[Action, Scope]] = {
@@ -78,12 +73,6 @@ ROLE_GRANTS: dict[Role, dict[Action, Scope]] = {
 }
 
 SUPERADMIN_GRANTS: dict[Action, Scope] = {action: Scope.SYSTEM for action in Action}
-
-ANALYTICS_LEVELS: dict[Role, AnalyticsLevel] = {
-    Role.STAFF: AnalyticsLevel.BASIC,
-    Role.MANAGER: AnalyticsLevel.ADVANCED,
-    Role.OWNER: AnalyticsLevel.FULL,
-}
 
 # Which memberships a role may create or change (User Manage: "Tenant users" vs "All tenant").
 MANAGEABLE_ROLES: dict[Scope, frozenset[Role]] = {

@@ -23,7 +23,6 @@ class BookingStatus(str, enum.Enum):
 
 # Bookings in these states hold their staff member's and resources' time.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
-ACTIVE_STATUS_SQL = "status IN ('pending', 'confirmed')"
 STATUS_COLUMN_TYPE = sa.Enum(
     BookingStatus, native_enum=False, create_constraint=False, length=16,
     values_callable=lambda statuses: [status.value for status in statuses],

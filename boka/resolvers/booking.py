@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from boka.booking.availability import TimeRange
-from boka.booking.calendars import staff_for_service
 from boka.booking.changes import (
     BookingRef,
     booking_ref,
@@ -21,11 +20,17 @@ from boka.booking.changes import (
     load_booking,
     reschedule_booking,
 )
-from boka.booking.engine import BookingRequest, CustomerDetails, create_booking, load_service
+from boka.booking.engine import (
+    BookingRequest,
+    CustomerDetails,
+    create_booking,
+    load_service,
+    quote_booking,
+)
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
+from boka.booking.pricing import Quote
 from boka.booking.queries import BookingFilter, list_bookings
-from boka.booking.quotes import price_booking
 from boka.booking.slots import find_slots
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
@@ -47,7 +52,6 @@ from boka.schema.booking import (
     SlotType,
 )
 from boka.schema.catalog import MoneyType
-from boka.schema.errors import UserError
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
 from boka.schema.transactions import read, write
@@ -99,21 +103,18 @@ async def availability(
 
 async def quote(info: Info, input: QuoteInput) -> QuotePayload:
     """The price a booking would have, with every rule and code that applies."""
-    principal = info.context.principal
-    tenant = principal.require_tenant()
-    try:
-        start = aware(input.start, "start")
-        async with info.context.runtime.database.transaction() as db:
-            service = await load_service(db, tenant, row_id(input.service_id, "Service", "serviceId"))
-            staff_row_id = optional_row_id(input.staff_id, "StaffMember", "staffId")
-            links = await staff_for_service(db, service, staff_row_id) if staff_row_id else []
-            priced = await price_booking(
-                db, tenant, service, links[0][1] if links else None, start=start,
-                discount_code=input.discount_code, customer_id=None, now=utcnow(),
-            )
-    except UserInputError as error:
-        return QuotePayload(errors=[UserError.from_exception(error)])
-    return QuotePayload(quote=QuoteType.from_quote(priced.quote, max(input.seats, 1)))
+    async def work(db: AsyncSession, principal: Principal) -> Quote:
+        request = BookingRequest(
+            service_id=row_id(input.service_id, "Service", "serviceId"),
+            start=aware(input.start, "start"),
+            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"),
+            discount_code=input.discount_code,
+            seats=max(input.seats, 1),
+        )
+        return await quote_booking(db, principal, request, now=utcnow())
+
+    quoted, errors = await write(info, work)  # nothing is written; write() maps user errors
+    return QuotePayload(quote=QuoteType.from_quote(quoted) if quoted else None, errors=errors)
 
 
 async def bookings(

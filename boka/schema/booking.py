@@ -101,9 +101,9 @@ class QuoteType:
     total: MoneyType
 
     @classmethod
-    def from_quote(cls, quote: Quote, seats: int = 1) -> QuoteType:
+    def from_quote(cls, quote: Quote) -> QuoteType:
         def money(amount: int) -> MoneyType:
-            return MoneyType(amount=amount * seats, currency=quote.currency)
+            return MoneyType(amount=amount, currency=quote.currency)
 
         return cls(
             base=money(quote.base),

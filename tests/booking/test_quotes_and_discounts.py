@@ -83,3 +83,38 @@ async def test_codes_respect_once_per_customer_max_uses_and_validity(gql: GraphQ
     assert uses == {"HELLO": 2, "ONCE": 1, "OLD": 0}
     # the refused bookings were not made: 16:00 is still free
     assert await book(dana, 16, "") == []
+
+
+async def test_any_staff_quote_is_what_the_booking_then_charges(gql: GraphQLClient, world: World) -> None:
+    from boka.models.catalog import StaffService
+
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant, price_cents=5000)
+    async with world.runtime.database.transaction(write=True) as db:
+        await db.execute(sa.update(StaffService).values(price_cents=9000))  # a senior's own price
+    carl = await world.person(tenant, Role.CUSTOMER)
+    start = local(future_day(), 10).isoformat()
+
+    quoted = await gql(QUOTE, {"input": {"serviceId": staffed.service_id, "start": start}}, tenant="salon")
+    made = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "start": start}}, token=carl.token, tenant="salon")
+
+    assert quoted.data["quote"]["quote"]["total"]["amount"] == 9000
+    assert made.data["createBooking"]["booking"]["price"]["amount"] == 9000
+
+
+async def test_a_fixed_code_comes_off_a_class_booking_once(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("studio")
+    staffed = await BookingWorld(world).staffed_service(tenant, name="Yoga", capacity=5, price_cents=2000)
+    async with world.runtime.database.transaction(write=True) as db:
+        db.add(DiscountCode(tenant_id=tenant.id, code="TENOFF", kind="fixed", value=1000))
+    owner = await world.person(tenant, Role.OWNER)
+    request = {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),
+               "seats": 3, "discountCode": "TENOFF"}
+
+    quoted = await gql(QUOTE, {"input": request}, tenant="studio")
+    made = await gql(CREATE, {"input": {**request, "customer": {"email": "group@example.com"}}},
+                     token=owner.token, tenant="studio")
+
+    assert quoted.data["quote"]["quote"]["base"]["amount"] == 6000
+    assert quoted.data["quote"]["quote"]["total"]["amount"] == 5000
+    assert made.data["createBooking"]["booking"]["price"]["amount"] == 5000
