@@ -8,16 +8,14 @@ import strawberry
 from strawberry import relay
 
 from boka.errors import UserInputError
-from boka.identity.accounts import check_credentials, register_user
 from boka.identity.memberships import (
     add_member_by_email,
-    add_membership,
-    find_membership,
     list_memberships,
 )
 from boka.identity.principal import Principal
-from boka.identity.sessions import end_session, start_session
-from boka.models.tenancy import Role
+from boka.identity.sessions import end_session
+from boka.identity.signin import SignedIn, sign_up
+from boka.identity.signin import sign_in as check_and_sign_in
 from boka.resolvers.context import Info
 from boka.schema.errors import UserError
 from boka.schema.identity import (
@@ -35,6 +33,7 @@ from boka.schema.identity import (
 )
 from boka.schema.pagination import connection_from_page
 from boka.schema.rate_limits import admin_limited, auth_limited
+from boka.schema.transactions import write
 
 
 def viewer_of(principal: Principal) -> Viewer:
@@ -64,63 +63,35 @@ async def members(
     return connection_from_page(page, MembershipType.from_model)
 
 
+def _signed_in(info: Info, signed_in: SignedIn | None, errors: list[UserError]) -> AuthPayload:
+    if signed_in is None:
+        return AuthPayload(errors=errors)
+    session = signed_in.issued.session
+    info.context.remember_session(signed_in.issued.token, session.expires_at)
+    return AuthPayload(
+        token=signed_in.issued.token, expires_at=session.expires_at, viewer=viewer_of(signed_in.principal)
+    )
+
+
 async def register(info: Info, input: RegisterInput) -> AuthPayload:
     """Create an account and sign in. Inside a tenant, the account also becomes its customer."""
     context = info.context
-    tenant = context.principal.tenant
-    try:
-        async with context.runtime.database.transaction(write=True) as db:
-            user = await register_user(
-                db, email=input.email, password=input.password, full_name=input.full_name
-            )
-            role = None
-            if tenant is not None:
-                role = Role.CUSTOMER
-                await add_membership(db, tenant_id=tenant.id, user_id=user.id, role=role)
-            issued = await start_session(
-                db,
-                user,
-                tenant_id=tenant.id if tenant else None,
-                device=context.device,
-                ttl=timedelta(hours=context.runtime.settings.session_ttl_hours),
-            )
-    except UserInputError as error:
-        return AuthPayload(errors=[UserError.from_exception(error)])
-    context.remember_session(issued.token, issued.session.expires_at)
-    principal = Principal.build(user=user, session_id=issued.session.id, tenant=tenant, role=role)
-    return AuthPayload(
-        token=issued.token, expires_at=issued.session.expires_at, viewer=viewer_of(principal)
-    )
+    ttl = timedelta(hours=context.runtime.settings.session_ttl_hours)
+    signed_in, errors = await write(info, lambda db, principal: sign_up(
+        db, tenant=principal.tenant, email=input.email, password=input.password,
+        full_name=input.full_name, device=context.device, ttl=ttl,
+    ))
+    return _signed_in(info, signed_in, errors)
 
 
 async def sign_in(info: Info, input: SignInInput) -> AuthPayload:
     context = info.context
-    tenant = context.principal.tenant
-    try:
-        async with context.runtime.database.transaction(write=True) as db:
-            user = await check_credentials(db, email=input.email, password=input.password)
-            issued = await start_session(
-                db,
-                user,
-                tenant_id=tenant.id if tenant else None,
-                device=context.device,
-                ttl=timedelta(hours=context.runtime.settings.session_ttl_hours),
-            )
-            membership = (
-                await find_membership(db, tenant_id=tenant.id, user_id=user.id) if tenant else None
-            )
-    except UserInputError as error:
-        return AuthPayload(errors=[UserError.from_exception(error)])
-    context.remember_session(issued.token, issued.session.expires_at)
-    principal = Principal.build(
-        user=user,
-        session_id=issued.session.id,
-        tenant=tenant,
-        role=membership.role if membership else None,
-    )
-    return AuthPayload(
-        token=issued.token, expires_at=issued.session.expires_at, viewer=viewer_of(principal)
-    )
+    ttl = timedelta(hours=context.runtime.settings.session_ttl_hours)
+    signed_in, errors = await write(info, lambda db, principal: check_and_sign_in(
+        db, tenant=principal.tenant, email=input.email, password=input.password,
+        device=context.device, ttl=ttl,
+    ))
+    return _signed_in(info, signed_in, errors)
 
 
 async def sign_out(info: Info) -> SignOutPayload:
