@@ -88,11 +88,29 @@ async def create_customer(
     is already a customer of the tenant is a DUPLICATE, not a silent merge."""
     principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     tenant = principal.require_tenant()
-    if await _find(db, tenant.id, normalize_email(email)) is not None:
-        raise UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
-    return await find_or_create_customer(
-        db, tenant_id=tenant.id, email=email, first_name=first_name, last_name=last_name, phone=phone
+    email = normalize_email(email)
+    if await _find(db, tenant.id, email) is not None:
+        raise _duplicate_email()
+    customer = Customer(
+        tenant_id=tenant.id, email=email, first_name=first_name.strip(),
+        last_name=last_name.strip(), phone=phone,
     )
+    await _flush_unique(db, customer)
+    return customer
+
+
+def _duplicate_email() -> UserInputError:
+    return UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
+
+
+async def _flush_unique(db: AsyncSession, customer: Customer) -> None:
+    """Write the customer; an email taken by a concurrent request is a DUPLICATE too."""
+    try:
+        async with db.begin_nested():
+            db.add(customer)
+            await db.flush()
+    except IntegrityError as error:
+        raise _duplicate_email() from error
 
 
 async def update_customer(
@@ -114,10 +132,11 @@ async def update_customer(
             raise Forbidden("Ask the business to change your email.")
         email = normalize_email(changes.email)
         if await _find(db, tenant.id, email) is not None:
-            raise UserInputError(UserErrorCode.DUPLICATE, "This email is already a customer.", "email")
+            raise _duplicate_email()
         customer.email = email
         customer.user_id = None  # the account belongs to the old address
         customer.user_linked_at = None
+        await _flush_unique(db, customer)
     for field, input_name, limit in (
         ("first_name", "firstName", 100), ("last_name", "lastName", 100), ("phone", "phone", 32)
     ):

@@ -217,25 +217,24 @@ def _check_window(start: object, end: object, span: timedelta) -> None:
 async def schedule_overrides_of(
     db: AsyncSession,
     principal: Principal,
-    staff_member_id: uuid.UUID,
-    *,
+    staff_member_ids: list[uuid.UUID],
     first_day: date,
     last_day: date,
-) -> list[ScheduleOverride]:
-    """Overrides of the staff member from ``first_day`` to ``last_day``, both included."""
+) -> dict[uuid.UUID, list[ScheduleOverride]]:
+    """Overrides of the staff members from ``first_day`` to ``last_day``, both included."""
     tenant = principal.require_tenant()
     _check_window(first_day, last_day + timedelta(days=1), LONGEST_READ_WINDOW)
     statement = (
-        sa.select(ScheduleOverride)
+        sa.select(ScheduleOverride.staff_member_id, ScheduleOverride)
         .where(
-            ScheduleOverride.staff_member_id == staff_member_id,
+            ScheduleOverride.staff_member_id.in_(staff_member_ids),
             ScheduleOverride.tenant_id == tenant.id,
             ScheduleOverride.day >= first_day,
             ScheduleOverride.day <= last_day,
         )
         .order_by(ScheduleOverride.day, ScheduleOverride.start_time, ScheduleOverride.id)
     )
-    return list((await db.execute(statement)).scalars())
+    return group_rows((await db.execute(statement)).all())
 
 
 async def visible_schedule_overrides(
@@ -299,28 +298,27 @@ async def remove_time_off(
 async def time_off_of(
     db: AsyncSession,
     principal: Principal,
-    staff_member_id: uuid.UUID,
-    *,
+    staff_member_ids: list[uuid.UUID],
     start: datetime,
     end: datetime,
-) -> list[TimeOff]:
-    """The staff member's time off that overlaps [start, end), for those who manage them."""
+) -> dict[uuid.UUID, list[TimeOff]]:
+    """The staff members' time off that overlaps [start, end), for those who manage them."""
     tenant = require_catalog_manager(principal)
     for moment in (start, end):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise InvalidRequest("'from' and 'to' must include a UTC offset.")
     _check_window(start, end, LONGEST_READ_WINDOW)
     statement = (
-        sa.select(TimeOff)
+        sa.select(TimeOff.staff_member_id, TimeOff)
         .where(
-            TimeOff.staff_member_id == staff_member_id,
+            TimeOff.staff_member_id.in_(staff_member_ids),
             TimeOff.tenant_id == tenant.id,
             TimeOff.starts_at < end,
             TimeOff.ends_at > start,
         )
         .order_by(TimeOff.starts_at, TimeOff.id)
     )
-    return list((await db.execute(statement)).scalars())
+    return group_rows((await db.execute(statement)).all())
 
 
 async def visible_time_off(

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from boka.db import Database
@@ -24,14 +23,14 @@ from boka.models.tenancy import Tenant
 
 # A domain function that fetches one relation for many parents in one query:
 # (db, principal, parent ids) -> {parent id: [related rows]}.
-BatchRelation = Callable[[AsyncSession, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, list[Any]]]]
+BatchRelation = Callable[..., Awaitable[Mapping[uuid.UUID, list[Any]]]]
 
 
 class Loaders:
     def __init__(self, database: Database, principal: Callable[[], Principal]) -> None:
         self._database = database
         self._principal = principal
-        self._related: dict[BatchRelation, DataLoader[uuid.UUID, list[Any]]] = {}
+        self._related: dict[tuple[BatchRelation, tuple[Any, ...]], DataLoader[uuid.UUID, list[Any]]] = {}
         self.user_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(self._users)
         self.tenant_by_id: DataLoader[uuid.UUID, Tenant | None] = DataLoader(self._tenants)
         self.customer_by_id: DataLoader[uuid.UUID, Customer | None] = DataLoader(self._customers)
@@ -41,19 +40,21 @@ class Loaders:
             self._booking_resources
         )
 
-    def related(self, batch: BatchRelation) -> DataLoader[uuid.UUID, list[Any]]:
-        """The request's loader for a one-to-many relation, built on first use. The domain
-        function applies the principal's visibility rules; parents without rows get []."""
-        loader = self._related.get(batch)
+    def related(self, batch: BatchRelation, *arguments: Any) -> DataLoader[uuid.UUID, list[Any]]:
+        """The request's loader for a one-to-many relation (with the field's ``arguments``,
+        e.g. a date range, passed on to ``batch``), built on first use. The domain function
+        applies the principal's visibility rules; parents without rows get []."""
+        key = (batch, arguments)
+        loader = self._related.get(key)
         if loader is None:
 
             async def load(parent_ids: Sequence[uuid.UUID]) -> list[list[Any]]:
                 principal = self._principal()
                 async with self._database.transaction() as db:
-                    found = await batch(db, principal, list(parent_ids))
+                    found = await batch(db, principal, list(parent_ids), *arguments)
                 return [list(found.get(parent_id, [])) for parent_id in parent_ids]
 
-            loader = self._related[batch] = DataLoader(load)
+            loader = self._related[key] = DataLoader(load)
         return loader
 
     def _tenant_id(self) -> uuid.UUID | None:

@@ -26,7 +26,7 @@ from boka.booking.staff import services_of_staff_members, staff_of_services, vis
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
 from boka.schema.errors import UserError
 from boka.schema.schedules import ScheduleOverrideType, TimeOffType, WeeklyHoursType
-from boka.schema.transactions import read, resolve_visible_nodes
+from boka.schema.transactions import resolve_visible_nodes
 
 
 @strawberry.type(name="Money", description="An amount in minor units (cents) of a currency.")
@@ -161,13 +161,8 @@ class StaffMemberType(relay.Node):
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
     ) -> list[ScheduleOverrideType]:
-        rows = await read(
-            info,
-            lambda db, p: schedule_overrides_of(
-                db, p, self.staff_member_id, first_day=from_, last_day=to
-            ),
-        )
-        return [ScheduleOverrideType.from_model(row) for row in rows]
+        loader = info.context.loaders.related(schedule_overrides_of, from_, to)
+        return [ScheduleOverrideType.from_model(row) for row in await loader.load(self.staff_member_id)]
 
     @strawberry.field(description="Time off overlapping [from, to); for managers and owners.")
     async def time_off(
@@ -176,10 +171,8 @@ class StaffMemberType(relay.Node):
         from_: Annotated[datetime, strawberry.argument(name="from")],
         to: datetime,
     ) -> list[TimeOffType]:
-        rows = await read(
-            info, lambda db, p: time_off_of(db, p, self.staff_member_id, start=from_, end=to)
-        )
-        return [TimeOffType.from_model(row) for row in rows]
+        loader = info.context.loaders.related(time_off_of, from_, to)
+        return [TimeOffType.from_model(row) for row in await loader.load(self.staff_member_id)]
 
     @classmethod
     def from_model(cls, member: StaffMember) -> StaffMemberType:

@@ -85,7 +85,9 @@ async def test_listing_10_or_100_bookings_costs_the_same_few_statements(
 
 
 SERVICES = """{ services(first: 100) { edges { node {
-  name resources { name } staff { displayName weeklyHours { weekday } services { service { name } } }
+  name resources { name } staff { displayName weeklyHours { weekday } services { service { name } }
+    overrides(from: "2027-01-01", to: "2027-03-31") { day }
+    timeOff(from: "2027-01-01T00:00:00Z", to: "2027-03-31T00:00:00Z") { reason } }
 } } } }"""
 
 
