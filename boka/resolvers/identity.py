@@ -7,7 +7,6 @@ from datetime import timedelta
 import strawberry
 from strawberry import relay
 
-from boka.errors import UserInputError
 from boka.identity.memberships import (
     add_member_by_email,
     list_memberships,
@@ -33,7 +32,7 @@ from boka.schema.identity import (
 )
 from boka.schema.pagination import connection_from_page
 from boka.schema.rate_limits import admin_limited, auth_limited
-from boka.schema.transactions import write
+from boka.schema.transactions import read, write
 
 
 def viewer_of(principal: Principal) -> Viewer:
@@ -58,8 +57,7 @@ async def tenant(info: Info) -> TenantType | None:
 async def members(
     info: Info, first: int | None = None, after: str | None = None
 ) -> relay.Connection[MembershipType]:
-    async with info.context.runtime.database.transaction() as db:
-        page = await list_memberships(db, info.context.principal, first=first, after=after)
+    page = await read(info, lambda db, principal: list_memberships(db, principal, first=first, after=after))
     return connection_from_page(page, MembershipType.from_model)
 
 
@@ -106,14 +104,12 @@ async def sign_out(info: Info) -> SignOutPayload:
 
 
 async def add_member(info: Info, input: AddMemberInput) -> MembershipPayload:
-    try:
-        async with info.context.runtime.database.transaction(write=True) as db:
-            membership = await add_member_by_email(
-                db, info.context.principal, email=input.email, role=input.role
-            )
-    except UserInputError as error:
-        return MembershipPayload(errors=[UserError.from_exception(error)])
-    return MembershipPayload(membership=MembershipType.from_model(membership))
+    membership, errors = await write(
+        info, lambda db, principal: add_member_by_email(db, principal, email=input.email, role=input.role)
+    )
+    return MembershipPayload(
+        membership=MembershipType.from_model(membership) if membership else None, errors=errors
+    )
 
 
 @strawberry.type
