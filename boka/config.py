@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
     session_cookie_name: str = Field("boka_session")
+    trusted_origins: str = Field(
+        "", description="Comma-separated origins of front ends that may use the session cookie."
+    )
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
     db_pool_size: int = Field(10, ge=1, description="Connections per app process (PostgreSQL).")
     db_echo: bool = Field(False, description="Log every SQL statement (debugging only).")
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_origin_set(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.trusted_origins.split(",") if o.strip())
 
     @property
     def queue_names(self) -> list[str]:

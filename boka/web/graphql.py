@@ -13,9 +13,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from boka.errors import Forbidden
 from boka.identity.authentication import resolve_principal
 from boka.resolvers.context import RequestContext
 from boka.runtime import Runtime
+from boka.web.csrf import cookie_authenticated, is_cross_site
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -36,6 +38,8 @@ class BokaGraphQL(GraphQL):
             keep_alive=True,
             keep_alive_interval=15,
             graphql_ide="graphiql" if runtime.settings.graphiql else None,
+            # Strawberry refuses websocket handshakes from other origins (1008) unless listed.
+            allowed_origins=sorted(runtime.settings.trusted_origin_set),
             **kwargs,
         )
         self.runtime = runtime
@@ -46,7 +50,12 @@ class BokaGraphQL(GraphQL):
         context = RequestContext(
             request=request, response=response, runtime=self.runtime, resolved_principal=None
         )
+        settings = self.runtime.settings
         try:
+            if cookie_authenticated(request, settings.session_cookie_name) and is_cross_site(
+                request, settings.trusted_origin_set
+            ):
+                raise Forbidden("Cross-site request refused: send the token as a Bearer header.")
             principal = await resolve_principal(
                 self.runtime.database,
                 token=bearer_token(request, self.runtime.settings.session_cookie_name),
