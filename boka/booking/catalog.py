@@ -101,6 +101,17 @@ async def get_in_tenant(
     return row
 
 
+async def delete_in_tenant(
+    db: AsyncSession, principal: Principal, model: type[RowT], row_id: uuid.UUID, *, label: str
+) -> uuid.UUID:
+    """A manager removes one of the tenant's catalogue rows; NotFound if it is not theirs."""
+    tenant = require_catalog_manager(principal)
+    row = await get_in_tenant(db, model, row_id, tenant_id=tenant.id, label=label)
+    await db.delete(row)
+    await db.flush()
+    return row_id
+
+
 async def rows_in_tenant(
     db: AsyncSession, model: type[RowT], ids: Sequence[uuid.UUID], *, tenant_id: uuid.UUID
 ) -> dict[uuid.UUID, RowT]:

@@ -22,6 +22,7 @@ from boka.booking.catalog import (
     check_range,
     check_wall_clock,
     clean_text,
+    delete_in_tenant,
     get_in_tenant,
     invalid,
     manages_catalog,
@@ -100,11 +101,7 @@ async def create_pricing_rule(
 async def delete_pricing_rule(
     db: AsyncSession, principal: Principal, rule_id: uuid.UUID
 ) -> uuid.UUID:
-    tenant = require_catalog_manager(principal)
-    rule = await get_in_tenant(db, PricingRule, rule_id, tenant_id=tenant.id, label="pricing rule")
-    await db.delete(rule)
-    await db.flush()
-    return rule_id
+    return await delete_in_tenant(db, principal, PricingRule, rule_id, label="pricing rule")
 
 
 async def list_pricing_rules(db: AsyncSession, principal: Principal) -> list[PricingRule]:

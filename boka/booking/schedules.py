@@ -22,6 +22,7 @@ from boka.booking.catalog import (
     check_instant,
     check_wall_clock,
     clean_text,
+    delete_in_tenant,
     get_in_tenant,
     invalid,
     manages_catalog,
@@ -198,13 +199,9 @@ async def add_schedule_override(
 async def remove_schedule_override(
     db: AsyncSession, principal: Principal, override_id: uuid.UUID
 ) -> uuid.UUID:
-    tenant = require_catalog_manager(principal)
-    override = await get_in_tenant(
-        db, ScheduleOverride, override_id, tenant_id=tenant.id, label="schedule override"
+    return await delete_in_tenant(
+        db, principal, ScheduleOverride, override_id, label="schedule override"
     )
-    await db.delete(override)
-    await db.flush()
-    return override_id
 
 
 def _check_window(start: object, end: object, span: timedelta) -> None:
@@ -288,11 +285,7 @@ async def add_time_off(
 async def remove_time_off(
     db: AsyncSession, principal: Principal, time_off_id: uuid.UUID
 ) -> uuid.UUID:
-    tenant = require_catalog_manager(principal)
-    time_off = await get_in_tenant(db, TimeOff, time_off_id, tenant_id=tenant.id, label="time off")
-    await db.delete(time_off)
-    await db.flush()
-    return time_off_id
+    return await delete_in_tenant(db, principal, TimeOff, time_off_id, label="time off")
 
 
 async def time_off_of(

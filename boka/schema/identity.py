@@ -16,20 +16,11 @@ from boka.models.identity import User as UserModel
 from boka.models.tenancy import Role, TenantUser
 from boka.models.tenancy import Tenant as TenantModel
 from boka.schema.errors import UserError
+from boka.schema.ids import parse_node_ids
 
 RoleEnum = strawberry.enum(Role, name="Role", description="A member's role in a tenant.")
 ActionEnum = strawberry.enum(Action, name="Action")
 ScopeEnum = strawberry.enum(Scope, name="Scope", description="How far a grant reaches.")
-
-
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    result: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            result.append(uuid.UUID(node_id))
-        except ValueError:
-            result.append(None)
-    return result
 
 
 @strawberry.type(name="User")
@@ -59,7 +50,7 @@ class UserType(relay.Node):
         me = principal.user
         return [
             cls.from_model(me) if me is not None and node_id == me.id else None
-            for node_id in _uuids(node_ids)
+            for node_id in parse_node_ids(node_ids)
         ]
 
 
@@ -89,7 +80,7 @@ class TenantType(relay.Node):
     ) -> list[TenantType | None]:
         # A tenant's public profile (name, zone, currency) is what its storefront shows anyway.
         loader = info.context.loaders.tenant_by_id
-        ids = _uuids(node_ids)
+        ids = parse_node_ids(node_ids)
         tenants = await loader.load_many([i for i in ids if i is not None])
         found = {t.id: t for t in tenants if t is not None}
         return [cls.from_model(found[i]) if i in found else None for i in ids]
@@ -120,7 +111,7 @@ class MembershipType(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[MembershipType | None]:
-        ids = _uuids(node_ids)
+        ids = parse_node_ids(node_ids)
         async with info.context.runtime.database.transaction() as db:
             found = await visible_memberships(
                 db, info.context.principal, [i for i in ids if i is not None]

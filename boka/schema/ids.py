@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from strawberry import relay
 
@@ -24,3 +25,14 @@ def row_id(global_id: relay.GlobalID, type_name: str, field: str) -> uuid.UUID:
 
 def optional_row_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID | None:
     return None if global_id is None else row_id(global_id, type_name, field)
+
+
+def parse_node_ids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    """The UUIDs inside ``node()`` lookups, in order; None for one that is not a UUID."""
+    parsed: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            parsed.append(uuid.UUID(node_id))
+        except ValueError:
+            parsed.append(None)
+    return parsed

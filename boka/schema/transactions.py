@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.errors import UserInputError
 from boka.identity.principal import Principal
 from boka.schema.errors import UserError
+from boka.schema.ids import parse_node_ids
 
 T = TypeVar("T")
 RowT = TypeVar("RowT")
@@ -49,12 +50,7 @@ async def resolve_visible_nodes(
 ) -> list[NodeT | None]:
     """``resolve_nodes`` for a tenant-scoped type: ``find`` returns the rows the principal may
     see; every other id (malformed, unknown, another tenant's) resolves to None."""
-    ids: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            ids.append(uuid.UUID(node_id))
-        except ValueError:
-            ids.append(None)
+    ids = parse_node_ids(node_ids)
     wanted = [i for i in ids if i is not None]
     found = await read(info, lambda db, principal: find(db, principal, wanted))
     return [to_node(found[i]) if i in found else None for i in ids]
