@@ -35,7 +35,24 @@ class Settings(BaseSettings):
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
+    session_idle_minutes: int = Field(
+        60 * 24 * 7, ge=1, description="A session unused this long expires (idle expiry)."
+    )
     session_cookie_name: str = Field("boka_session")
+    encryption_keys: str = Field(
+        "",
+        description="Comma-separated Fernet keys for secrets at rest (MFA secrets); the first "
+        "encrypts, all decrypt, so keys can be rotated. Empty: derived from BOKA_SECRET_KEY.",
+    )
+    mfa_challenge_minutes: int = Field(5, ge=1, description="Time to enter the code after the password.")
+    mfa_max_failures: int = Field(5, ge=1, description="Wrong codes in a row before MFA is blocked.")
+    mfa_block_minutes: int = Field(15, ge=1, description="How long MFA stays blocked after that.")
+    lockout_threshold: int = Field(5, ge=1, description="Failed sign-ins in a row that lock an account.")
+    lockout_base_minutes: int = Field(15, ge=1, description="First lock; each next lock doubles.")
+    lockout_max_minutes: int = Field(24 * 60, ge=1, description="Longest lock.")
+    suspicious_failure_burst: int = Field(
+        10, ge=2, description="Distinct accounts failing from one IP within 15 minutes that count as an attack."
+    )
     trusted_origins: str = Field(
         "", description="Comma-separated origins of front ends that may use the session cookie."
     )

@@ -11,9 +11,12 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -97,3 +100,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def dialect_insert(db: AsyncSession) -> Any:
+    """INSERT with ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
+    return postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert

@@ -62,13 +62,18 @@ async def keyset_page(
     id_column: sa.ColumnElement[uuid.UUID],
     first: int | None,
     after: str | None,
+    descending: bool = False,
 ) -> Page[Any]:
-    """One page of ``statement``'s single-entity rows, ascending by (sort_column, id_column)."""
+    """One page of ``statement``'s single-entity rows, by (sort_column, id_column), ascending
+    unless ``descending`` (newest first, for logs)."""
     limit = page_size(first)
     if after:
         sort_value, row_id = decode_cursor(after)
-        statement = statement.where(sa.tuple_(sort_column, id_column) > sa.tuple_(sa.literal(sort_value, sort_column.type), sa.literal(row_id, id_column.type)))
-    statement = statement.order_by(sort_column, id_column).limit(limit + 1)
+        key = sa.tuple_(sort_column, id_column)
+        bound = sa.tuple_(sa.literal(sort_value, sort_column.type), sa.literal(row_id, id_column.type))
+        statement = statement.where(key < bound if descending else key > bound)
+    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    statement = statement.order_by(*order).limit(limit + 1)
     rows = list((await db.execute(statement)).scalars())
     items = rows[:limit]
     sort_key = sort_column.key

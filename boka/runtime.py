@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.db import Database, create_engine
+from boka.identity.policy import IdentityPolicy
 from boka.identity.rate_limits import (
     Limit,
     MemoryRateLimiter,
@@ -25,6 +26,7 @@ class Runtime:
     redis: Redis | None
     rate_limiter: RateLimiter
     rate_limits: RateLimits
+    identity: IdentityPolicy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -45,6 +47,7 @@ class Runtime:
                 api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1)),
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
+            identity=IdentityPolicy.from_settings(settings),
         )
 
     async def close(self) -> None:

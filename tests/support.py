@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from boka.identity.accounts import register_user
+from boka.identity.devices import DeviceInfo
 from boka.identity.memberships import add_membership
-from boka.identity.sessions import DeviceInfo, start_session
+from boka.identity.sessions import start_session
 from boka.models.identity import User
 from boka.models.tenancy import Role, Tenant
 from boka.runtime import Runtime

@@ -18,13 +18,13 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
     the ones assigned to them, managers and owners the whole tenant.
     """
     tenant = principal.require_tenant()
-    user = principal.require_user()
     scope = principal.scope(Action.BOOKING_VIEW)
     in_tenant = Booking.tenant_id == tenant.id
     if scope is None:
         return sa.false()
     if scope >= Scope.TENANT:
         return in_tenant
+    user = principal.require_user()
     if scope >= Scope.ASSIGNED:
         mine = sa.select(StaffMember.id).where(
             StaffMember.tenant_id == tenant.id, StaffMember.user_id == user.id

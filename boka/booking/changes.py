@@ -25,6 +25,7 @@ from boka.booking.links import booking_id_from_token
 from boka.booking.slots import find_slots
 from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
+from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
 from boka.models.catalog import StaffService
 
@@ -54,7 +55,10 @@ async def load_booking(
     db: AsyncSession, principal: Principal, ref: BookingRef, *, for_update: bool = False
 ) -> Booking:
     """The booking if the principal may see it (or the link is for it); NOT_FOUND otherwise,
-    never FORBIDDEN, which would confirm that the id exists."""
+    never FORBIDDEN, which would confirm that the id exists. Changing one (``for_update``)
+    also takes the right to make bookings: an API key that may only read cannot cancel."""
+    if for_update and not ref.via_link:
+        principal.authorize(Action.BOOKING_CREATE, Scope.OWN)
     access = (
         Booking.tenant_id == principal.require_tenant().id
         if ref.via_link

@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,9 +26,11 @@ from boka.booking.history import record
 from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.slots import find_slots
+from boka.db import dialect_insert
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.memberships import add_membership, find_membership
 from boka.identity.principal import Principal
+from boka.identity.rbac import Action, Scope
 from boka.models.bookings import (
     ACTIVE_STATUSES,
     Booking,
@@ -90,6 +90,8 @@ async def create_booking(
     db: AsyncSession, principal: Principal, request: BookingRequest, *, now: datetime
 ) -> Booking:
     tenant = principal.require_tenant()
+    if principal.api_key is not None:  # guests may book, but a key only with bookings:write
+        principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     service = await load_service(db, tenant, request.service_id)
     if not 1 <= request.seats <= service.capacity:
         raise UserInputError(
@@ -303,8 +305,7 @@ async def take_seats(
     db: AsyncSession, tenant_id: uuid.UUID, slot_key: str, capacity: int, seats: int
 ) -> None:
     """One atomic upsert; the row's CHECK (seats_taken <= capacity) refuses an oversell."""
-    insert = postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ClassSeats).values(
+    statement = dialect_insert(db)(ClassSeats).values(
         slot_key=slot_key, tenant_id=tenant_id, capacity=capacity, seats_taken=seats
     )
     statement = statement.on_conflict_do_update(

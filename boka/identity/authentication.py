@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from boka.db import Database
+from boka.identity.api_keys import find_live_key, looks_like_api_key, principal_for_key
+from boka.identity.policy import IdentityPolicy
 from boka.identity.principal import Principal
 from boka.identity.sessions import find_active_session, is_last_seen_stale, touch_session
+from boka.identity.tenant_policy import restriction_for
+from boka.models.types import utcnow
 from boka.tenancy import find_tenant, find_tenant_by_domain
 
 
 async def resolve_principal(
     database: Database,
+    policy: IdentityPolicy,
     *,
-    token: str | None,
+    credential: str | None,
     tenant_header: str | None,
     host: str | None,
+    ip_address: str | None,
 ) -> Principal:
-    """Who the request is from and which tenant it is for; anonymous if the token is not live.
+    """Who the request is from and which tenant it is for; anonymous if the credential is not
+    live. The credential is a session token or an API key (``bkk_…``).
 
     The tenant comes from the X-Tenant header (slug, domain or id) or else the Host's name.
     Naming a tenant that does not exist in X-Tenant is remembered, so tenant-scoped operations
-    can answer NOT_FOUND; an unknown host simply means "no tenant".
+    can answer NOT_FOUND; an unknown host simply means "no tenant". An API key with no tenant
+    named acts in its own.
     """
     async with database.transaction() as db:
         tenant = None
@@ -30,7 +38,17 @@ async def resolve_principal(
             unknown_tenant = None if tenant else hint
         elif host:
             tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
-        found = await find_active_session(db, token, tenant.id if tenant else None) if token else None
+        if credential and looks_like_api_key(credential):
+            live = await find_live_key(db, credential, utcnow())
+            if live is not None and unknown_tenant is None:
+                return principal_for_key(live, tenant if tenant_header else None)
+            found = None
+        else:
+            found = (
+                await find_active_session(db, credential, tenant.id if tenant else None, idle=policy.session_idle)
+                if credential
+                else None
+            )
     if found is None:
         return Principal.build(
             user=None, session_id=None, tenant=tenant, role=None, unknown_tenant=unknown_tenant
@@ -44,4 +62,8 @@ async def resolve_principal(
         tenant=tenant,
         role=found.role,
         unknown_tenant=unknown_tenant,
+        restriction=restriction_for(
+            found.role, found.security, ip_address=ip_address,
+            mfa_verified=found.session.mfa_verified_at is not None,
+        ),
     )

@@ -88,3 +88,22 @@ def grants_for(role: Role | None, *, is_superadmin: bool = False) -> dict[Action
     if role is None:
         return {}
     return ROLE_GRANTS[role]
+
+
+# What an integrator's API key may do, by scope. A key acts in its own tenant only; write
+# scopes include reading what they write. Customers are managed under bookings:write, as the
+# staff who book walk-ins do.
+API_KEY_SCOPES: dict[str, dict[Action, Scope]] = {
+    "bookings:read": {Action.BOOKING_VIEW: Scope.TENANT},
+    "bookings:write": {Action.BOOKING_VIEW: Scope.TENANT, Action.BOOKING_CREATE: Scope.TENANT},
+    "services:read": {Action.SERVICE_VIEW: Scope.TENANT},
+    "services:write": {Action.SERVICE_VIEW: Scope.TENANT, Action.SERVICE_MANAGE: Scope.TENANT},
+}
+
+
+def grants_for_key_scopes(scopes: tuple[str, ...] | list[str]) -> dict[Action, Scope]:
+    grants: dict[Action, Scope] = {}
+    for name in scopes:
+        for action, scope in API_KEY_SCOPES.get(name, {}).items():
+            grants[action] = max(scope, grants.get(action, scope))
+    return grants

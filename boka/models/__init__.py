@@ -23,11 +23,23 @@ from boka.models.catalog import Resource, Service, ServiceResource, StaffMember,
 from boka.models.identity import User, UserSession  # noqa: E402
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
+from boka.models.security import (  # noqa: E402
+    AccountLockout,
+    ApiKey,
+    ApiKeyUsage,
+    AuthenticationLog,
+    MfaBackupCode,
+    MfaChallenge,
+    MultiFactorAuth,
+    SecuritySettings,
+)
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
+    "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
     "DiscountCode", "DiscountRedemption", "PricingRule", "Resource", "Role", "ScheduleOverride",
     "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",

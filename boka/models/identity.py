@@ -35,7 +35,12 @@ class UserSession(SQLModel, table=True):
     tenant_id: uuid.UUID | None = Field(default=None, foreign_key="tenants.id", ondelete="CASCADE")
     ip_address: str | None = Field(default=None, sa_type=sa.String(45))
     user_agent: str | None = Field(default=None, sa_type=sa.String(512))
+    # SHA-256 of what identifies the device (user agent, language, the client's device id).
+    device_fingerprint: str | None = Field(default=None, sa_type=sa.String(64))
     is_active: bool = Field(default=True, nullable=False)
+    # When the holder proved a second factor in this session (sign-in with MFA, or enabling it).
+    mfa_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

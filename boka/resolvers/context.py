@@ -12,9 +12,9 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from boka.errors import RateLimited
+from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
 from boka.identity.rate_limits import Limit, rate_limit_headers
-from boka.identity.sessions import DeviceInfo
 from boka.resolvers.loaders import Loaders
 from boka.runtime import Runtime
 
@@ -53,9 +53,12 @@ class RequestContext:
     @property
     def device(self) -> DeviceInfo:
         client = self.request.client
+        headers = self.request.headers
         return DeviceInfo(
             ip_address=client.host if client else None,
-            user_agent=self.request.headers.get("user-agent"),
+            user_agent=headers.get("user-agent"),
+            accept_language=headers.get("accept-language"),
+            device_id=headers.get("x-device-id"),
         )
 
     @property

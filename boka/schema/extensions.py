@@ -17,6 +17,8 @@ from strawberry.extensions import (
 )
 
 from boka.config import Settings
+from boka.errors import ErrorCode
+from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.schema.errors import error_code
 
@@ -57,9 +59,32 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
     the parser and validation caches still share one LRU each across requests."""
     return [
         OperationMetrics,
+        SecurityAudit,
         partial(ParserCache, maxsize=CACHE_SIZE),
         partial(ValidationCache, maxsize=CACHE_SIZE),
         partial(QueryDepthLimiter, max_depth=settings.query_max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.query_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.query_max_tokens),
     ]
+
+
+class SecurityAudit(SchemaExtension):
+    """Records API key usage and permission denials once the operation has run."""
+
+    async def on_operation(self):  # type: ignore[no-untyped-def]
+        yield
+        context = self.execution_context.context
+        principal = getattr(context, "resolved_principal", None)
+        if principal is None:
+            return
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors or []
+        denials = [
+            f"{'.'.join(str(p) for p in (error.path or []))}: {error.message}"
+            for error in errors
+            if error_code(error) is ErrorCode.FORBIDDEN
+        ]
+        await record_operation(
+            context.runtime.database, principal, operation=self.execution_context.operation_name,
+            success=not errors, denials=denials, device=context.device,
+        )

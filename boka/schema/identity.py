@@ -131,6 +131,11 @@ class Viewer:
     tenant: TenantType | None
     role: RoleEnum | None  # type: ignore[valid-type]
     grants: list[Grant]
+    restriction: str | None = strawberry.field(
+        default=None,
+        description="Why your team rights are withheld here: MFA_REQUIRED or IP_NOT_ALLOWED.",
+    )
+    api_key_name: str | None = strawberry.field(default=None, description="Set when an API key is asking.")
 
 
 @strawberry.input
@@ -153,6 +158,18 @@ class AddMemberInput:
 
 
 @strawberry.type
+class MfaChallenge:
+    token: str
+    expires_at: datetime
+
+
+@strawberry.input
+class CompleteMfaSignInInput:
+    challenge: str
+    code: str = strawberry.field(description="A 6-digit code from the authenticator app, or a backup code.")
+
+
+@strawberry.type
 class AuthPayload:
     token: str | None = strawberry.field(
         default=None,
@@ -161,6 +178,11 @@ class AuthPayload:
     )
     expires_at: datetime | None = None
     viewer: Viewer | None = None
+    mfa_challenge: MfaChallenge | None = strawberry.field(
+        default=None,
+        description="Set instead of a token when the account has two-factor authentication on: "
+        "send it with a code to completeMfaSignIn.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -54,3 +54,12 @@ async def resolve_visible_nodes(
     wanted = [i for i in ids if i is not None]
     found = await read(info, lambda db, principal: find(db, principal, wanted))
     return [to_node(found[i]) if i in found else None for i in ids]
+
+
+async def attempt(work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
+    """Await a domain call that manages its own transactions; its user errors become the
+    payload's ``errors`` (the domain has written only what a refusal must leave behind)."""
+    try:
+        return await work, []
+    except UserInputError as error:
+        return None, [UserError.from_exception(error)]

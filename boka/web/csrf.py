@@ -1,7 +1,7 @@
 """Cross-site request forgery: a browser sends the session cookie with any request to us, even
 one a hostile page makes. SameSite=Lax already keeps it off cross-site POSTs in current
 browsers; this is the second lock. A request authenticated by the cookie (not by an
-Authorization header) whose Origin names another site is refused. Clients that send no
+Authorization or X-API-Key header) whose Origin names another site is refused. Clients that send no
 Origin (curl, servers) and bearer-token clients are unaffected: they carry no ambient
 credentials to abuse.
 """
@@ -13,7 +13,8 @@ from starlette.requests import HTTPConnection
 
 def cookie_authenticated(connection: HTTPConnection, cookie_name: str) -> bool:
     has_bearer = connection.headers.get("authorization", "").lower().startswith("bearer ")
-    return not has_bearer and bool(connection.cookies.get(cookie_name))
+    has_api_key = bool(connection.headers.get("x-api-key", "").strip())
+    return not has_bearer and not has_api_key and bool(connection.cookies.get(cookie_name))
 
 
 def is_cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -> bool:

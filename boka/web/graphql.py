@@ -15,18 +15,33 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from boka.errors import Forbidden
 from boka.identity.authentication import resolve_principal
+from boka.identity.principal import Principal
 from boka.resolvers.context import RequestContext
 from boka.runtime import Runtime
 from boka.web.csrf import cookie_authenticated, is_cross_site
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
-    """The session token from ``Authorization: Bearer``, else from the session cookie."""
+    """The credential: ``Authorization: Bearer`` (a session token or an API key), else
+    ``X-API-Key``, else the session cookie."""
     authorization = connection.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
+    api_key = connection.headers.get("x-api-key", "").strip()
+    if api_key:
+        return api_key
     return connection.cookies.get(cookie_name) or None
+
+
+def rate_limit_caller(principal: Principal, client_ip: str) -> str:
+    """Whose allowance a request spends: its API key's, its session's, or (anonymous, so
+    made-up tokens buy no fresh allowance) its address's."""
+    if principal.api_key is not None:
+        return f"api_key:{principal.api_key.id}"
+    if principal.session_id is not None:
+        return f"session:{principal.session_id}"
+    return f"ip:{client_ip}"
 
 
 class BokaGraphQL(GraphQL):
@@ -58,16 +73,18 @@ class BokaGraphQL(GraphQL):
                 raise Forbidden("Cross-site request refused: send the token as a Bearer header.")
             principal = await resolve_principal(
                 self.runtime.database,
-                token=bearer_token(request, self.runtime.settings.session_cookie_name),
+                self.runtime.identity,
+                credential=bearer_token(request, self.runtime.settings.session_cookie_name),
                 tenant_header=request.headers.get("x-tenant"),
                 host=request.headers.get("host"),
+                ip_address=context.client_ip,
             )
-            # The general API limit, per live session (or per address when anonymous, so
-            # made-up tokens buy no fresh allowance). Over it, every field answers RATE_LIMITED
-            # and the response is a 429 with Retry-After.
-            caller = f"session:{principal.session_id}" if principal.session_id else f"ip:{context.client_ip}"
+            # The general API limit. Over it, every field answers RATE_LIMITED and the
+            # response is a 429 with Retry-After.
             if isinstance(request, Request):
-                await context.enforce(self.runtime.rate_limits.api, caller)
+                await context.enforce(
+                    self.runtime.rate_limits.api, rate_limit_caller(principal, context.client_ip)
+                )
             context.principal = principal
         except Exception as exc:  # reported per field, see RequestContext.principal_failure
             context.principal_failure = exc
@@ -88,9 +105,11 @@ class BokaGraphQL(GraphQL):
         tenant = params.get("tenant") or context.request.headers.get("x-tenant")
         principal = await resolve_principal(
             self.runtime.database,
-            token=token,
+            self.runtime.identity,
+            credential=token,
             tenant_header=str(tenant) if tenant else None,
             host=context.request.headers.get("host"),
+            ip_address=context.client_ip,
         )
         if token and not principal.is_authenticated:
             raise ConnectionRejectionError()

@@ -1,0 +1,143 @@
+"""API keys for integrators: created by a tenant's managers and owners, shown once, stored as
+a SHA-256 digest, acting in that tenant within their scopes only, whoever created them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.identity.principal import ApiKeyIdentity, Principal
+from boka.identity.rbac import API_KEY_SCOPES, Action, Scope, grants_for_key_scopes
+from boka.identity.tokens import token_digest
+from boka.models.security import ApiKey, ApiKeyUsage
+from boka.models.tenancy import Tenant
+from boka.pagination import Page, keyset_page
+
+API_KEY_PREFIX = "bkk_"
+DISPLAY_PREFIX_LENGTH = 12  # "bkk_" and eight characters of the key
+
+
+def looks_like_api_key(credential: str) -> bool:
+    return credential.startswith(API_KEY_PREFIX)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    token: str  # shown once
+    key: ApiKey
+
+
+async def create_api_key(
+    db: AsyncSession, principal: Principal, *, name: str, scopes: list[str],
+    expires_at: datetime | None, now: datetime,
+) -> IssuedKey:
+    principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
+    user = principal.require_user()  # keys do not make keys
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "Give the key a name of 1 to 100 characters.", "name")
+    wanted = sorted(set(scopes))
+    unknown = [scope for scope in wanted if scope not in API_KEY_SCOPES]
+    if not wanted or unknown:
+        raise UserInputError(
+            UserErrorCode.INVALID_INPUT,
+            f"Choose scopes from: {', '.join(API_KEY_SCOPES)}." + (f" Unknown: {', '.join(unknown)}." if unknown else ""),
+            "scopes",
+        )
+    for action, scope in grants_for_key_scopes(wanted).items():
+        mine = principal.scope(action)
+        if mine is None or mine < scope:
+            raise UserInputError(
+                UserErrorCode.INVALID_INPUT, "A key cannot do more than the person who creates it.", "scopes"
+            )
+    if expires_at is not None and expires_at <= now:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "The expiry must be in the future.", "expiresAt")
+    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        tenant_id=principal.require_tenant().id,
+        created_by_user_id=user.id,
+        name=name,
+        prefix=token[:DISPLAY_PREFIX_LENGTH],
+        key_hash=token_digest(token),
+        scopes=wanted,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    db.add(key)
+    await db.flush()
+    return IssuedKey(token=token, key=key)
+
+
+async def list_api_keys(
+    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+) -> Page[ApiKey]:
+    principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
+    statement = sa.select(ApiKey).where(ApiKey.tenant_id == principal.require_tenant().id)
+    return await keyset_page(
+        db, statement, sort_column=ApiKey.created_at, id_column=ApiKey.id, first=first, after=after,
+        descending=True,
+    )
+
+
+async def revoke_api_key(db: AsyncSession, principal: Principal, key_id: uuid.UUID, *, now: datetime) -> ApiKey:
+    principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
+    key = (
+        await db.execute(
+            sa.select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == principal.require_tenant().id)
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound("No such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = now
+    await db.flush()
+    return key
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    identity: ApiKeyIdentity
+    tenant: Tenant
+
+
+async def find_live_key(db: AsyncSession, token: str, now: datetime) -> LiveKey | None:
+    """The unrevoked, unexpired key for ``token`` with its tenant, in one query."""
+    row = (
+        await db.execute(
+            sa.select(ApiKey, Tenant)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(
+                ApiKey.key_hash == token_digest(token),
+                ApiKey.revoked_at.is_(None),
+                sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    key, tenant = row
+    return LiveKey(ApiKeyIdentity(id=key.id, name=key.name, scopes=tuple(key.scopes)), tenant)
+
+
+def principal_for_key(live: LiveKey, requested_tenant: Tenant | None) -> Principal:
+    """A key acts in its own tenant; asked to act in another, it may do nothing there."""
+    if requested_tenant is not None and requested_tenant.id != live.tenant.id:
+        return Principal.for_api_key(live.identity, requested_tenant, {})
+    return Principal.for_api_key(live.identity, live.tenant, grants_for_key_scopes(live.identity.scopes))
+
+
+async def record_key_use(
+    db: AsyncSession, *, key_id: uuid.UUID, tenant_id: uuid.UUID, operation: str | None,
+    success: bool, ip_address: str | None, now: datetime,
+) -> None:
+    db.add(ApiKeyUsage(
+        api_key_id=key_id, tenant_id=tenant_id, operation=(operation or "")[:100] or None,
+        success=success, ip_address=ip_address, created_at=now,
+    ))
+    await db.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
