@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.errors import Forbidden, NotFound, Unauthenticated, UserErrorCode, UserInputError
 from boka.identity.principal import ApiKeyIdentity, Principal
 from boka.identity.rbac import API_KEY_SCOPES, Action, Scope, grants_for_key_scopes
 from boka.identity.tokens import token_digest
@@ -125,10 +125,13 @@ async def find_live_key(db: AsyncSession, token: str, now: datetime) -> LiveKey 
     return LiveKey(ApiKeyIdentity(id=key.id, name=key.name, scopes=tuple(key.scopes)), tenant)
 
 
-def principal_for_key(live: LiveKey, requested_tenant: Tenant | None) -> Principal:
-    """A key acts in its own tenant; asked to act in another, it may do nothing there."""
+def principal_for_key(live: LiveKey | None, requested_tenant: Tenant | None) -> Principal:
+    """A key acts in its own tenant and nowhere else. A dead key is refused outright, rather
+    than quietly treated as a guest: an integration should hear that its key stopped working."""
+    if live is None:
+        raise Unauthenticated("This API key is unknown, revoked or expired.")
     if requested_tenant is not None and requested_tenant.id != live.tenant.id:
-        return Principal.for_api_key(live.identity, requested_tenant, {})
+        raise Forbidden("This API key belongs to another tenant.")
     return Principal.for_api_key(live.identity, live.tenant, grants_for_key_scopes(live.identity.scopes))
 
 

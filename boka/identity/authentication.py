@@ -22,7 +22,8 @@ async def resolve_principal(
     ip_address: str | None,
 ) -> Principal:
     """Who the request is from and which tenant it is for; anonymous if the credential is not
-    live. The credential is a session token or an API key (``bkk_…``).
+    live. The credential is a session token or an API key (``bkk_…``); a dead API key or one
+    used for another tenant raises (UNAUTHENTICATED / FORBIDDEN on every field).
 
     The tenant comes from the X-Tenant header (slug, domain or id) or else the Host's name.
     Naming a tenant that does not exist in X-Tenant is remembered, so tenant-scoped operations
@@ -40,7 +41,7 @@ async def resolve_principal(
             tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
         if credential and looks_like_api_key(credential):
             live = await find_live_key(db, credential, utcnow())
-            if live is not None and unknown_tenant is None:
+            if unknown_tenant is None:
                 return principal_for_key(live, tenant if tenant_header else None)
             found = None
         else:
