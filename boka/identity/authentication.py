@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from boka.db import Database
+from boka.db import Database, scope_to_tenant
 from boka.identity.principal import Principal
 from boka.identity.sessions import find_active_session, is_last_seen_stale, touch_session
 from boka.tenancy import find_tenant, find_tenant_by_domain
@@ -30,6 +30,7 @@ async def resolve_principal(
             unknown_tenant = None if tenant else hint
         elif host:
             tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
+        await scope_to_tenant(db, tenant.id if tenant else None)  # the membership is tenant-owned
         found = await find_active_session(db, token, tenant.id if tenant else None) if token else None
     if found is None:
         return Principal.build(
