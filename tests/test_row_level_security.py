@@ -7,19 +7,27 @@ themselves, and guards that every tenant-owned table has them.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from boka.dbroles import AppRoleError, grant_app_role_async
+from boka.migrations import PROJECT_ROOT
 from boka.models.bookings import Customer
 from boka.models.tenancy import Role, Tenant
 from boka.rls import GLOBAL_TABLES_WITH_TENANT_ID, POLICY_NAME
 from tests.booking.support import BookingWorld, future_day, local
-from tests.conftest import _asyncpg_dsn, execute_as_owner
+from tests.conftest import TEST_DATABASE_URL, _asyncpg_dsn, execute_as_owner
+from tests.servers import clean_env
 from tests.support import GraphQLClient, World
 
 BOOK = """mutation Book($input: CreateBookingInput!) {
@@ -198,3 +206,47 @@ async def test_granting_refuses_a_role_the_policies_would_not_bind(world: World)
         await grant_app_role_async(owner_url, "postgres")
     with pytest.raises(AppRoleError, match="does not exist"):
         await grant_app_role_async(owner_url, f"boka_missing_{uuid.uuid4().hex[:8]}")
+
+
+def _migrate_step(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "boka.migrations", "--create-app-role"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+
+
+async def test_the_deployment_migrate_step_creates_and_grants_the_app_role(
+    fresh_postgres: Callable[[], str],
+) -> None:
+    """What docker compose's `migrate` runs: as the owner, upgrade, create the app role from
+    BOKA_DATABASE_URL, grant it; again on the next deploy without complaint."""
+    owner_url = fresh_postgres()
+    role = f"boka_test_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    app_url = make_url(owner_url).set(username=role, password=uuid.uuid4().hex).render_as_string(hide_password=False)
+    env = clean_env(database_url=app_url, migration_database_url=owner_url)
+    try:
+        first = await asyncio.to_thread(_migrate_step, env)
+        again = await asyncio.to_thread(_migrate_step, env)
+        assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+        assert f"Granted row access to role '{role}'" in again.stdout
+        connection = await asyncpg.connect(_asyncpg_dsn(app_url))
+        try:
+            tenants = await connection.fetchval("SELECT count(*) FROM tenants")
+            bookings = await connection.fetchval("SELECT count(*) FROM bookings")
+            attributes = await connection.fetchrow(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+            )
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await connection.fetchval("SELECT count(*) FROM alembic_version")
+        finally:
+            await connection.close()
+        assert (tenants, bookings) == (0, 0)
+        assert tuple(attributes) == (False, False, False)
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+        try:
+            database = make_url(owner_url).database
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        finally:
+            await admin.close()
