@@ -1,5 +1,5 @@
 # Boka application image: the GraphQL API (default CMD), the RQ worker
-# (`python worker.py`) and migrations (`alembic upgrade head`) all run from it.
+# (`python worker.py`) and migrations (`python -m boka.migrations`) all run from it.
 
 # ---- builder: resolve the locked dependencies into /app/.venv -------------
 FROM python:3.11-slim AS builder

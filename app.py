@@ -8,7 +8,7 @@ import uvicorn
 
 from boka.config import get_settings
 from boka.db import Database, create_engine
-from boka.migrations import upgrade_to_head
+from boka.migrations import migrate
 from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG, seed_demo_tenant
 from boka.web.app import create_app
 
@@ -25,7 +25,7 @@ async def _seed() -> bool:
 
 def main() -> None:
     settings = get_settings()
-    upgrade_to_head(settings.database_url)
+    migrate(settings)
     if settings.seed_demo:
         created = asyncio.run(_seed())
         base = f"http://localhost:{settings.port}"

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import boka.models
 from boka.config import Settings
 from boka.models.types import UTCDateTime
+from boka.rls import ALL_TENANTS_SETTING
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -32,7 +33,8 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings().database_url
+    # The owner's URL: BOKA_MIGRATION_DATABASE_URL, else BOKA_DATABASE_URL.
+    return config.get_main_option("sqlalchemy.url") or Settings().migration_url
 
 
 def run_migrations_offline() -> None:
@@ -57,6 +59,10 @@ def _run(connection: Connection) -> None:
         render_item=render_item,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Row level security is FORCEd, so it binds the owner too: data migrations work on
+            # every tenant's rows (for this transaction only).
+            connection.exec_driver_sql(f"SELECT set_config('{ALL_TENANTS_SETTING}', 'on', true)")
         context.run_migrations()
 
 

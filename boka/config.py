@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./boka.db",
         description="SQLAlchemy async URL of the system of record.",
     )
+    migration_database_url: str | None = Field(
+        None,
+        description="URL migrations connect with, as the tables' owner; unset = database_url. "
+        "On PostgreSQL the app's own role (database_url) should own nothing, so that row level "
+        "security binds it.",
+    )
     redis_url: str | None = Field(
         None, description="Redis URL for fan-out, rate limits and queues; unset = embedded mode."
     )
@@ -77,6 +83,11 @@ class Settings(BaseSettings):
                 "BOKA_SECRET_KEY is the development default; set a secret of your own "
                 "(e.g. `openssl rand -hex 32`) before running against PostgreSQL."
             )
+
+    @property
+    def migration_url(self) -> str:
+        """Where migrations run: the owner's URL, or the app's when no separate one is set."""
+        return self.migration_database_url or self.database_url
 
     @property
     def is_sqlite(self) -> bool:

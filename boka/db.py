@@ -1,8 +1,11 @@
 """Database engine and units of work.
 
 A unit of work is one transaction. Tenant-scoped work passes the tenant id, which PostgreSQL
-receives as ``SET LOCAL app.tenant_id`` (the key row level security policies read). SQLite, the
-embedded default, takes one writer at a time, so write units are serialized in-process.
+receives as ``SET LOCAL app.tenant_id`` (the key the row level security policies read, see
+boka/rls.py): without it, tenant-owned tables show no rows and refuse every write. Work that
+really must span tenants says so with ``all_tenants=True``. SQLite, the embedded default, has
+no row level security (the application's own tenant filters apply there) and takes one writer
+at a time, so write units are serialized in-process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from boka.config import Settings
+from boka.rls import ALL_TENANTS_SETTING, TENANT_SETTING
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -72,25 +76,37 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, tenant_id: uuid.UUID | None = None, *, write: bool = False
+        self,
+        tenant_id: uuid.UUID | None = None,
+        *,
+        write: bool = False,
+        all_tenants: bool = False,
     ) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        ``tenant_id`` scopes it to one tenant's rows. ``all_tenants=True`` is the explicit,
+        greppable opt-in for work that must see and write every tenant's rows (a superadmin
+        listing, the outbox relay, jobs that scan all tenants); it excludes ``tenant_id``.
+        With neither, tenant-owned tables are empty and unwritable (on PostgreSQL).
+        """
+        if all_tenants and tenant_id is not None:
+            raise ValueError("transaction(): pass tenant_id or all_tenants=True, not both")
         if self.is_sqlite and write:
             async with self._sqlite_writer:
-                async with self._open(tenant_id) as session:
+                async with self._open(tenant_id, all_tenants) as session:
                     yield session
         else:
-            async with self._open(tenant_id) as session:
+            async with self._open(tenant_id, all_tenants) as session:
                 yield session
 
     @asynccontextmanager
-    async def _open(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+    async def _open(self, tenant_id: uuid.UUID | None, all_tenants: bool) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
-            if tenant_id is not None and not self.is_sqlite:
+            if all_tenants and not self.is_sqlite:
                 await session.execute(
-                    sa.text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
-                    {"tenant_id": str(tenant_id)},
+                    sa.text(f"SELECT set_config('{ALL_TENANTS_SETTING}', 'on', true)")
                 )
+            await scope_to_tenant(session, tenant_id)
             yield session
 
     async def ping(self) -> None:
@@ -105,3 +121,18 @@ class Database:
 def dialect_insert(db: AsyncSession) -> Any:
     """INSERT with ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
     return postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
+    """Scope the rest of an open transaction to ``tenant_id`` (``SET LOCAL app.tenant_id``).
+
+    ``Database.transaction(tenant_id)`` does this at the start; call it directly only where the
+    tenant becomes known inside the transaction (it was just created, or just looked up).
+    A no-op for None and on SQLite.
+    """
+    if tenant_id is None or session.bind.dialect.name == "sqlite":
+        return
+    await session.execute(
+        sa.text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)"),
+        {"tenant_id": str(tenant_id)},
+    )

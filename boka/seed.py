@@ -7,7 +7,7 @@ from datetime import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.db import Database
+from boka.db import Database, scope_to_tenant
 from boka.identity.accounts import register_user
 from boka.identity.memberships import add_membership
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService
@@ -51,6 +51,7 @@ async def seed_demo_tenant(database: Database) -> bool:
             time_zone="Europe/Berlin",
             currency="EUR",
         )
+        await scope_to_tenant(db, tenant.id)  # what follows is the new tenant's
         staff = []
         for person in DEMO_PEOPLE:
             user = await register_user(

@@ -1,6 +1,11 @@
 """Fixtures: a fresh PostgreSQL database per test run (Alembic-migrated), real Redis, and an
 HTTP client on the real ASGI app. Nothing of ours is mocked.
 
+As in production, the app connects as a role of its own that is not a superuser, owns no table
+and cannot bypass row level security (one per run, ``boka_test_app_<pid>_<random>``, dropped at
+the end), so every test also proves that its queries name their tenant. Migrations and the
+truncation between tests run as the owner (the server's superuser).
+
 BOKA_TEST_DATABASE_URL names the PostgreSQL server (its database part is only used to connect
 and create the throwaway one); BOKA_TEST_REDIS_URL the Redis database the tests may flush.
 """
@@ -21,7 +26,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from boka.config import Settings
-from boka.migrations import upgrade_to_head
+from boka.migrations import migrate
 from boka.models import metadata
 from boka.web.app import create_app
 from tests.support import GraphQLClient, World
@@ -102,8 +107,29 @@ async def _drop_database(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def fresh_postgres() -> Iterator[Callable[[], str]]:
-    """Makes empty PostgreSQL databases (URLs), all dropped when the run ends."""
+def app_role() -> Iterator[str]:
+    """The run's app role (cluster-wide, hence a unique name). Dropped after every database of
+    the run (``fresh_postgres`` depends on it, so it is torn down first), which takes its
+    privileges and default privileges with them."""
+    name = f"boka_test_app_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield name
+    _run(_drop_role(name))
+
+
+async def _drop_role(name: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+    try:
+        await connection.execute(f'DROP OWNED BY "{name}"')  # what it holds here, if anything
+        await connection.execute(f'DROP ROLE IF EXISTS "{name}"')
+    except asyncpg.UndefinedObjectError:
+        pass  # never created: no test needed the migrated database
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres(app_role: str) -> Iterator[Callable[[], str]]:
+    """Makes empty PostgreSQL databases (URLs, as the owner), all dropped when the run ends."""
     created: list[str] = []
 
     def make() -> str:
@@ -117,17 +143,37 @@ def fresh_postgres() -> Iterator[Callable[[], str]]:
         _run(_drop_database(name))
 
 
+# The URL the app uses (as the run's app role) -> the owner's URL of the same database.
+_OWNER_URLS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
-def postgres_url(fresh_postgres: Callable[[], str]) -> str:
-    """The run's database, migrated to head by Alembic."""
-    url = fresh_postgres()
-    _run(asyncio.to_thread(upgrade_to_head, url))
-    return url
+def postgres_url(fresh_postgres: Callable[[], str], app_role: str) -> str:
+    """The run's database, migrated to head by Alembic, as the app sees it: connected as the
+    run's app role, created and granted its privileges by ``migrate`` the way
+    ``python -m boka.migrations --create-app-role`` does in a deployment."""
+    owner_url = fresh_postgres()
+    app_url = (
+        make_url(owner_url)
+        .set(username=app_role, password=uuid.uuid4().hex)
+        .render_as_string(hide_password=False)
+    )
+    settings = settings_for(app_url, migration_database_url=owner_url)
+    _run(asyncio.to_thread(migrate, settings, create_app_role=True))
+    _OWNER_URLS[app_url] = owner_url
+    return app_url
+
+
+@pytest.fixture(scope="session")
+def owner_postgres_url(postgres_url: str) -> str:
+    """The run's database as its owner (the server's superuser)."""
+    return _OWNER_URLS[postgres_url]
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
+        "migration_database_url": _OWNER_URLS.get(database_url),
         "redis_url": TEST_REDIS_URL,
         "graphiql": True,
         "secret_key": TEST_SECRET_KEY,
@@ -152,11 +198,21 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     await _truncate_all(settings)
 
 
+async def execute_as_owner(settings: Settings, sql: str) -> None:
+    """Run ``sql`` as the tables' owner (DDL, which the app role may not do)."""
+    connection = await asyncpg.connect(_asyncpg_dsn(settings.migration_url))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
 async def _truncate_all(settings: Settings) -> None:
     if settings.is_sqlite:
         return  # each SQLite test has a database file of its own
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    connection = await asyncpg.connect(_asyncpg_dsn(settings.database_url))
+    # As the owner: TRUNCATE is not filtered by row level security, and the app role may not.
+    connection = await asyncpg.connect(_asyncpg_dsn(settings.migration_url))
     try:
         await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     finally:

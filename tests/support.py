@@ -95,7 +95,7 @@ class World:
     ) -> Person:
         self._count += 1
         email = email or f"person{self._count}-{(role.value if role else 'none')}@example.com"
-        async with self.runtime.database.transaction(write=True) as db:
+        async with self.runtime.database.transaction(tenant.id if tenant else None, write=True) as db:
             user = await register_user(db, email=email, password=PASSWORD, full_name=email)
             user.is_superadmin = superadmin
             if tenant is not None and role is not None:

@@ -93,11 +93,39 @@ def test_worker_runs_rq_worker_script():
     )
 
 
-def test_migrate_runs_alembic_upgrade_head():
+def test_migrate_upgrades_and_grants_the_app_role():
     migrate = _services()["migrate"]
-    assert _command(migrate) == "alembic upgrade head", (
-        f"migrate service should run `alembic upgrade head`, got `{_command(migrate)}`"
+    assert _command(migrate) == "python -m boka.migrations --create-app-role", (
+        "migrate service should run `python -m boka.migrations --create-app-role` (alembic "
+        f"upgrade head, then the app role's grants), got `{_command(migrate)}`"
     )
+
+
+def _database_user(url: str) -> str:
+    match = re.match(r"postgresql\+asyncpg://([^:@/]+)[:@]", url)
+    assert match, f"not a postgresql+asyncpg URL with a user: {url!r}"
+    return match.group(1)
+
+
+def test_migrations_run_as_the_owner_and_the_app_as_another_role():
+    """Row level security binds the app only if it is not the tables' owner (nor a superuser,
+    which POSTGRES_USER is)."""
+    services = _services()
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate_env = services["migrate"]["environment"]
+    assert _database_user(migrate_env["BOKA_MIGRATION_DATABASE_URL"]) == owner, (
+        "migrate must run the migrations as the database's owner (BOKA_MIGRATION_DATABASE_URL)"
+    )
+    app_user = _database_user(migrate_env["BOKA_DATABASE_URL"])
+    assert app_user != owner, "the app's role must not be the tables' owner"
+    for name in ("app", "worker"):
+        env = services[name]["environment"]
+        assert _database_user(env["BOKA_DATABASE_URL"]) == app_user, (
+            f"{name} must connect as the app role {app_user!r}, the one migrate grants"
+        )
+        assert "BOKA_MIGRATION_DATABASE_URL" not in env, (
+            f"{name} must not be given the owner's credentials"
+        )
 
 
 def test_every_mounted_deploy_file_exists():

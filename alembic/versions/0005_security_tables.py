@@ -3,7 +3,7 @@ tenant security settings, API keys and their usage, the authentication audit log
 MFA and revocation columns on user_sessions.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 07:49:40.589180
 """
 
@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -147,9 +149,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('mfa_verified_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
 
+    enable_tenant_isolation('api_keys', 'api_key_usage', 'security_settings')
+    # Account-level entries (MFA, password, sign-ins outside any tenant) have no tenant.
+    enable_tenant_isolation('user_authentication_logs', account_rows=True)
+
 
 
 def downgrade() -> None:
+    disable_tenant_isolation('api_keys', 'api_key_usage', 'security_settings', 'user_authentication_logs')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_column('revoked_at')
         batch_op.drop_column('mfa_verified_at')

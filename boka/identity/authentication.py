@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from boka.db import Database
+from boka.db import Database, scope_to_tenant
 from boka.identity.api_keys import find_live_key, looks_like_api_key, principal_for_key
 from boka.identity.policy import IdentityPolicy
 from boka.identity.principal import Principal
 from boka.identity.sessions import find_active_session, is_last_seen_stale, touch_session
 from boka.identity.tenant_policy import restriction_for
+from boka.models.tenancy import Tenant
 from boka.models.types import utcnow
 from boka.tenancy import find_tenant, find_tenant_by_domain
 
@@ -30,6 +31,8 @@ async def resolve_principal(
     can answer NOT_FOUND; an unknown host simply means "no tenant". An API key with no tenant
     named acts in its own.
     """
+    is_api_key = bool(credential) and looks_like_api_key(credential or "")
+    found = None
     async with database.transaction() as db:
         tenant = None
         unknown_tenant = None
@@ -39,17 +42,11 @@ async def resolve_principal(
             unknown_tenant = None if tenant else hint
         elif host:
             tenant = await find_tenant_by_domain(db, host.split(":", 1)[0].strip())
-        if credential and looks_like_api_key(credential):
-            live = await find_live_key(db, credential, utcnow())
-            if unknown_tenant is None:
-                return principal_for_key(live, tenant if tenant_header else None)
-            found = None
-        else:
-            found = (
-                await find_active_session(db, credential, tenant.id if tenant else None, idle=policy.session_idle)
-                if credential
-                else None
-            )
+        if credential and not is_api_key:
+            await scope_to_tenant(db, tenant.id if tenant else None)  # the membership is tenant-owned
+            found = await find_active_session(db, credential, tenant.id if tenant else None, idle=policy.session_idle)
+    if credential and is_api_key and unknown_tenant is None:
+        return await _principal_for_api_key(database, credential, tenant if tenant_header else None)
     if found is None:
         return Principal.build(
             user=None, session_id=None, tenant=tenant, role=None, unknown_tenant=unknown_tenant
@@ -68,3 +65,11 @@ async def resolve_principal(
             mfa_verified=found.session.mfa_verified_at is not None,
         ),
     )
+
+
+async def _principal_for_api_key(database: Database, credential: str, requested: Tenant | None) -> Principal:
+    # A key is found by its digest before anyone knows its tenant: authentication is the one
+    # reader of api_keys that must look across tenants.
+    async with database.transaction(all_tenants=True) as db:
+        live = await find_live_key(db, credential, utcnow())
+    return principal_for_key(live, requested)

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.db import Database
+from boka.db import Database, scope_to_tenant
 from boka.errors import UserErrorCode, UserInputError
 from boka.identity.accounts import (
     INVALID_CREDENTIALS_MESSAGE,
@@ -168,6 +168,7 @@ async def complete_mfa_sign_in(
             raise UserInputError(
                 UserErrorCode.MFA_CHALLENGE_EXPIRED, "This sign-in has expired; enter your password again."
             )
+        await scope_to_tenant(db, pending.tenant_id)  # the sign-in continues in its tenant
         factor = await find_factor(db, pending.user_id, for_update=True)
         user = await db.get(User, pending.user_id)
         if factor is None or not factor.is_enabled or user is None or not user.is_active:

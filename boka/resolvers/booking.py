@@ -91,7 +91,7 @@ async def availability(
         staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
     except (UserInputError, ValueError) as error:
         raise InvalidRequest(getattr(error, "message", None) or "'from' must be before 'to'.") from error
-    async with info.context.runtime.database.transaction() as db:
+    async with info.context.runtime.database.transaction(tenant.id) as db:
         service = await load_service(db, tenant, service_row_id)
         slots = await find_slots(db, service, window=window, now=utcnow(), staff_id=staff_row_id)
     return [
@@ -135,8 +135,9 @@ async def bookings(
         )
     except UserInputError as error:
         raise InvalidRequest(error.message) from error
-    async with info.context.runtime.database.transaction() as db:
-        page = await list_bookings(db, info.context.principal, decoded, first=first, after=after)
+    page = await read(
+        info, lambda db, principal: list_bookings(db, principal, decoded, first=first, after=after)
+    )
     return connection_from_page(page, BookingType.from_model)
 
 

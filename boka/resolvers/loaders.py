@@ -50,7 +50,7 @@ class Loaders:
 
             async def load(parent_ids: Sequence[uuid.UUID]) -> list[list[Any]]:
                 principal = self._principal()
-                async with self._database.transaction() as db:
+                async with self._database.transaction(self._tenant_id()) as db:
                     found = await batch(db, principal, list(parent_ids), *arguments)
                 return [list(found.get(parent_id, [])) for parent_id in parent_ids]
 
@@ -80,7 +80,7 @@ class Loaders:
         statement = sa.select(model).where(model.id.in_(ids))
         if tenant_owned:
             statement = statement.where(model.tenant_id == self._tenant_id())
-        async with self._database.transaction() as db:
+        async with self._database.transaction(self._tenant_id()) as db:
             found = {row.id: row for row in (await db.execute(statement)).scalars()}
         return [found.get(row_id) for row_id in ids]
 
@@ -95,7 +95,7 @@ class Loaders:
             .order_by(Resource.name)
         )
         held: dict[uuid.UUID, list[Resource]] = defaultdict(list)
-        async with self._database.transaction() as db:
+        async with self._database.transaction(self._tenant_id()) as db:
             for booking_id, resource in (await db.execute(statement)).all():
                 held[booking_id].append(resource)
         return [held[booking_id] for booking_id in booking_ids]

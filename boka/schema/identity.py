@@ -17,6 +17,7 @@ from boka.models.tenancy import Role, TenantUser
 from boka.models.tenancy import Tenant as TenantModel
 from boka.schema.errors import UserError
 from boka.schema.ids import parse_node_ids
+from boka.schema.transactions import read
 
 RoleEnum = strawberry.enum(Role, name="Role", description="A member's role in a tenant.")
 ActionEnum = strawberry.enum(Action, name="Action")
@@ -112,10 +113,8 @@ class MembershipType(relay.Node):
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[MembershipType | None]:
         ids = parse_node_ids(node_ids)
-        async with info.context.runtime.database.transaction() as db:
-            found = await visible_memberships(
-                db, info.context.principal, [i for i in ids if i is not None]
-            )
+        wanted = [i for i in ids if i is not None]
+        found = await read(info, lambda db, principal: visible_memberships(db, principal, wanted))
         return [cls.from_model(found[i]) if i in found else None for i in ids]
 
 

@@ -126,7 +126,7 @@ async def open_salon(world: World) -> Salon:
 
 
 async def count(world: World, model: Any) -> int:
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:  # every tenant's rows
         statement = sa.select(sa.func.count()).select_from(model)
         return (await db.execute(statement)).scalar_one()
 

@@ -63,7 +63,7 @@ class BookingWorld:
             "slot_interval_minutes": 30,
         }
         fields.update(service_fields)
-        async with self.database.transaction(write=True) as db:
+        async with self.database.transaction(tenant.id, write=True) as db:
             service = Service(tenant_id=tenant.id, **fields)  # type: ignore[arg-type]
             db.add(service)
             members = []
@@ -87,13 +87,13 @@ class BookingWorld:
     async def add_staff(self, tenant: Tenant, staffed: Staffed) -> None:
         """Another staff member who performs the same service, with the same hours."""
         extra = await self.staffed_service(tenant)
-        async with self.database.transaction(write=True) as db:
+        async with self.database.transaction(tenant.id, write=True) as db:
             db.add(StaffService(tenant_id=tenant.id, staff_member_id=extra.staff[0].id, service_id=staffed.service.id))
         staffed.staff.append(extra.staff[0])
         staffed.people.append(extra.people[0])
 
     async def room(self, tenant: Tenant, *services: Service, name: str = "Room 1") -> Resource:
-        async with self.database.transaction(write=True) as db:
+        async with self.database.transaction(tenant.id, write=True) as db:
             resource = Resource(tenant_id=tenant.id, name=name)
             db.add(resource)
             await db.flush()

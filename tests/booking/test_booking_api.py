@@ -69,7 +69,7 @@ async def test_customer_books_a_slot_and_it_disappears(gql: GraphQLClient, world
     # the 60-minute booking at 10:00 also removes 9:30 and 10:30, which would overlap it
     gone = {s["start"] for s in before} - {s["start"] for s in after}
     assert gone == {local(day, h, m).isoformat() for h, m in ((9, 30), (10, 0), (10, 30))}
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         history = (await db.execute(sa.select(BookingHistory.action))).scalars().all()
     assert history == ["created"]
 
@@ -102,7 +102,7 @@ async def test_a_taken_slot_cannot_be_booked_again(gql: GraphQLClient, world: Wo
     assert second.data["createBooking"]["errors"] == [
         {"field": "start", "code": "SLOT_UNAVAILABLE", "message": "This time is no longer available."}
     ]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 1
 
 
@@ -194,7 +194,7 @@ async def test_reschedule_moves_the_booking_or_refuses_a_taken_time(gql: GraphQL
     assert datetime.fromisoformat(moved.data["rescheduleBooking"]["booking"]["startTime"]) == local(day, 11)
     assert [e["code"] for e in onto_other.data["rescheduleBooking"]["errors"]] == ["SLOT_UNAVAILABLE"]
     assert nudged.data["rescheduleBooking"]["errors"] == []
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         starts = sorted((await db.execute(sa.select(Booking.start_time))).scalars())
     assert starts == [local(day, 11, 30), local(day, 14)]
 

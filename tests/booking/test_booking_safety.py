@@ -57,7 +57,7 @@ async def test_a_customer_cannot_take_over_another_email(gql: GraphQLClient, wor
                         token=mallory.token, tenant="salon")
 
     assert changed.error_codes == ["FORBIDDEN"]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         emails = set((await db.execute(sa.select(Customer.email))).scalars())
     assert emails == {"mallory@example.com"}
 
@@ -67,7 +67,7 @@ async def test_no_online_cancellation_after_the_start_but_staff_may(gql: GraphQL
     staffed = await BookingWorld(world).staffed_service(tenant, late_cancel_refund_percent=50)
     carl = await world.person(tenant, Role.CUSTOMER, email="carl@example.com")
     started = utcnow() - timedelta(hours=2)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         customer = Customer(tenant_id=tenant.id, email="carl@example.com", user_id=carl.user.id,
                             user_linked_at=started - timedelta(days=1))
         db.add(customer)
@@ -101,7 +101,7 @@ async def test_raising_a_class_capacity_opens_more_seats(gql: GraphQLClient, wor
 
     assert await book("a@example.com") == [] and await book("b@example.com") == []
     assert await book("c@example.com") == [{"field": "start", "code": "SLOT_UNAVAILABLE"}]
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         await db.execute(sa.update(Service).values(capacity=3))
     assert await book("c@example.com") == []
     assert await book("d@example.com") == [{"field": "start", "code": "SLOT_UNAVAILABLE"}]

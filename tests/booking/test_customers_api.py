@@ -41,7 +41,7 @@ async def test_customers_cannot_list_others_but_can_update_themselves(gql: Graph
         token=carl.token, tenant="salon",
     )
     carl_id = booked.data["createBooking"]["booking"]["customer"]["id"]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         dana_id = gid("Customer", (await db.execute(sa.select(Customer.id).where(Customer.email == "dana@example.com"))).scalar_one())
 
     listed = await gql(LIST, token=carl.token, tenant="salon")

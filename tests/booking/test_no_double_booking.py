@@ -63,7 +63,7 @@ async def test_fifty_concurrent_bookings_of_one_slot_make_exactly_one(server: st
     outcomes = await _race(server, owner.token, requests)
 
     assert outcomes == Counter({"BOOKED": 1, "SLOT_UNAVAILABLE": 49})
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 1
 
 
@@ -81,7 +81,7 @@ async def test_thirty_racing_for_five_seats_get_exactly_five(server: str, world:
     outcomes = await _race(server, owner.token, requests)
 
     assert outcomes == Counter({"BOOKED": 5, "SLOT_UNAVAILABLE": 25})
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 5
         assert (await db.execute(sa.select(ClassSeats.seats_taken))).scalar_one() == 5
 
@@ -102,7 +102,7 @@ async def test_overlapping_starts_on_one_staff_member_race_safely(server: str, w
 
     await _race(server, owner.token, requests)
 
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         rows = (await db.execute(sa.select(Booking.start_time, Booking.end_time).order_by(Booking.start_time))).all()
     for (_, earlier_end), (later_start, _) in zip(rows, rows[1:]):
         assert earlier_end <= later_start, rows

@@ -22,7 +22,7 @@ async def _salon(world: World):  # type: ignore[no-untyped-def]
     tenant = await world.tenant("salon", time_zone="Europe/Berlin")
     staffed = await BookingWorld(world).staffed_service(tenant, price_cents=10000)
     day = future_day(4)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         db.add(PricingRule(tenant_id=tenant.id, name="Early bird", kind="percent", amount=-20,
                            weekdays=[day.weekday()], starts_at=time(9), ends_at=time(11)))
         db.add(DiscountCode(tenant_id=tenant.id, code="HELLO", kind="fixed", value=1500, once_per_customer=True))
@@ -53,7 +53,7 @@ async def test_booking_freezes_the_quoted_price(gql: GraphQLClient, world: World
     carl = await world.person(tenant, Role.CUSTOMER)
     made = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "start": local(day, 10).isoformat(),
                                         "discountCode": "HELLO"}}, token=carl.token, tenant="salon")
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         await db.execute(sa.update(PricingRule).values(active=False))
 
     assert made.data["createBooking"]["booking"]["price"]["amount"] == 6500
@@ -78,7 +78,7 @@ async def test_codes_respect_once_per_customer_max_uses_and_validity(gql: GraphQ
     assert await book(dana, 16, "ONCE") == [{"field": "discountCode", "code": "DISCOUNT_EXHAUSTED"}]
     assert await book(dana, 16, "OLD") == [{"field": "discountCode", "code": "DISCOUNT_INVALID"}]
     assert await book(dana, 16, "NOPE") == [{"field": "discountCode", "code": "DISCOUNT_INVALID"}]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         uses = dict((await db.execute(sa.select(DiscountCode.code, DiscountCode.uses))).all())
     assert uses == {"HELLO": 2, "ONCE": 1, "OLD": 0}
     # the refused bookings were not made: 16:00 is still free
@@ -90,7 +90,7 @@ async def test_any_staff_quote_is_what_the_booking_then_charges(gql: GraphQLClie
 
     tenant = await world.tenant("salon", time_zone="Europe/Berlin")
     staffed = await BookingWorld(world).staffed_service(tenant, price_cents=5000)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         await db.execute(sa.update(StaffService).values(price_cents=9000))  # a senior's own price
     carl = await world.person(tenant, Role.CUSTOMER)
     start = local(future_day(), 10).isoformat()
@@ -105,7 +105,7 @@ async def test_any_staff_quote_is_what_the_booking_then_charges(gql: GraphQLClie
 async def test_a_fixed_code_comes_off_a_class_booking_once(gql: GraphQLClient, world: World) -> None:
     tenant = await world.tenant("studio")
     staffed = await BookingWorld(world).staffed_service(tenant, name="Yoga", capacity=5, price_cents=2000)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
         db.add(DiscountCode(tenant_id=tenant.id, code="TENOFF", kind="fixed", value=1000))
     owner = await world.person(tenant, Role.OWNER)
     request = {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),

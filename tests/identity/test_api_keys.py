@@ -67,7 +67,7 @@ async def test_a_key_is_shown_once_and_stored_only_as_a_digest(gql: GraphQLClien
     assert created["apiKey"]["prefix"] == key[:12]
     assert listed == [{"node": {"name": "Website", "prefix": key[:12], "scopes": ["bookings:read"],
                                 "lastUsedAt": None, "revokedAt": None}}]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         stored = (await db.execute(sa.select(ApiKey))).scalar_one()
         logged = list((await db.execute(sa.select(AuthenticationLog.event_type))).scalars())
     assert key not in (stored.key_hash, stored.prefix, str(stored.scopes))
@@ -92,7 +92,7 @@ async def test_a_read_key_reads_but_cannot_write(gql: GraphQLClient, world: Worl
     assert cancel.error_codes == ["FORBIDDEN"]
     assert viewer["apiKeyName"] == "Website" and viewer["tenant"]["slug"] == "salon"
     assert {g["action"] for g in viewer["grants"]} == {"BOOKING_VIEW"}
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         statuses = list((await db.execute(sa.text("SELECT status FROM bookings"))).scalars())
         denials = list((await db.execute(
             sa.select(AuthenticationLog.failure_reason).where(AuthenticationLog.event_type == "permission_denied")
@@ -130,10 +130,10 @@ async def test_revoked_and_expired_keys_stop_working(gql: GraphQLClient, world: 
     expiring_key = await _key(gql, owner.token, ["bookings:read"], expires=(utcnow() + timedelta(hours=1)).isoformat())
     keys = (await gql(KEYS, token=owner.token, tenant="salon")).data["apiKeys"]["edges"]
     assert len(keys) == 2
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         ids = {k.prefix: k.id for k in (await db.execute(sa.select(ApiKey))).scalars()}
     revoked = await gql(REVOKE_KEY, {"id": gid("ApiKey", ids[revoked_key[:12]])}, token=owner.token, tenant="salon")
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(write=True, all_tenants=True) as db:
         await db.execute(sa.update(ApiKey).where(ApiKey.id == ids[expiring_key[:12]]).values(expires_at=utcnow() - timedelta(seconds=1)))
 
     assert revoked.data["revokeApiKey"]["apiKey"]["revokedAt"] is not None
@@ -152,7 +152,7 @@ async def test_usage_is_recorded_and_each_key_has_its_own_allowance(gql: GraphQL
     assert [a.response.status_code for a in answers] == [200] * 6 + [429]
     assert answers[-1].error_codes == ["RATE_LIMITED"]
     assert other.response.status_code == 200
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         usage = list((await db.execute(sa.select(ApiKeyUsage.operation, ApiKeyUsage.success))).all())
         used = (await db.execute(sa.select(ApiKey.last_used_at).where(ApiKey.prefix == busy[:12]))).scalar_one()
     assert usage == [("ListBookings", True)] * 7  # six served by the busy key, one by the quiet
@@ -175,5 +175,5 @@ async def test_who_may_create_which_keys(gql: GraphQLClient, world: World, role:
 
     codes = created.error_codes or [e["code"] for e in created.data["createApiKey"]["errors"]]
     assert codes == [code]
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(ApiKey))).scalar_one() == 0

@@ -26,7 +26,7 @@ def settings(postgres_url: str) -> Settings:
 
 
 async def _lockout(world: World, user_id: object) -> AccountLockout | None:
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         return await db.get(AccountLockout, user_id)
 
 
@@ -51,7 +51,7 @@ async def test_three_failures_lock_the_account_and_a_locked_account_looks_like_a
     lockout = await _lockout(world, person.user.id)
     assert lockout is not None and lockout.lockout_count == 1
     assert timedelta(minutes=14) < lockout.locked_until - utcnow() <= timedelta(minutes=15)
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         reasons = list((await db.execute(
             sa.select(AuthenticationLog.event_type, AuthenticationLog.failure_reason)
             .where(AuthenticationLog.user_id == person.user.id).order_by(AuthenticationLog.created_at)

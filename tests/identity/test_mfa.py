@@ -34,7 +34,7 @@ def settings(postgres_url: str) -> Settings:
 
 
 async def _events(world: World, user_id: object) -> list[str]:
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         rows = await db.execute(
             sa.select(AuthenticationLog.event_type)
             .where(AuthenticationLog.user_id == user_id)
@@ -120,7 +120,7 @@ async def test_secret_and_backup_codes_are_not_stored_in_clear(gql: GraphQLClien
     person = await world.person(None, None, email="mia@example.com")
     secret, backup_codes = await turn_on_mfa(gql, person.token)
 
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         factor = (await db.execute(sa.select(MultiFactorAuth))).scalar_one()
         stored_codes = list((await db.execute(sa.select(MfaBackupCode.code_hash))).scalars())
 
@@ -143,7 +143,7 @@ async def test_wrong_codes_block_mfa_for_a_while_even_for_the_right_code(gql: Gr
 
     assert answers == ["MFA_INVALID_CODE"] * 4 + ["MFA_BLOCKED"]
     assert right_code["token"] is None and right_code["errors"][0]["code"] == "MFA_BLOCKED"
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         factor = (await db.execute(sa.select(MultiFactorAuth))).scalar_one()
     assert factor.blocked_until is not None and factor.blocked_until - factor.last_used_at > timedelta(minutes=14)
     events = await _events(world, person.user.id)

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import structlog
 
 from boka.models.tenancy import Role
+from tests.conftest import execute_as_owner
 from tests.support import GraphQLClient, World
 from tests.web.test_health import UNREACHABLE_POSTGRES
 
@@ -83,8 +83,8 @@ async def test_internal_error_is_masked_and_logged_with_the_request_id(
     tenant = await world.tenant("salon")
     owner = await world.person(tenant, Role.OWNER)
     # Force a real failure deep in the stack: a table the query needs is gone.
-    async with world.runtime.database.transaction(write=True) as db:
-        await db.execute(sa.text("ALTER TABLE user_sessions RENAME TO user_sessions_away"))
+    settings = world.runtime.settings
+    await execute_as_owner(settings, "ALTER TABLE user_sessions RENAME TO user_sessions_away")
     try:
         with caplog.at_level(logging.ERROR, logger="boka.graphql"):
             result = await gql(
@@ -94,8 +94,7 @@ async def test_internal_error_is_masked_and_logged_with_the_request_id(
                 headers={"X-Request-ID": "req_boom"},
             )
     finally:
-        async with world.runtime.database.transaction(write=True) as db:
-            await db.execute(sa.text("ALTER TABLE user_sessions_away RENAME TO user_sessions"))
+        await execute_as_owner(settings, "ALTER TABLE user_sessions_away RENAME TO user_sessions")
 
     assert result.error_codes == ["INTERNAL"]
     assert_error_shape(result.errors[0], "INTERNAL", request_id="req_boom")

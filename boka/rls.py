@@ -1,0 +1,97 @@
+"""Row level security on PostgreSQL: every tenant-owned table shows and accepts only the rows of
+the transaction's tenant.
+
+A transaction names its tenant with ``set_config('app.tenant_id', '<uuid>', true)`` (a
+``SET LOCAL``: it ends with the transaction, so a pooled connection never carries it over), which
+``Database.transaction(tenant_id)`` does. Work that must see every tenant (a superadmin listing,
+the outbox relay, scheduled jobs scanning all tenants, migrations) opts in explicitly with
+``app.all_tenants = 'on'`` (``Database.transaction(all_tenants=True)``). Anything else sees
+nothing and may write nothing: an unset setting reads as NULL, and once a connection has used it
+and the transaction ended it reads as '' (not NULL), which must not be cast to uuid, hence the
+NULLIF.
+
+The policy is FORCEd, so it binds the tables' owner too (superusers and roles with BYPASSRLS
+are never bound; the app must connect as neither). Referential integrity checks, unique and
+exclusion constraints are not filtered by policies: they see every tenant's rows.
+
+A migration that creates a tenant-owned table calls :func:`enable_tenant_isolation` for it
+(and :func:`disable_tenant_isolation` on downgrade). tests/test_row_level_security.py fails for
+any table with a ``tenant_id`` column that lacks the policy.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+TENANT_SETTING = "app.tenant_id"
+ALL_TENANTS_SETTING = "app.all_tenants"
+POLICY_NAME = "tenant_isolation"
+
+# Tables that have a tenant_id column yet are global, each with the reason. Every other table
+# with a tenant_id column must carry the policy (tests/test_row_level_security.py checks).
+GLOBAL_TABLES_WITH_TENANT_ID = {
+    "user_sessions": "a session is its user's; tenant_id only records where it began",
+    "mfa_challenges": "a half-finished sign-in is its user's; tenant_id only records where it began",
+}
+
+# The rows a transaction may see and write: its own tenant's, or all with the explicit opt-in.
+TENANT_PREDICATE = (
+    f"tenant_id = NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
+    f" OR current_setting('{ALL_TENANTS_SETTING}', true) = 'on'"
+)
+
+
+def _quote(table: str) -> str:
+    return '"' + table.replace('"', '""') + '"'
+
+
+# For tables whose rows may belong to no tenant (account-level entries of the audit trail):
+# such rows are seen and written only by transactions scoped to no tenant, never from inside
+# a tenant's transaction.
+TENANT_OR_ACCOUNT_PREDICATE = (
+    f"(tenant_id IS NULL AND NULLIF(current_setting('{TENANT_SETTING}', true), '') IS NULL)"
+    f" OR {TENANT_PREDICATE}"
+)
+
+
+def tenant_isolation_statements(table: str, *, account_rows: bool = False) -> list[str]:
+    """The SQL that puts the tenant policy on ``table`` (which has a ``tenant_id uuid`` column).
+    ``account_rows``: rows with a NULL tenant_id exist and belong to transactions scoped to no
+    tenant. Idempotent: running it twice leaves one policy."""
+    name = _quote(table)
+    predicate = TENANT_OR_ACCOUNT_PREDICATE if account_rows else TENANT_PREDICATE
+    return [
+        f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY_NAME} ON {name}",
+        f"CREATE POLICY {POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL "
+        f"USING ({predicate}) WITH CHECK ({predicate})",
+    ]
+
+
+def remove_tenant_isolation_statements(table: str) -> list[str]:
+    name = _quote(table)
+    return [
+        f"DROP POLICY IF EXISTS {POLICY_NAME} ON {name}",
+        f"ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {name} DISABLE ROW LEVEL SECURITY",
+    ]
+
+
+def enable_tenant_isolation(*tables: str, account_rows: bool = False) -> None:
+    """For Alembic migrations: put the tenant policy on each of ``tables`` (PostgreSQL only;
+    a no-op on SQLite, where the application alone keeps tenants apart)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        for statement in tenant_isolation_statements(table, account_rows=account_rows):
+            op.execute(statement)
+
+
+def disable_tenant_isolation(*tables: str) -> None:
+    """For Alembic downgrades: take the tenant policy off each of ``tables`` (PostgreSQL only)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        for statement in remove_tenant_isolation_statements(table):
+            op.execute(statement)
