@@ -13,7 +13,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from boka.errors import Forbidden
+from boka.errors import BokaError, Forbidden
 from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
 from boka.resolvers.context import RequestContext
@@ -103,14 +103,17 @@ class BokaGraphQL(GraphQL):
         token = credentials.strip() if scheme.lower() == "bearer" else None
         token = token or bearer_token(context.request, self.runtime.settings.session_cookie_name)
         tenant = params.get("tenant") or context.request.headers.get("x-tenant")
-        principal = await resolve_principal(
-            self.runtime.database,
-            self.runtime.identity,
-            credential=token,
-            tenant_header=str(tenant) if tenant else None,
-            host=context.request.headers.get("host"),
-            ip_address=context.client_ip,
-        )
+        try:
+            principal = await resolve_principal(
+                self.runtime.database,
+                self.runtime.identity,
+                credential=token,
+                tenant_header=str(tenant) if tenant else None,
+                host=context.request.headers.get("host"),
+                ip_address=context.client_ip,
+            )
+        except BokaError as refused:  # a dead API key, or one for another tenant
+            raise ConnectionRejectionError({"code": refused.code.value, "message": refused.message}) from refused
         if token and not principal.is_authenticated:
             raise ConnectionRejectionError()
         context.principal = principal

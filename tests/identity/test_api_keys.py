@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from httpx_ws import WebSocketDisconnect
 
 from boka.config import Settings
 from boka.models.security import ApiKey, ApiKeyUsage, AuthenticationLog
@@ -16,6 +17,7 @@ from boka.models.types import utcnow
 from tests.booking.support import BookingWorld, future_day, gid, local
 from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
+from tests.web.test_websocket import websocket
 
 CREATE_KEY = """mutation Create($name: String!, $scopes: [String!]!, $expires: DateTime) {
   createApiKey(input: {name: $name, scopes: $scopes, expiresAt: $expires}) {
@@ -177,3 +179,23 @@ async def test_who_may_create_which_keys(gql: GraphQLClient, world: World, role:
     assert codes == [code]
     async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(ApiKey))).scalar_one() == 0
+
+
+async def test_a_key_authenticates_a_websocket_and_a_dead_one_is_turned_away(
+    app: object, gql: GraphQLClient, world: World
+) -> None:
+    _, _, owner = await _booking_world(world)
+    key = await _key(gql, owner.token, ["bookings:read"])
+
+    async with websocket(app) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        await ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": VIEWER}})
+        pushed = await ws.receive_json(timeout=5)
+    async with websocket(app) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {"authorization": "Bearer bkk_not_a_key"}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ws.receive_json(timeout=5)
+
+    assert pushed["payload"]["data"]["viewer"]["apiKeyName"] == "Website"
+    assert closed.value.code == 4403
