@@ -124,7 +124,8 @@ async def _remember_failure(
     database: Database, policy: IdentityPolicy, user: User | None, email: str, reason: str,
     tenant_id: uuid.UUID | None, device: DeviceInfo, now: datetime,
 ) -> None:
-    async with database.transaction(tenant_id, write=True) as db:
+    # Across all tenants: a burst from one address is counted whichever storefronts it hits.
+    async with database.transaction(write=True, all_tenants=True) as db:
         locked_now = False
         if reason == "wrong password" and user is not None:
             locked_now = await record_failed_sign_in(db, user.id, policy.lockout, now)

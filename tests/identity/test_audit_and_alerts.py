@@ -93,14 +93,17 @@ async def test_a_sign_in_from_a_new_device_is_an_alert_but_the_first_ever_is_not
 
 async def test_failures_across_accounts_from_one_address_raise_one_alert(app: Any, gql: GraphQLClient, world: World) -> None:
     salon = await world.tenant("salon")
+    await world.tenant("other")
     owner = await world.person(salon, Role.OWNER)
     attacker, neighbour = _from(app, "203.0.113.66"), _from(app, "203.0.113.67")
-    for email in ("a@example.com", "b@example.com", "c@example.com", "d@example.com"):
+    await _sign_in(attacker, "x@example.com", "guessing123", tenant="other")  # counts too
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
         await _sign_in(attacker, email, "guessing123")
     await _sign_in(neighbour, "a@example.com", "typo typo typo")
     await _sign_in(neighbour, "b@example.com", "typo typo typo")
 
     alerts = [e["node"] for e in (await gql(ALERTS, token=owner.token, tenant="salon")).data["securityAlerts"]["edges"]]
+    # the third distinct account (the first two here, one at another business) raised it
     assert [(a["eventType"], a["ipAddress"]) for a in alerts] == [("failure_burst", "203.0.113.66")]
 
 
