@@ -69,7 +69,7 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, tenant_id: uuid.UUID | None = None, *, write: bool = False
+        self, tenant_id: uuid.UUID | None = None, *, write: bool = False, all_tenants: bool = False
     ) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         if self.is_sqlite and write:
