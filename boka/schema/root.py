@@ -13,6 +13,7 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
@@ -37,8 +38,13 @@ class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation))
+Query = merge_types(
+    "Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery, NotificationQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation, NotificationMutation),
+)
 
 
 class BokaSchema(strawberry.Schema):
