@@ -34,7 +34,7 @@ class ReceivedMail:
     def text(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))
         assert part is not None
-        return part.get_content()
+        return part.get_content().replace("\r\n", "\n")  # SMTP carries CRLF line ends
 
     def calendar_parts(self) -> list[bytes]:
         """Every text/calendar or .ics part, as raw bytes."""
