@@ -14,12 +14,14 @@ reminder is worse than a missing one). Such rows are visible in the log for an o
 from __future__ import annotations
 
 import enum
+import smtplib
 import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
+from twilio.base.exceptions import TwilioRestException
 
 from boka.config import Settings
 from boka.db import Database
@@ -35,6 +37,7 @@ MAX_ERROR = 2000
 
 class Outcome(str, enum.Enum):
     SENT = "sent"
+    REFUSED = "refused"  # the provider refused it for good (bad address or number): not retried
     ALREADY_HANDLED = "already_handled"  # sent before, or being sent by someone else
 
 
@@ -83,12 +86,30 @@ async def deliver(database: Database, senders: Senders, message: Message) -> Out
     try:
         provider_id = await senders.send(message)
     except Exception as error:
-        await _finish(database, message, status="failed", error=f"{type(error).__name__}: {error}")
+        await _finish(database, message, status="failed", error=describe_error(error))
         log.warning("notification failed", dedupe_key=message.dedupe_key, error=str(error))
+        if is_permanent(error):
+            return Outcome.REFUSED
         raise
     await _finish(database, message, status="sent", provider_id=provider_id)
     log.info("notification sent", dedupe_key=message.dedupe_key, channel=message.channel.value)
     return Outcome.SENT
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, TwilioRestException):
+        return f"Twilio error {error.code} (HTTP {error.status}): {error.msg}"
+    return f"{type(error).__name__}: {error}"
+
+
+def is_permanent(error: Exception) -> bool:
+    """A refusal that no retry will change: the recipient is invalid. Everything else (timeouts,
+    4xx-try-later, rate limits, our own credentials) may pass, so the job retries it."""
+    if isinstance(error, TwilioRestException):
+        return error.status == 400  # invalid parameters, e.g. a number that is not one
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return False
 
 
 async def _claim(database: Database, message: Message) -> bool:

@@ -51,7 +51,14 @@ class MailSink:
     def __init__(self) -> None:
         self.received: list[ReceivedMail] = []
         self.refuse_next = 0
+        self.unknown_recipients: set[str] = set()
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.unknown_recipients:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:

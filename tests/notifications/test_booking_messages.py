@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from boka.notifications.booking_messages import (
     PaymentInfo,
@@ -159,19 +158,34 @@ async def test_sms_goes_through_twilio_with_the_real_client(
     assert row.provider_message_id == sms.sid
 
 
-async def test_twilio_refusing_a_number_is_recorded(
+async def test_twilio_refusing_a_number_is_recorded_and_not_retried(
     gql: GraphQLClient, world: World, twilio: FakeTwilio
 ) -> None:
     booked = await book(gql, world)
     await set_phone_and_channels(world, booked, "0151 no plus", ["sms"])
 
-    with pytest.raises(TwilioRestException) as refused:
-        await send_booking_message(world.runtime, booked.tenant.id, booked.booking_id, MessageKind.BOOKING_CONFIRMED)
+    outcome = await send_booking_message(world.runtime, booked.tenant.id, booked.booking_id, MessageKind.BOOKING_CONFIRMED)
 
-    assert refused.value.code == 21211
+    # A bad number stays bad: recorded, and not raised (so the job is not retried in vain).
+    assert outcome == {Channel.SMS: Outcome.REFUSED}
     [row] = await log_rows(world)
     assert row.status == "failed"
-    assert "not a valid phone number" in (row.error or "")
+    assert "21211" in (row.error or "") and "not a valid phone number" in (row.error or "")
+    assert twilio.messages == []
+
+
+async def test_an_unknown_mailbox_is_recorded_and_not_retried(
+    gql: GraphQLClient, world: World, smtp: SmtpServer
+) -> None:
+    booked = await book(gql, world)
+    smtp.sink.unknown_recipients.add("carl@example.com")
+
+    outcome = await send_booking_message(world.runtime, booked.tenant.id, booked.booking_id, MessageKind.BOOKING_CONFIRMED)
+
+    assert outcome == {Channel.EMAIL: Outcome.REFUSED}
+    [row] = await log_rows(world)
+    assert row.status == "failed" and "No such user" in (row.error or "")
+    assert smtp.sink.received == []
 
 
 async def test_an_opted_out_customer_gets_nothing(
