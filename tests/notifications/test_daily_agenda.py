@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from redis import Redis
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+
+from boka.jobs.context import bind_runtime
+from boka.jobs.notifications import agenda_sweep_job, schedule_agenda_sweep
+from boka.models.tenancy import Tenant
 from boka.notifications.agenda import due_agendas, send_staff_agenda
 from boka.notifications.delivery import Outcome
+from boka.notifications.preferences import set_tenant_notification_settings
+from tests.conftest import TEST_REDIS_URL
 from tests.notifications.servers import SmtpServer
 from tests.notifications.support import book, cancel, future_day, local, set_phone_and_channels
 from tests.support import GraphQLClient, World
@@ -53,3 +63,27 @@ async def test_agendas_are_due_from_the_agenda_hour_in_the_staff_members_zone(
     assert [(a.tenant_id, a.day) for a in due_at(7, 0)] == [(booked.tenant.id, day)]
     assert len(due_at(9, 30)) == 1
     assert due_at(10, 0) == []  # too late in the day: no stale agenda
+
+
+async def test_the_hourly_sweep_enqueues_due_agendas_and_its_next_run_once(
+    gql: GraphQLClient, world: World
+) -> None:
+    booked = await book(gql, world)
+    staff = booked.staffed.staff[0]
+    local_now = datetime.now(UTC).astimezone(ZoneInfo(staff.time_zone))
+    async with world.runtime.database.transaction(write=True) as db:
+        tenant = await db.get(Tenant, booked.tenant.id)
+        assert tenant is not None
+        set_tenant_notification_settings(tenant, agenda_hour=local_now.hour)  # due right now
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    bind_runtime(world.runtime)  # as the in-process runner does: the job uses this runtime
+
+    result = await agenda_sweep_job(this_hour.isoformat())
+    await schedule_agenda_sweep(world.runtime)  # e.g. at the next start-up: no second sweep
+
+    redis = Redis.from_url(TEST_REDIS_URL)
+    low = Queue("low", connection=redis)
+    assert result == "1 agendas due"
+    assert f"agenda-{staff.id}-{local_now.date().isoformat()}" in low.job_ids
+    next_hour = this_hour + timedelta(hours=1)
+    assert ScheduledJobRegistry(queue=low).get_job_ids() == [f"agenda-sweep-{int(next_hour.timestamp())}"]
