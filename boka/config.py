@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="starttls (upgrade on connect), ssl (implicit TLS) or none."
     )
+    smtp_ca_file: str | None = Field(
+        None, description="CA bundle to verify the SMTP server with (a private relay); default: the system's."
+    )
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of each SMTP operation.")
     email_from: str = Field("Boka <no-reply@localhost>", description="From address of every email.")
     twilio_account_sid: str | None = Field(None, description="Twilio account; unset = SMS is not sent.")

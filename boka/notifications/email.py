@@ -71,6 +71,10 @@ class SmtpEmailSender:
         await asyncio.to_thread(self._send_blocking, message)
         return str(message["Message-ID"])
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name verified, always; against a private CA if one is given."""
+        return ssl.create_default_context(cafile=self.settings.smtp_ca_file)
+
     def _send_blocking(self, message: EmailMessage) -> None:
         s = self.settings
         assert s.smtp_host is not None
@@ -78,13 +82,13 @@ class SmtpEmailSender:
         if s.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(
                 s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds,
-                context=ssl.create_default_context(),
+                context=self._tls_context(),
             )
         else:
             client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
         with client:
             if s.smtp_security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=self._tls_context())
             if s.smtp_username:
                 client.login(s.smtp_username, s.smtp_password or "")
             refused = client.send_message(message)

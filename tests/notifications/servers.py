@@ -167,3 +167,49 @@ def start_twilio() -> tuple[ThreadingHTTPServer, FakeTwilio]:
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, state
+
+
+@dataclass(frozen=True)
+class Certificate:
+    cert: str
+    key: str
+
+
+def self_signed_certificate(directory: str) -> Certificate:
+    """A certificate for 127.0.0.1 (openssl CLI); it is its own CA."""
+    import subprocess
+
+    cert, key = f"{directory}/smtp.crt", f"{directory}/smtp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return Certificate(cert, key)
+
+
+def start_secure_smtp(certificate: Certificate, *, implicit_tls: bool, login: str, password: str) -> tuple[Controller, SmtpServer]:
+    """An SMTP server that wants TLS (STARTTLS, or TLS from the first byte) and a login."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            login.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert, certificate.key)
+    sink = MailSink()
+    port = free_port()
+    options: dict[str, Any] = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": True}
+    if implicit_tls:
+        # The whole connection is TLS; aiosmtpd only notices TLS that came by STARTTLS.
+        options.update(ssl_context=context, auth_require_tls=False)
+    else:
+        options.update(tls_context=context, require_starttls=True)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    return controller, SmtpServer("127.0.0.1", port, sink)
