@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from boka.booking.links import manage_token
 from boka.models.bookings import BookingStatus
 from boka.models.types import utcnow
@@ -111,7 +113,7 @@ def _still_true(facts: BookingFacts, kind: MessageKind) -> bool:
 
 
 async def _compose(
-    runtime: Runtime, db, facts: BookingFacts, kind: MessageKind, *, key: str,  # type: ignore[no-untyped-def]
+    runtime: Runtime, db: AsyncSession, facts: BookingFacts, kind: MessageKind, *, key: str,
     now: datetime | None = None, extra: dict[str, str] | None = None,
 ) -> list[Message]:
     settings = runtime.settings

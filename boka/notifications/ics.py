@@ -51,7 +51,8 @@ def invite(facts: BookingFacts, *, public_url: str, organizer: str, now: datetim
     event.add("dtend", booking.end_time)
     event.add("summary", f"{facts.service.name} ({facts.tenant.name})")
     event.add("description", f"{facts.service.name} with {facts.staff.display_name}")
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else
+              "TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED")
     organizer_name, organizer_address = parseaddr(organizer)
     organizer_property = icalendar.vCalAddress(f"mailto:{organizer_address}")
     organizer_property.params["cn"] = icalendar.vText(organizer_name or facts.tenant.name)
