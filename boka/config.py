@@ -74,6 +74,46 @@ class Settings(BaseSettings):
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
+    public_url: str = Field(
+        "http://localhost:8000", description="Base URL people reach Boka at (links in messages, feeds)."
+    )
+    smtp_host: str | None = Field(None, description="SMTP server for email; unset = email is not sent.")
+    smtp_port: int = Field(587, description="SMTP port (587 STARTTLS, 465 implicit TLS, 25 plain).")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (upgrade on connect), ssl (implicit TLS) or none."
+    )
+    smtp_ca_file: str | None = Field(
+        None, description="CA bundle to verify the SMTP server with (a private relay); default: the system's."
+    )
+    smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of each SMTP operation.")
+    email_from: str = Field("Boka <no-reply@localhost>", description="From address of every email.")
+    twilio_account_sid: str | None = Field(None, description="Twilio account; unset = SMS is not sent.")
+    twilio_auth_token: str | None = Field(None, description="Twilio auth token.")
+    twilio_from_number: str | None = Field(None, description="Sender number (E.164) for SMS.")
+    twilio_base_url: str | None = Field(
+        None, description="Send Twilio API calls here instead of https://api.twilio.com (tests)."
+    )
+    twilio_timeout_seconds: float = Field(15, gt=0, description="Timeout of each Twilio API call.")
+    default_language: str = Field("en", description="Language of messages when neither customer nor tenant has one.")
+    worker_ttl_seconds: int = Field(
+        75, ge=16, description="A worker not heard from for this long is dead; an idle worker "
+        "wakes every (ttl - 15) s to run maintenance."
+    )
+    worker_maintenance_seconds: int = Field(
+        60, ge=1, description="How often a worker cleans RQ's registries (recovers abandoned jobs)."
+    )
+    worker_job_monitoring_seconds: int = Field(
+        30, ge=1, description="How often a worker heartbeats the job it is running."
+    )
+    worker_abandoned_grace_seconds: int = Field(
+        60, ge=1, description="A running job whose heartbeat is this much overdue was abandoned "
+        "(its worker died) and is retried or failed by the next registry cleanup."
+    )
+    job_failure_ttl_days: int = Field(
+        30, ge=1, description="How long failed jobs stay in the failed registry for inspection."
+    )
 
     def check_secret_key(self) -> None:
         """Refuse to serve a real deployment with the published development key: guest booking

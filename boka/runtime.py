@@ -1,4 +1,5 @@
-"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter."""
+"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter, and
+the job queue (RQ with Redis, in-process tasks in embedded mode)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from boka.identity.rate_limits import (
     RateLimits,
     RedisRateLimiter,
 )
+from boka.jobs.inprocess import InProcessJobQueue
+from boka.jobs.metrics import register_queue_depth
+from boka.jobs.queues import JobQueue, RQJobQueue
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Runtime:
     rate_limiter: RateLimiter
     rate_limits: RateLimits
     identity: IdentityPolicy
+    jobs: JobQueue
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -36,7 +41,12 @@ class Runtime:
             if settings.redis_url
             else None
         )
-        return cls(
+        jobs: JobQueue = (
+            RQJobQueue(settings.redis_url, failure_ttl=timedelta(days=settings.job_failure_ttl_days))
+            if settings.redis_url
+            else InProcessJobQueue()
+        )
+        runtime = cls(
             settings=settings,
             database=Database(create_engine(settings)),
             redis=redis,
@@ -48,9 +58,15 @@ class Runtime:
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
             identity=IdentityPolicy.from_settings(settings),
+            jobs=jobs,
         )
+        if isinstance(jobs, InProcessJobQueue):
+            jobs.bind(runtime)
+        register_queue_depth(jobs.depths)
+        return runtime
 
     async def close(self) -> None:
+        await self.jobs.close()
         await self.database.dispose()
         if self.redis is not None:
             await self.redis.aclose()

@@ -21,6 +21,11 @@ from boka.models.bookings import (  # noqa: E402
 )
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
+from boka.models.notifications import (  # noqa: E402
+    NotificationLog,
+    NotificationTemplate,
+    StaffCalendarFeed,
+)
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.security import (  # noqa: E402
@@ -41,7 +46,7 @@ __all__ = [
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
-    "DiscountCode", "DiscountRedemption", "PricingRule", "Resource", "Role", "ScheduleOverride",
-    "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",
+    "DiscountCode", "DiscountRedemption", "NotificationLog", "NotificationTemplate", "PricingRule", "Resource", "Role", "ScheduleOverride",
+    "Service", "ServiceResource", "StaffCalendarFeed", "StaffMember", "StaffService", "Tenant", "TenantUser",
     "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
 ]

@@ -14,6 +14,7 @@ from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
@@ -39,10 +40,15 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery)
+    "Query",
+    (NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery, NotificationQuery),
 )
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation)
+    "Mutation",
+    (
+        IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
+        NotificationMutation,
+    ),
 )
 
 

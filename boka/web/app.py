@@ -16,6 +16,7 @@ from boka.schema.root import build_schema
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
+from boka.web.notifications import calendar_feed, unsubscribe_link
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+            Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

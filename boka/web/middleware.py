@@ -32,6 +32,17 @@ def incoming_request_id(scope: Scope) -> str:
     return f"req_{uuid.uuid4().hex}"
 
 
+# Paths whose last segment is a secret (calendar feed, unsubscribe link): logged without it.
+SECRET_PATH_PREFIXES = ("/calendar/", "/notifications/unsubscribe/")
+
+
+def loggable_path(path: str) -> str:
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def route_label(path: str) -> str:
     """A bounded label for metrics: known routes by name, everything else as 'other'."""
     return path if path in _KNOWN_ROUTES else "other"
@@ -74,7 +85,7 @@ class RequestIdMiddleware:
             log.info(
                 "request",
                 method=method,
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
                 client=(scope.get("client") or ("?",))[0],

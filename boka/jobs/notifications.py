@@ -1,0 +1,159 @@
+"""Notification jobs, and the functions that enqueue them when something happens.
+
+Triggers (call them from the event relay's consumers, or directly):
+- ``notify_booking_changed(runtime, tenant_id, booking_id, kind)``: kind is confirmed,
+  rescheduled or cancelled. Enqueues the customer message; for confirmed and rescheduled
+  bookings also schedules the reminders for the booking's (new) start.
+- ``notify_payment(runtime, tenant_id, booking_id, kind, reference, amount_cents, currency)``:
+  a receipt or refund notice, once per ledger reference.
+- ``schedule_agenda_sweep(runtime)``: starts the hourly daily-agenda sweep (it re-enqueues
+  itself; idempotent per hour, so calling it at every start-up is safe).
+
+Job arguments are plain strings and ints (RQ pickles them; ids outlive code changes better as
+text). Each job re-reads what it needs, so a stale or duplicated job is harmless, and the
+notification log makes every message go out at most once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime, timedelta
+
+from boka.jobs.context import job_runtime
+from boka.jobs.retry import RetryPolicy
+from boka.models.types import utcnow
+from boka.notifications.agenda import due_agendas, send_staff_agenda
+from boka.notifications.booking_messages import (
+    PaymentInfo,
+    send_booking_message,
+    send_booking_reminder,
+    send_payment_message,
+)
+from boka.notifications.kinds import MessageKind
+from boka.notifications.reminders import plan_reminders
+from boka.runtime import Runtime
+
+QUEUE = "default"
+# Messages go stale: after about a day of retrying, a reminder or confirmation is no use.
+MESSAGE_RETRY = RetryPolicy.exponential(8, base=30, factor=2, cap=3 * 3600)
+STATE_KINDS = (
+    MessageKind.BOOKING_CONFIRMED, MessageKind.BOOKING_RESCHEDULED, MessageKind.BOOKING_CANCELLED,
+)
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+async def send_booking_message_job(tenant_id: str, booking_id: str, kind: str) -> str:
+    async with job_runtime() as runtime:
+        outcome = await send_booking_message(
+            runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id), MessageKind(kind)
+        )
+    return _describe(outcome)
+
+
+async def send_booking_reminder_job(
+    tenant_id: str, booking_id: str, lead_minutes: int, expected_start: str
+) -> str:
+    async with job_runtime() as runtime:
+        outcome = await send_booking_reminder(
+            runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id),
+            lead_minutes=lead_minutes, expected_start=datetime.fromisoformat(expected_start),
+        )
+    return _describe(outcome)
+
+
+async def send_payment_message_job(
+    tenant_id: str, booking_id: str, kind: str, reference: str, amount_cents: int, currency: str
+) -> str:
+    async with job_runtime() as runtime:
+        outcome = await send_payment_message(
+            runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id), MessageKind(kind),
+            PaymentInfo(reference=reference, amount_cents=amount_cents, currency=currency),
+        )
+    return _describe(outcome)
+
+
+async def send_staff_agenda_job(tenant_id: str, staff_member_id: str, day: str) -> str:
+    async with job_runtime() as runtime:
+        outcome = await send_staff_agenda(
+            runtime, uuid.UUID(tenant_id), uuid.UUID(staff_member_id), date.fromisoformat(day)
+        )
+    return outcome.value if outcome else "nothing to send"
+
+
+async def agenda_sweep_job(hour: str) -> str:
+    """Enqueue the agendas that are due now, then the sweep of the next hour."""
+    async with job_runtime() as runtime:
+        due = await due_agendas(runtime)
+        for agenda in due:
+            await runtime.jobs.enqueue(
+                send_staff_agenda_job, str(agenda.tenant_id), str(agenda.staff_member_id),
+                agenda.day.isoformat(), queue="low", retry=MESSAGE_RETRY,
+                job_id=f"agenda-{agenda.staff_member_id}-{agenda.day.isoformat()}",
+            )
+        await schedule_agenda_sweep(runtime, after=datetime.fromisoformat(hour))
+    return f"{len(due)} agendas due"
+
+
+def job_id(prefix: str, reference: str) -> str:
+    """An RQ job id (letters, digits, '_', '-') naming one external reference."""
+    return f"{prefix}-{hashlib.sha256(reference.encode()).hexdigest()[:32]}"
+
+
+def _describe(outcome: dict) -> str:  # type: ignore[type-arg]
+    return ", ".join(f"{channel.value}: {result.value}" for channel, result in outcome.items()) or "nothing to send"
+
+
+# --- triggers ---------------------------------------------------------------------------------
+
+async def notify_booking_changed(
+    runtime: Runtime, tenant_id: uuid.UUID, booking_id: uuid.UUID, kind: MessageKind,
+    *, event_id: str | None = None,
+) -> None:
+    """A booking was confirmed, rescheduled or cancelled: tell the customer, and (re)plan the
+    reminders. ``event_id`` (the outbox event's id) makes a redelivered event enqueue nothing."""
+    if kind not in STATE_KINDS:
+        raise ValueError(f"{kind} is not a booking change")
+    await runtime.jobs.enqueue(
+        send_booking_message_job, str(tenant_id), str(booking_id), kind.value,
+        queue=QUEUE, retry=MESSAGE_RETRY,
+        job_id=job_id("notify", event_id) if event_id else None,
+    )
+    if kind is not MessageKind.BOOKING_CANCELLED:
+        await schedule_reminders(runtime, tenant_id, booking_id)
+
+
+async def schedule_reminders(runtime: Runtime, tenant_id: uuid.UUID, booking_id: uuid.UUID) -> int:
+    """Schedule the booking's future reminders; idempotent (job ids name booking, lead, start)."""
+    planned = await plan_reminders(runtime, tenant_id, booking_id)
+    for reminder in planned:
+        await runtime.jobs.enqueue(
+            send_booking_reminder_job, str(tenant_id), str(booking_id), reminder.lead_minutes,
+            reminder.start.isoformat(), queue=QUEUE, retry=MESSAGE_RETRY,
+            job_id=reminder.job_id, at=reminder.send_at,
+        )
+    return len(planned)
+
+
+async def notify_payment(
+    runtime: Runtime, tenant_id: uuid.UUID, booking_id: uuid.UUID, kind: MessageKind,
+    *, reference: str, amount_cents: int, currency: str,
+) -> None:
+    """A payment succeeded (PAYMENT_RECEIPT) or a refund went out (PAYMENT_REFUND)."""
+    if kind not in (MessageKind.PAYMENT_RECEIPT, MessageKind.PAYMENT_REFUND):
+        raise ValueError(f"{kind} is not a payment message")
+    await runtime.jobs.enqueue(
+        send_payment_message_job, str(tenant_id), str(booking_id), kind.value, reference,
+        amount_cents, currency, queue=QUEUE, retry=MESSAGE_RETRY, job_id=job_id(kind.value, reference),
+    )
+
+
+async def schedule_agenda_sweep(runtime: Runtime, *, after: datetime | None = None) -> None:
+    """Enqueue the agenda sweep at the start of the next hour (once per hour, by job id)."""
+    base = after or utcnow()
+    next_hour = base.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    await runtime.jobs.enqueue(
+        agenda_sweep_job, next_hour.isoformat(), queue="low",
+        job_id=f"agenda-sweep-{int(next_hour.timestamp())}", at=next_hour,
+    )

@@ -1,0 +1,150 @@
+"""Sending one message at most once, with a row in ``notification_log`` for each.
+
+Before talking to the provider we *claim* the message's dedupe key (insert the row as
+``sending``, or take a ``failed`` row back); only the claimer sends. Afterwards the row becomes
+``sent`` (with the provider's message id) or ``failed`` (with the error, and the exception goes
+on to the job, whose retry may claim it again). A second job with the same key, a retry after
+success, or two workers racing find the key taken and send nothing.
+
+A worker killed between the provider accepting a message and the row becoming ``sent`` leaves
+it ``sending``; it is not sent again (SMTP and Twilio have no idempotency keys, and a duplicate
+reminder is worse than a missing one). Such rows are visible in the log for an operator.
+"""
+
+from __future__ import annotations
+
+import enum
+import smtplib
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+from twilio.base.exceptions import TwilioRestException
+
+from boka.config import Settings
+from boka.db import Database
+from boka.models.notifications import NotificationLog
+from boka.models.types import utcnow
+from boka.notifications.email import OutgoingEmail, SmtpEmailSender
+from boka.notifications.kinds import Channel, MessageKind
+from boka.notifications.sms import TwilioSmsSender
+
+log = structlog.get_logger(__name__)
+MAX_ERROR = 2000
+
+
+class Outcome(str, enum.Enum):
+    SENT = "sent"
+    REFUSED = "refused"  # the provider refused it for good (bad address or number): not retried
+    ALREADY_HANDLED = "already_handled"  # sent before, or being sent by someone else
+
+
+@dataclass(frozen=True)
+class Message:
+    tenant_id: uuid.UUID
+    dedupe_key: str
+    kind: MessageKind
+    channel: Channel
+    recipient: str  # email address or E.164 phone number
+    booking_id: uuid.UUID | None = None
+    email: OutgoingEmail | None = None
+    sms_body: str | None = None
+
+
+class Senders:
+    """The providers the settings configure; a channel without one is not used."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._email: SmtpEmailSender | None = None
+        self._sms: TwilioSmsSender | None = None
+
+    def configured(self, channel: Channel) -> bool:
+        s = self.settings
+        if channel is Channel.EMAIL:
+            return bool(s.smtp_host)
+        return bool(s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number)
+
+    async def send(self, message: Message) -> str:
+        if message.channel is Channel.EMAIL:
+            assert message.email is not None
+            self._email = self._email or SmtpEmailSender(self.settings)
+            return await self._email.send(message.email)
+        assert message.sms_body is not None
+        self._sms = self._sms or TwilioSmsSender(self.settings)
+        return await self._sms.send(message.recipient, message.sms_body)
+
+
+async def deliver(database: Database, senders: Senders, message: Message) -> Outcome:
+    """Send ``message`` unless its dedupe key was claimed before. Provider errors are recorded
+    on the log row and raised, so that the job retries."""
+    if not await _claim(database, message):
+        log.info("notification already handled", dedupe_key=message.dedupe_key)
+        return Outcome.ALREADY_HANDLED
+    try:
+        provider_id = await senders.send(message)
+    except Exception as error:
+        await _finish(database, message, status="failed", error=describe_error(error))
+        log.warning("notification failed", dedupe_key=message.dedupe_key, error=str(error))
+        if is_permanent(error):
+            return Outcome.REFUSED
+        raise
+    await _finish(database, message, status="sent", provider_id=provider_id)
+    log.info("notification sent", dedupe_key=message.dedupe_key, channel=message.channel.value)
+    return Outcome.SENT
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, TwilioRestException):
+        return f"Twilio error {error.code} (HTTP {error.status}): {error.msg}"
+    return f"{type(error).__name__}: {error}"
+
+
+def is_permanent(error: Exception) -> bool:
+    """A refusal that no retry will change: the recipient is invalid. Everything else (timeouts,
+    4xx-try-later, rate limits, our own credentials) may pass, so the job retries it."""
+    if isinstance(error, TwilioRestException):
+        return error.status == 400  # invalid parameters, e.g. a number that is not one
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return False
+
+
+async def _claim(database: Database, message: Message) -> bool:
+    async with database.transaction(message.tenant_id, write=True) as db:
+        try:
+            async with db.begin_nested():
+                db.add(NotificationLog(
+                    tenant_id=message.tenant_id, dedupe_key=message.dedupe_key,
+                    kind=message.kind.value, channel=message.channel.value,
+                    recipient=message.recipient, booking_id=message.booking_id, status="sending",
+                ))
+                await db.flush()
+            return True
+        except IntegrityError:
+            pass
+        # Taken before: only a failed attempt may be tried again, and only by one claimer.
+        retaken = await db.execute(
+            sa.update(NotificationLog)
+            .where(NotificationLog.dedupe_key == message.dedupe_key, NotificationLog.status == "failed")
+            .values(status="sending", attempts=NotificationLog.attempts + 1, recipient=message.recipient)
+        )
+        return retaken.rowcount == 1
+
+
+async def _finish(
+    database: Database, message: Message, *, status: str,
+    provider_id: str | None = None, error: str | None = None,
+) -> None:
+    async with database.transaction(message.tenant_id, write=True) as db:
+        await db.execute(
+            sa.update(NotificationLog)
+            .where(NotificationLog.dedupe_key == message.dedupe_key)
+            .values(
+                status=status, provider_message_id=provider_id,
+                error=error[:MAX_ERROR] if error else None,
+                sent_at=utcnow() if status == "sent" else None,
+            )
+        )

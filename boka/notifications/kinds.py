@@ -1,0 +1,28 @@
+"""What a message is about and how it travels."""
+
+from __future__ import annotations
+
+import enum
+
+
+class MessageKind(str, enum.Enum):
+    BOOKING_CONFIRMED = "booking_confirmed"
+    BOOKING_RESCHEDULED = "booking_rescheduled"
+    BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_REMINDER = "booking_reminder"
+    PAYMENT_RECEIPT = "payment_receipt"
+    PAYMENT_REFUND = "payment_refund"
+    STAFF_DAILY_AGENDA = "staff_daily_agenda"
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+# Messages about one booking, sent to its customer.
+BOOKING_KINDS = frozenset({
+    MessageKind.BOOKING_CONFIRMED, MessageKind.BOOKING_RESCHEDULED,
+    MessageKind.BOOKING_CANCELLED, MessageKind.BOOKING_REMINDER,
+    MessageKind.PAYMENT_RECEIPT, MessageKind.PAYMENT_REFUND,
+})
