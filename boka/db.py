@@ -69,9 +69,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, tenant_id: uuid.UUID | None = None, *, write: bool = False
+        self, tenant_id: uuid.UUID | None = None, *, write: bool = False, all_tenants: bool = False
     ) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+        ``all_tenants`` marks work that spans tenants (the event relay); a no-op until row
+        level security arrives."""
         if self.is_sqlite and write:
             async with self._sqlite_writer:
                 async with self._open(tenant_id) as session:

@@ -1,4 +1,5 @@
-"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter."""
+"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter,
+the live layer (broadcast, subscriptions' hub, relay)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.db import Database, create_engine
+from boka.events.live import Live
 from boka.identity.rate_limits import (
     Limit,
     MemoryRateLimiter,
@@ -25,6 +27,7 @@ class Runtime:
     redis: Redis | None
     rate_limiter: RateLimiter
     rate_limits: RateLimits
+    live: Live
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -34,9 +37,10 @@ class Runtime:
             if settings.redis_url
             else None
         )
+        database = Database(create_engine(settings))
         return cls(
             settings=settings,
-            database=Database(create_engine(settings)),
+            database=database,
             redis=redis,
             rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
             rate_limits=RateLimits(
@@ -45,6 +49,7 @@ class Runtime:
                 api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1)),
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
+            live=Live(settings, database),
         )
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from boka.models.bookings import (  # noqa: E402
     Customer,
 )
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
+from boka.models.events import Event, EventStream  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
@@ -29,7 +30,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
-    "DiscountCode", "DiscountRedemption", "PricingRule", "Resource", "Role", "ScheduleOverride",
+    "DiscountCode", "DiscountRedemption", "Event", "EventStream", "PricingRule", "Resource", "Role", "ScheduleOverride",
     "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",
     "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
 ]

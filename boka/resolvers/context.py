@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from boka.errors import RateLimited
+from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
 from boka.identity.rate_limits import Limit, rate_limit_headers
 from boka.identity.sessions import DeviceInfo
@@ -20,6 +21,13 @@ from boka.runtime import Runtime
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str | None
+    tenant: str | None
+    host: str | None
 
 
 @dataclass
@@ -35,8 +43,16 @@ class RequestContext:
     loaders: Loaders = field(init=False)
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # How a websocket authenticated, so live subscriptions can check again that the session
+    # still lives (see refresh_principal).
+    credentials: Credentials | None = None
 
     def __post_init__(self) -> None:
+        self.reset_loaders()
+
+    def reset_loaders(self) -> None:
+        """Fresh DataLoaders: a subscription calls this before each push, since its context
+        outlives any one result and cached rows would go out stale."""
         self.loaders = Loaders(self.runtime.database, lambda: self.principal)
 
     @property
@@ -49,6 +65,18 @@ class RequestContext:
     def principal(self, principal: Principal) -> None:
         self.resolved_principal = principal
         self.principal_failure = None
+
+    async def refresh_principal(self) -> Principal:
+        """Resolve the principal again from the websocket's credentials: a revoked or
+        expired session comes back unauthenticated."""
+        if self.credentials is None:
+            return self.principal
+        principal = await resolve_principal(
+            self.runtime.database, token=self.credentials.token,
+            tenant_header=self.credentials.tenant, host=self.credentials.host,
+        )
+        self.principal = principal
+        return principal
 
     @property
     def device(self) -> DeviceInfo:

@@ -13,6 +13,7 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.resolvers.live import LiveSubscription
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
@@ -39,6 +40,7 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
 Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation))
+Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
 class BokaSchema(strawberry.Schema):
@@ -56,6 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return BokaSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[UserType, TenantType, MembershipType, BookingType, CustomerType],
         extensions=schema_extensions(settings),
     )

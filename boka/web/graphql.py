@@ -15,7 +15,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from boka.errors import Forbidden
 from boka.identity.authentication import resolve_principal
-from boka.resolvers.context import RequestContext
+from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
 from boka.web.csrf import cookie_authenticated, is_cross_site
 
@@ -86,13 +86,18 @@ class BokaGraphQL(GraphQL):
         token = credentials.strip() if scheme.lower() == "bearer" else None
         token = token or bearer_token(context.request, self.runtime.settings.session_cookie_name)
         tenant = params.get("tenant") or context.request.headers.get("x-tenant")
+        credentials = Credentials(
+            token=token, tenant=str(tenant) if tenant else None,
+            host=context.request.headers.get("host"),
+        )
         principal = await resolve_principal(
             self.runtime.database,
-            token=token,
-            tenant_header=str(tenant) if tenant else None,
-            host=context.request.headers.get("host"),
+            token=credentials.token,
+            tenant_header=credentials.tenant,
+            host=credentials.host,
         )
         if token and not principal.is_authenticated:
             raise ConnectionRejectionError()
         context.principal = principal
+        context.credentials = credentials
         return UNSET
