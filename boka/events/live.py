@@ -12,6 +12,7 @@ from broadcaster import Broadcast
 
 from boka.config import Settings
 from boka.db import Database
+from boka.events.broadcast import make_broadcast
 from boka.events.consumers import load_consumer_modules
 from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
@@ -19,10 +20,6 @@ from boka.events.relay import Relay
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.events.live")
-
-
-def broadcast_url(settings: Settings) -> str:
-    return settings.redis_url or "memory://"
 
 
 def events_channel(settings: Settings) -> str:
@@ -44,7 +41,7 @@ def build_relay(settings: Settings, database: Database, broadcast: Broadcast | N
 class Live:
     def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
-        self.broadcast = Broadcast(broadcast_url(settings))
+        self.broadcast = make_broadcast(settings.redis_url)
         self.hub = LiveHub(self.broadcast, channel=events_channel(settings))
         self.availability = AvailabilityFeed(
             self.hub, database, queue_size=settings.live_queue_size
@@ -80,7 +77,7 @@ class Live:
         while not self.connected:
             await asyncio.sleep(2)
             try:
-                self.broadcast = Broadcast(broadcast_url(self.settings))
+                self.broadcast = make_broadcast(self.settings.redis_url)
                 self.hub.broadcast = self.broadcast
                 if self.relay is not None:
                     self.relay.broadcast = self.broadcast
