@@ -36,6 +36,10 @@ EVENTS_CHANNEL = "boka.events"
 # pg_try_advisory_lock key of the relay leader: any constant shared by all processes.
 RELAY_LOCK_KEY = 0x626F6B61_72656C  # "boka" "rel"
 
+# How often a relay that does not lead tries to take over (the leader's death is noticed
+# within this time).
+STANDBY_SECONDS = 1.0
+
 log = get_logger("boka.events.relay")
 
 
@@ -76,15 +80,17 @@ class Relay:
                     log.exception("relay pass failed")
                     await self._step_down()
                     await asyncio.sleep(min(1.0, self.poll_seconds * 10))
-                if published < self.batch_size:
-                    await self._sleep()
+                if self._leader is None and not self.database.is_sqlite:
+                    await self._sleep(STANDBY_SECONDS)  # another relay leads; check back
+                elif published < self.batch_size:
+                    await self._sleep(self.poll_seconds)
         finally:
             wakeup.unwatch(self._wake)
             await self._step_down()
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             pass
         self._wake.clear()
@@ -120,12 +126,14 @@ class Relay:
         return True
 
     async def _step_down(self) -> None:
+        """Give up the lead. The connection is discarded, not returned to the pool: the lock
+        belongs to its database session, which must end for another relay to take over."""
         leader, self._leader = self._leader, None
         if leader is not None:
             try:
-                await leader.close()  # closing the session releases the advisory lock
-            except Exception:  # noqa: BLE001 - it is gone either way
                 await leader.invalidate()
+            finally:
+                await leader.close()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; the number handed out."""

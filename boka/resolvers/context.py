@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -46,6 +47,7 @@ class RequestContext:
     # How a websocket authenticated, so live subscriptions can check again that the session
     # still lives (see refresh_principal).
     credentials: Credentials | None = None
+    principal_checked_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.reset_loaders()

@@ -6,6 +6,7 @@ instance sees every change. Thin: arguments → domain feed → types.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -34,9 +35,14 @@ SESSION_ENDED = 4401
 
 
 async def _close_if_session_ended(context: RequestContext) -> None:
-    """Re-check the session; a revoked or expired one closes the whole connection."""
+    """Every BOKA_LIVE_SESSION_CHECK_SECONDS, re-check the session; a revoked or expired one
+    closes the whole connection."""
     if context.credentials is None or context.credentials.token is None:
         return
+    now = time.monotonic()
+    if now - context.principal_checked_at < context.runtime.settings.live_session_check_seconds:
+        return
+    context.principal_checked_at = now
     principal = await context.refresh_principal()
     if not principal.is_authenticated:
         await context.request.close(code=SESSION_ENDED)  # type: ignore[union-attr]
