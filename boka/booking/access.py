@@ -63,3 +63,10 @@ async def visible_booking(
     """The booking if the principal may see it now (the rules of ``visible_bookings``)."""
     statement = sa.select(Booking).where(Booking.id == booking_id, visible_bookings(principal))
     return (await db.execute(statement)).scalar_one_or_none()
+
+
+def sees_whole_tenant(principal: Principal) -> bool:
+    """Whether ``visible_bookings`` is simply "the tenant's bookings" for this principal
+    (managers, owners), so a booking row can be judged without asking the database."""
+    scope = principal.scope(Action.BOOKING_VIEW)
+    return scope is not None and scope >= Scope.TENANT

@@ -17,6 +17,7 @@ from boka.events.consumers import load_consumer_modules
 from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
 from boka.events.relay import Relay
+from boka.events.snapshots import BookingSnapshots
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.events.live")
@@ -46,6 +47,7 @@ class Live:
         self.availability = AvailabilityFeed(
             self.hub, database, queue_size=settings.live_queue_size
         )
+        self.bookings = BookingSnapshots(database)
         self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
         self._relay_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import relay
 
-from boka.booking.access import visible_booking
+from boka.booking.access import sees_whole_tenant, visible_booking
 from boka.booking.availability import TimeRange
 from boka.booking.engine import load_service
 from boka.booking.slots import MAX_WINDOW
@@ -24,6 +24,7 @@ from boka.events.hub import SlowConsumer
 from boka.events.live_availability import WindowKey
 from boka.events.types import BOOKING_EVENT_PREFIX
 from boka.identity.rbac import Action, Scope
+from boka.models.bookings import Booking
 from boka.resolvers.booking import aware, zone_named
 from boka.resolvers.context import Info, RequestContext
 from boka.schema.booking import BookingType, SlotType
@@ -102,6 +103,21 @@ def _booking_events_of(staff_id: uuid.UUID | None) -> Any:
     return accepts
 
 
+async def _visible_booking_of(
+    context: RequestContext, tenant_id: uuid.UUID, message: dict[str, Any]
+) -> Booking | None:
+    """The event's booking if the principal may see it now. Managers and owners see the whole
+    tenant, so the row read once for every subscriber decides; staff and customers are asked
+    of the database, with access.py's row rules."""
+    booking_id = uuid.UUID(message["payload"]["booking_id"])
+    principal = context.principal
+    if sees_whole_tenant(principal):
+        booking = await context.runtime.live.bookings.for_event(message["id"], tenant_id, booking_id)
+        return booking if booking is not None and booking.tenant_id == tenant_id else None
+    async with context.runtime.database.transaction(tenant_id) as db:
+        return await visible_booking(db, principal, booking_id)
+
+
 async def booking_events(
     info: Info, staff_id: relay.GlobalID | None = None
 ) -> AsyncGenerator[BookingEventType, None]:
@@ -127,10 +143,7 @@ async def booking_events(
             await _close_if_session_ended(context)
             if message is None:
                 continue
-            async with context.runtime.database.transaction(tenant.id) as db:
-                booking = await visible_booking(
-                    db, context.principal, uuid.UUID(message["payload"]["booking_id"])
-                )
+            booking = await _visible_booking_of(context, tenant.id, message)
             if booking is None:
                 continue
             context.reset_loaders()
