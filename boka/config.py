@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     )
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
+    worker_ttl_seconds: int = Field(
+        75, ge=16, description="A worker not heard from for this long is dead; an idle worker "
+        "wakes every (ttl - 15) s to run maintenance."
+    )
+    worker_maintenance_seconds: int = Field(
+        60, ge=1, description="How often a worker cleans RQ's registries (recovers abandoned jobs)."
+    )
+    worker_job_monitoring_seconds: int = Field(
+        30, ge=1, description="How often a worker heartbeats the job it is running."
+    )
+    worker_abandoned_grace_seconds: int = Field(
+        60, ge=1, description="A running job whose heartbeat is this much overdue was abandoned "
+        "(its worker died) and is retried or failed by the next registry cleanup."
+    )
+    job_failure_ttl_days: int = Field(
+        30, ge=1, description="How long failed jobs stay in the failed registry for inspection."
+    )
 
     def check_secret_key(self) -> None:
         """Refuse to serve a real deployment with the published development key: guest booking

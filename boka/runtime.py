@@ -1,5 +1,6 @@
-"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter,
-the live layer (broadcast, subscriptions' hub, relay)."""
+"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter, the
+job queue (RQ with Redis, in-process tasks in embedded mode) and the live layer (broadcast,
+subscriptions' hub, relay)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from boka.identity.rate_limits import (
     RateLimits,
     RedisRateLimiter,
 )
+from boka.jobs.inprocess import InProcessJobQueue
+from boka.jobs.metrics import register_queue_depth
+from boka.jobs.queues import JobQueue, RQJobQueue
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Runtime:
     redis: Redis | None
     rate_limiter: RateLimiter
     rate_limits: RateLimits
+    jobs: JobQueue
     live: Live
 
     @classmethod
@@ -37,8 +42,13 @@ class Runtime:
             if settings.redis_url
             else None
         )
+        jobs: JobQueue = (
+            RQJobQueue(settings.redis_url, failure_ttl=timedelta(days=settings.job_failure_ttl_days))
+            if settings.redis_url
+            else InProcessJobQueue()
+        )
         database = Database(create_engine(settings))
-        return cls(
+        runtime = cls(
             settings=settings,
             database=database,
             redis=redis,
@@ -49,10 +59,16 @@ class Runtime:
                 api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1)),
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
+            jobs=jobs,
             live=Live(settings, database),
         )
+        if isinstance(jobs, InProcessJobQueue):
+            jobs.bind(runtime)
+        register_queue_depth(jobs.depths)
+        return runtime
 
     async def close(self) -> None:
+        await self.jobs.close()
         await self.database.dispose()
         if self.redis is not None:
             await self.redis.aclose()

@@ -1,0 +1,42 @@
+"""The Runtime a job function works with.
+
+In embedded mode jobs run inside the app process and share its Runtime (and so its SQLite
+writer lock). In an RQ worker each job runs in a fresh work-horse process under its own event
+loop, so it builds a Runtime from the environment's settings for the job and closes it after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from boka.runtime import Runtime
+
+_current_runtime: ContextVar[Runtime | None] = ContextVar("boka_job_runtime", default=None)
+
+
+def bind_runtime(runtime: Runtime) -> None:
+    """Make ``runtime`` the one job functions see in the current context (embedded mode)."""
+    _current_runtime.set(runtime)
+
+
+@asynccontextmanager
+async def job_runtime() -> AsyncIterator[Runtime]:
+    """The Runtime for this job: the app's own in embedded mode, else one built for the job."""
+    runtime = _current_runtime.get()
+    if runtime is not None:
+        yield runtime
+        return
+    from boka.config import get_settings
+    from boka.runtime import Runtime
+
+    runtime = Runtime.from_settings(get_settings())
+    token = _current_runtime.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _current_runtime.reset(token)
+        await runtime.close()

@@ -1,0 +1,145 @@
+"""Embedded mode's job runner: the same job functions, run as asyncio tasks in the app process
+with the same retry policy. Jobs live in memory, so a restart forgets queued ones; the
+production stack (RQ) is the durable one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from boka.jobs.context import bind_runtime
+from boka.jobs.metrics import record_execution
+from boka.jobs.queues import QUEUE_NAMES, EnqueuedJob, QueueName, _check_importable, function_name
+from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
+from boka.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from boka.runtime import Runtime
+
+log = get_logger("boka.jobs")
+REMEMBERED_JOB_IDS = 10_000
+
+
+@dataclass
+class FailedInProcessJob:
+    id: str
+    function: str
+    queue: str
+    args: tuple[Any, ...]
+    error: str
+    failed_at: datetime
+
+
+class InProcessJobQueue:
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._done: OrderedDict[str, None] = OrderedDict()  # ids seen, for idempotent enqueues
+        self._state: dict[str, tuple[str, str]] = {}  # job id -> (queue, state)
+        self.failed: list[FailedInProcessJob] = []
+
+    def bind(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def enqueue(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        queue: QueueName = "default",
+        job_id: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        at: datetime | None = None,
+    ) -> EnqueuedJob:
+        _check_importable(function)
+        if queue not in QUEUE_NAMES:
+            raise ValueError(f"unknown queue {queue!r}")
+        if job_id is not None and (job_id in self._tasks or job_id in self._done):
+            return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
+        job_id = job_id or uuid.uuid4().hex
+        self._state[job_id] = (queue, "scheduled" if at else "queued")
+        task = asyncio.get_running_loop().create_task(
+            self._run(job_id, function, args, queue, retry, at), name=f"job:{job_id}"
+        )
+        self._tasks[job_id] = task
+        return EnqueuedJob(id=job_id, queue=queue, duplicate=False)
+
+    async def _run(
+        self,
+        job_id: str,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        queue: str,
+        retry: RetryPolicy,
+        at: datetime | None,
+    ) -> None:
+        if self._runtime is not None:
+            bind_runtime(self._runtime)  # this task's own context
+        name = function_name(function)
+        try:
+            if at is not None:
+                await asyncio.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()))
+            attempt = 0
+            while True:
+                self._state[job_id] = (queue, "started")
+                started = time.monotonic()
+                try:
+                    result = function(*args)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    attempt += 1
+                    if attempt <= retry.max_retries:
+                        record_execution(name, queue, "retried", time.monotonic() - started)
+                        delay = retry.interval_before(attempt)
+                        log.warning("job failed, will retry", job_id=job_id, function=name,
+                                    error=repr(exc), retry_in_seconds=delay)
+                        self._state[job_id] = (queue, "scheduled")
+                        await asyncio.sleep(delay)
+                        continue
+                    record_execution(name, queue, "failed", time.monotonic() - started)
+                    log.error("job failed, retries exhausted", job_id=job_id, function=name,
+                              error=repr(exc))
+                    self.failed.append(FailedInProcessJob(
+                        id=job_id, function=name, queue=queue, args=args,
+                        error="".join(traceback.format_exception(exc)),
+                        failed_at=datetime.now(UTC),
+                    ))
+                    self._state[job_id] = (queue, "failed")
+                    return
+                record_execution(name, queue, "succeeded", time.monotonic() - started)
+                self._state.pop(job_id, None)
+                return
+        finally:
+            self._tasks.pop(job_id, None)
+            self._done[job_id] = None
+            while len(self._done) > REMEMBERED_JOB_IDS:
+                self._done.popitem(last=False)
+
+    async def drain(self, timeout: float = 30) -> None:
+        """Wait until no job is queued or running (tests, shutdown). Jobs may enqueue jobs."""
+        async with asyncio.timeout(timeout):
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def depths(self) -> Iterable[tuple[str, str, int]]:
+        counts = {(queue, state): 0 for queue in QUEUE_NAMES
+                  for state in ("queued", "scheduled", "started", "failed")}
+        for queue, state in self._state.values():
+            counts[(queue, state)] += 1
+        for (queue, state), count in counts.items():
+            yield queue, state, count
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

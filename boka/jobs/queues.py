@@ -1,0 +1,127 @@
+"""One way to enqueue a job, whatever runs it.
+
+``await runtime.jobs.enqueue(send_receipt, payment_id, queue="default", job_id=..., at=...)``
+puts a plain importable function (taking simple arguments such as ids) on a queue:
+
+- with BOKA_REDIS_URL set, :class:`RQJobQueue` hands it to RQ; ``python worker.py`` runs it;
+- in embedded mode, :class:`InProcessJobQueue` (boka/jobs/inprocess.py) runs the same function
+  as an asyncio task in the app process, with the same retry policy.
+
+``job_id`` makes an enqueue idempotent: while a job with that id exists (queued, scheduled,
+running, or finished and not yet expired), enqueueing it again does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
+
+QueueName = Literal["high", "default", "low"]
+QUEUE_NAMES: tuple[QueueName, ...] = ("high", "default", "low")
+JOB_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class EnqueuedJob:
+    id: str
+    queue: str
+    duplicate: bool  # a job with this id already existed; nothing new was enqueued
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        queue: QueueName = "default",
+        job_id: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        at: datetime | None = None,
+    ) -> EnqueuedJob: ...
+
+    async def close(self) -> None: ...
+
+
+def function_name(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _check_importable(function: Callable[..., Any]) -> None:
+    if "<locals>" in function.__qualname__ or function.__module__ == "__main__":
+        raise ValueError(f"{function.__qualname__}: a job must be a module-level function")
+
+
+class RQJobQueue:
+    """RQ on Redis. Enqueueing is a few Redis round trips, done off the event loop."""
+
+    def __init__(self, redis_url: str, *, failure_ttl: timedelta = timedelta(days=30)) -> None:
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self._failure_ttl = int(failure_ttl.total_seconds())
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.connection)
+
+    async def enqueue(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        queue: QueueName = "default",
+        job_id: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        at: datetime | None = None,
+    ) -> EnqueuedJob:
+        return await asyncio.to_thread(
+            self.enqueue_now, function, *args, queue=queue, job_id=job_id, retry=retry, at=at
+        )
+
+    def enqueue_now(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        queue: QueueName = "default",
+        job_id: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        at: datetime | None = None,
+    ) -> EnqueuedJob:
+        """The blocking enqueue (for synchronous callers such as the CLI)."""
+        _check_importable(function)
+        if queue not in QUEUE_NAMES:
+            raise ValueError(f"unknown queue {queue!r}")
+        rq_queue = self.queue(queue)
+        options: dict[str, Any] = {
+            "job_id": job_id,
+            "retry": retry.as_rq(),
+            "failure_ttl": self._failure_ttl,
+            "job_timeout": JOB_TIMEOUT_SECONDS,
+            "unique": job_id is not None,
+        }
+        try:
+            if at is not None:
+                job = rq_queue.enqueue_at(at, function, *args, **options)
+            else:
+                job = rq_queue.enqueue(function, *args, **options)
+        except DuplicateJobError:
+            assert job_id is not None
+            return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
+        return EnqueuedJob(id=job.id, queue=queue, duplicate=False)
+
+    def depths(self) -> Iterable[tuple[str, str, int]]:
+        for name in QUEUE_NAMES:
+            rq_queue = self.queue(name)
+            yield name, "queued", rq_queue.count
+            yield name, "scheduled", ScheduledJobRegistry(queue=rq_queue).count
+            yield name, "started", StartedJobRegistry(queue=rq_queue).count
+            yield name, "failed", FailedJobRegistry(queue=rq_queue).count
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.connection.close)

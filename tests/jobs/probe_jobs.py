@@ -1,0 +1,38 @@
+"""Job functions the job tests enqueue. They leave their traces in the test Redis database (the
+worker runs them in other processes), so a test can see what ran, how often and in what order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis import Redis
+
+
+def record(redis_url: str, key: str, value: str) -> None:
+    Redis.from_url(redis_url).rpush(key, value)
+
+
+async def record_async(redis_url: str, key: str, value: str) -> None:
+    await asyncio.sleep(0)
+    Redis.from_url(redis_url).rpush(key, value)
+
+
+class ProbeFailure(RuntimeError):
+    pass
+
+
+def flaky(redis_url: str, key: str, failures: int) -> str:
+    """Fails on its first ``failures`` runs, then succeeds. Counts every run in ``key``."""
+    runs = Redis.from_url(redis_url).incr(key)
+    if runs <= failures:
+        raise ProbeFailure(f"run {runs} of {key} fails on purpose")
+    return f"succeeded on run {runs}"
+
+
+def wait_for_release(redis_url: str, key: str) -> None:
+    """Counts its start in ``key:starts``, then works until ``key:release`` exists."""
+    connection = Redis.from_url(redis_url)
+    connection.incr(f"{key}:starts")
+    while not connection.exists(f"{key}:release"):
+        connection.blpop([f"{key}:wake"], timeout=1)
+    connection.rpush(f"{key}:done", "done")
