@@ -7,7 +7,7 @@ Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits.
 ``python worker.py failed list`` shows the jobs whose retries ran out;
 ``python worker.py failed requeue <job id>…`` (or ``--all``) puts them back on their queue.
 
-It also runs the event relay (outbox → broadcast channel and consumers) on a thread, unless
+It also runs the event relay (outbox → broadcast channel and consumers) in a child process, unless
 ``--no-relay``; several workers (or apps with BOKA_RELAY_IN_APP) are safe: one leads.
 ``--relay-only`` runs just the relay.
 
@@ -25,7 +25,7 @@ from redis import Redis
 from rq import Queue
 
 from boka.config import Settings, get_settings
-from boka.events.relay_thread import run_relay, start_relay_thread
+from boka.events.relay_process import run_relay, start_relay_process
 from boka.jobs.failed import list_failed_jobs, requeue_failed_job
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import RQJobQueue
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_relay(settings))
         return 0
     if not args.no_relay and not args.burst:
-        start_relay_thread(settings)
+        start_relay_process()
     return _work(settings, connection, burst=args.burst)
 
 

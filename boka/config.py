@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     live_session_check_seconds: float = Field(
         30, gt=0, description="How often a live subscription re-checks that its session still lives."
     )
+    webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
+    webhook_max_retries: int = Field(6, ge=0, description="Retries of a failed webhook delivery before it is dead.")
+    webhook_retry_base_seconds: int = Field(
+        30, ge=1, description="First retry delay of a webhook delivery; doubles each retry (at most 1 h)."
+    )
+    webhook_disable_after_dead: int = Field(
+        5, ge=1, description="Consecutive dead deliveries after which an endpoint is disabled."
+    )
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
     worker_ttl_seconds: int = Field(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
@@ -18,7 +19,11 @@ from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
 from boka.events.relay import Relay
 from boka.events.snapshots import BookingSnapshots
+from boka.jobs.context import bind_runtime
 from boka.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from boka.runtime import Runtime
 
 log = get_logger("boka.events.live")
 
@@ -51,11 +56,13 @@ class Live:
         self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
         self._relay_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self.runtime: Runtime | None = None
         self.connected = False
 
-    async def start(self) -> None:
+    async def start(self, runtime: Runtime | None = None) -> None:
         """Connect the broadcast and start the hub (and relay). If Redis is away the app still
         starts (readiness reports it) and the connection is retried in the background."""
+        self.runtime = runtime
         try:
             await self._connect()
         except Exception as error:  # noqa: BLE001
@@ -63,7 +70,12 @@ class Live:
             self._connecting = asyncio.create_task(self._keep_connecting(), name="boka-live-connect")
         if self.relay is not None:
             load_consumer_modules()
-            self._relay_task = asyncio.create_task(self.relay.run(), name="boka-relay")
+            self._relay_task = asyncio.create_task(self._run_relay(self.relay), name="boka-relay")
+
+    async def _run_relay(self, relay: Relay) -> None:
+        if self.runtime is not None:
+            bind_runtime(self.runtime)  # consumers reach the app's runtime via job_runtime()
+        await relay.run()
 
     async def _connect(self) -> None:
         await self.broadcast.connect()

@@ -25,6 +25,7 @@ from boka.models.identity import User, UserSession  # noqa: E402
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
+from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 metadata = SQLModel.metadata
 
@@ -32,5 +33,6 @@ __all__ = [
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
     "DiscountCode", "DiscountRedemption", "Event", "EventStream", "PricingRule", "Resource", "Role", "ScheduleOverride",
     "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",
-    "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
+    "TimeOff", "User", "UserSession", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "WeeklyHours", "metadata",
 ]

@@ -14,11 +14,13 @@ from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.live import LiveSubscription
+from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
 async def node(info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
@@ -38,8 +40,13 @@ class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation))
+Query = merge_types(
+    "Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery, WebhookQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation, WebhookMutation),
+)
 Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
@@ -59,6 +66,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[UserType, TenantType, MembershipType, BookingType, CustomerType],
+        types=[
+            UserType, TenantType, MembershipType, BookingType, CustomerType,
+            WebhookEndpointType, WebhookDeliveryType,
+        ],
         extensions=schema_extensions(settings),
     )

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await runtime.live.start()
+        await runtime.live.start(runtime)
         try:
             yield
         finally:
