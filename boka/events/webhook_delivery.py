@@ -70,12 +70,17 @@ async def fan_out_to_webhooks(event: DeliveredEvent) -> None:
     from boka.jobs.context import job_runtime
 
     async with job_runtime() as runtime:
+        # Most tenants have no endpoint for most events: find out in a read, write only if so.
+        async with runtime.database.transaction(event.tenant_id) as db:
+            wanted = await _endpoints_wanting(db, event)
+        if not wanted:
+            return
         async with runtime.database.transaction(event.tenant_id, write=True) as db:
-            pending = await _deliveries_for(db, event)
+            pending = await _deliveries_for(db, event, wanted)
         await enqueue_deliveries(runtime, pending)
 
 
-async def _deliveries_for(db: AsyncSession, event: DeliveredEvent) -> list[WebhookDelivery]:
+async def _endpoints_wanting(db: AsyncSession, event: DeliveredEvent) -> list[uuid.UUID]:
     endpoints = (
         await db.execute(
             sa.select(WebhookEndpoint).where(
@@ -83,9 +88,12 @@ async def _deliveries_for(db: AsyncSession, event: DeliveredEvent) -> list[Webho
             )
         )
     ).scalars()
-    wanted = [endpoint.id for endpoint in endpoints if wants(endpoint, event.type)]
-    if not wanted:
-        return []
+    return [endpoint.id for endpoint in endpoints if wants(endpoint, event.type)]
+
+
+async def _deliveries_for(
+    db: AsyncSession, event: DeliveredEvent, wanted: list[uuid.UUID]
+) -> list[WebhookDelivery]:
     insert = postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     await db.execute(
