@@ -28,6 +28,10 @@ subscription Events($staffId: ID) {
     eventId type sequence status booking { id status customer { email } }
   }
 }"""
+CREATE_ENDPOINT = """
+mutation Add($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { endpoint { id active } secret errors { field code } }
+}"""
 AVAILABILITY_CHANGED = """
 subscription Slots($service: ID!, $from: DateTime!, $to: DateTime!) {
   availabilityChanged(serviceId: $service, from: $from, to: $to) { start seatsLeft }

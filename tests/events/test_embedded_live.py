@@ -23,10 +23,12 @@ from tests.events.support import (
     AVAILABILITY_CHANGED,
     BOOKING_EVENTS,
     CREATE,
+    CREATE_ENDPOINT,
     live_socket,
     next_payload,
     subscribe,
 )
+from tests.events.webhook_receiver import webhook_receiver
 from tests.support import GraphQLClient, World
 
 pytestmark = pytest.mark.sqlite
@@ -77,3 +79,34 @@ async def test_booking_events_and_availability_arrive_in_embedded_mode(sqlite_ap
         starts = {s["start"] for s in after_time_off["payload"]["data"]["availabilityChanged"]}
         assert after_time_off["id"] == "a"
         assert local(day, 13).isoformat() in starts and local(day, 14).isoformat() not in starts
+
+
+async def test_webhooks_are_delivered_and_retried_in_process(tmp_path: Path) -> None:
+    """Embedded mode has no RQ: the same delivery job runs as an in-process task, retried with
+    the same backoff."""
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'hooks.db'}", redis_url=None,
+                            webhook_retry_base_seconds=1, webhook_max_retries=2)
+    await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        world = World(application.state.runtime)
+        tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+        staffed = await BookingWorld(world).staffed_service(tenant)
+        owner = await world.person(tenant, Role.OWNER)
+        with webhook_receiver() as receiver:
+            receiver.fail_first["/hook"] = 1
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t") as http:
+                gql = GraphQLClient(http)
+                made = await gql(CREATE_ENDPOINT, {"input": {"url": receiver.base + "/hook", "eventTypes": ["booking.created"]}},
+                                 token=owner.token, tenant="salon")
+                receiver.secrets["/hook"] = made.data["createWebhookEndpoint"]["secret"]
+                booked = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),
+                                                      "customer": {"email": "x@example.com"}}}, token=owner.token, tenant="salon")
+                assert booked.data["createBooking"]["errors"] == []
+                for _ in range(150):
+                    if len(receiver.at("/hook")) >= 2:
+                        break
+                    await asyncio.sleep(0.1)
+            assert [r.status for r in receiver.at("/hook")] == [500, 200]
+            assert all(receiver.signature_ok(r) for r in receiver.at("/hook"))
+            assert receiver.at("/hook")[0].json["id"] == receiver.at("/hook")[1].json["id"]

@@ -19,7 +19,7 @@ from boka.models.tenancy import Role
 from boka.models.types import utcnow
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL, settings_for
-from tests.events.support import CREATE
+from tests.events.support import CREATE, CREATE_ENDPOINT
 from tests.events.webhook_receiver import webhook_receiver
 from tests.jobs.workers import worker_env, worker_process
 from tests.servers import free_port
@@ -27,10 +27,6 @@ from tests.support import GraphQLClient, World
 
 FAST = {"webhook_retry_base_seconds": "1", "webhook_max_retries": "2", "webhook_disable_after_dead": "1"}
 
-CREATE_ENDPOINT = """
-mutation Add($input: CreateWebhookEndpointInput!) {
-  createWebhookEndpoint(input: $input) { endpoint { id active } secret errors { field code } }
-}"""
 DELIVERIES = """
 query Deliveries($status: WebhookDeliveryStatus, $endpoint: ID) {
   webhookDeliveries(status: $status, endpointId: $endpoint) { edges { node {
