@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: int = Field(
         30, ge=1, description="First retry delay of a webhook delivery; doubles each retry (at most 1 h)."
     )
+    webhook_allow_private_targets: bool = Field(
+        False, description="Let webhooks go to loopback/private addresses (local development, tests)."
+    )
     webhook_disable_after_dead: int = Field(
         5, ge=1, description="Consecutive dead deliveries after which an endpoint is disabled."
     )

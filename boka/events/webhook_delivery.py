@@ -31,6 +31,7 @@ from boka.events.consumers import DeliveredEvent, on
 from boka.events.outbox import record_event
 from boka.events.webhook_endpoints import get_endpoint, require_webhook_manager, wants
 from boka.events.webhook_signing import SIGNATURE_HEADER, signature
+from boka.events.webhook_targets import refused_target
 from boka.identity.principal import Principal
 from boka.models.events import Event
 from boka.models.types import utcnow
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
 log = get_logger("boka.events.webhooks")
 ENDPOINT_DISABLED = "webhook.endpoint_disabled"
 MAX_REPLAY = 1000
+
+
+class _Refused(Exception):
+    pass
 
 
 class WebhookAttemptFailed(Exception):
@@ -171,8 +176,10 @@ async def attempt_delivery(runtime: Runtime, delivery_id: uuid.UUID) -> None:
     }
     started = time.perf_counter()
     status_code: int | None = None
-    error: str | None = None
+    error = await refused_target(endpoint.url, allow_private=runtime.settings.webhook_allow_private_targets)
     try:
+        if error is not None:
+            raise _Refused()
         async with httpx.AsyncClient(
             timeout=runtime.settings.webhook_timeout_seconds, follow_redirects=False
         ) as client:
@@ -180,6 +187,8 @@ async def attempt_delivery(runtime: Runtime, delivery_id: uuid.UUID) -> None:
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
+    except _Refused:
+        pass
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
     latency_ms = int((time.perf_counter() - started) * 1000)

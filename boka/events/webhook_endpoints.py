@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.events.webhook_signing import new_secret
+from boka.events.webhook_targets import literal_private_host
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.tenancy import Tenant
@@ -33,13 +34,15 @@ def _invalid(message: str, field: str) -> UserInputError:
     return UserInputError(UserErrorCode.INVALID_INPUT, message, field)
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, *, allow_private: bool) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if len(url) > 2000 or parts.scheme not in ("https", "http") or not parts.hostname:
         raise _invalid("Give an http(s) URL of at most 2000 characters.", "url")
     if parts.username or parts.password:
         raise _invalid("Put no credentials in the URL; verify the signature instead.", "url")
+    if not allow_private and literal_private_host(url):
+        raise _invalid("Webhooks go to public addresses only.", "url")
     return url
 
 
@@ -59,13 +62,14 @@ def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 
 async def create_endpoint(
-    db: AsyncSession, principal: Principal, *, url: str, event_types: Sequence[str], description: str = ""
+    db: AsyncSession, principal: Principal, *, url: str, event_types: Sequence[str],
+    description: str = "", allow_private: bool = False,
 ) -> WebhookEndpoint:
     tenant = require_webhook_manager(principal)
     if len(description) > 500:
         raise _invalid("Use at most 500 characters.", "description")
     endpoint = WebhookEndpoint(
-        tenant_id=tenant.id, url=check_url(url), event_types=check_event_types(event_types),
+        tenant_id=tenant.id, url=check_url(url, allow_private=allow_private), event_types=check_event_types(event_types),
         secret=new_secret(), description=description.strip(),
     )
     db.add(endpoint)
@@ -96,11 +100,12 @@ class EndpointChanges:
 
 
 async def update_endpoint(
-    db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, changes: EndpointChanges
+    db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, changes: EndpointChanges,
+    *, allow_private: bool = False,
 ) -> WebhookEndpoint:
     endpoint = await get_endpoint(db, principal, endpoint_id)
     if changes.url is not None:
-        endpoint.url = check_url(changes.url)
+        endpoint.url = check_url(changes.url, allow_private=allow_private)
     if changes.event_types is not None:
         endpoint.event_types = check_event_types(changes.event_types)
     if changes.description is not None:

@@ -56,7 +56,8 @@ async def webhook_deliveries(
 
 async def create_webhook_endpoint(info: Info, input: CreateWebhookEndpointInput) -> WebhookEndpointPayload:
     row, errors = await write(info, lambda db, p: webhook_endpoints.create_endpoint(
-        db, p, url=input.url, event_types=input.event_types, description=input.description))
+        db, p, url=input.url, event_types=input.event_types, description=input.description,
+        allow_private=info.context.runtime.settings.webhook_allow_private_targets))
     if row is None:
         return WebhookEndpointPayload(errors=errors)
     return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(row), secret=row.secret)
@@ -68,7 +69,7 @@ async def update_webhook_endpoint(info: Info, input: UpdateWebhookEndpointInput)
         webhook_endpoints.EndpointChanges(
             url=input.url, event_types=input.event_types, description=input.description,
             active=input.active,
-        )))
+        ), allow_private=info.context.runtime.settings.webhook_allow_private_targets))
     return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(row) if row else None, errors=errors)
 
 

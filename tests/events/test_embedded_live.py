@@ -85,7 +85,8 @@ async def test_webhooks_are_delivered_and_retried_in_process(tmp_path: Path) -> 
     """Embedded mode has no RQ: the same delivery job runs as an in-process task, retried with
     the same backoff."""
     settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'hooks.db'}", redis_url=None,
-                            webhook_retry_base_seconds=1, webhook_max_retries=2)
+                            webhook_retry_base_seconds=1, webhook_max_retries=2,
+                            webhook_allow_private_targets=True)
     await asyncio.to_thread(upgrade_to_head, settings.database_url)
     application = create_app(settings)
     async with application.router.lifespan_context(application):

@@ -50,7 +50,8 @@ mutation ReplayRange($input: ReplayWebhookEventsInput!) {
 
 @pytest.fixture
 def settings(postgres_url: str) -> Settings:
-    return settings_for(postgres_url, relay_in_app=True, **{k: int(v) for k, v in FAST.items()})
+    return settings_for(postgres_url, relay_in_app=True, webhook_allow_private_targets=True,
+                        **{k: int(v) for k, v in FAST.items()})
 
 
 async def _eventually(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -87,7 +88,7 @@ async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
         assert forbidden.error_codes == ["FORBIDDEN"]
 
         env = worker_env(TEST_REDIS_URL, database_url=settings.database_url,
-                         worker_metrics_port=str(free_port()), **FAST)
+                         worker_metrics_port=str(free_port()), webhook_allow_private_targets="true", **FAST)
         with worker_process(env, tmp_path / "worker.log"):
             booked = await call(CREATE, {"input": {"serviceId": staffed.service_id,
                                                    "start": local(future_day(), 10).isoformat(),
@@ -151,6 +152,21 @@ async def test_endpoints_refuse_bad_urls_and_event_types(gql: GraphQLClient, wor
                               ("https://x.example/h", [], "eventTypes"), ("https://x.example/h", ["Booking!"], "eventTypes.0")):
         result = await gql(CREATE_ENDPOINT, {"input": {"url": url, "eventTypes": types}}, token=owner.token, tenant="salon")
         assert result.data["createWebhookEndpoint"]["errors"] == [{"field": field, "code": "INVALID_INPUT"}], url
+
+
+async def test_private_addresses_are_refused_unless_allowed(world: World, app: Any) -> None:
+    from boka.events.webhook_targets import refused_target
+
+    assert await refused_target("http://127.0.0.1:9/x", allow_private=False)
+    assert await refused_target("http://localhost:9/x", allow_private=False)
+    assert await refused_target("http://169.254.169.254/latest", allow_private=False)
+    assert await refused_target("http://127.0.0.1:9/x", allow_private=True) is None
+    from boka.errors import UserInputError
+    from boka.events.webhook_endpoints import check_url
+
+    with pytest.raises(UserInputError):
+        check_url("http://10.0.0.7/hook", allow_private=False)
+    assert check_url("https://hooks.example.com/x", allow_private=False) == "https://hooks.example.com/x"
 
 
 def test_signatures_verify_only_with_the_right_secret_and_time() -> None:
