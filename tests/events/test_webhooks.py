@@ -21,7 +21,7 @@ from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.events.support import CREATE, CREATE_ENDPOINT
 from tests.events.webhook_receiver import webhook_receiver
-from tests.jobs.workers import worker_env, worker_process
+from tests.jobs.workers import kill_hard, worker_env, worker_process
 from tests.servers import free_port
 from tests.support import GraphQLClient, World
 
@@ -177,3 +177,35 @@ def test_signatures_verify_only_with_the_right_secret_and_time() -> None:
     assert not verify("whsec_b", b'{"x":1}', header, now=1_000_010)
     assert not verify("whsec_a", b'{"x":2}', header, now=1_000_010)
     assert not verify("whsec_a", b'{"x":1}', header, now=1_000_000 + 301)
+
+
+async def test_a_worker_killed_mid_delivery_loses_nothing(
+    app: Any, gql: GraphQLClient, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    owner = await world.person(tenant, Role.OWNER)
+    with webhook_receiver() as receiver:
+        made = await gql(CREATE_ENDPOINT, {"input": {"url": receiver.base + "/hook", "eventTypes": ["booking.created"]}},
+                         token=owner.token, tenant="salon")
+        receiver.secrets["/hook"] = made.data["createWebhookEndpoint"]["secret"]
+        receiver.hang_first.add("/hook")
+        env = worker_env(TEST_REDIS_URL, database_url=settings.database_url, webhook_timeout_seconds="60",
+                         webhook_allow_private_targets="true", **FAST)
+        booked = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),
+                                              "customer": {"email": "x@example.com"}}}, token=owner.token, tenant="salon")
+        assert booked.data["createBooking"]["errors"] == []
+        with worker_process({**env, "BOKA_WORKER_METRICS_PORT": str(free_port())}, tmp_path / "first.log") as first:
+            await _eventually(lambda: len(receiver.at("/hook")) == 1, "the delivery to start")
+            kill_hard(first)  # mid-POST: the worker, its work horse and its scheduler
+        receiver.release.set()
+        with worker_process({**env, "BOKA_WORKER_METRICS_PORT": str(free_port())}, tmp_path / "second.log"):
+            await _eventually(lambda: len(receiver.at("/hook")) == 2, "the delivery to be tried again", timeout=120)
+
+            async def succeeded() -> Any:
+                result = await gql(DELIVERIES, token=owner.token, tenant="salon")
+                return [e["node"]["status"] for e in result.data["webhookDeliveries"]["edges"]] == ["SUCCEEDED"]
+
+            await _eventually(succeeded, "the delivery to be recorded as succeeded")
+        first_try, second_try = receiver.at("/hook")
+        assert first_try.json["id"] == second_try.json["id"] and receiver.signature_ok(second_try)

@@ -32,6 +32,8 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)  # path -> secret
     fail_first: dict[str, int] = field(default_factory=dict)  # path -> failures before success
     down: set[str] = field(default_factory=set)  # paths that fail until removed
+    hang_first: set[str] = field(default_factory=set)  # paths whose first request hangs
+    release: threading.Event = field(default_factory=threading.Event)  # ends the hang
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +60,8 @@ def webhook_receiver() -> Iterator[Receiver]:
                     path=self.path, headers={k.lower(): v for k, v in self.headers.items()},
                     body=body, status=status,
                 ))
+            if self.path in receiver.hang_first and seen == 0:
+                receiver.release.wait(60)  # the sender gives up, or is killed, meanwhile
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -72,5 +76,6 @@ def webhook_receiver() -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()
