@@ -7,12 +7,17 @@ Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits.
 ``python worker.py failed list`` shows the jobs whose retries ran out;
 ``python worker.py failed requeue <job id>…`` (or ``--all``) puts them back on their queue.
 
+It also runs the event relay (outbox → broadcast channel and consumers) in a child process, unless
+``--no-relay``; several workers (or apps with BOKA_RELAY_IN_APP) are safe: one leads.
+``--relay-only`` runs just the relay.
+
 Needs BOKA_REDIS_URL; in embedded mode the app runs jobs in-process instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from prometheus_client import start_http_server
@@ -20,6 +25,7 @@ from redis import Redis
 from rq import Queue
 
 from boka.config import Settings, get_settings
+from boka.events.relay_process import run_relay, start_relay_process
 from boka.jobs.failed import list_failed_jobs, requeue_failed_job
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import RQJobQueue
@@ -30,6 +36,8 @@ from boka.observability.logging import configure_logging, get_logger
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--burst", action="store_true", help="drain the queues, then exit")
+    parser.add_argument("--no-relay", action="store_true", help="do not run the event relay")
+    parser.add_argument("--relay-only", action="store_true", help="run only the event relay")
     commands = parser.add_subparsers(dest="command")
     failed = commands.add_parser("failed", help="list or requeue failed jobs")
     failed_commands = failed.add_subparsers(dest="action", required=True)
@@ -52,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     connection.ping()  # fail fast, with Redis's own error, if it is not there
     if args.command == "failed":
         return _failed(connection, args)
+    if args.relay_only:
+        get_logger("boka.worker").info("relay starting")
+        asyncio.run(run_relay(settings))
+        return 0
+    if not args.no_relay and not args.burst:
+        start_relay_process()
     return _work(settings, connection, burst=args.burst)
 
 

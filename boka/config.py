@@ -72,6 +72,28 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
+    relay_in_app: bool | None = Field(
+        None,
+        description="Run the event relay in the app process. Default: yes without Redis "
+        "(embedded), no with Redis (worker.py runs it). Several relays are safe (one leads).",
+    )
+    relay_poll_seconds: float = Field(0.1, gt=0, description="How often the relay looks for new events.")
+    relay_max_attempts: int = Field(5, ge=1, description="Tries of a failing event consumer before it is passed over.")
+    live_queue_size: int = Field(100, ge=1, description="Pushes a live subscriber may fall behind before it is dropped.")
+    live_session_check_seconds: float = Field(
+        30, gt=0, description="How often a live subscription re-checks that its session still lives."
+    )
+    webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
+    webhook_max_retries: int = Field(6, ge=0, description="Retries of a failed webhook delivery before it is dead.")
+    webhook_retry_base_seconds: int = Field(
+        30, ge=1, description="First retry delay of a webhook delivery; doubles each retry (at most 1 h)."
+    )
+    webhook_allow_private_targets: bool = Field(
+        False, description="Let webhooks go to loopback/private addresses (local development, tests)."
+    )
+    webhook_disable_after_dead: int = Field(
+        5, ge=1, description="Consecutive dead deliveries after which an endpoint is disabled."
+    )
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
     public_url: str = Field(
@@ -128,6 +150,10 @@ class Settings(BaseSettings):
     def migration_url(self) -> str:
         """Where migrations run: the owner's URL, or the app's when no separate one is set."""
         return self.migration_database_url or self.database_url
+
+    @property
+    def runs_relay_in_app(self) -> bool:
+        return self.relay_in_app if self.relay_in_app is not None else not self.redis_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,6 +20,7 @@ class ErrorCode(str, enum.Enum):
     NOT_FOUND = "NOT_FOUND"
     RATE_LIMITED = "RATE_LIMITED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
+    SLOW_CONSUMER = "SLOW_CONSUMER"
     INTERNAL = "INTERNAL"
 
 
@@ -74,6 +75,12 @@ class InvalidRequest(BokaError):
 
 class RateLimited(BokaError):
     code = ErrorCode.RATE_LIMITED
+
+
+class SlowConsumerDropped(BokaError):
+    """A live subscriber fell too far behind and its subscription was ended."""
+
+    code = ErrorCode.SLOW_CONSUMER
 
 
 class UserInputError(Exception):

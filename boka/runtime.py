@@ -1,5 +1,6 @@
-"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter, and
-the job queue (RQ with Redis, in-process tasks in embedded mode)."""
+"""The long-lived things one Boka process shares: settings, database, Redis, rate limiter, the
+job queue (RQ with Redis, in-process tasks in embedded mode) and the live layer (broadcast,
+subscriptions' hub, relay)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.db import Database, create_engine
+from boka.events.live import Live
 from boka.identity.policy import IdentityPolicy
 from boka.identity.rate_limits import (
     Limit,
@@ -32,6 +34,7 @@ class Runtime:
     rate_limits: RateLimits
     identity: IdentityPolicy
     jobs: JobQueue
+    live: Live
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -46,9 +49,10 @@ class Runtime:
             if settings.redis_url
             else InProcessJobQueue()
         )
+        database = Database(create_engine(settings))
         runtime = cls(
             settings=settings,
-            database=Database(create_engine(settings)),
+            database=database,
             redis=redis,
             rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
             rate_limits=RateLimits(
@@ -59,6 +63,7 @@ class Runtime:
             ),
             identity=IdentityPolicy.from_settings(settings),
             jobs=jobs,
+            live=Live(settings, database),
         )
         if isinstance(jobs, InProcessJobQueue):
             jobs.bind(runtime)

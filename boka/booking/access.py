@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
@@ -51,4 +54,19 @@ def require_staff_side(principal: Principal) -> None:
 
 def can_book_for_others(principal: Principal) -> bool:
     scope = principal.scope(Action.BOOKING_CREATE)
+    return scope is not None and scope >= Scope.TENANT
+
+
+async def visible_booking(
+    db: AsyncSession, principal: Principal, booking_id: uuid.UUID
+) -> Booking | None:
+    """The booking if the principal may see it now (the rules of ``visible_bookings``)."""
+    statement = sa.select(Booking).where(Booking.id == booking_id, visible_bookings(principal))
+    return (await db.execute(statement)).scalar_one_or_none()
+
+
+def sees_whole_tenant(principal: Principal) -> bool:
+    """Whether ``visible_bookings`` is simply "the tenant's bookings" for this principal
+    (managers, owners), so a booking row can be judged without asking the database."""
+    scope = principal.scope(Action.BOOKING_VIEW)
     return scope is not None and scope >= Scope.TENANT

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.events.catalog import announce_service_change
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.catalog import Resource, Service, ServiceResource
@@ -215,6 +216,7 @@ async def create_service(db: AsyncSession, principal: Principal, values: Service
     _apply_service_fields(service, values)
     db.add(service)
     await db.flush()
+    await announce_service_change(db, service, "created", affects_slots=False)
     return service
 
 
@@ -225,6 +227,7 @@ async def update_service(
     service = await get_in_tenant(db, Service, service_id, tenant_id=tenant.id, label="service")
     _apply_service_fields(service, changes)
     await db.flush()
+    await announce_service_change(db, service, "updated")
     return service
 
 
@@ -235,6 +238,7 @@ async def set_service_active(
     service = await get_in_tenant(db, Service, service_id, tenant_id=tenant.id, label="service")
     service.active = active
     await db.flush()
+    await announce_service_change(db, service, "activated" if active else "deactivated")
     return service
 
 
@@ -337,6 +341,7 @@ async def set_service_resources(
         for resource_id in wanted
     )
     await db.flush()
+    await announce_service_change(db, service, "resources_set")
     return service
 
 

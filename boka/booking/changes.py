@@ -105,7 +105,11 @@ async def reschedule_booking(
             )
         )
     ).scalar_one()
-    previous = {"start": booking.start_time.isoformat(), "staff_id": str(booking.staff_id)}
+    previous = {
+        "start": booking.start_time.isoformat(),
+        "end": booking.end_time.isoformat(),
+        "staff_id": str(booking.staff_id),
+    }
     old_slot_key = booking.slot_key
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
     async def move() -> None:

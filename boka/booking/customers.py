@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
+from boka.events.catalog import announce_customer_change
 from boka.identity.accounts import normalize_email
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
@@ -51,6 +52,7 @@ async def find_or_create_customer(
             async with db.begin_nested():
                 db.add(customer)
                 await db.flush()
+            await announce_customer_change(db, customer, "created")
             return customer
         except IntegrityError:  # created concurrently: use theirs
             existing = await _find(db, tenant_id, email)
@@ -96,6 +98,7 @@ async def create_customer(
         last_name=last_name.strip(), phone=phone,
     )
     await _flush_unique(db, customer)
+    await announce_customer_change(db, customer, "created")
     return customer
 
 
@@ -148,4 +151,5 @@ async def update_customer(
                 )
             setattr(customer, field, value.strip())
     await db.flush()
+    await announce_customer_change(db, customer, "updated")
     return customer

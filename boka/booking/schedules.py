@@ -29,6 +29,7 @@ from boka.booking.catalog import (
     require_catalog_manager,
 )
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
+from boka.events.catalog import announce_schedule_change, local_day
 from boka.identity.principal import Principal
 from boka.models.catalog import StaffMember
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
@@ -122,6 +123,7 @@ async def set_weekly_hours(
     ]
     db.add_all(rows)
     await db.flush()
+    await announce_schedule_change(db, member, "weekly_hours")
     rows.sort(key=lambda row: (row.weekday, row.start_time, row.is_break))
     return Week(staff_member=member, hours=rows)
 
@@ -193,15 +195,27 @@ async def add_schedule_override(
     )
     db.add(override)
     await db.flush()
+    start, end = local_day(member, day)
+    await announce_schedule_change(db, member, "override_added", start=start, end=end)
     return override
 
 
 async def remove_schedule_override(
     db: AsyncSession, principal: Principal, override_id: uuid.UUID
 ) -> uuid.UUID:
-    return await delete_in_tenant(
+    tenant = require_catalog_manager(principal)
+    override = await get_in_tenant(
+        db, ScheduleOverride, override_id, tenant_id=tenant.id, label="schedule override"
+    )
+    member = await get_in_tenant(
+        db, StaffMember, override.staff_member_id, tenant_id=tenant.id, label="staff member"
+    )
+    start, end = local_day(member, override.day)
+    removed = await delete_in_tenant(
         db, principal, ScheduleOverride, override_id, label="schedule override"
     )
+    await announce_schedule_change(db, member, "override_removed", start=start, end=end)
+    return removed
 
 
 def _check_window(start: object, end: object, span: timedelta) -> None:
@@ -279,13 +293,22 @@ async def add_time_off(
     )
     db.add(time_off)
     await db.flush()
+    await announce_schedule_change(db, member, "time_off_added", start=starts_at, end=ends_at)
     return time_off
 
 
 async def remove_time_off(
     db: AsyncSession, principal: Principal, time_off_id: uuid.UUID
 ) -> uuid.UUID:
-    return await delete_in_tenant(db, principal, TimeOff, time_off_id, label="time off")
+    tenant = require_catalog_manager(principal)
+    time_off = await get_in_tenant(db, TimeOff, time_off_id, tenant_id=tenant.id, label="time off")
+    member = await get_in_tenant(
+        db, StaffMember, time_off.staff_member_id, tenant_id=tenant.id, label="staff member"
+    )
+    start, end = time_off.starts_at, time_off.ends_at
+    removed = await delete_in_tenant(db, principal, TimeOff, time_off_id, label="time off")
+    await announce_schedule_change(db, member, "time_off_removed", start=start, end=end)
+    return removed
 
 
 async def time_off_of(

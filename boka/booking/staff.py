@@ -24,6 +24,7 @@ from boka.booking.catalog import (
     require_catalog_manager,
 )
 from boka.errors import UserErrorCode, UserInputError
+from boka.events.catalog import announce_staff_change
 from boka.identity.accounts import find_user_by_email, normalize_email
 from boka.identity.memberships import find_membership
 from boka.identity.principal import Principal
@@ -111,6 +112,7 @@ async def update_staff_member(
     if active is not None:
         member.active = active
     await db.flush()
+    await announce_staff_change(db, member, "updated")
     return member
 
 
@@ -141,6 +143,7 @@ async def assign_service(
     link.price_cents = price_cents
     link.duration_minutes = duration_minutes
     await db.flush()
+    await announce_staff_change(db, member, "service_assigned", service_id=service.id)
     return Assignment(link=link, staff_member=member, service=service)
 
 
@@ -160,6 +163,7 @@ async def unassign_service(
             StaffService.tenant_id == tenant.id,
         )
     )
+    await announce_staff_change(db, member, "service_unassigned", service_id=service.id)
     return member
 
 

@@ -28,6 +28,7 @@ class Action(str, enum.Enum):
     SERVICE_VIEW = "service:view"
     SERVICE_MANAGE = "service:manage"
     ANALYTICS_VIEW = "analytics:view"
+    WEBHOOK_MANAGE = "webhook:manage"
 
 
 class Scope(enum.IntEnum):
@@ -61,6 +62,7 @@ ROLE_GRANTS: dict[Role, dict[Action, Scope]] = {
         Action.SERVICE_VIEW: Scope.TENANT,
         Action.SERVICE_MANAGE: Scope.TENANT,
         Action.ANALYTICS_VIEW: Scope.TENANT,
+        Action.WEBHOOK_MANAGE: Scope.TENANT,
     },
     Role.OWNER: {
         Action.BOOKING_CREATE: Scope.TENANT,
@@ -69,6 +71,7 @@ ROLE_GRANTS: dict[Role, dict[Action, Scope]] = {
         Action.SERVICE_VIEW: Scope.TENANT,
         Action.SERVICE_MANAGE: Scope.TENANT,
         Action.ANALYTICS_VIEW: Scope.TENANT,
+        Action.WEBHOOK_MANAGE: Scope.TENANT,
     },
 }
 

@@ -20,6 +20,7 @@ from boka.models.bookings import (  # noqa: E402
     Customer,
 )
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
+from boka.models.events import Event, EventStream  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
 from boka.models.notifications import (  # noqa: E402
     NotificationLog,
@@ -39,6 +40,7 @@ from boka.models.security import (  # noqa: E402
     SecuritySettings,
 )
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
+from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 metadata = SQLModel.metadata
 
@@ -46,7 +48,9 @@ __all__ = [
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
-    "DiscountCode", "DiscountRedemption", "NotificationLog", "NotificationTemplate", "PricingRule", "Resource", "Role", "ScheduleOverride",
-    "Service", "ServiceResource", "StaffCalendarFeed", "StaffMember", "StaffService", "Tenant", "TenantUser",
-    "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
+    "DiscountCode", "DiscountRedemption", "Event", "EventStream", "NotificationLog",
+    "NotificationTemplate", "PricingRule", "Resource", "Role", "ScheduleOverride", "Service",
+    "ServiceResource", "StaffCalendarFeed", "StaffMember", "StaffService", "Tenant", "TenantUser",
+    "TimeOff", "User", "UserSession", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "WeeklyHours", "metadata",
 ]

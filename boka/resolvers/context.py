@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,7 +12,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from boka.errors import RateLimited
+from boka.errors import BokaError, RateLimited
+from boka.identity.authentication import resolve_principal
 from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
 from boka.identity.rate_limits import Limit, rate_limit_headers
@@ -20,6 +22,13 @@ from boka.runtime import Runtime
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str | None
+    tenant: str | None
+    host: str | None
 
 
 @dataclass
@@ -35,8 +44,17 @@ class RequestContext:
     loaders: Loaders = field(init=False)
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # How a websocket authenticated, so live subscriptions can check again that the session
+    # still lives (see refresh_principal).
+    credentials: Credentials | None = None
+    principal_checked_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
+        self.reset_loaders()
+
+    def reset_loaders(self) -> None:
+        """Fresh DataLoaders: a subscription calls this before each push, since its context
+        outlives any one result and cached rows would go out stale."""
         self.loaders = Loaders(self.runtime.database, lambda: self.principal)
 
     @property
@@ -49,6 +67,29 @@ class RequestContext:
     def principal(self, principal: Principal) -> None:
         self.resolved_principal = principal
         self.principal_failure = None
+
+    async def resolve_from(self, credentials: Credentials) -> Principal:
+        """The principal these credentials speak for, from this connection's address."""
+        return await resolve_principal(
+            self.runtime.database,
+            self.runtime.identity,
+            credential=credentials.token,
+            tenant_header=credentials.tenant,
+            host=credentials.host,
+            ip_address=self.client_ip,
+        )
+
+    async def refresh_principal(self) -> Principal:
+        """Resolve the principal again from the websocket's credentials: a revoked or
+        expired session (or API key) comes back unauthenticated."""
+        if self.credentials is None:
+            return self.principal
+        try:
+            principal = await self.resolve_from(self.credentials)
+        except BokaError:  # a key revoked or expired since the connection opened
+            principal = Principal()
+        self.principal = principal
+        return principal
 
     @property
     def device(self) -> DeviceInfo:

@@ -13,13 +13,16 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
-from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
+from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
 async def node(info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
@@ -41,15 +44,19 @@ class NodeQuery:
 
 Query = merge_types(
     "Query",
-    (NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery, NotificationQuery),
+    (
+        NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
+        NotificationQuery, WebhookQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
-        NotificationMutation,
+        NotificationMutation, WebhookMutation,
     ),
 )
+Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
 class BokaSchema(strawberry.Schema):
@@ -67,6 +74,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return BokaSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, TenantType, MembershipType, BookingType, CustomerType],
+        subscription=Subscription,
+        types=[
+            UserType, TenantType, MembershipType, BookingType, CustomerType,
+            WebhookEndpointType, WebhookDeliveryType,
+        ],
         extensions=schema_extensions(settings),
     )

@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.live.start(runtime)
         try:
             yield
         finally:
+            await runtime.live.stop()
             await runtime.close()
 
     app = Starlette(

@@ -16,7 +16,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from boka.errors import BokaError, Forbidden
 from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
-from boka.resolvers.context import RequestContext
+from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
 from boka.web.csrf import cookie_authenticated, is_cross_site
 
@@ -103,18 +103,16 @@ class BokaGraphQL(GraphQL):
         token = credentials.strip() if scheme.lower() == "bearer" else None
         token = token or bearer_token(context.request, self.runtime.settings.session_cookie_name)
         tenant = params.get("tenant") or context.request.headers.get("x-tenant")
+        credentials = Credentials(
+            token=token, tenant=str(tenant) if tenant else None,
+            host=context.request.headers.get("host"),
+        )
         try:
-            principal = await resolve_principal(
-                self.runtime.database,
-                self.runtime.identity,
-                credential=token,
-                tenant_header=str(tenant) if tenant else None,
-                host=context.request.headers.get("host"),
-                ip_address=context.client_ip,
-            )
+            principal = await context.resolve_from(credentials)
         except BokaError as refused:  # a dead API key, or one for another tenant
             raise ConnectionRejectionError({"code": refused.code.value, "message": refused.message}) from refused
         if token and not principal.is_authenticated:
             raise ConnectionRejectionError()
         context.principal = principal
+        context.credentials = credentials
         return UNSET

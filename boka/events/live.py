@@ -1,0 +1,115 @@
+"""The live layer of one process: its Broadcast connection (Redis in production, memory in
+embedded mode), the hub that fans events out to subscribers, the availability feed, and —
+where this process runs it — the relay. Started and stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from broadcaster import Broadcast
+
+from boka.config import Settings
+from boka.db import Database
+from boka.events.broadcast import make_broadcast
+from boka.events.consumers import load_consumer_modules
+from boka.events.hub import LiveHub
+from boka.events.live_availability import AvailabilityFeed
+from boka.events.relay import Relay
+from boka.events.snapshots import BookingSnapshots
+from boka.jobs.context import bind_runtime
+from boka.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from boka.runtime import Runtime
+
+log = get_logger("boka.events.live")
+
+
+def events_channel(settings: Settings) -> str:
+    """Redis pub/sub channels ignore the database number; put it in the name, so deployments
+    (and test runs) sharing one Redis on different databases do not hear each other."""
+    if not settings.redis_url:
+        return "boka.events"
+    database = urlparse(settings.redis_url).path.strip("/") or "0"
+    return f"boka.events.{database}"
+
+
+def build_relay(settings: Settings, database: Database, broadcast: Broadcast | None) -> Relay:
+    return Relay(
+        database, broadcast, channel=events_channel(settings),
+        poll_seconds=settings.relay_poll_seconds, max_attempts=settings.relay_max_attempts,
+    )
+
+
+class Live:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.broadcast = make_broadcast(settings.redis_url)
+        self.hub = LiveHub(self.broadcast, channel=events_channel(settings))
+        self.availability = AvailabilityFeed(
+            self.hub, database, queue_size=settings.live_queue_size
+        )
+        self.bookings = BookingSnapshots(database)
+        self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
+        self._relay_task: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self.runtime: Runtime | None = None
+        self.connected = False
+
+    async def start(self, runtime: Runtime | None = None) -> None:
+        """Connect the broadcast and start the hub (and relay). If Redis is away the app still
+        starts (readiness reports it) and the connection is retried in the background."""
+        self.runtime = runtime
+        try:
+            await self._connect()
+        except Exception as error:  # noqa: BLE001
+            log.warning("broadcast unavailable; retrying in the background", error=str(error))
+            self._connecting = asyncio.create_task(self._keep_connecting(), name="boka-live-connect")
+        if self.relay is not None:
+            load_consumer_modules()
+            self._relay_task = asyncio.create_task(self._run_relay(self.relay), name="boka-relay")
+
+    async def _run_relay(self, relay: Relay) -> None:
+        if self.runtime is not None:
+            bind_runtime(self.runtime)  # consumers reach the app's runtime via job_runtime()
+        await relay.run()
+
+    async def _connect(self) -> None:
+        await self.broadcast.connect()
+        try:
+            await self.hub.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.broadcast.disconnect()
+            raise
+        self.connected = True
+
+    async def _keep_connecting(self) -> None:
+        while not self.connected:
+            await asyncio.sleep(2)
+            try:
+                self.broadcast = make_broadcast(self.settings.redis_url)
+                self.hub.broadcast = self.broadcast
+                if self.relay is not None:
+                    self.relay.broadcast = self.broadcast
+                await self._connect()
+                log.info("broadcast connected")
+            except Exception as error:  # noqa: BLE001
+                log.warning("broadcast still unavailable", error=str(error))
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connecting
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._relay_task
+        if self.connected:
+            await self.hub.stop()
+            with contextlib.suppress(Exception):
+                await self.broadcast.disconnect()

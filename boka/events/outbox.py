@@ -1,0 +1,97 @@
+"""Writing domain events into the outbox, in the caller's transaction.
+
+``record_event`` is the one way to announce a change: the event commits (or rolls back) with
+the change itself, and the relay (``boka.events.relay``) publishes it after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.events.wakeup import mark_outbox_written
+from boka.models.events import Event, EventStream
+from boka.models.types import utcnow
+
+
+async def record_event(
+    db: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    aggregate_type: str,
+    aggregate_id: uuid.UUID,
+    type: str,
+    payload: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> Event:
+    """Add one event to the outbox in ``db``'s transaction and return it (flushed).
+
+    ``payload`` must be JSON-serialisable and hold no secrets: it reaches subscribers,
+    consumers and (later) webhooks as it is.
+    """
+    sequence = await _next_sequence(db, tenant_id, aggregate_type, aggregate_id)
+    event = Event(
+        tenant_id=tenant_id,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        sequence=sequence,
+        type=type,
+        payload=payload,
+        occurred_at=occurred_at or utcnow(),
+    )
+    db.add(event)
+    await db.flush()
+    mark_outbox_written(db.sync_session)
+    return event
+
+
+async def _next_sequence(
+    db: AsyncSession, tenant_id: uuid.UUID, aggregate_type: str, aggregate_id: uuid.UUID
+) -> int:
+    """The aggregate's next sequence number, from one atomic upsert on its stream row.
+
+    On PostgreSQL the upsert row-locks the stream until this transaction ends: a concurrent
+    transaction on the same aggregate waits, then reads the committed number and takes the
+    next one, so numbers are unique and commit in order. SQLite serializes writers anyway.
+    """
+    insert = postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(EventStream).values(
+        aggregate_type=aggregate_type, aggregate_id=aggregate_id, tenant_id=tenant_id, version=1
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[EventStream.aggregate_type, EventStream.aggregate_id],
+        set_={"version": EventStream.version + 1},
+    ).returning(EventStream.version)
+    return int((await db.execute(statement)).scalar_one())
+
+
+def as_message(event: Event) -> dict[str, Any]:
+    """The event as it travels: to the broadcast channel, consumers and subscribers."""
+    return {
+        "id": str(event.id),
+        "position": event.position,
+        "tenant_id": str(event.tenant_id),
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": str(event.aggregate_id),
+        "sequence": event.sequence,
+        "type": event.type,
+        "payload": event.payload,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def unpublished(limit: int) -> sa.Select[tuple[Event]]:
+    """The oldest events not yet published, in outbox order."""
+    return (
+        sa.select(Event).where(Event.published_at.is_(None)).order_by(Event.position).limit(limit)
+    )

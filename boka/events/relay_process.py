@@ -1,0 +1,61 @@
+"""The relay outside the app: ``python worker.py`` runs it in a child process of its own.
+
+Not a thread of the worker: RQ forks a work horse per job, and a fork taken while a relay
+thread holds a lock (logging, the connection pool) leaves the child waiting on it forever
+(found by test: the first webhook job hung). The child is started with ``spawn`` and exits
+when the worker that started it is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from multiprocessing.process import BaseProcess
+
+from boka.config import Settings, get_settings
+from boka.events.broadcast import make_broadcast
+from boka.events.consumers import load_consumer_modules
+from boka.events.live import build_relay
+from boka.jobs.context import bind_runtime
+from boka.observability.logging import configure_logging
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+async def run_relay(settings: Settings, *, parent_pid: int | None = None) -> None:
+    """Connect, then publish until cancelled (or until ``parent_pid`` is gone). Consumers
+    reach this process's Runtime (its database and job queue) through ``job_runtime()``."""
+    from boka.runtime import Runtime
+
+    runtime = Runtime.from_settings(settings)
+    bind_runtime(runtime)
+    broadcast = make_broadcast(settings.redis_url)
+    await broadcast.connect()
+    load_consumer_modules()
+    relay = asyncio.create_task(build_relay(settings, runtime.database, broadcast).run())
+    try:
+        while parent_pid is None or os.getppid() == parent_pid:
+            done, _ = await asyncio.wait({relay}, timeout=PARENT_CHECK_SECONDS)
+            if done:
+                relay.result()
+                return
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        await broadcast.disconnect()
+        await runtime.close()
+
+
+def _relay_process_main(parent_pid: int) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_relay(settings, parent_pid=parent_pid))
+
+
+def start_relay_process() -> BaseProcess:
+    process = multiprocessing.get_context("spawn").Process(
+        target=_relay_process_main, args=(os.getpid(),), name="boka-relay", daemon=True
+    )
+    process.start()
+    return process

@@ -1,0 +1,22 @@
+"""The names of Boka's domain events (the ``type`` column) and their aggregates."""
+
+from __future__ import annotations
+
+BOOKING = "booking"
+SERVICE = "service"
+STAFF_MEMBER = "staff_member"
+CUSTOMER = "customer"
+
+AVAILABILITY_CHANGED = "availability.changed"
+BOOKING_EVENT_PREFIX = "booking."
+SERVICE_CHANGED = "service.changed"
+STAFF_CHANGED = "staff.changed"
+SCHEDULE_CHANGED = "schedule.changed"
+CUSTOMER_CHANGED = "customer.changed"
+
+# A booking history action becomes the event type "booking.<action>": created, confirmed,
+# rescheduled, cancelled, completed, no_show, and whatever transitions are added later.
+
+
+def booking_event_type(action: str) -> str:
+    return f"{BOOKING_EVENT_PREFIX}{action}"
