@@ -20,6 +20,8 @@ from boka.identity.rate_limits import (
 from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
+from boka.payments.providers import OnSiteProvider, PaymentProvider
+from boka.payments.stripe_provider import StripeProvider
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Runtime:
     rate_limiter: RateLimiter
     rate_limits: RateLimits
     jobs: JobQueue
+    payment_provider: PaymentProvider
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -56,14 +59,29 @@ class Runtime:
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
             jobs=jobs,
+            payment_provider=payment_provider_for(settings),
         )
         if isinstance(jobs, InProcessJobQueue):
             jobs.bind(runtime)
         register_queue_depth(jobs.depths)
         return runtime
 
+    @property
+    def payment_hold(self) -> timedelta:
+        return timedelta(minutes=self.settings.payment_hold_minutes)
+
     async def close(self) -> None:
         await self.jobs.close()
         await self.database.dispose()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def payment_provider_for(settings: Settings) -> PaymentProvider:
+    """Stripe when a secret key is configured; otherwise paid services are paid on site."""
+    if settings.stripe_secret_key:
+        return StripeProvider(
+            settings.stripe_secret_key, api_base=settings.stripe_api_base,
+            timeout=settings.stripe_timeout_seconds,
+        )
+    return OnSiteProvider()

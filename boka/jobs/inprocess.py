@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from boka.jobs.context import bind_runtime
 from boka.jobs.metrics import record_execution
-from boka.jobs.queues import QUEUE_NAMES, EnqueuedJob, QueueName, _check_importable, function_name
+from boka.jobs.queues import (
+    QUEUE_NAMES,
+    EnqueuedJob,
+    QueueName,
+    _check_importable,
+    function_name,
+    safe_job_id,
+)
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 from boka.observability.logging import get_logger
 
@@ -60,6 +67,7 @@ class InProcessJobQueue:
         _check_importable(function)
         if queue not in QUEUE_NAMES:
             raise ValueError(f"unknown queue {queue!r}")
+        job_id = safe_job_id(job_id) if job_id is not None else None
         if job_id is not None and (job_id in self._tasks or job_id in self._done):
             return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
         job_id = job_id or uuid.uuid4().hex

@@ -21,6 +21,12 @@ from boka.models.bookings import (  # noqa: E402
 )
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
+from boka.models.payments import (  # noqa: E402
+    Payment,
+    PaymentEvent,
+    Refund,
+    ServicePaymentPolicy,
+)
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
@@ -29,7 +35,8 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
-    "DiscountCode", "DiscountRedemption", "PricingRule", "Resource", "Role", "ScheduleOverride",
+    "DiscountCode", "DiscountRedemption", "Payment", "PaymentEvent", "Refund",
+    "ServicePaymentPolicy", "PricingRule", "Resource", "Role", "ScheduleOverride",
     "Service", "ServiceResource", "StaffMember", "StaffService", "Tenant", "TenantUser",
     "TimeOff", "User", "UserSession", "WeeklyHours", "metadata",
 ]

@@ -16,6 +16,7 @@ from boka.models.bookings import Booking, BookingStatus
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.customers import CustomerInput, CustomerType
 from boka.schema.errors import UserError
+from boka.schema.payments import PaymentType
 from boka.schema.transactions import resolve_visible_nodes
 
 BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
@@ -127,6 +128,11 @@ class CreateBookingInput:
     notes: str = ""
     discount_code: str | None = None
     seats: int = 1
+    payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="For services paid up front: a Stripe PaymentMethod to charge at once. "
+        "Without it, pay with the returned payment's clientSecret before it expires.",
+    )
 
 
 @strawberry.input
@@ -175,6 +181,9 @@ class BookingPayload:
         default=None,
         description="Lets whoever holds it view, reschedule or cancel this booking without "
         "signing in (send it to a guest). Only returned when the booking is created.",
+    )
+    payment: PaymentType | None = strawberry.field(
+        default=None, description="What the customer pays up front, for services that ask it."
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -13,6 +13,7 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.resolvers.payments import PaymentMutation
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
@@ -38,7 +39,9 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation))
+Mutation = merge_types("Mutation", (
+    IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation, PaymentMutation,
+))
 
 
 class BokaSchema(strawberry.Schema):

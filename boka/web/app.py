@@ -10,12 +10,14 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from boka.config import Settings, get_settings
+from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
+from boka.web.webhooks import stripe_webhook
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await enqueue_startup_jobs(runtime)
         try:
             yield
         finally:
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
