@@ -75,8 +75,8 @@ class Settings(BaseSettings):
         None, description="Stripe API base URL; unset = Stripe's own (tests point it at localstripe)."
     )
     stripe_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Stripe request.")
-    payment_hold_minutes: int = Field(
-        15, ge=1, description="How long an unpaid booking holds its slot before it expires."
+    payment_hold_seconds: int = Field(
+        900, ge=1, description="How long an unpaid booking holds its slot before it expires."
     )
     job_failure_ttl_days: int = Field(
         30, ge=1, description="How long failed jobs stay in the failed registry for inspection."

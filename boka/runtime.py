@@ -68,7 +68,7 @@ class Runtime:
 
     @property
     def payment_hold(self) -> timedelta:
-        return timedelta(minutes=self.settings.payment_hold_minutes)
+        return timedelta(seconds=self.settings.payment_hold_seconds)
 
     async def close(self) -> None:
         await self.jobs.close()

@@ -16,7 +16,7 @@ from boka.errors import UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.payments import Payment, PaymentKind, PaymentStatus
-from boka.payments.policies import amount_due_up_front, policy_for
+from boka.payments.policies import amount_due_up_front, asks_up_front, policy_for
 from boka.payments.providers import ChargeRequest, PaymentProvider, PaymentUnavailable
 
 
@@ -40,7 +40,7 @@ async def book_with_payment(
     rolled-back booking is never shown to anyone, so never paid. With ``payment_method`` the
     payment is confirmed at once and a declined card is a PAYMENT_DECLINED user error."""
     policy = await policy_for(db, request.service_id)
-    online = provider.collects_online and amount_due_up_front(policy, 1) > 0
+    online = provider.collects_online and asks_up_front(policy)
     booking = await create_booking(db, principal, replace(request, hold_for_payment=online), now=now)
     due = amount_due_up_front(policy, booking.price_cents)
     if due == 0:

@@ -25,6 +25,10 @@ class PolicyChange:
     no_show_fee_percent: int = 0
 
 
+def asks_up_front(policy: ServicePaymentPolicy | None) -> bool:
+    return policy is not None and policy.mode != PaymentMode.ON_SITE.value
+
+
 def amount_due_up_front(policy: ServicePaymentPolicy | None, price_cents: int) -> int:
     """Integer minor units; a deposit never exceeds the price."""
     if policy is None or policy.mode == PaymentMode.ON_SITE.value:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from boka.migrations import PROJECT_ROOT
-from tests.servers import clean_env
+from tests.servers import clean_env, free_port
 
 # Quick recovery settings so a dead worker's job comes back within seconds in tests.
 FAST_RECOVERY = {
@@ -24,7 +24,10 @@ FAST_RECOVERY = {
 
 
 def worker_env(redis_url: str, **settings: str) -> dict[str, str]:
-    return clean_env(redis_url=redis_url, **{**FAST_RECOVERY, **settings})
+    """A worker's environment: fast recovery, and a metrics port of its own (the default one
+    may be taken on a shared machine)."""
+    defaults = {**FAST_RECOVERY, "worker_metrics_port": str(free_port())}
+    return clean_env(redis_url=redis_url, **{**defaults, **settings})
 
 
 def run_worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
