@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.identity.principal import Principal
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, Refund
 
@@ -50,3 +52,35 @@ async def refunds_of_payment(db: AsyncSession, payment_id: uuid.UUID) -> list[Re
     return list(
         (await db.execute(sa.select(Refund).where(Refund.payment_id == payment_id))).scalars()
     )
+
+
+async def payments_of_bookings(
+    db: AsyncSession, principal: Principal, booking_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Payment]]:
+    """The ledger's payments of bookings the principal already sees (the caller resolved the
+    bookings through their visibility rules), oldest first, within the request's tenant."""
+    tenant = principal.require_tenant()
+    rows = await db.execute(
+        sa.select(Payment)
+        .where(Payment.booking_id.in_(booking_ids), Payment.tenant_id == tenant.id)
+        .order_by(Payment.created_at)
+    )
+    found: dict[uuid.UUID, list[Payment]] = defaultdict(list)
+    for payment in rows.scalars():
+        found[payment.booking_id].append(payment)
+    return found
+
+
+async def refunds_of_payments(
+    db: AsyncSession, principal: Principal, payment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Refund]]:
+    tenant = principal.require_tenant()
+    rows = await db.execute(
+        sa.select(Refund)
+        .where(Refund.payment_id.in_(payment_ids), Refund.tenant_id == tenant.id)
+        .order_by(Refund.created_at)
+    )
+    found: dict[uuid.UUID, list[Refund]] = defaultdict(list)
+    for refund in rows.scalars():
+        found[refund.payment_id].append(refund)
+    return found

@@ -13,6 +13,7 @@ from strawberry import relay
 from boka.booking.pricing import Quote
 from boka.booking.queries import bookings_by_ids
 from boka.models.bookings import Booking, BookingStatus
+from boka.payments.ledger import payments_of_bookings
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.customers import CustomerInput, CustomerType
 from boka.schema.errors import UserError
@@ -66,6 +67,11 @@ class BookingType(relay.Node):
     async def resources(self, info: strawberry.Info) -> list[ResourceType]:
         held = await info.context.loaders.resources_by_booking_id.load(uuid.UUID(self.id))
         return [ResourceType.from_model(resource) for resource in held]
+
+    @strawberry.field(description="The ledger of this booking: what was asked, paid and refunded.")
+    async def payments(self, info: strawberry.Info) -> list[PaymentType]:
+        rows = await info.context.loaders.related(payments_of_bookings).load(uuid.UUID(self.id))
+        return [PaymentType.from_model(payment) for payment in rows]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 from strawberry import relay
 
-from boka.models.payments import Payment, PaymentMode, ServicePaymentPolicy
+from boka.models.payments import Payment, PaymentMode, Refund, ServicePaymentPolicy
+from boka.payments.ledger import refunds_of_payments
 from boka.schema.catalog import MoneyType
 from boka.schema.errors import UserError
 
@@ -32,13 +34,43 @@ class PaymentType:
         default=None, description="An unpaid booking is cancelled and its slot freed at this time."
     )
 
+    provider_payment_id: str | None = strawberry.field(
+        default=None, description="The provider's id (a Stripe PaymentIntent id)."
+    )
+    created_at: datetime | None = None
+
     @classmethod
     def from_model(cls, payment: Payment, client_secret: str | None = None) -> PaymentType:
         return cls(
             id=strawberry.ID(str(payment.id)), kind=payment.kind,
             amount=MoneyType(amount=payment.amount_cents, currency=payment.currency),
             status=payment.status, provider=payment.provider, client_secret=client_secret,
-            expires_at=payment.expires_at,
+            expires_at=payment.expires_at, provider_payment_id=payment.provider_payment_id,
+            created_at=payment.created_at,
+        )
+
+    @strawberry.field(description="Money sent back to the customer from this payment.")
+    async def refunds(self, info: strawberry.Info) -> list[RefundType]:
+        rows = await info.context.loaders.related(refunds_of_payments).load(uuid.UUID(self.id))
+        return [RefundType.from_model(refund) for refund in rows]
+
+
+@strawberry.type(name="Refund")
+class RefundType:
+    id: strawberry.ID
+    amount: MoneyType
+    status: str = strawberry.field(description="pending, succeeded, failed, or manual (on site).")
+    reason: str
+    provider_refund_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, refund: Refund) -> RefundType:
+        return cls(
+            id=strawberry.ID(str(refund.id)),
+            amount=MoneyType(amount=refund.amount_cents, currency=refund.currency),
+            status=refund.status, reason=refund.reason,
+            provider_refund_id=refund.provider_refund_id, created_at=refund.created_at,
         )
 
 

@@ -33,6 +33,9 @@ from tests.servers import clean_env, uvicorn_server
 from tests.support import GraphQLClient, World
 
 BOOKINGS = "{ bookings(first: 10) { edges { node { id status } } } }"
+LEDGER = """{ bookings(first: 10) { edges { node {
+  payments { kind status amount { amount } providerPaymentId
+             refunds { status amount { amount } providerRefundId } } } } } }"""
 SLOTS = """
 query Slots($service: ID!, $from: DateTime!, $to: DateTime!) {
   availability(serviceId: $service, from: $from, to: $to) { start }
@@ -154,6 +157,13 @@ async def test_a_paid_booking_is_confirmed_by_the_webhook_and_refunded_on_cancel
         at_stripe = stripe_client.v1.refunds.list(params={"payment_intent": intent_id}).data
         assert [(r.id, r.amount) for r in at_stripe] == [(refund.provider_refund_id, 5000)]
         assert (await ledger(world.runtime.database))["history"] == ["created", "paid", "cancelled"]
+        seen = await gql(LEDGER, token=customer.token, tenant="salon")
+        assert seen.data["bookings"]["edges"][0]["node"]["payments"] == [{
+            "kind": "booking", "status": "succeeded", "amount": {"amount": 5000},
+            "providerPaymentId": intent_id,
+            "refunds": [{"status": "succeeded", "amount": {"amount": 5000},
+                         "providerRefundId": refund.provider_refund_id}],
+        }]
 
 
 async def _is(gql: GraphQLClient, token: str, status: str) -> bool:
