@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boka.jobs.context import bind_runtime
+from boka.jobs.failed import FailedJob
 from boka.jobs.metrics import record_execution
 from boka.jobs.queues import (
     QUEUE_NAMES,
@@ -42,6 +43,8 @@ class FailedInProcessJob:
     args: tuple[Any, ...]
     error: str
     failed_at: datetime
+    callable: Callable[..., Any]
+    retry: RetryPolicy
 
 
 class InProcessJobQueue:
@@ -119,7 +122,7 @@ class InProcessJobQueue:
                     self.failed.append(FailedInProcessJob(
                         id=job_id, function=name, queue=queue, args=args,
                         error="".join(traceback.format_exception(exc)),
-                        failed_at=datetime.now(UTC),
+                        failed_at=datetime.now(UTC), callable=function, retry=retry,
                     ))
                     self._state[job_id] = (queue, "failed")
                     return
@@ -137,6 +140,24 @@ class InProcessJobQueue:
         async with asyncio.timeout(timeout):
             while self._tasks:
                 await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def failed_jobs(self) -> list[FailedJob]:
+        return [
+            FailedJob(id=job.id, queue=job.queue, function=job.function, args=job.args,
+                      failed_at=job.failed_at, error=job.error.strip().splitlines()[-1])
+            for job in self.failed
+        ]
+
+    async def requeue_failed(self, job_id: str) -> bool:
+        for job in self.failed:
+            if job.id == job_id:
+                self.failed.remove(job)
+                self._done.pop(job_id, None)
+                self._state.pop(job_id, None)
+                await self.enqueue(job.callable, *job.args, queue=job.queue,  # type: ignore[arg-type]
+                                   job_id=job_id, retry=job.retry)
+                return True
+        return False
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         counts = {(queue, state): 0 for queue in QUEUE_NAMES

@@ -28,6 +28,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
+from boka.jobs.failed import FailedJob, list_failed_jobs, requeue_failed_job
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 
 QueueName = Literal["high", "default", "low"]
@@ -52,6 +53,10 @@ class JobQueue(Protocol):
         retry: RetryPolicy = DEFAULT_RETRY,
         at: datetime | None = None,
     ) -> EnqueuedJob: ...
+
+    async def failed_jobs(self) -> list[FailedJob]: ...
+
+    async def requeue_failed(self, job_id: str) -> bool: ...
 
     async def close(self) -> None: ...
 
@@ -132,6 +137,12 @@ class RQJobQueue:
             assert job_id is not None
             return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
         return EnqueuedJob(id=job.id, queue=queue, duplicate=False)
+
+    async def failed_jobs(self) -> list[FailedJob]:
+        return await asyncio.to_thread(list_failed_jobs, self.connection)
+
+    async def requeue_failed(self, job_id: str) -> bool:
+        return await asyncio.to_thread(requeue_failed_job, self.connection, job_id)
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         for name in QUEUE_NAMES:

@@ -13,6 +13,7 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.payments import PaymentMutation
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
@@ -38,9 +39,12 @@ class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery))
+Query = merge_types("Query", (
+    NodeQuery, IdentityQuery, CatalogQuery, BookingQuery, CustomerQuery, JobQuery,
+))
 Mutation = merge_types("Mutation", (
     IdentityMutation, CatalogMutation, BookingMutation, CustomerMutation, PaymentMutation,
+    JobMutation,
 ))
 
 
