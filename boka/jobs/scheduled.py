@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from boka.jobs.context import job_runtime
 from boka.jobs.payments import expire_overdue_holds
 from boka.jobs.retry import RetryPolicy
+from boka.observability.logging import get_logger
 from boka.runtime import Runtime
+
+log = get_logger("boka.jobs.scheduled")
 
 SWEEP_PERIOD = timedelta(minutes=5)
 
@@ -35,7 +38,12 @@ async def schedule_hold_sweep(runtime: Runtime) -> None:
 
 
 async def enqueue_startup_jobs(runtime: Runtime) -> None:
-    await runtime.jobs.enqueue(
-        sweep_overdue_holds, queue="low", job_id="sweep-holds:startup",
-        retry=RetryPolicy.exponential(max_retries=3, base=10),
-    )
+    """Start the recurring chains. Never fatal: an app whose Redis is down still starts (and
+    says so on /readyz); the chain starts with the next app start."""
+    try:
+        await runtime.jobs.enqueue(
+            sweep_overdue_holds, queue="low", job_id="sweep-holds:startup",
+            retry=RetryPolicy.exponential(max_retries=3, base=10),
+        )
+    except Exception as error:  # noqa: BLE001 - logged, and the app starts anyway
+        log.warning("could not enqueue the startup jobs", error=repr(error))
