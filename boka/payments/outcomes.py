@@ -27,6 +27,15 @@ from boka.payments.ledger import (
 )
 
 
+class PaymentNotRecordedYet(Exception):
+    """An event for one of our payments (its metadata says so) that is not in the ledger yet:
+    the booking's transaction may still be committing. Raised so the job retries later."""
+
+
+def _ours(metadata: dict[str, Any] | None) -> bool:
+    return bool(metadata and metadata.get("payment_id") and metadata.get("booking_id"))
+
+
 @dataclass(frozen=True)
 class Outcome:
     summary: str
@@ -34,10 +43,13 @@ class Outcome:
 
 
 async def payment_succeeded(
-    db: AsyncSession, provider: str, provider_payment_id: str, *, now: datetime
+    db: AsyncSession, provider: str, provider_payment_id: str, *, now: datetime,
+    metadata: dict[str, Any] | None = None,
 ) -> Outcome:
     payment = await payment_by_provider_id(db, provider, provider_payment_id, lock=True)
     if payment is None:
+        if _ours(metadata):
+            raise PaymentNotRecordedYet(provider_payment_id)
         return Outcome("unknown payment")
     if payment.status == PaymentStatus.SUCCEEDED.value:
         return Outcome("already succeeded")
@@ -65,10 +77,12 @@ async def payment_succeeded(
 
 async def payment_failed(
     db: AsyncSession, provider: str, provider_payment_id: str, error: dict[str, Any] | None,
-    *, now: datetime,
+    *, now: datetime, metadata: dict[str, Any] | None = None,
 ) -> Outcome:
     payment = await payment_by_provider_id(db, provider, provider_payment_id, lock=True)
     if payment is None:
+        if _ours(metadata):
+            raise PaymentNotRecordedYet(provider_payment_id)
         return Outcome("unknown payment")
     if payment.status != PaymentStatus.PENDING.value and payment.status != PaymentStatus.FAILED.value:
         return Outcome(f"ignored: payment already {payment.status}")

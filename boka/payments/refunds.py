@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.lifecycle import CancellationTerms
+from boka.errors import UserErrorCode, UserInputError
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import payment_idempotency_key
 from boka.payments.ledger import booking_payment, payment_by_id, refund_by_id
 from boka.payments.policies import no_show_fee, policy_for
-from boka.payments.providers import ChargeRequest, PaymentProvider
+from boka.payments.providers import ChargeRequest, PaymentProvider, PaymentUnavailable
 
 UNPAID = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
 
@@ -27,6 +28,14 @@ UNPAID = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
 class CancellationMoney:
     refund: Refund | None = None  # to send to the provider after commit
     cancel_provider_payment: tuple[str, str] | None = None  # (provider, id) of an unpaid intent
+    paid_up_front: bool = False  # False: nothing was paid, so nothing goes back
+
+    def refund_cents(self, policy_share_of_price: int) -> int:
+        """What goes back: the ledger's refund when something was paid up front; else the
+        policy's share of the price (services paid on site, as before payments existed)."""
+        if self.refund is not None:
+            return self.refund.amount_cents
+        return 0 if self.paid_up_front else policy_share_of_price
 
 
 async def settle_cancellation(
@@ -42,13 +51,16 @@ async def settle_cancellation(
         payment.updated_at = now
         await db.flush()
         if payment.provider_payment_id:
-            return CancellationMoney(cancel_provider_payment=(payment.provider, payment.provider_payment_id))
-        return CancellationMoney()
+            return CancellationMoney(
+                cancel_provider_payment=(payment.provider, payment.provider_payment_id),
+                paid_up_front=True,
+            )
+        return CancellationMoney(paid_up_front=True)
     if payment.status != PaymentStatus.SUCCEEDED.value:
-        return CancellationMoney()
+        return CancellationMoney(paid_up_front=True)
     amount = payment.amount_cents * terms.refund_percent // 100
     if amount == 0:
-        return CancellationMoney()
+        return CancellationMoney(paid_up_front=True)
     refund = Refund(
         tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=booking.id,
         idempotency_key=f"cancellation:{booking.id}", provider=payment.provider,
@@ -58,7 +70,7 @@ async def settle_cancellation(
     )
     db.add(refund)
     await db.flush()
-    return CancellationMoney(refund=refund)
+    return CancellationMoney(refund=refund, paid_up_front=True)
 
 
 @dataclass(frozen=True)
@@ -115,12 +127,19 @@ async def charge_no_show_fee(
     if fee == 0:
         return None
     payment_id = uuid.uuid4()
-    result = await provider.create_payment(ChargeRequest(
-        amount_cents=fee, currency=booking.currency,
-        idempotency_key=payment_idempotency_key(booking.id, PaymentKind.NO_SHOW_FEE),
-        metadata={"tenant_id": str(booking.tenant_id), "booking_id": str(booking.id),
-                  "payment_id": str(payment_id)},
-    ))
+    try:
+        result = await provider.create_payment(ChargeRequest(
+            amount_cents=fee, currency=booking.currency,
+            idempotency_key=payment_idempotency_key(booking.id, PaymentKind.NO_SHOW_FEE),
+            metadata={"tenant_id": str(booking.tenant_id), "booking_id": str(booking.id),
+                      "payment_id": str(payment_id)},
+        ))
+    except PaymentUnavailable as error:
+        raise UserInputError(
+            UserErrorCode.PAYMENT_UNAVAILABLE,
+            "Payments are unavailable right now, so the no-show fee cannot be asked; "
+            "nothing was changed. Please try again.",
+        ) from error
     payment = Payment(
         id=payment_id, tenant_id=booking.tenant_id, booking_id=booking.id,
         kind=PaymentKind.NO_SHOW_FEE.value, provider=provider.name,

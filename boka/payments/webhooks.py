@@ -93,10 +93,13 @@ async def process_event(db: AsyncSession, event_row_id: uuid.UUID, *, now: datet
 
 async def _apply(db: AsyncSession, type_: str, obj: dict[str, Any], *, now: datetime) -> Outcome:
     if type_ == "payment_intent.succeeded":
-        return await outcomes.payment_succeeded(db, "stripe", obj["id"], now=now)
+        return await outcomes.payment_succeeded(
+            db, "stripe", obj["id"], now=now, metadata=obj.get("metadata")
+        )
     if type_ == "payment_intent.payment_failed":
         return await outcomes.payment_failed(
-            db, "stripe", obj["id"], obj.get("last_payment_error"), now=now
+            db, "stripe", obj["id"], obj.get("last_payment_error"), now=now,
+            metadata=obj.get("metadata"),
         )
     if type_ == "charge.refunded":
         intent = obj.get("payment_intent")

@@ -215,7 +215,7 @@ async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> Canc
         return CancelBookingPayload(errors=errors)
     booking, terms, money = cancelled
     await after_cancellation(info.context.runtime, money)
-    refund_cents = money.refund.amount_cents if money.refund else terms.refund_cents
+    refund_cents = money.refund_cents(terms.refund_cents)
     return CancelBookingPayload(
         booking=BookingType.from_model(booking),
         refund=MoneyType(amount=refund_cents, currency=booking.currency),

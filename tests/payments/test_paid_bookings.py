@@ -8,7 +8,7 @@ import stripe
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
 from tests.payments.conftest import card
-from tests.payments.support import CREATE, NO_SHOW, SET_POLICY, ledger, payment_intent_id
+from tests.payments.support import CANCEL, CREATE, NO_SHOW, SET_POLICY, ledger, payment_intent_id
 from tests.support import GraphQLClient, World
 
 
@@ -168,3 +168,19 @@ async def test_a_no_show_owes_the_fee_less_the_deposit(
     assert [(p.amount_cents, p.status, p.provider) for p in fee] == [(1500, "pending", "stripe")]
     intent = stripe_client.v1.payment_intents.retrieve(fee[0].provider_payment_id)
     assert intent.amount == 1500  # 50 % of 50.00, less the 10.00 deposit kept
+
+
+async def test_cancelling_an_unpaid_booking_refunds_nothing_and_gives_up_the_payment(
+    gql: GraphQLClient, world: World
+) -> None:
+    staffed, _owner, customer = await _salon(gql, world, {"mode": "FULL"})
+    payload = await _book(gql, staffed, customer)
+
+    result = await gql(CANCEL, {"input": {"id": payload["booking"]["id"]}}, token=customer.token, tenant="salon")
+
+    body = result.data["cancelBooking"]
+    assert (body["booking"]["status"], body["refund"]["amount"]) == ("CANCELLED", 0)
+    state = await ledger(world.runtime.database)
+    assert [p.status for p in state["payments"]] == ["canceled"] and state["refunds"] == []
+    queued = world.runtime.jobs.queue("high").get_jobs()
+    assert [job.func_name for job in queued] == ["boka.jobs.payments.cancel_provider_payment"]

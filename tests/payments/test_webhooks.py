@@ -150,3 +150,24 @@ async def test_a_refund_made_at_stripe_enters_the_ledger_once(
     assert [(r.provider_refund_id, r.amount_cents, r.status, r.reason) for r in state["refunds"]] == [
         (made_at_stripe.id, 1200, "succeeded", "refunded at the provider"),
     ]
+
+
+async def test_an_event_for_a_payment_not_in_the_ledger_yet_is_retried_and_a_foreign_one_ignored(
+    http: httpx.AsyncClient, world: World, stripe_client: stripe.StripeClient,
+    postgres_url: str, localstripe: str,
+) -> None:
+    # Ours by its metadata, but the booking's transaction has not committed (or never will).
+    early = stripe_client.v1.payment_intents.create(params={
+        "amount": 700, "currency": "eur",
+        "metadata": {"tenant_id": str(uuid.uuid4()), "booking_id": str(uuid.uuid4()),
+                     "payment_id": str(uuid.uuid4())},
+    })
+    foreign = stripe_client.v1.payment_intents.create(params={"amount": 900, "currency": "eur"})
+
+    await post(http, event("payment_intent.succeeded", early))
+    await post(http, event("payment_intent.succeeded", foreign))
+    drain_jobs(postgres_url, localstripe)
+
+    assert sorted(await _events(world), key=str) == sorted(
+        [("payment_intent.succeeded", None), ("payment_intent.succeeded", "unknown payment")], key=str
+    )
