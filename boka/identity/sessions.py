@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,3 +102,20 @@ async def end_session(db: AsyncSession, session_id: uuid.UUID) -> None:
     await db.execute(
         sa.update(UserSession).where(UserSession.id == session_id).values(is_active=False)
     )
+
+
+async def delete_ended_sessions(
+    db: AsyncSession, *, now: datetime, keep_ended_for: timedelta = timedelta(days=30)
+) -> int:
+    """Delete sessions that expired, or were signed out, more than ``keep_ended_for`` ago
+    (kept that long for the record). Returns how many went."""
+    cutoff = now - keep_ended_for
+    result = await db.execute(
+        sa.delete(UserSession).where(
+            sa.or_(
+                UserSession.expires_at < cutoff,
+                sa.and_(UserSession.is_active.is_(False), UserSession.last_seen_at < cutoff),
+            )
+        )
+    )
+    return result.rowcount or 0

@@ -1,20 +1,26 @@
-"""Recurring maintenance jobs (queue ``low``). Each run schedules the next one at the next
-period boundary, with the boundary in its job id, so however many app processes start the
-chain it runs once per period; every app start (re)starts it, should a run ever fail."""
+"""Recurring maintenance jobs (queue ``low``): expiring overdue payment holds (every 5 min, a
+net under the per-booking expiry jobs) and deleting long-ended sessions (hourly).
+
+Each run schedules the next one at the next period boundary, with the boundary in its job
+id, so however many app processes start a chain it runs once per period; every app start
+(re)starts the chains, should a run ever fail for good."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from boka.identity.sessions import delete_ended_sessions
 from boka.jobs.context import job_runtime
 from boka.jobs.payments import expire_overdue_holds
+from boka.jobs.queues import function_name
 from boka.jobs.retry import RetryPolicy
+from boka.models.types import utcnow
 from boka.observability.logging import get_logger
 from boka.runtime import Runtime
 
 log = get_logger("boka.jobs.scheduled")
-
-SWEEP_PERIOD = timedelta(minutes=5)
+RECURRING_RETRY = RetryPolicy.exponential(max_retries=3, base=10)
 
 
 def next_boundary(now: datetime, period: timedelta) -> datetime:
@@ -25,25 +31,38 @@ def next_boundary(now: datetime, period: timedelta) -> datetime:
 async def sweep_overdue_holds() -> int:
     async with job_runtime() as runtime:
         swept = await expire_overdue_holds()
-        await schedule_hold_sweep(runtime)
+        await schedule_next(runtime, sweep_overdue_holds)
         return swept
 
 
-async def schedule_hold_sweep(runtime: Runtime) -> None:
-    at = next_boundary(datetime.now(UTC), SWEEP_PERIOD)
+async def clean_up_sessions() -> int:
+    async with job_runtime() as runtime:
+        async with runtime.database.transaction(write=True, all_tenants=True) as db:
+            deleted = await delete_ended_sessions(db, now=utcnow())
+        await schedule_next(runtime, clean_up_sessions)
+        return deleted
+
+
+RECURRING: dict[Callable[[], Awaitable[int]], timedelta] = {
+    sweep_overdue_holds: timedelta(minutes=5),
+    clean_up_sessions: timedelta(hours=1),
+}
+
+
+async def schedule_next(runtime: Runtime, job: Callable[[], Awaitable[int]]) -> None:
+    at = next_boundary(datetime.now(UTC), RECURRING[job])
     await runtime.jobs.enqueue(
-        sweep_overdue_holds, queue="low", job_id=f"sweep-holds:{at.isoformat()}", at=at,
-        retry=RetryPolicy.exponential(max_retries=3, base=10),
+        job, queue="low", job_id=f"{job.__name__}:{at.isoformat()}", at=at, retry=RECURRING_RETRY
     )
 
 
 async def enqueue_startup_jobs(runtime: Runtime) -> None:
     """Start the recurring chains. Never fatal: an app whose Redis is down still starts (and
-    says so on /readyz); the chain starts with the next app start."""
-    try:
-        await runtime.jobs.enqueue(
-            sweep_overdue_holds, queue="low", job_id="sweep-holds:startup",
-            retry=RetryPolicy.exponential(max_retries=3, base=10),
-        )
-    except Exception as error:  # noqa: BLE001 - logged, and the app starts anyway
-        log.warning("could not enqueue the startup jobs", error=repr(error))
+    says so on /readyz); the chains start with the next app start."""
+    for job in RECURRING:
+        try:
+            await runtime.jobs.enqueue(
+                job, queue="low", job_id=f"{job.__name__}:startup", retry=RECURRING_RETRY
+            )
+        except Exception as error:  # noqa: BLE001 - logged, and the app starts anyway
+            log.warning("could not start a recurring job", job=function_name(job), error=repr(error))
