@@ -13,7 +13,7 @@ from boka.models.payments import RefundStatus
 from boka.models.types import utcnow
 from boka.observability.logging import get_logger
 from boka.payments import holds, refunds, webhooks
-from boka.payments.providers import PaymentUnavailable
+from boka.payments.providers import PaymentDeclined, PaymentRefused
 from boka.runtime import Runtime
 
 log = get_logger("boka.jobs.payments")
@@ -43,11 +43,7 @@ async def send_refund(refund_id: str) -> str:
                 idempotency_key=refunds.refund_idempotency_key(request.refund_id),
                 metadata=request.metadata,
             )
-        except PaymentUnavailable:
-            raise  # retried with backoff
-        except Exception as error:  # the provider refused: recorded, not retried
-            if not _is_refusal(error):
-                raise
+        except (PaymentRefused, PaymentDeclined) as error:  # for good: recorded, not retried
             async with runtime.database.transaction(write=True, all_tenants=True) as db:
                 await refunds.record_refund_result(
                     db, request.refund_id, provider_refund_id=None,
@@ -55,6 +51,7 @@ async def send_refund(refund_id: str) -> str:
                 )
             log.error("refund refused by the provider", refund_id=refund_id, error=str(error))
             return "refused"
+        # (PaymentUnavailable propagates: the job is retried with backoff.)
         async with runtime.database.transaction(write=True, all_tenants=True) as db:
             await refunds.record_refund_result(
                 db, request.refund_id, provider_refund_id=result.provider_refund_id,
@@ -88,12 +85,6 @@ async def expire_overdue_holds() -> int:
         for _tenant_id, payment_id in overdue:
             await expire_payment_hold(str(payment_id))
         return len(overdue)
-
-
-def _is_refusal(error: Exception) -> bool:
-    import stripe
-
-    return isinstance(error, stripe.InvalidRequestError | stripe.CardError | ValueError)
 
 
 # Enqueueing, for producers (resolvers, webhooks, other jobs).

@@ -40,6 +40,11 @@ class PaymentDeclined(UserInputError):
         self.decline_code = decline_code
 
 
+class PaymentRefused(Exception):
+    """The provider refused the request for good (e.g. refunding more than was paid); retrying
+    cannot help. Recorded on the ledger row, not retried."""
+
+
 class PaymentUnavailable(Exception):
     """The provider could not be reached or answered with a transient error; worth retrying
     (jobs retry it with backoff)."""

@@ -17,6 +17,7 @@ from boka.payments.providers import (
     ChargeRequest,
     IntentResult,
     PaymentDeclined,
+    PaymentRefused,
     PaymentUnavailable,
     RefundResult,
 )
@@ -101,6 +102,8 @@ class StripeProvider:
             ) from error
         except TRANSIENT_ERRORS as error:
             raise PaymentUnavailable(f"Stripe is unavailable: {error}") from error
+        except stripe.InvalidRequestError as error:
+            raise PaymentRefused(error.user_message or str(error)) from error
 
 
 def verify_webhook(payload: bytes, signature: str, secret: str) -> stripe.Event:
