@@ -45,7 +45,7 @@ async def book_with_payment(
     due = amount_due_up_front(policy, booking.price_cents)
     if due == 0:
         if online:  # free after discounts: nothing to wait for
-            await _confirm_unless_staff_confirms(db, booking, now)
+            await confirm_paid_booking(db, booking, now)
         return booking, None
     payment_id = uuid.uuid4()
     try:
@@ -76,11 +76,11 @@ async def book_with_payment(
     await db.flush()
     if result.status == PaymentStatus.SUCCEEDED.value:  # confirmed server-side just now
         payment.succeeded_at = now
-        await _confirm_unless_staff_confirms(db, booking, now)
+        await confirm_paid_booking(db, booking, now)
     return booking, Checkout(payment=payment, client_secret=result.client_secret)
 
 
-async def _confirm_unless_staff_confirms(db: AsyncSession, booking: Booking, now: datetime) -> bool:
+async def confirm_paid_booking(db: AsyncSession, booking: Booking, now: datetime) -> bool:
     """Paid: the booking is confirmed, unless its service wants staff to confirm it (then it
     stays pending, paid, for them)."""
     if booking.status != BookingStatus.PENDING:
@@ -92,4 +92,3 @@ async def _confirm_unless_staff_confirms(db: AsyncSession, booking: Booking, now
     return True
 
 
-confirm_paid_booking = _confirm_unless_staff_confirms

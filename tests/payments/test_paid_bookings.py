@@ -184,3 +184,49 @@ async def test_cancelling_an_unpaid_booking_refunds_nothing_and_gives_up_the_pay
     assert [p.status for p in state["payments"]] == ["canceled"] and state["refunds"] == []
     queued = world.runtime.jobs.queue("high").get_jobs()
     assert [job.func_name for job in queued] == ["boka.jobs.payments.cancel_provider_payment"]
+
+
+async def test_a_card_that_needs_authentication_leaves_the_booking_held_for_the_browser(
+    gql: GraphQLClient, world: World, stripe_client: stripe.StripeClient
+) -> None:
+    staffed, _owner, customer = await _salon(gql, world, {"mode": "FULL"})
+
+    payload = await _book(gql, staffed, customer, paymentMethodId=card(stripe_client, "4000002500003155"))
+
+    assert payload["errors"] == []
+    assert (payload["booking"]["status"], payload["payment"]["status"]) == ("PENDING", "pending")
+    intent = stripe_client.v1.payment_intents.retrieve(payment_intent_id(payload["payment"]["clientSecret"]))
+    assert intent.status == "requires_action"  # 3-D Secure, finished in the browser
+
+
+async def test_a_refund_the_provider_refuses_is_recorded_as_failed_not_retried(
+    gql: GraphQLClient, world: World, stripe_client: stripe.StripeClient
+) -> None:
+    import sqlalchemy as sa
+
+    from boka.jobs.context import bind_runtime, unbind_runtime
+    from boka.jobs.payments import send_refund
+    from boka.models.payments import Payment, Refund
+
+    staffed, _owner, customer = await _salon(gql, world, {"mode": "FULL"})
+    payload = await _book(gql, staffed, customer)
+    async with world.runtime.database.transaction(write=True) as db:
+        payment = (await db.execute(sa.select(Payment))).scalar_one()
+        refund = Refund(  # a refund of money that never came in: Stripe says no
+            tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=payment.booking_id,
+            idempotency_key="test:refused", provider="stripe", amount_cents=100, currency="EUR",
+            status="pending", reason="test",
+        )
+        db.add(refund)
+    assert payload["payment"]["status"] == "pending"
+
+    token = bind_runtime(world.runtime)
+    try:
+        assert await send_refund(str(refund.id)) == "refused"
+        assert await send_refund(str(refund.id)) == "nothing to do"
+    finally:
+        unbind_runtime(token)
+
+    [stored] = (await ledger(world.runtime.database))["refunds"]
+    assert stored.status == "failed" and stored.provider_refund_id is None
+    assert stored.failure_message
