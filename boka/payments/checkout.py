@@ -90,5 +90,3 @@ async def confirm_paid_booking(db: AsyncSession, booking: Booking, now: datetime
         return False
     await system_transition(db, booking, BookingStatus.CONFIRMED, action="paid", now=now)
     return True
-
-

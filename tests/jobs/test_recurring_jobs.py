@@ -24,7 +24,7 @@ async def test_session_clean_up_deletes_long_ended_sessions_and_schedules_itself
     tenant = await world.tenant("salon")
     current = await world.person(tenant, None)
     stale = await world.person(tenant, None)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(write=True, all_tenants=True) as db:
         await db.execute(
             sa.update(UserSession).where(UserSession.user_id == stale.user.id)
             .values(expires_at=utcnow() - timedelta(days=31))
@@ -37,7 +37,7 @@ async def test_session_clean_up_deletes_long_ended_sessions_and_schedules_itself
     finally:
         unbind_runtime(token)
 
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         owners = (await db.execute(sa.select(UserSession.user_id))).scalars().all()
     assert owners == [current.user.id]
     scheduled = ScheduledJobRegistry("low", connection=world.runtime.jobs.connection).get_job_ids()

@@ -45,7 +45,7 @@ def payment_intent_id(client_secret: str) -> str:
 
 async def ledger(database: Database) -> dict[str, Any]:
     """Everything the payment tests look at, straight from the database."""
-    async with database.transaction() as db:
+    async with database.transaction(all_tenants=True) as db:
         bookings = (await db.execute(sa.select(Booking))).scalars().all()
         payments = (await db.execute(sa.select(Payment).order_by(Payment.created_at))).scalars().all()
         refunds = (await db.execute(sa.select(Refund).order_by(Refund.created_at))).scalars().all()

@@ -108,7 +108,7 @@ async def _tenant(world: World, slug: str):
 
     from boka.models.tenancy import Tenant
 
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         return (await db.execute(sa.select(Tenant).where(Tenant.slug == slug))).scalar_one()
 
 
@@ -153,7 +153,7 @@ async def test_a_no_show_owes_the_fee_less_the_deposit(
     from boka.models.bookings import Booking
     from boka.models.types import utcnow
 
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(write=True, all_tenants=True) as db:
         booking = (await db.execute(sa.select(Booking))).scalar_one()
         shift = booking.start_time - (utcnow() - timedelta(hours=2))
         for field in ("start_time", "end_time", "block_start", "block_end"):
@@ -210,7 +210,7 @@ async def test_a_refund_the_provider_refuses_is_recorded_as_failed_not_retried(
 
     staffed, _owner, customer = await _salon(gql, world, {"mode": "FULL"})
     payload = await _book(gql, staffed, customer)
-    async with world.runtime.database.transaction(write=True) as db:
+    async with world.runtime.database.transaction(write=True, all_tenants=True) as db:
         payment = (await db.execute(sa.select(Payment))).scalar_one()
         refund = Refund(  # a refund of money that never came in: Stripe says no
             tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=payment.booking_id,

@@ -138,7 +138,7 @@ async def test_a_paid_booking_is_confirmed_by_the_webhook_and_refunded_on_cancel
         state = await ledger(world.runtime.database)
         [payment] = state["payments"]
         assert (payment.status, payment.amount_cents, payment.provider_payment_id) == ("succeeded", 5000, intent_id)
-        async with world.runtime.database.transaction() as db:
+        async with world.runtime.database.transaction(all_tenants=True) as db:
             events = (await db.execute(sa.select(PaymentEvent))).scalars().all()
         assert [(e.type, e.outcome) for e in events] == [("payment_intent.succeeded", "booking confirmed")]
 
@@ -231,7 +231,7 @@ async def test_money_arriving_after_the_hold_expired_is_refunded_in_full(
         pay_with_card(stripe_client, intent_id)  # Stripe takes the money all the same
 
         async def event_stored() -> bool:
-            async with world.runtime.database.transaction() as db:
+            async with world.runtime.database.transaction(all_tenants=True) as db:
                 return bool((await db.execute(sa.select(PaymentEvent))).scalars().all())
 
         await eventually(event_stored, "the webhook")

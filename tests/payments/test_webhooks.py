@@ -66,7 +66,7 @@ async def _pending_paid_booking(gql: GraphQLClient, world: World) -> tuple[str, 
 
 
 async def _events(world: World) -> list[tuple[str, str | None]]:
-    async with world.runtime.database.transaction() as db:
+    async with world.runtime.database.transaction(all_tenants=True) as db:
         rows = (await db.execute(sa.select(PaymentEvent).order_by(PaymentEvent.received_at))).scalars()
         return [(row.type, row.outcome) for row in rows]
 
