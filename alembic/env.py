@@ -6,11 +6,11 @@ import asyncio
 from logging.config import fileConfig
 
 import sqlalchemy as sa
+from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import boka.models
-from alembic import context
 from boka.config import Settings
 from boka.models.types import UTCDateTime
 

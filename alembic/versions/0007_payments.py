@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 try:  # boka/rls.py comes with the row-level-security branch; at merge, import it plainly.
     from boka.rls import disable_tenant_isolation, enable_tenant_isolation
