@@ -133,6 +133,19 @@ class Settings(BaseSettings):
         60, ge=1, description="A running job whose heartbeat is this much overdue was abandoned "
         "(its worker died) and is retried or failed by the next registry cleanup."
     )
+    stripe_secret_key: str | None = Field(
+        None, description="Stripe secret API key; unset = paid services are paid on site."
+    )
+    stripe_webhook_secret: str | None = Field(
+        None, description="Signing secret of the /webhooks/stripe endpoint (whsec_…)."
+    )
+    stripe_api_base: str | None = Field(
+        None, description="Stripe API base URL; unset = Stripe's own (tests point it at localstripe)."
+    )
+    stripe_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Stripe request.")
+    payment_hold_seconds: int = Field(
+        900, ge=1, description="How long an unpaid booking holds its slot before it expires."
+    )
     job_failure_ttl_days: int = Field(
         30, ge=1, description="How long failed jobs stay in the failed registry for inspection."
     )

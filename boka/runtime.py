@@ -23,6 +23,8 @@ from boka.identity.rate_limits import (
 from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
+from boka.payments.providers import OnSiteProvider, PaymentProvider
+from boka.payments.stripe_provider import StripeProvider
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Runtime:
     identity: IdentityPolicy
     jobs: JobQueue
     live: Live
+    payment_provider: PaymentProvider
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -64,14 +67,29 @@ class Runtime:
             identity=IdentityPolicy.from_settings(settings),
             jobs=jobs,
             live=Live(settings, database),
+            payment_provider=payment_provider_for(settings),
         )
         if isinstance(jobs, InProcessJobQueue):
             jobs.bind(runtime)
         register_queue_depth(jobs.depths)
         return runtime
 
+    @property
+    def payment_hold(self) -> timedelta:
+        return timedelta(seconds=self.settings.payment_hold_seconds)
+
     async def close(self) -> None:
         await self.jobs.close()
         await self.database.dispose()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def payment_provider_for(settings: Settings) -> PaymentProvider:
+    """Stripe when a secret key is configured; otherwise paid services are paid on site."""
+    if settings.stripe_secret_key:
+        return StripeProvider(
+            settings.stripe_secret_key, api_base=settings.stripe_api_base,
+            timeout=settings.stripe_timeout_seconds,
+        )
+    return OnSiteProvider()

@@ -181,6 +181,28 @@ async def change_status(
     return booking
 
 
+SYSTEM = Principal()  # the actor of changes nobody made by hand (payments, expiry)
+
+
+async def system_transition(
+    db: AsyncSession, booking: Booking, target: BookingStatus, *, action: str, now: datetime,
+    reason: str | None = None, details: dict | None = None,
+) -> None:
+    """A lifecycle change made by the system rather than a person (a payment arrived, an
+    unpaid hold expired): checked, time released when the booking stops being active, and
+    recorded in the history like any other change."""
+    previous = BookingStatus(booking.status)
+    check_transition(previous, target)
+    booking.status = target
+    booking.updated_at = now
+    if reason is not None:
+        booking.cancellation_reason = reason
+    if target not in ACTIVE_STATUSES:
+        service = await service_of(db, booking)
+        await _release_time(db, booking, service.capacity)
+    await record(db, booking, SYSTEM, action, previous, details=details)
+
+
 def _refuse_after_start_unless_staff(
     principal: Principal, ref: BookingRef, booking: Booking, now: datetime, verb: str
 ) -> None:

@@ -62,6 +62,7 @@ class BookingRequest:
     notes: str = ""
     discount_code: str | None = None
     seats: int = 1
+    hold_for_payment: bool = False  # stay pending (holding the slot) until paid online
 
 
 def slot_unavailable() -> UserInputError:
@@ -154,7 +155,11 @@ def _new_booking(
         customer_id=customer.id,
         service_id=service.id,
         staff_id=member.id,
-        status=BookingStatus.PENDING if service.requires_confirmation else BookingStatus.CONFIRMED,
+        status=(
+            BookingStatus.PENDING
+            if service.requires_confirmation or request.hold_for_payment
+            else BookingStatus.CONFIRMED
+        ),
         start_time=start,
         end_time=start + duration,
         block_start=start - timedelta(minutes=service.buffer_before_minutes),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 _current_runtime: ContextVar[Runtime | None] = ContextVar("boka_job_runtime", default=None)
 
 
-def bind_runtime(runtime: Runtime) -> None:
+def bind_runtime(runtime: Runtime | None) -> Token[Runtime | None]:
     """Make ``runtime`` the one job functions see in the current context (embedded mode)."""
-    _current_runtime.set(runtime)
+    return _current_runtime.set(runtime)
+
+
+def unbind_runtime(token: Token[Runtime | None]) -> None:
+    _current_runtime.reset(token)
 
 
 @asynccontextmanager

@@ -12,8 +12,6 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from boka.jobs.queues import QUEUE_NAMES
-
 
 @dataclass(frozen=True)
 class FailedJob:
@@ -25,7 +23,7 @@ class FailedJob:
     error: str  # the last line of the traceback
 
 
-def list_failed_jobs(connection: Redis, queues: tuple[str, ...] = QUEUE_NAMES) -> list[FailedJob]:
+def list_failed_jobs(connection: Redis, queues: tuple[str, ...] = ("high", "default", "low")) -> list[FailedJob]:
     failed: list[FailedJob] = []
     for name in queues:
         registry = FailedJobRegistry(queue=Queue(name, connection=connection))
@@ -38,7 +36,7 @@ def list_failed_jobs(connection: Redis, queues: tuple[str, ...] = QUEUE_NAMES) -
                 function=job.func_name,
                 args=tuple(job.args),
                 failed_at=job.ended_at,
-                error=_last_line(job.exc_info),
+                error=_last_line(_exc_string(job)),
             ))
     return failed
 
@@ -55,6 +53,11 @@ def requeue_failed_job(connection: Redis, job_id: str) -> bool:
     except InvalidJobOperation:
         return False
     return True
+
+
+def _exc_string(job: Job) -> str | None:
+    result = job.latest_result()
+    return result.exc_string if result is not None else None
 
 
 def _last_line(exc_info: str | None) -> str:

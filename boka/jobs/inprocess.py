@@ -15,8 +15,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boka.jobs.context import bind_runtime
+from boka.jobs.failed import FailedJob
 from boka.jobs.metrics import record_execution
-from boka.jobs.queues import QUEUE_NAMES, EnqueuedJob, QueueName, _check_importable, function_name
+from boka.jobs.queues import (
+    QUEUE_NAMES,
+    EnqueuedJob,
+    QueueName,
+    _check_importable,
+    function_name,
+    safe_job_id,
+)
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 from boka.observability.logging import get_logger
 
@@ -35,6 +43,8 @@ class FailedInProcessJob:
     args: tuple[Any, ...]
     error: str
     failed_at: datetime
+    callable: Callable[..., Any]
+    retry: RetryPolicy
 
 
 class InProcessJobQueue:
@@ -43,6 +53,7 @@ class InProcessJobQueue:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: OrderedDict[str, None] = OrderedDict()  # ids seen, for idempotent enqueues
         self._state: dict[str, tuple[str, str]] = {}  # job id -> (queue, state)
+        self._not_before: dict[str, datetime] = {}  # job id -> when a scheduled job is due
         self.failed: list[FailedInProcessJob] = []
 
     def bind(self, runtime: Runtime) -> None:
@@ -60,10 +71,13 @@ class InProcessJobQueue:
         _check_importable(function)
         if queue not in QUEUE_NAMES:
             raise ValueError(f"unknown queue {queue!r}")
+        job_id = safe_job_id(job_id) if job_id is not None else None
         if job_id is not None and (job_id in self._tasks or job_id in self._done):
             return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
         job_id = job_id or uuid.uuid4().hex
         self._state[job_id] = (queue, "scheduled" if at else "queued")
+        if at is not None:
+            self._not_before[job_id] = at
         task = asyncio.get_running_loop().create_task(
             self._run(job_id, function, args, queue, retry, at), name=f"job:{job_id}"
         )
@@ -111,7 +125,7 @@ class InProcessJobQueue:
                     self.failed.append(FailedInProcessJob(
                         id=job_id, function=name, queue=queue, args=args,
                         error="".join(traceback.format_exception(exc)),
-                        failed_at=datetime.now(UTC),
+                        failed_at=datetime.now(UTC), callable=function, retry=retry,
                     ))
                     self._state[job_id] = (queue, "failed")
                     return
@@ -120,15 +134,43 @@ class InProcessJobQueue:
                 return
         finally:
             self._tasks.pop(job_id, None)
+            self._not_before.pop(job_id, None)
             self._done[job_id] = None
             while len(self._done) > REMEMBERED_JOB_IDS:
                 self._done.popitem(last=False)
 
     async def drain(self, timeout: float = 30) -> None:
-        """Wait until no job is queued or running (tests, shutdown). Jobs may enqueue jobs."""
+        """Wait until no job is queued or running (tests, shutdown), nor scheduled to start
+        within ``timeout``: the recurring chains' next runs are minutes away and not waited
+        for. Jobs may enqueue jobs."""
+        deadline = datetime.now(UTC).timestamp() + timeout
         async with asyncio.timeout(timeout):
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+            while True:
+                due = [
+                    task for job_id, task in list(self._tasks.items())
+                    if job_id not in self._not_before or self._not_before[job_id].timestamp() <= deadline
+                ]
+                if not due:
+                    return
+                await asyncio.gather(*due, return_exceptions=True)
+
+    async def failed_jobs(self) -> list[FailedJob]:
+        return [
+            FailedJob(id=job.id, queue=job.queue, function=job.function, args=job.args,
+                      failed_at=job.failed_at, error=job.error.strip().splitlines()[-1])
+            for job in self.failed
+        ]
+
+    async def requeue_failed(self, job_id: str) -> bool:
+        for job in self.failed:
+            if job.id == job_id:
+                self.failed.remove(job)
+                self._done.pop(job_id, None)
+                self._state.pop(job_id, None)
+                await self.enqueue(job.callable, *job.args, queue=job.queue,  # type: ignore[arg-type]
+                                   job_id=job_id, retry=job.retry)
+                return True
+        return False
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         counts = {(queue, state): 0 for queue in QUEUE_NAMES

@@ -6,8 +6,8 @@ Triggers (call them from the event relay's consumers, or directly):
   bookings also schedules the reminders for the booking's (new) start.
 - ``notify_payment(runtime, tenant_id, booking_id, kind, reference, amount_cents, currency)``:
   a receipt or refund notice, once per ledger reference.
-- ``schedule_agenda_sweep(runtime)``: starts the hourly daily-agenda sweep (it re-enqueues
-  itself; idempotent per hour, so calling it at every start-up is safe).
+- ``enqueue_due_agendas(runtime)``: the staff agendas due this hour; the hourly recurring job
+  ``boka.jobs.scheduled.sweep_agendas`` calls it.
 
 Job arguments are plain strings and ints (RQ pickles them; ids outlive code changes better as
 text). Each job re-reads what it needs, so a stale or duplicated job is harmless, and the
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from boka.jobs.context import job_runtime
 from boka.jobs.retry import RetryPolicy
-from boka.models.types import utcnow
 from boka.notifications.agenda import due_agendas, send_staff_agenda
 from boka.notifications.booking_messages import (
     PaymentInfo,
@@ -82,18 +81,16 @@ async def send_staff_agenda_job(tenant_id: str, staff_member_id: str, day: str) 
     return outcome.value if outcome else "nothing to send"
 
 
-async def agenda_sweep_job(hour: str) -> str:
-    """Enqueue the agendas that are due now, then the sweep of the next hour."""
-    async with job_runtime() as runtime:
-        due = await due_agendas(runtime)
-        for agenda in due:
-            await runtime.jobs.enqueue(
-                send_staff_agenda_job, str(agenda.tenant_id), str(agenda.staff_member_id),
-                agenda.day.isoformat(), queue="low", retry=MESSAGE_RETRY,
-                job_id=f"agenda-{agenda.staff_member_id}-{agenda.day.isoformat()}",
-            )
-        await schedule_agenda_sweep(runtime, after=datetime.fromisoformat(hour))
-    return f"{len(due)} agendas due"
+async def enqueue_due_agendas(runtime: Runtime) -> int:
+    """Enqueue the staff agendas due now (once per staff member and day, by job id)."""
+    due = await due_agendas(runtime)
+    for agenda in due:
+        await runtime.jobs.enqueue(
+            send_staff_agenda_job, str(agenda.tenant_id), str(agenda.staff_member_id),
+            agenda.day.isoformat(), queue="low", retry=MESSAGE_RETRY,
+            job_id=f"agenda-{agenda.staff_member_id}-{agenda.day.isoformat()}",
+        )
+    return len(due)
 
 
 def job_id(prefix: str, reference: str) -> str:
@@ -149,11 +146,3 @@ async def notify_payment(
     )
 
 
-async def schedule_agenda_sweep(runtime: Runtime, *, after: datetime | None = None) -> None:
-    """Enqueue the agenda sweep at the start of the next hour (once per hour, by job id)."""
-    base = after or utcnow()
-    next_hour = base.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    await runtime.jobs.enqueue(
-        agenda_sweep_job, next_hour.isoformat(), queue="low",
-        job_id=f"agenda-sweep-{int(next_hour.timestamp())}", at=next_hour,
-    )

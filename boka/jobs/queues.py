@@ -7,6 +7,8 @@ puts a plain importable function (taking simple arguments such as ids) on a queu
 - in embedded mode, :class:`InProcessJobQueue` (boka/jobs/inprocess.py) runs the same function
   as an asyncio task in the app process, with the same retry policy.
 
+Any string may be a job id (RQ's character rule is taken care of by ``safe_job_id``).
+
 ``job_id`` makes an enqueue idempotent: while a job with that id exists (queued, scheduled,
 running, or finished and not yet expired), enqueueing it again does nothing.
 """
@@ -14,6 +16,8 @@ running, or finished and not yet expired), enqueueing it again does nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +28,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
+from boka.jobs.failed import FailedJob, list_failed_jobs, requeue_failed_job
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 
 QueueName = Literal["high", "default", "low"]
@@ -49,7 +54,24 @@ class JobQueue(Protocol):
         at: datetime | None = None,
     ) -> EnqueuedJob: ...
 
+    async def failed_jobs(self) -> list[FailedJob]: ...
+
+    async def requeue_failed(self, job_id: str) -> bool: ...
+
     async def close(self) -> None: ...
+
+
+def safe_job_id(job_id: str) -> str:
+    """RQ accepts only letters, digits, ``_`` and ``-`` in ids; other characters (``:`` is
+    handy in ids like ``refund:<uuid>``) become ``_``, with a digest of the original appended
+    so two ids never meet."""
+    safe = _UNSAFE.sub("_", job_id)
+    if safe == job_id:
+        return job_id
+    return f"{safe}-{hashlib.sha256(job_id.encode()).hexdigest()[:12]}"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def function_name(function: Callable[..., Any]) -> str:
@@ -98,6 +120,7 @@ class RQJobQueue:
         if queue not in QUEUE_NAMES:
             raise ValueError(f"unknown queue {queue!r}")
         rq_queue = self.queue(queue)
+        job_id = safe_job_id(job_id) if job_id is not None else None
         options: dict[str, Any] = {
             "job_id": job_id,
             "retry": retry.as_rq(),
@@ -114,6 +137,12 @@ class RQJobQueue:
             assert job_id is not None
             return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
         return EnqueuedJob(id=job.id, queue=queue, duplicate=False)
+
+    async def failed_jobs(self) -> list[FailedJob]:
+        return await asyncio.to_thread(list_failed_jobs, self.connection)
+
+    async def requeue_failed(self, job_id: str) -> bool:
+        return await asyncio.to_thread(requeue_failed_job, self.connection, job_id)
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         for name in QUEUE_NAMES:

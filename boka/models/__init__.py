@@ -27,6 +27,12 @@ from boka.models.notifications import (  # noqa: E402
     NotificationTemplate,
     StaffCalendarFeed,
 )
+from boka.models.payments import (  # noqa: E402
+    Payment,
+    PaymentEvent,
+    Refund,
+    ServicePaymentPolicy,
+)
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.security import (  # noqa: E402
@@ -49,8 +55,8 @@ __all__ = [
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
     "DiscountCode", "DiscountRedemption", "Event", "EventStream", "NotificationLog",
-    "NotificationTemplate", "PricingRule", "Resource", "Role", "ScheduleOverride", "Service",
-    "ServiceResource", "StaffCalendarFeed", "StaffMember", "StaffService", "Tenant", "TenantUser",
-    "TimeOff", "User", "UserSession", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
-    "WeeklyHours", "metadata",
+    "NotificationTemplate", "Payment", "PaymentEvent", "PricingRule", "Refund", "Resource", "Role",
+    "ScheduleOverride", "Service", "ServicePaymentPolicy", "ServiceResource", "StaffCalendarFeed",
+    "StaffMember", "StaffService", "Tenant", "TenantUser", "TimeOff", "User", "UserSession",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WeeklyHours", "metadata",
 ]

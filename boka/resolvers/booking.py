@@ -23,7 +23,6 @@ from boka.booking.changes import (
 from boka.booking.engine import (
     BookingRequest,
     CustomerDetails,
-    create_booking,
     load_service,
     quote_booking,
 )
@@ -36,7 +35,10 @@ from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.types import utcnow
+from boka.payments.checkout import Checkout, book_with_payment
+from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
 from boka.resolvers.context import Info
+from boka.resolvers.payments import after_cancellation, after_checkout
 from boka.schema.booking import (
     BookingActionInput,
     BookingFilterInput,
@@ -54,6 +56,7 @@ from boka.schema.booking import (
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
+from boka.schema.payments import PaymentType
 from boka.schema.transactions import read, write
 
 
@@ -149,7 +152,9 @@ async def booking_by_link(info: Info, manage_token: str) -> BookingType:
 
 
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
-    async def work(db: AsyncSession, principal: Principal) -> Booking:
+    runtime = info.context.runtime
+
+    async def work(db: AsyncSession, principal: Principal) -> tuple[Booking, Checkout | None]:
         request = BookingRequest(
             service_id=row_id(input.service_id, "Service", "serviceId"),
             start=aware(input.start, "start"),
@@ -160,14 +165,21 @@ async def create_booking_mutation(info: Info, input: CreateBookingInput) -> Book
             ) if input.customer else None,
             notes=input.notes, discount_code=input.discount_code, seats=input.seats,
         )
-        return await create_booking(db, principal, request, now=utcnow())
+        return await book_with_payment(
+            db, principal, request, provider=runtime.payment_provider, hold=runtime.payment_hold,
+            now=utcnow(), payment_method=input.payment_method_id,
+        )
 
-    booking, errors = await write(info, work)
-    if booking is None:
+    created, errors = await write(info, work)
+    if created is None:
         return BookingPayload(errors=errors)
+    booking, checkout = created
+    if checkout is not None:
+        await after_checkout(runtime, checkout)
     return BookingPayload(
         booking=BookingType.from_model(booking),
-        manage_token=manage_token(info.context.runtime.settings.secret_key, booking.id),
+        manage_token=manage_token(runtime.settings.secret_key, booking.id),
+        payment=PaymentType.from_model(checkout.payment, checkout.client_secret) if checkout else None,
     )
 
 
@@ -190,18 +202,24 @@ async def reschedule_booking_mutation(info: Info, input: RescheduleBookingInput)
 
 
 async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> CancelBookingPayload:
-    async def work(db: AsyncSession, principal: Principal) -> tuple[Booking, CancellationTerms]:
-        return await cancel_booking(
-            db, principal, _ref(info, input.id, input.manage_token), reason=input.reason, now=utcnow()
+    async def work(
+        db: AsyncSession, principal: Principal
+    ) -> tuple[Booking, CancellationTerms, CancellationMoney]:
+        now = utcnow()
+        booking, terms = await cancel_booking(
+            db, principal, _ref(info, input.id, input.manage_token), reason=input.reason, now=now
         )
+        return booking, terms, await settle_cancellation(db, booking, terms, now=now)
 
     cancelled, errors = await write(info, work)
     if cancelled is None:
         return CancelBookingPayload(errors=errors)
-    booking, terms = cancelled
+    booking, terms, money = cancelled
+    await after_cancellation(info.context.runtime, money)
+    refund_cents = money.refund_cents(terms.refund_cents)
     return CancelBookingPayload(
         booking=BookingType.from_model(booking),
-        refund=MoneyType(amount=terms.refund_cents, currency=booking.currency),
+        refund=MoneyType(amount=refund_cents, currency=booking.currency),
         refund_percent=terms.refund_percent,
     )
 
@@ -211,7 +229,11 @@ def status_mutation(target: BookingStatus) -> Callable[[Info, BookingActionInput
 
     async def resolve(info: Info, input: BookingActionInput) -> BookingPayload:
         async def work(db: AsyncSession, principal: Principal) -> Booking:
-            return await change_status(db, principal, row_id(input.id, "Booking", "id"), target, now=utcnow())
+            now = utcnow()
+            booking = await change_status(db, principal, row_id(input.id, "Booking", "id"), target, now=now)
+            if target == BookingStatus.NO_SHOW:
+                await charge_no_show_fee(db, booking, info.context.runtime.payment_provider, now=now)
+            return booking
 
         booking, errors = await write(info, work)
         return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)

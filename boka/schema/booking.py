@@ -13,9 +13,11 @@ from strawberry import relay
 from boka.booking.pricing import Quote
 from boka.booking.queries import bookings_by_ids
 from boka.models.bookings import Booking, BookingStatus
+from boka.payments.ledger import payments_of_bookings
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.customers import CustomerInput, CustomerType
 from boka.schema.errors import UserError
+from boka.schema.payments import PaymentType
 from boka.schema.transactions import resolve_visible_nodes
 
 BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
@@ -65,6 +67,11 @@ class BookingType(relay.Node):
     async def resources(self, info: strawberry.Info) -> list[ResourceType]:
         held = await info.context.loaders.resources_by_booking_id.load(uuid.UUID(self.id))
         return [ResourceType.from_model(resource) for resource in held]
+
+    @strawberry.field(description="The ledger of this booking: what was asked, paid and refunded.")
+    async def payments(self, info: strawberry.Info) -> list[PaymentType]:
+        rows = await info.context.loaders.related(payments_of_bookings).load(uuid.UUID(self.id))
+        return [PaymentType.from_model(payment) for payment in rows]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -127,6 +134,11 @@ class CreateBookingInput:
     notes: str = ""
     discount_code: str | None = None
     seats: int = 1
+    payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="For services paid up front: a Stripe PaymentMethod to charge at once. "
+        "Without it, pay with the returned payment's clientSecret before it expires.",
+    )
 
 
 @strawberry.input
@@ -175,6 +187,9 @@ class BookingPayload:
         default=None,
         description="Lets whoever holds it view, reschedule or cancel this booking without "
         "signing in (send it to a guest). Only returned when the booking is created.",
+    )
+    payment: PaymentType | None = strawberry.field(
+        default=None, description="What the customer pays up front, for services that ask it."
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -13,8 +13,10 @@ from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
+from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
+from boka.resolvers.payments import PaymentMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
@@ -46,14 +48,14 @@ Query = merge_types(
     "Query",
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
-        NotificationQuery, WebhookQuery,
+        NotificationQuery, WebhookQuery, JobQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
-        NotificationMutation, WebhookMutation,
+        NotificationMutation, WebhookMutation, PaymentMutation, JobMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))

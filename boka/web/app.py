@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from boka.config import Settings, get_settings
+from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
@@ -17,6 +18,7 @@ from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
+from boka.web.webhooks import stripe_webhook
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.live.start(runtime)
+        await enqueue_startup_jobs(runtime)
         try:
             yield
         finally:
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
+            Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -74,3 +74,19 @@ async def test_a_job_id_runs_once_and_at_waits_for_its_time() -> None:
     assert (first.duplicate, again.duplicate) == (False, True)
     assert redis_db.lrange("ran", 0, -1) == [b"once", b"later"]
     assert datetime.now(UTC) >= soon
+
+
+async def test_a_failed_in_process_job_can_be_requeued() -> None:
+    redis_db = _redis()
+    jobs = InProcessJobQueue()
+    await jobs.enqueue(probe_jobs.flaky, TEST_REDIS_URL, "runs", 1, job_id="again",
+                       retry=RetryPolicy.none())
+    await jobs.drain()
+    [failed] = await jobs.failed_jobs()
+
+    assert await jobs.requeue_failed(failed.id)
+    await jobs.drain()
+
+    assert redis_db.get("runs") == b"2"
+    assert await jobs.failed_jobs() == []
+    assert not await jobs.requeue_failed("again")

@@ -43,12 +43,13 @@ def test_a_burst_worker_drains_the_queues_high_priority_first(redis_db: Redis, j
 
 
 def test_a_job_id_makes_enqueueing_idempotent(redis_db: Redis, jobs: RQJobQueue) -> None:
-    first = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "x", job_id="once")
-    again = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "y", job_id="once")
+    first = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "x", job_id="refund:1")
+    again = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "y", job_id="refund:1")
+    other = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "z", job_id="refund_1")
 
-    assert (first.duplicate, again.duplicate) == (False, True)
+    assert (first.duplicate, again.duplicate, other.duplicate) == (False, True, False)
     run_worker("--burst", env=worker_env(TEST_REDIS_URL))
-    assert redis_db.lrange("ran", 0, -1) == [b"x"]
+    assert redis_db.lrange("ran", 0, -1) == [b"x", b"z"]
 
 
 async def test_scheduled_jobs_wait_for_their_time(redis_db: Redis, jobs: RQJobQueue, tmp_path: Path) -> None:

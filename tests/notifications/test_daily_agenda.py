@@ -9,8 +9,9 @@ from redis import Redis
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from boka.jobs.context import bind_runtime
-from boka.jobs.notifications import agenda_sweep_job, schedule_agenda_sweep
+from boka.jobs.context import bind_runtime, unbind_runtime
+from boka.jobs.queues import safe_job_id
+from boka.jobs.scheduled import schedule_next, sweep_agendas
 from boka.models.tenancy import Tenant
 from boka.notifications.agenda import due_agendas, send_staff_agenda
 from boka.notifications.delivery import Outcome
@@ -76,14 +77,16 @@ async def test_the_hourly_sweep_enqueues_due_agendas_and_its_next_run_once(
         assert tenant is not None
         set_tenant_notification_settings(tenant, agenda_hour=local_now.hour)  # due right now
     this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    bind_runtime(world.runtime)  # as the in-process runner does: the job uses this runtime
-
-    result = await agenda_sweep_job(this_hour.isoformat())
-    await schedule_agenda_sweep(world.runtime)  # e.g. at the next start-up: no second sweep
+    bound = bind_runtime(world.runtime)  # as the in-process runner does: the job uses this runtime
+    try:
+        result = await sweep_agendas()
+        await schedule_next(world.runtime, sweep_agendas)  # e.g. a second app process: no second sweep
+    finally:
+        unbind_runtime(bound)
 
     redis = Redis.from_url(TEST_REDIS_URL)
     low = Queue("low", connection=redis)
-    assert result == "1 agendas due"
+    assert result == 1
     assert f"agenda-{staff.id}-{local_now.date().isoformat()}" in low.job_ids
     next_hour = this_hour + timedelta(hours=1)
-    assert ScheduledJobRegistry(queue=low).get_job_ids() == [f"agenda-sweep-{int(next_hour.timestamp())}"]
+    assert ScheduledJobRegistry(queue=low).get_job_ids() == [safe_job_id(f"sweep_agendas:{next_hour.isoformat()}")]

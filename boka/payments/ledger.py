@@ -1,0 +1,86 @@
+"""Reading and locking ledger rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boka.identity.principal import Principal
+from boka.models.bookings import Booking
+from boka.models.payments import Payment, PaymentKind, Refund
+
+
+def _locked(db: AsyncSession, statement: sa.Select) -> sa.Select:  # type: ignore[type-arg]
+    return statement.with_for_update() if db.bind.dialect.name == "postgresql" else statement
+
+
+async def booking_payment(db: AsyncSession, booking_id: uuid.UUID, *, lock: bool = False) -> Payment | None:
+    statement = sa.select(Payment).where(
+        Payment.booking_id == booking_id, Payment.kind == PaymentKind.BOOKING.value
+    )
+    return (await db.execute(_locked(db, statement) if lock else statement)).scalar_one_or_none()
+
+
+async def payment_by_id(db: AsyncSession, payment_id: uuid.UUID, *, lock: bool = False) -> Payment | None:
+    statement = sa.select(Payment).where(Payment.id == payment_id)
+    return (await db.execute(_locked(db, statement) if lock else statement)).scalar_one_or_none()
+
+
+async def payment_by_provider_id(
+    db: AsyncSession, provider: str, provider_payment_id: str, *, lock: bool = False
+) -> Payment | None:
+    statement = sa.select(Payment).where(
+        Payment.provider == provider, Payment.provider_payment_id == provider_payment_id
+    )
+    return (await db.execute(_locked(db, statement) if lock else statement)).scalar_one_or_none()
+
+
+async def locked_booking(db: AsyncSession, booking_id: uuid.UUID) -> Booking:
+    statement = sa.select(Booking).where(Booking.id == booking_id)
+    return (await db.execute(_locked(db, statement))).scalar_one()
+
+
+async def refund_by_id(db: AsyncSession, refund_id: uuid.UUID, *, lock: bool = False) -> Refund | None:
+    statement = sa.select(Refund).where(Refund.id == refund_id)
+    return (await db.execute(_locked(db, statement) if lock else statement)).scalar_one_or_none()
+
+
+async def refunds_of_payment(db: AsyncSession, payment_id: uuid.UUID) -> list[Refund]:
+    return list(
+        (await db.execute(sa.select(Refund).where(Refund.payment_id == payment_id))).scalars()
+    )
+
+
+async def payments_of_bookings(
+    db: AsyncSession, principal: Principal, booking_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Payment]]:
+    """The ledger's payments of bookings the principal already sees (the caller resolved the
+    bookings through their visibility rules), oldest first, within the request's tenant."""
+    tenant = principal.require_tenant()
+    rows = await db.execute(
+        sa.select(Payment)
+        .where(Payment.booking_id.in_(booking_ids), Payment.tenant_id == tenant.id)
+        .order_by(Payment.created_at)
+    )
+    found: dict[uuid.UUID, list[Payment]] = defaultdict(list)
+    for payment in rows.scalars():
+        found[payment.booking_id].append(payment)
+    return found
+
+
+async def refunds_of_payments(
+    db: AsyncSession, principal: Principal, payment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Refund]]:
+    tenant = principal.require_tenant()
+    rows = await db.execute(
+        sa.select(Refund)
+        .where(Refund.payment_id.in_(payment_ids), Refund.tenant_id == tenant.id)
+        .order_by(Refund.created_at)
+    )
+    found: dict[uuid.UUID, list[Refund]] = defaultdict(list)
+    for refund in rows.scalars():
+        found[refund.payment_id].append(refund)
+    return found

@@ -1,0 +1,104 @@
+"""GraphQL types of payments: a service's payment policy and a booking's payment."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from boka.models.payments import Payment, PaymentMode, Refund, ServicePaymentPolicy
+from boka.payments.ledger import refunds_of_payments
+from boka.schema.catalog import MoneyType
+from boka.schema.errors import UserError
+
+PaymentModeEnum = strawberry.enum(PaymentMode, name="PaymentMode")
+
+
+@strawberry.type(name="Payment", description="Money asked of the customer for a booking.")
+class PaymentType:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="booking (deposit or full price) or no_show_fee.")
+    amount: MoneyType
+    status: str = strawberry.field(
+        description="pending, succeeded, failed (may be retried until expiresAt), canceled, "
+        "or due_on_site."
+    )
+    provider: str
+    client_secret: str | None = strawberry.field(
+        default=None,
+        description="Pass to Stripe.js (confirmCardPayment) to pay. Only returned by createBooking.",
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="An unpaid booking is cancelled and its slot freed at this time."
+    )
+
+    provider_payment_id: str | None = strawberry.field(
+        default=None, description="The provider's id (a Stripe PaymentIntent id)."
+    )
+    created_at: datetime | None = None
+
+    @classmethod
+    def from_model(cls, payment: Payment, client_secret: str | None = None) -> PaymentType:
+        return cls(
+            id=strawberry.ID(str(payment.id)), kind=payment.kind,
+            amount=MoneyType(amount=payment.amount_cents, currency=payment.currency),
+            status=payment.status, provider=payment.provider, client_secret=client_secret,
+            expires_at=payment.expires_at, provider_payment_id=payment.provider_payment_id,
+            created_at=payment.created_at,
+        )
+
+    @strawberry.field(description="Money sent back to the customer from this payment.")
+    async def refunds(self, info: strawberry.Info) -> list[RefundType]:
+        rows = await info.context.loaders.related(refunds_of_payments).load(uuid.UUID(self.id))
+        return [RefundType.from_model(refund) for refund in rows]
+
+
+@strawberry.type(name="Refund")
+class RefundType:
+    id: strawberry.ID
+    amount: MoneyType
+    status: str = strawberry.field(description="pending, succeeded, failed, or manual (on site).")
+    reason: str
+    provider_refund_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, refund: Refund) -> RefundType:
+        return cls(
+            id=strawberry.ID(str(refund.id)),
+            amount=MoneyType(amount=refund.amount_cents, currency=refund.currency),
+            status=refund.status, reason=refund.reason,
+            provider_refund_id=refund.provider_refund_id, created_at=refund.created_at,
+        )
+
+
+@strawberry.type(name="ServicePaymentPolicy")
+class ServicePaymentPolicyType:
+    mode: PaymentModeEnum  # type: ignore[valid-type]
+    deposit_amount: int | None = strawberry.field(description="Minor units, when a fixed deposit.")
+    deposit_percent: int | None
+    no_show_fee_percent: int
+
+    @classmethod
+    def from_model(cls, policy: ServicePaymentPolicy) -> ServicePaymentPolicyType:
+        return cls(
+            mode=PaymentMode(policy.mode), deposit_amount=policy.deposit_cents,
+            deposit_percent=policy.deposit_percent, no_show_fee_percent=policy.no_show_fee_percent,
+        )
+
+
+@strawberry.input
+class SetServicePaymentPolicyInput:
+    service_id: relay.GlobalID
+    mode: PaymentModeEnum  # type: ignore[valid-type]
+    deposit_amount: int | None = strawberry.field(default=None, description="Minor units.")
+    deposit_percent: int | None = None
+    no_show_fee_percent: int = 0
+
+
+@strawberry.type
+class SetServicePaymentPolicyPayload:
+    policy: ServicePaymentPolicyType | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
