@@ -130,7 +130,7 @@ async def reschedule_booking(
             await release_seats(db, old_slot_key, booking.seats)
             await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
 
-    if not await claim_time(db, move):
+    if not await claim_time(db, move, staff_id=target_staff):
         raise slot_unavailable()
     await record(db, booking, principal, "rescheduled", booking.status, details={
         "from": previous, "to": {"start": start.isoformat(), "staff_id": str(target_staff)},

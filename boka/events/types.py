@@ -6,6 +6,7 @@ BOOKING = "booking"
 SERVICE = "service"
 STAFF_MEMBER = "staff_member"
 CUSTOMER = "customer"
+PAYMENT = "payment"
 
 AVAILABILITY_CHANGED = "availability.changed"
 BOOKING_EVENT_PREFIX = "booking."

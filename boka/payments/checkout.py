@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.changes import system_transition
 from boka.booking.engine import BookingRequest, create_booking, service_of
 from boka.errors import UserErrorCode, UserInputError
+from boka.events.payments import announce_payment
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.payments import Payment, PaymentKind, PaymentStatus
@@ -74,8 +75,10 @@ async def book_with_payment(
     )
     db.add(payment)
     await db.flush()
+    await announce_payment(db, payment, created=True)
     if result.status == PaymentStatus.SUCCEEDED.value:  # confirmed server-side just now
         payment.succeeded_at = now
+        await announce_payment(db, payment)
         await confirm_paid_booking(db, booking, now)
     return booking, Checkout(payment=payment, client_secret=result.client_secret)
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.changes import system_transition
+from boka.events.payments import announce_payment
 from boka.models.bookings import BookingStatus
 from boka.models.payments import Payment, PaymentKind, PaymentStatus
 from boka.payments.ledger import locked_booking, payment_by_id
@@ -40,6 +41,7 @@ async def expire_hold(db: AsyncSession, payment_id: uuid.UUID, *, now: datetime)
     booking = await locked_booking(db, payment.booking_id)
     payment.status = PaymentStatus.CANCELED.value
     payment.updated_at = now
+    await announce_payment(db, payment)
     if booking.status == BookingStatus.PENDING:
         await system_transition(
             db, booking, BookingStatus.CANCELLED, action="expired", now=now,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.events.payments import announce_payment, announce_refund
 from boka.models.bookings import BookingStatus
 from boka.models.payments import PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import confirm_paid_booking
@@ -57,6 +58,7 @@ async def payment_succeeded(
     payment.succeeded_at = now
     payment.failure_code = payment.failure_message = None
     payment.updated_at = now
+    await announce_payment(db, payment)
     booking = await locked_booking(db, payment.booking_id)
     if booking.status != BookingStatus.CANCELLED:
         confirmed = await confirm_paid_booking(db, booking, now)
@@ -72,6 +74,7 @@ async def payment_succeeded(
     )
     db.add(refund)
     await db.flush()
+    await announce_refund(db, refund)
     return Outcome("paid after release: refunding", refund_id=refund.id)
 
 
@@ -91,6 +94,7 @@ async def payment_failed(
     payment.failure_message = str((error or {}).get("message") or "")[:500] or None
     payment.updated_at = now
     await db.flush()
+    await announce_payment(db, payment)
     return Outcome("payment failed")
 
 
@@ -110,17 +114,21 @@ async def refunds_reported(
                   "canceled": RefundStatus.FAILED}.get(reported.get("status", ""), RefundStatus.PENDING)
         refund = known.get(reported["id"])
         if refund is None:
-            db.add(Refund(
+            refund = Refund(
                 tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=payment.booking_id,
                 idempotency_key=f"{provider}:{reported['id']}", provider=provider,
                 provider_refund_id=reported["id"], amount_cents=int(reported["amount"]),
                 currency=str(reported.get("currency", payment.currency)).upper(),
                 status=status.value, reason="refunded at the provider",
                 created_at=now, updated_at=now,
-            ))
+            )
+            db.add(refund)
+            await db.flush()
+            await announce_refund(db, refund)
             added += 1
         elif refund.status != status.value:
             refund.status = status.value
             refund.updated_at = now
+            await announce_refund(db, refund)
     await db.flush()
     return Outcome(f"refunds reconciled ({added} new)")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.lifecycle import CancellationTerms
 from boka.errors import UserErrorCode, UserInputError
+from boka.events.payments import announce_payment, announce_refund
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import payment_idempotency_key
@@ -50,6 +51,7 @@ async def settle_cancellation(
         payment.status = PaymentStatus.CANCELED.value
         payment.updated_at = now
         await db.flush()
+        await announce_payment(db, payment)
         if payment.provider_payment_id:
             return CancellationMoney(
                 cancel_provider_payment=(payment.provider, payment.provider_payment_id),
@@ -70,6 +72,7 @@ async def settle_cancellation(
     )
     db.add(refund)
     await db.flush()
+    await announce_refund(db, refund)
     return CancellationMoney(refund=refund, paid_up_front=True)
 
 
@@ -112,6 +115,7 @@ async def record_refund_result(
     refund.failure_message = failure[:500] if failure else None
     refund.updated_at = now
     await db.flush()
+    await announce_refund(db, refund)
 
 
 async def charge_no_show_fee(
@@ -148,4 +152,5 @@ async def charge_no_show_fee(
     )
     db.add(payment)
     await db.flush()
+    await announce_payment(db, payment, created=True)
     return payment

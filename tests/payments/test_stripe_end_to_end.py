@@ -1,9 +1,11 @@
 """The whole paid-booking story across real processes: the app under uvicorn, ``worker.py``
-draining the RQ queues, and localstripe delivering signed webhooks over HTTP.
+draining the RQ queues (and running the event relay), localstripe delivering signed webhooks
+over HTTP, and a real SMTP server receiving the customer's mail.
 
 createBooking → PaymentIntent → the customer pays (the stripe library against localstripe) →
-payment_intent.succeeded webhook → job → booking confirmed → cancellation → refund job →
-refund at Stripe and in the ledger. And an unpaid hold that expires frees its slot."""
+payment_intent.succeeded webhook → job → booking confirmed → confirmation email with its
+invite, and a receipt → cancellation → refund job → refund at Stripe and in the ledger →
+cancellation and refund emails. And an unpaid hold that expires frees its slot."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,9 @@ from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL
 from tests.jobs.workers import worker_env, worker_process
+from tests.notifications.conftest import smtp  # noqa: F401 - the fixture
+from tests.notifications.servers import SmtpServer
+from tests.notifications.support import parse_event
 from tests.payments.conftest import pay_with_card, register_webhook, stripe_settings
 from tests.payments.support import CANCEL, CREATE, SET_POLICY, ledger, payment_intent_id
 from tests.servers import clean_env, uvicorn_server
@@ -117,11 +123,20 @@ async def _status(gql: GraphQLClient, token: str) -> str:
     return edge["node"]["status"]
 
 
+async def _mail(smtp: SmtpServer, subject_start: str) -> Any:
+    async def arrived() -> Any:
+        return [m for m in smtp.sink.to("carl@example.com") if m.subject.startswith(subject_start)]
+
+    [mail] = await eventually(arrived, f"the '{subject_start}' email")
+    return mail
+
+
 async def test_a_paid_booking_is_confirmed_by_the_webhook_and_refunded_on_cancellation(
     world: World, postgres_url: str, localstripe: str, stripe_client: stripe.StripeClient,
-    client_for: Callable[[str], GraphQLClient], tmp_path: Path,
+    client_for: Callable[[str], GraphQLClient], tmp_path: Path, smtp: SmtpServer,
 ) -> None:
-    with running_stack(postgres_url, localstripe, tmp_path) as base:
+    mail_settings = {"smtp_host": smtp.host, "smtp_port": str(smtp.port), "smtp_security": "none"}
+    with running_stack(postgres_url, localstripe, tmp_path, **mail_settings) as base:
         gql = client_for(base)
         staffed, customer = await _paid_salon(world, gql)
         start = local(future_day(), 10)
@@ -141,6 +156,12 @@ async def test_a_paid_booking_is_confirmed_by_the_webhook_and_refunded_on_cancel
         async with world.runtime.database.transaction(all_tenants=True) as db:
             events = (await db.execute(sa.select(PaymentEvent))).scalars().all()
         assert [(e.type, e.outcome) for e in events] == [("payment_intent.succeeded", "booking confirmed")]
+        confirmation = await _mail(smtp, "Booking confirmed: ")
+        calendar, invite = parse_event(confirmation.calendar_parts()[0])
+        assert calendar["METHOD"] == "REQUEST" and str(invite["STATUS"]) == "CONFIRMED"
+        assert invite["DTSTART"].dt == start.astimezone(UTC)
+        receipt = await _mail(smtp, "Receipt: ")
+        assert "50.00" in receipt.text
 
         cancelled = await gql(CANCEL, {"input": {"id": payload["booking"]["id"], "reason": "ill"}},
                               token=customer.token, tenant="salon")
@@ -157,6 +178,11 @@ async def test_a_paid_booking_is_confirmed_by_the_webhook_and_refunded_on_cancel
         at_stripe = stripe_client.v1.refunds.list(params={"payment_intent": intent_id}).data
         assert [(r.id, r.amount) for r in at_stripe] == [(refund.provider_refund_id, 5000)]
         assert (await ledger(world.runtime.database))["history"] == ["created", "paid", "cancelled"]
+        cancellation = await _mail(smtp, "Booking cancelled: ")
+        calendar, invite = parse_event(cancellation.calendar_parts()[0])
+        assert calendar["METHOD"] == "CANCEL" and invite["SEQUENCE"] == 1
+        refund_mail = await _mail(smtp, "Refund: ")
+        assert "50.00" in refund_mail.text
         seen = await gql(LEDGER, token=customer.token, tenant="salon")
         assert seen.data["bookings"]["edges"][0]["node"]["payments"] == [{
             "kind": "booking", "status": "succeeded", "amount": {"amount": 5000},

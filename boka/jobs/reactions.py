@@ -1,0 +1,53 @@
+"""Jobs that react to committed events: the customer's messages about their bookings and
+their money. Registered with the relay (``CONSUMER_MODULES``); each handler only enqueues,
+with a job id derived from the event id, so an event delivered twice sends nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+
+from boka.events.consumers import DeliveredEvent, on
+from boka.jobs.context import job_runtime
+from boka.jobs.notifications import notify_booking_changed, notify_payment
+from boka.models.bookings import BookingStatus
+from boka.notifications.kinds import MessageKind
+
+BOOKING_MESSAGES: dict[str, MessageKind] = {
+    "booking.created": MessageKind.BOOKING_CONFIRMED,  # only when it was confirmed at once
+    "booking.confirmed": MessageKind.BOOKING_CONFIRMED,
+    "booking.paid": MessageKind.BOOKING_CONFIRMED,  # the payment confirmed the hold
+    "booking.rescheduled": MessageKind.BOOKING_RESCHEDULED,
+    "booking.cancelled": MessageKind.BOOKING_CANCELLED,
+    "booking.expired": MessageKind.BOOKING_CANCELLED,  # an unpaid hold ran out
+}
+MONEY_MESSAGES: dict[str, tuple[MessageKind, str]] = {
+    "payment.succeeded": (MessageKind.PAYMENT_RECEIPT, "payment_id"),
+    "refund.succeeded": (MessageKind.PAYMENT_REFUND, "refund_id"),
+}
+
+
+async def tell_customer_about_booking(event: DeliveredEvent) -> None:
+    kind = BOOKING_MESSAGES[event.type]
+    if event.type == "booking.created" and event.payload.get("status") != BookingStatus.CONFIRMED.value:
+        return  # pending: the customer hears when it is confirmed (or paid)
+    async with job_runtime() as runtime:
+        await notify_booking_changed(
+            runtime, event.tenant_id, uuid.UUID(event.payload["booking_id"]), kind, event_id=str(event.id)
+        )
+
+
+async def tell_customer_about_money(event: DeliveredEvent) -> None:
+    kind, reference_field = MONEY_MESSAGES[event.type]
+    payload = event.payload
+    async with job_runtime() as runtime:
+        await notify_payment(
+            runtime, event.tenant_id, uuid.UUID(payload["booking_id"]), kind,
+            reference=payload[reference_field], amount_cents=int(payload["amount_cents"]),
+            currency=payload["currency"],
+        )
+
+
+for _event_type in BOOKING_MESSAGES:
+    on(_event_type)(tell_customer_about_booking)
+for _event_type in MONEY_MESSAGES:
+    on(_event_type)(tell_customer_about_money)
