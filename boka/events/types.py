@@ -7,6 +7,7 @@ SERVICE = "service"
 STAFF_MEMBER = "staff_member"
 CUSTOMER = "customer"
 PAYMENT = "payment"
+TENANT = "tenant"
 
 AVAILABILITY_CHANGED = "availability.changed"
 BOOKING_EVENT_PREFIX = "booking."
@@ -14,6 +15,7 @@ SERVICE_CHANGED = "service.changed"
 STAFF_CHANGED = "staff.changed"
 SCHEDULE_CHANGED = "schedule.changed"
 CUSTOMER_CHANGED = "customer.changed"
+SECURITY_ALERT = "security.alert"
 
 # A booking history action becomes the event type "booking.<action>": created, confirmed,
 # rescheduled, cancelled, completed, no_show, and whatever transitions are added later.

@@ -1,6 +1,8 @@
 """Suspicious activity: a sign-in from a device the account never used, and a burst of failed
 sign-ins against many accounts from one address. Both go to the audit trail flagged
-``suspicious``, where owners (``securityAlerts``) and superadmins see them."""
+``suspicious``, where owners (``securityAlerts``) and superadmins see them, and, when they
+happened at a business, out as a ``security.alert`` event (webhooks, and the notification
+layer once it has a message for owners)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.events.outbox import record_event
+from boka.events.types import SECURITY_ALERT, TENANT
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
 from boka.identity.sessions import device_seen_before
@@ -37,6 +41,7 @@ async def note_new_device(
         db, AuthEvent.NEW_DEVICE, origin=device, success=True, user_id=user_id, tenant_id=tenant_id,
         suspicious=True, details={"fingerprint": device.fingerprint[:16]},
     )
+    await _announce(db, AuthEvent.NEW_DEVICE, tenant_id, device, user_id=user_id)
     return True
 
 
@@ -66,4 +71,18 @@ async def note_failure_burst(
         db, AuthEvent.FAILURE_BURST, origin=device, success=False, tenant_id=tenant_id, suspicious=True,
         reason=f"failed sign-ins for {threshold} or more accounts within {int(BURST_WINDOW.total_seconds() // 60)} minutes",
     )
+    await _announce(db, AuthEvent.FAILURE_BURST, tenant_id, device)
     return True
+
+
+async def _announce(
+    db: AsyncSession, kind: AuthEvent, tenant_id: uuid.UUID | None, device: DeviceInfo,
+    *, user_id: uuid.UUID | None = None,
+) -> None:
+    if tenant_id is None:
+        return  # outside any business: the trail (for superadmins) is where it lives
+    await record_event(
+        db, tenant_id=tenant_id, aggregate_type=TENANT, aggregate_id=tenant_id, type=SECURITY_ALERT,
+        payload={"kind": kind.value, "ip_address": device.ip_address,
+                 "user_id": str(user_id) if user_id else None},
+    )

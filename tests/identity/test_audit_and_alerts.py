@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from boka.config import Settings
+from boka.models.events import Event
 from boka.models.tenancy import Role
 from tests.conftest import settings_for
 from tests.support import PASSWORD, GraphQLClient, World
@@ -124,3 +126,16 @@ async def test_a_staff_ip_allowlist_keeps_the_team_to_known_networks(app: Any, w
     assert set_policy.data["updateSecuritySettings"]["securitySettings"]["staffIpAllowlist"] == ["2001:db8::1/128", "203.0.113.0/24"]
     assert from_office.errors == []
     assert from_cafe.error_codes == ["FORBIDDEN"] and from_cafe.errors[0]["extensions"]["reason"] == "IP_NOT_ALLOWED"
+
+
+async def test_an_alert_at_a_business_goes_out_as_an_event(app: Any, world: World) -> None:
+    salon = await world.tenant("salon")
+    await world.person(salon, Role.STAFF, email="sam@example.com")
+
+    await _sign_in(_from(app, "192.0.2.44", "Unknown Browser 1.0"), "sam@example.com")
+
+    async with world.runtime.database.transaction(all_tenants=True) as db:
+        events = (await db.execute(sa.select(Event).where(Event.type == "security.alert"))).scalars().all()
+    assert [(e.tenant_id, e.payload["kind"], e.payload["ip_address"]) for e in events] == [
+        (salon.id, "new_device", "192.0.2.44")
+    ]
