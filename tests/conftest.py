@@ -29,6 +29,7 @@ from boka.config import Settings
 from boka.migrations import migrate
 from boka.models import metadata
 from boka.web.app import create_app
+from tests.notifications.servers import SmtpServer, start_smtp
 from tests.support import GraphQLClient, World
 
 TEST_DATABASE_URL = os.environ.get(
@@ -235,3 +236,13 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 def world(app: Any) -> World:
     """Builds tenants and people directly through the domain services."""
     return World(app.state.runtime)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port, keeping what it receives."""
+    controller, server = start_smtp()
+    try:
+        yield server
+    finally:
+        controller.stop()

@@ -9,18 +9,9 @@ import pytest
 
 from boka.config import Settings
 from tests.conftest import settings_for
-from tests.notifications.servers import FakeTwilio, SmtpServer, start_smtp, start_twilio
+from tests.notifications.servers import FakeTwilio, SmtpServer, start_twilio
 
 SMS_FROM = "+15005550006"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    controller, server = start_smtp()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

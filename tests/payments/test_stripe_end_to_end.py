@@ -30,7 +30,6 @@ from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL
 from tests.jobs.workers import worker_env, worker_process
-from tests.notifications.conftest import smtp  # noqa: F401 - the fixture
 from tests.notifications.servers import SmtpServer
 from tests.notifications.support import parse_event
 from tests.payments.conftest import pay_with_card, register_webhook, stripe_settings
