@@ -21,9 +21,8 @@ from boka.jobs.queues import (
     QUEUE_NAMES,
     EnqueuedJob,
     QueueName,
-    _check_importable,
+    checked_job_id,
     function_name,
-    safe_job_id,
 )
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 from boka.observability.logging import get_logger
@@ -68,10 +67,7 @@ class InProcessJobQueue:
         retry: RetryPolicy = DEFAULT_RETRY,
         at: datetime | None = None,
     ) -> EnqueuedJob:
-        _check_importable(function)
-        if queue not in QUEUE_NAMES:
-            raise ValueError(f"unknown queue {queue!r}")
-        job_id = safe_job_id(job_id) if job_id is not None else None
+        job_id = checked_job_id(function, queue, job_id)
         if job_id is not None and (job_id in self._tasks or job_id in self._done):
             return EnqueuedJob(id=job_id, queue=queue, duplicate=True)
         job_id = job_id or uuid.uuid4().hex

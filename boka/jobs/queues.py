@@ -83,6 +83,15 @@ def _check_importable(function: Callable[..., Any]) -> None:
         raise ValueError(f"{function.__qualname__}: a job must be a module-level function")
 
 
+def checked_job_id(function: Callable[..., Any], queue: str, job_id: str | None) -> str | None:
+    """What every queue checks before enqueueing: a worker can import the function, the queue
+    exists, and the id is one RQ accepts."""
+    _check_importable(function)
+    if queue not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {queue!r}")
+    return safe_job_id(job_id) if job_id is not None else None
+
+
 class RQJobQueue:
     """RQ on Redis. Enqueueing is a few Redis round trips, done off the event loop."""
 
@@ -116,11 +125,8 @@ class RQJobQueue:
         at: datetime | None = None,
     ) -> EnqueuedJob:
         """The blocking enqueue (for synchronous callers such as the CLI)."""
-        _check_importable(function)
-        if queue not in QUEUE_NAMES:
-            raise ValueError(f"unknown queue {queue!r}")
+        job_id = checked_job_id(function, queue, job_id)
         rq_queue = self.queue(queue)
-        job_id = safe_job_id(job_id) if job_id is not None else None
         options: dict[str, Any] = {
             "job_id": job_id,
             "retry": retry.as_rq(),
