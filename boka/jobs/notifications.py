@@ -31,6 +31,7 @@ from boka.notifications.booking_messages import (
 )
 from boka.notifications.kinds import MessageKind
 from boka.notifications.reminders import plan_reminders
+from boka.notifications.team_alerts import TeamAlert, role_names, roles_from, send_team_alert
 from boka.runtime import Runtime
 
 QUEUE = "default"
@@ -79,6 +80,22 @@ async def send_staff_agenda_job(tenant_id: str, staff_member_id: str, day: str) 
             runtime, uuid.UUID(tenant_id), uuid.UUID(staff_member_id), date.fromisoformat(day)
         )
     return outcome.value if outcome else "nothing to send"
+
+
+async def send_team_alert_job(tenant_id: str, key: str, title: str, details: str, roles: str) -> str:
+    async with job_runtime() as runtime:
+        outcomes = await send_team_alert(
+            runtime, uuid.UUID(tenant_id), TeamAlert(key=key, title=title, details=details, roles=roles_from(roles))
+        )
+    return ", ".join(f"{email}: {outcome.value}" for email, outcome in outcomes.items()) or "nothing to send"
+
+
+async def alert_team(runtime: Runtime, tenant_id: uuid.UUID, alert: TeamAlert) -> None:
+    """Enqueue ``alert`` for the tenant's team, once per alert key."""
+    await runtime.jobs.enqueue(
+        send_team_alert_job, str(tenant_id), alert.key, alert.title, alert.details,
+        role_names(alert.roles), queue=QUEUE, retry=MESSAGE_RETRY, job_id=job_id("team-alert", alert.key),
+    )
 
 
 async def enqueue_due_agendas(runtime: Runtime) -> int:

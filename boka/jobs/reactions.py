@@ -1,5 +1,5 @@
 """Jobs that react to committed events: the customer's messages about their bookings and
-their money. Registered with the relay (``CONSUMER_MODULES``); each handler only enqueues,
+their money, and the team's alerts (a webhook switched off, suspicious sign-ins). Registered with the relay (``CONSUMER_MODULES``); each handler only enqueues,
 with a job id derived from the event id, so an event delivered twice sends nothing twice."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import uuid
 
 from boka.events.consumers import DeliveredEvent, on
 from boka.jobs.context import job_runtime
-from boka.jobs.notifications import notify_booking_changed, notify_payment
+from boka.jobs.notifications import alert_team, notify_booking_changed, notify_payment
 from boka.models.bookings import BookingStatus
+from boka.models.tenancy import Role
 from boka.notifications.kinds import MessageKind
+from boka.notifications.team_alerts import TeamAlert
 
 BOOKING_MESSAGES: dict[str, MessageKind] = {
     "booking.created": MessageKind.BOOKING_CONFIRMED,  # only when it was confirmed at once
@@ -47,6 +49,39 @@ async def tell_customer_about_money(event: DeliveredEvent) -> None:
         )
 
 
+SECURITY_ALERT_TITLES = {
+    "new_device": "A team member signed in from a new device",
+    "failure_burst": "Many failed sign-ins came from one address",
+}
+
+
+async def tell_team_webhook_disabled(event: DeliveredEvent) -> None:
+    payload = event.payload
+    alert = TeamAlert(
+        key=str(event.id), title="An outgoing webhook was switched off",
+        details=f"{payload['url']}\n{payload['reason']}\nFix the receiver, then switch the "
+                "endpoint on again and replay what it missed.",
+        roles=frozenset({Role.OWNER, Role.MANAGER}),
+    )
+    async with job_runtime() as runtime:
+        await alert_team(runtime, event.tenant_id, alert)
+
+
+async def tell_owners_security_alert(event: DeliveredEvent) -> None:
+    payload = event.payload
+    alert = TeamAlert(
+        key=str(event.id),
+        title=SECURITY_ALERT_TITLES.get(payload["kind"], "Suspicious sign-in activity"),
+        details=f"From address {payload.get('ip_address') or 'unknown'}. "
+                "The details are in securityAlerts.",
+        roles=frozenset({Role.OWNER}),
+    )
+    async with job_runtime() as runtime:
+        await alert_team(runtime, event.tenant_id, alert)
+
+
+on("webhook.endpoint_disabled")(tell_team_webhook_disabled)
+on("security.alert")(tell_owners_security_alert)
 for _event_type in BOOKING_MESSAGES:
     on(_event_type)(tell_customer_about_booking)
 for _event_type in MONEY_MESSAGES:

@@ -13,6 +13,7 @@ class MessageKind(str, enum.Enum):
     PAYMENT_RECEIPT = "payment_receipt"
     PAYMENT_REFUND = "payment_refund"
     STAFF_DAILY_AGENDA = "staff_daily_agenda"
+    TEAM_ALERT = "team_alert"  # to owners (and managers): something needs their attention
 
 
 class Channel(str, enum.Enum):

@@ -31,6 +31,7 @@ VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.STAFF_DAILY_AGENDA: frozenset(
         {"staff_name", "business_name", "date", "time_zone", "count", "agenda"}
     ),
+    MessageKind.TEAM_ALERT: frozenset({"business_name", "title", "details"}),
 }
 MAX_SMS_LENGTH = 1600  # Twilio refuses longer bodies
 MAX_EMAIL_BODY = 20_000
@@ -92,6 +93,9 @@ DEFAULTS: dict[tuple[MessageKind, Channel, str], Wording] = {
         "Hello $staff_name,\n\nyour bookings at $business_name on $date ($time_zone):\n\n$agenda\n"),
     (MessageKind.STAFF_DAILY_AGENDA, Channel.SMS, "en"): Wording(
         "", "$business_name, $date: $count bookings.\n$agenda"),
+    (MessageKind.TEAM_ALERT, Channel.EMAIL, "en"): Wording(
+        "$business_name: $title", "Hello,\n\n$title.\n\n$details\n"),
+    (MessageKind.TEAM_ALERT, Channel.SMS, "en"): Wording("", "$business_name: $title."),
     # German
     (MessageKind.BOOKING_CONFIRMED, Channel.EMAIL, "de"): Wording(
         "Termin bestätigt: $service_name am $date",
@@ -137,6 +141,9 @@ DEFAULTS: dict[tuple[MessageKind, Channel, str], Wording] = {
         "Hallo $staff_name,\n\nIhre Termine bei $business_name am $date ($time_zone):\n\n$agenda\n"),
     (MessageKind.STAFF_DAILY_AGENDA, Channel.SMS, "de"): Wording(
         "", "$business_name, $date: $count Termine.\n$agenda"),
+    (MessageKind.TEAM_ALERT, Channel.EMAIL, "de"): Wording(
+        "$business_name: $title", "Hallo,\n\n$title.\n\n$details\n"),
+    (MessageKind.TEAM_ALERT, Channel.SMS, "de"): Wording("", "$business_name: $title."),
 }
 
 

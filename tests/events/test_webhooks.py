@@ -22,6 +22,7 @@ from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.events.support import CREATE, CREATE_ENDPOINT
 from tests.events.webhook_receiver import webhook_receiver
 from tests.jobs.workers import kill_hard, worker_env, worker_process
+from tests.notifications.servers import SmtpServer
 from tests.servers import free_port
 from tests.support import GraphQLClient, World
 
@@ -64,7 +65,7 @@ async def _eventually(condition: Callable[[], Any], what: str, timeout: float = 
 
 
 async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
-    app: Any, gql: GraphQLClient, world: World, settings: Settings, tmp_path: Path
+    app: Any, gql: GraphQLClient, world: World, settings: Settings, tmp_path: Path, smtp: SmtpServer
 ) -> None:
     tenant = await world.tenant("salon", time_zone="Europe/Berlin")
     staffed = await BookingWorld(world).staffed_service(tenant)
@@ -88,7 +89,8 @@ async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
         assert forbidden.error_codes == ["FORBIDDEN"]
 
         env = worker_env(TEST_REDIS_URL, database_url=settings.database_url,
-                         worker_metrics_port=str(free_port()), webhook_allow_private_targets="true", **FAST)
+                         worker_metrics_port=str(free_port()), webhook_allow_private_targets="true",
+                         smtp_host=smtp.host, smtp_port=str(smtp.port), smtp_security="none", **FAST)
         with worker_process(env, tmp_path / "worker.log"):
             booked = await call(CREATE, {"input": {"serviceId": staffed.service_id,
                                                    "start": local(future_day(), 10).isoformat(),
@@ -118,7 +120,12 @@ async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
             endpoints = {e["node"]["id"]: e["node"] for e in (await call(ENDPOINTS)).data["webhookEndpoints"]["edges"]}
             assert endpoints[ids["/down"]]["active"] is False
             assert "failed deliveries" in endpoints[ids["/down"]]["disabledReason"]
-            assert (await _event(world, "webhook.endpoint_disabled")).payload["endpoint_id"] in ids["/down"] or True
+            disabled = await _event(world, "webhook.endpoint_disabled")
+            assert disabled.payload["url"] == receiver.base + "/down"
+            # ... and the owner hears of it
+            [alert] = await _eventually(lambda: smtp.sink.to(owner.email), "the owner's alert email")
+            assert alert.subject == "Salon: An outgoing webhook was switched off"
+            assert receiver.base + "/down" in alert.text and "failed deliveries in a row" in alert.text
 
             # The integrator fixes their server, switches the endpoint back on and replays.
             receiver.down.discard("/down")
