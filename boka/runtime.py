@@ -20,6 +20,7 @@ from boka.identity.rate_limits import (
     RateLimits,
     RedisRateLimiter,
 )
+from boka.identity.secret_box import SecretBox
 from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
@@ -35,6 +36,7 @@ class Runtime:
     rate_limiter: RateLimiter
     rate_limits: RateLimits
     identity: IdentityPolicy
+    secret_box: SecretBox
     jobs: JobQueue
     live: Live
     payment_provider: PaymentProvider
@@ -65,6 +67,7 @@ class Runtime:
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
             identity=IdentityPolicy.from_settings(settings),
+            secret_box=SecretBox.from_settings(settings),
             jobs=jobs,
             live=Live(settings, database),
             payment_provider=payment_provider_for(settings),

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.events.consumers import DeliveredEvent, on
 from boka.events.outbox import record_event
 from boka.events.webhook_endpoints import get_endpoint, require_webhook_manager, wants
-from boka.events.webhook_signing import SIGNATURE_HEADER, signature
+from boka.events.webhook_signing import SIGNATURE_HEADER, reveal_secret, signature
 from boka.events.webhook_targets import refused_target
 from boka.identity.principal import Principal
 from boka.models.events import Event
@@ -169,7 +169,7 @@ async def attempt_delivery(runtime: Runtime, delivery_id: uuid.UUID) -> None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Boka-Webhooks/1",
-        SIGNATURE_HEADER: signature(endpoint.secret, body, timestamp),
+        SIGNATURE_HEADER: signature(reveal_secret(runtime.secret_box, endpoint.secret), body, timestamp),
         "Boka-Event-Id": str(event.id),
         "Boka-Event-Type": event.type,
         "Boka-Delivery-Id": str(delivery.id),

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import NotFound, UserErrorCode, UserInputError
-from boka.events.webhook_signing import new_secret
+from boka.events.webhook_signing import new_secret, seal_secret
 from boka.events.webhook_targets import literal_private_host
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
+from boka.identity.secret_box import SecretBox
 from boka.models.tenancy import Tenant
 from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from boka.pagination import Page, group_rows, keyset_page
@@ -61,20 +62,27 @@ def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return any(t in ("*", event_type, family) for t in endpoint.event_types)
 
 
+@dataclass(frozen=True)
+class EndpointWithSecret:
+    endpoint: WebhookEndpoint
+    secret: str  # shown once, at creation or rotation; stored sealed
+
+
 async def create_endpoint(
-    db: AsyncSession, principal: Principal, *, url: str, event_types: Sequence[str],
+    db: AsyncSession, principal: Principal, *, url: str, event_types: Sequence[str], box: SecretBox,
     description: str = "", allow_private: bool = False,
-) -> WebhookEndpoint:
+) -> EndpointWithSecret:
     tenant = require_webhook_manager(principal)
     if len(description) > 500:
         raise _invalid("Use at most 500 characters.", "description")
+    secret = new_secret()
     endpoint = WebhookEndpoint(
         tenant_id=tenant.id, url=check_url(url, allow_private=allow_private), event_types=check_event_types(event_types),
-        secret=new_secret(), description=description.strip(),
+        secret=seal_secret(box, secret), description=description.strip(),
     )
     db.add(endpoint)
     await db.flush()
-    return endpoint
+    return EndpointWithSecret(endpoint, secret)
 
 
 async def get_endpoint(db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
@@ -121,11 +129,14 @@ async def update_endpoint(
     return endpoint
 
 
-async def rotate_secret(db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+async def rotate_secret(
+    db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, *, box: SecretBox
+) -> EndpointWithSecret:
     endpoint = await get_endpoint(db, principal, endpoint_id)
-    endpoint.secret = new_secret()
+    secret = new_secret()
+    endpoint.secret = seal_secret(box, secret)
     await db.flush()
-    return endpoint
+    return EndpointWithSecret(endpoint, secret)
 
 
 async def delete_endpoint(db: AsyncSession, principal: Principal, endpoint_id: uuid.UUID) -> uuid.UUID:

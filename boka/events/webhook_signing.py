@@ -21,11 +21,16 @@ import hmac
 import secrets
 import time
 
+from boka.identity.secret_box import SecretBox
+
 SIGNATURE_HEADER = "Boka-Signature"
 
 
+SECRET_PREFIX = "whsec_"
+
+
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 def signature(secret: str, body: bytes, timestamp: int) -> str:
@@ -44,3 +49,13 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300, now: 
         return False
     expected = signature(secret, body, timestamp).split("v1=", 1)[1]
     return hmac.compare_digest(expected, given)
+
+
+def seal_secret(box: SecretBox, secret: str) -> str:
+    """How a signing secret is stored: sealed (Fernet), since Boka needs it back to sign."""
+    return box.seal(secret)
+
+
+def reveal_secret(box: SecretBox, stored: str) -> str:
+    """The signing secret from its stored form; secrets stored before sealing are plain."""
+    return stored if stored.startswith(SECRET_PREFIX) else box.open(stored)

@@ -28,7 +28,9 @@ class WebhookEndpoint(SQLModel, table=True):
     # Event types delivered here ("booking.created", …; "*" for all).
     event_types: list[str] = Field(default_factory=list, sa_type=PortableJSON, nullable=False)
     # The HMAC key. Stored as is: Boka must sign with it (unlike a password, it cannot be hashed).
-    secret: str = Field(sa_type=sa.String(100), nullable=False)
+    # Sealed with the SecretBox (Fernet): Boka needs the secret itself to sign, so it cannot
+    # be hashed. Endpoints made before sealing hold it plain (whsec_…) until rotated.
+    secret: str = Field(sa_type=sa.Text, nullable=False)
     description: str = Field(default="", sa_type=sa.String(500), nullable=False)
     active: bool = Field(default=True, nullable=False)
     consecutive_dead: int = Field(default=0, nullable=False)

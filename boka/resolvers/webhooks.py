@@ -55,12 +55,13 @@ async def webhook_deliveries(
 
 
 async def create_webhook_endpoint(info: Info, input: CreateWebhookEndpointInput) -> WebhookEndpointPayload:
-    row, errors = await write(info, lambda db, p: webhook_endpoints.create_endpoint(
+    runtime = info.context.runtime
+    made, errors = await write(info, lambda db, p: webhook_endpoints.create_endpoint(
         db, p, url=input.url, event_types=input.event_types, description=input.description,
-        allow_private=info.context.runtime.settings.webhook_allow_private_targets))
-    if row is None:
+        box=runtime.secret_box, allow_private=runtime.settings.webhook_allow_private_targets))
+    if made is None:
         return WebhookEndpointPayload(errors=errors)
-    return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(row), secret=row.secret)
+    return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(made.endpoint), secret=made.secret)
 
 
 async def update_webhook_endpoint(info: Info, input: UpdateWebhookEndpointInput) -> WebhookEndpointPayload:
@@ -74,11 +75,11 @@ async def update_webhook_endpoint(info: Info, input: UpdateWebhookEndpointInput)
 
 
 async def rotate_webhook_secret(info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointPayload:
-    row, errors = await write(info, lambda db, p: webhook_endpoints.rotate_secret(
-        db, p, row_id(input.id, "WebhookEndpoint", "id")))
-    if row is None:
+    rotated, errors = await write(info, lambda db, p: webhook_endpoints.rotate_secret(
+        db, p, row_id(input.id, "WebhookEndpoint", "id"), box=info.context.runtime.secret_box))
+    if rotated is None:
         return WebhookEndpointPayload(errors=errors)
-    return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(row), secret=row.secret)
+    return WebhookEndpointPayload(endpoint=WebhookEndpointType.from_model(rotated.endpoint), secret=rotated.secret)
 
 
 async def delete_webhook_endpoint(info: Info, input: WebhookEndpointIdInput) -> DeleteWebhookEndpointPayload:

@@ -14,9 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from boka.config import Settings
+from boka.events.webhook_signing import reveal_secret
 from boka.models.events import Event
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
+from boka.models.webhooks import WebhookEndpoint
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.events.support import CREATE, CREATE_ENDPOINT
@@ -216,3 +218,17 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
             await _eventually(succeeded, "the delivery to be recorded as succeeded")
         first_try, second_try = receiver.at("/hook")
         assert first_try.json["id"] == second_try.json["id"] and receiver.signature_ok(second_try)
+
+
+async def test_signing_secrets_are_stored_sealed(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    owner = await world.person(tenant, Role.OWNER)
+
+    made = await gql(CREATE_ENDPOINT, {"input": {"url": "https://hooks.example.com/boka", "eventTypes": ["*"]}},
+                     token=owner.token, tenant="salon")
+
+    secret = made.data["createWebhookEndpoint"]["secret"]
+    async with world.runtime.database.transaction(all_tenants=True) as db:
+        stored = (await db.execute(sa.select(WebhookEndpoint.secret))).scalar_one()
+    assert secret.startswith("whsec_") and secret not in stored
+    assert reveal_secret(world.runtime.secret_box, stored) == secret
