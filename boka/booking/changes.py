@@ -112,12 +112,16 @@ async def reschedule_booking(
     }
     old_slot_key = booking.slot_key
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
+    block = (
+        start - timedelta(minutes=service.buffer_before_minutes),
+        start + duration + timedelta(minutes=service.buffer_after_minutes),
+    )
+
     async def move() -> None:
         booking.staff_id = target_staff
         booking.start_time = start
         booking.end_time = start + duration
-        booking.block_start = start - timedelta(minutes=service.buffer_before_minutes)
-        booking.block_end = booking.end_time + timedelta(minutes=service.buffer_after_minutes)
+        booking.block_start, booking.block_end = block
         booking.slot_key = slot_key_for(service, target_staff, start, booking.id)
         booking.updated_at = now
         await db.flush()
@@ -130,7 +134,7 @@ async def reschedule_booking(
             await release_seats(db, old_slot_key, booking.seats)
             await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
 
-    if not await claim_time(db, move, staff_id=target_staff):
+    if not await claim_time(db, move, staff_id=target_staff, block=block):
         raise slot_unavailable()
     await record(db, booking, principal, "rescheduled", booking.status, details={
         "from": previous, "to": {"start": start.isoformat(), "staff_id": str(target_staff)},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -259,19 +259,22 @@ async def _try_to_hold(db: AsyncSession, booking: Booking, service: Service) -> 
         if service.capacity > 1:
             await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
 
-    return await claim_time(db, hold, staff_id=booking.staff_id)
+    return await claim_time(db, hold, staff_id=booking.staff_id, block=(booking.block_start, booking.block_end))
 
 
 DEADLOCK_RETRIES = 3
 
 
 async def claim_time(
-    db: AsyncSession, claim: Callable[[], Awaitable[None]], *, staff_id: uuid.UUID
+    db: AsyncSession, claim: Callable[[], Awaitable[None]], *, staff_id: uuid.UUID,
+    block: tuple[datetime, datetime],
 ) -> bool:
     """Run ``claim`` (writes that take time from staff, resources or seats) in a savepoint.
 
     True if it held; False if the database refused an overlap or an oversell. Claims on one
-    staff member's time queue on a transaction-level advisory lock first: without it, two
+    staff member's time on the same (UTC) days queue on transaction-level advisory locks
+    first (overlapping claims always share a day; claims on other days do not wait, which
+    matters while a paid booking's transaction waits for the payment provider): without it, two
     requests inserting overlapping times each wait for the other's uncommitted row in the
     exclusion index, a deadlock PostgreSQL needs a second (deadlock_timeout) to break, and a
     crowd of such requests stalled long enough to exhaust the connection pool (seen in the
@@ -282,7 +285,7 @@ async def claim_time(
     for attempt in range(1, DEADLOCK_RETRIES + 1):
         try:
             async with db.begin_nested():
-                await _queue_for_staff_time(db, staff_id)
+                await _queue_for_staff_time(db, staff_id, block)
                 await claim()
             return True
         except IntegrityError as error:
@@ -295,14 +298,22 @@ async def claim_time(
     raise AssertionError("unreachable")
 
 
-async def _queue_for_staff_time(db: AsyncSession, staff_id: uuid.UUID) -> None:
-    """Wait for any other transaction claiming this staff member's time (PostgreSQL; SQLite
-    has one writer anyway). Held until commit or rollback."""
-    if db.bind.dialect.name == "postgresql":
+async def _queue_for_staff_time(
+    db: AsyncSession, staff_id: uuid.UUID, block: tuple[datetime, datetime]
+) -> None:
+    """Wait for any other transaction claiming this staff member's time on the same days
+    (PostgreSQL; SQLite has one writer anyway). Locks are taken in date order, so two claims
+    never wait for each other crosswise; they are held until commit or rollback."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    start, end = (moment.astimezone(UTC).date() for moment in block)
+    day = start
+    while day <= end:
         await db.execute(
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"boka:staff-time:{staff_id}"},
+            {"key": f"boka:staff-time:{staff_id}:{day.isoformat()}"},
         )
+        day += timedelta(days=1)
 
 
 async def _hold_resources(db: AsyncSession, booking: Booking, service: Service) -> None:
