@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     query_max_depth: int = Field(12, ge=1, description="Deepest GraphQL selection accepted.")
     query_max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document.")
     query_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
+    persisted_queries: Literal["apq", "allowlist", "off"] = Field(
+        "apq",
+        description="apq: clients may send a query's SHA-256 instead of its text (Apollo's "
+        "automatic persisted queries); allowlist: only the operations in "
+        "BOKA_PERSISTED_QUERIES_FILE may run; off: neither.",
+    )
+    persisted_queries_file: str | None = Field(
+        None, description="Manifest of allowed operations for the allowlist mode (Apollo's format or {sha256: query})."
+    )
     rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")

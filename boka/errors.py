@@ -22,6 +22,8 @@ class ErrorCode(str, enum.Enum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     SLOW_CONSUMER = "SLOW_CONSUMER"
     INTERNAL = "INTERNAL"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
 
 
 class UserErrorCode(str, enum.Enum):
@@ -93,3 +95,17 @@ class UserInputError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class PersistedQueryNotFound(BokaError):
+    """APQ: the hash is unknown here; the client sends the query text with it (Apollo's
+    clients look for this exact message)."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryNotAllowed(BokaError):
+    code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED

@@ -26,6 +26,12 @@ from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
 from boka.payments.providers import OnSiteProvider, PaymentProvider
 from boka.payments.stripe_provider import StripeProvider
+from boka.persisted_queries import (
+    MemoryQueryStore,
+    PersistedQueries,
+    RedisQueryStore,
+    load_manifest,
+)
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Runtime:
     rate_limits: RateLimits
     identity: IdentityPolicy
     secret_box: SecretBox
+    persisted_queries: PersistedQueries | None
     jobs: JobQueue
     live: Live
     payment_provider: PaymentProvider
@@ -68,6 +75,7 @@ class Runtime:
             ),
             identity=IdentityPolicy.from_settings(settings),
             secret_box=SecretBox.from_settings(settings),
+            persisted_queries=persisted_queries_for(settings, redis),
             jobs=jobs,
             live=Live(settings, database),
             payment_provider=payment_provider_for(settings),
@@ -96,3 +104,13 @@ def payment_provider_for(settings: Settings) -> PaymentProvider:
             timeout=settings.stripe_timeout_seconds,
         )
     return OnSiteProvider()
+
+
+def persisted_queries_for(settings: Settings, redis: Redis | None) -> PersistedQueries | None:
+    if settings.persisted_queries == "off":
+        return None
+    if settings.persisted_queries == "allowlist":
+        if not settings.persisted_queries_file:
+            raise RuntimeError("BOKA_PERSISTED_QUERIES=allowlist needs BOKA_PERSISTED_QUERIES_FILE")
+        return PersistedQueries(MemoryQueryStore(), allowlist=load_manifest(settings.persisted_queries_file))
+    return PersistedQueries(RedisQueryStore(redis) if redis is not None else MemoryQueryStore())

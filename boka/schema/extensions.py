@@ -40,6 +40,19 @@ def operation_label(name: str | None) -> str:
     return name
 
 
+class PersistedQueryLookup(SchemaExtension):
+    """Before anything parses the operation: swap a persisted query's hash for its text (APQ),
+    or refuse what the allowlist does not hold (boka/persisted_queries.py)."""
+
+    async def on_operation(self):  # type: ignore[no-untyped-def]
+        context = self.execution_context
+        runtime = getattr(context.context, "runtime", None)
+        persisted = runtime.persisted_queries if runtime is not None else None
+        if persisted is not None:
+            context.query = await persisted.resolve(context.query, context.operation_extensions)
+        yield
+
+
 class OperationMetrics(SchemaExtension):
     """Counts and times each operation by name and outcome (``ok`` or the first error code)."""
 
@@ -58,6 +71,7 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
     """Factories, so every operation gets its own extension instances (Strawberry's advice);
     the parser and validation caches still share one LRU each across requests."""
     return [
+        PersistedQueryLookup,  # first: the others need the query text
         OperationMetrics,
         SecurityAudit,
         partial(ParserCache, maxsize=CACHE_SIZE),
