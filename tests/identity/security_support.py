@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +42,13 @@ def code_at(secret: str, offset_steps: int = 0) -> str:
 
 async def turn_on_mfa(gql: GraphQLClient, token: str, **headers: Any) -> tuple[str, list[str]]:
     """Enrol and enable with the previous step's code, leaving the current and next steps
-    free for the test. Returns (secret, backup codes)."""
+    free for the test. Returns (secret, backup codes).
+
+    Starts early in a 30-second step, so that the test's codes (previous, current, next) are
+    not computed on one side of a step boundary and checked on the other."""
+    into_step = time.time() % 30
+    if into_step > 20:
+        await asyncio.sleep(30 - into_step + 0.1)
     enrolled = await gql(ENROLL, token=token, **headers)
     secret = enrolled.data["enrollMfa"]["secret"]
     enabled = await gql(ENABLE, {"code": code_at(secret, -1)}, token=token, **headers)
