@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import Forbidden, NotFound, Unauthenticated, UserErrorCode, UserInputError
+from boka.identity.audit import AuthEvent, log_event
+from boka.identity.devices import DeviceInfo
 from boka.identity.principal import ApiKeyIdentity, Principal
 from boka.identity.rbac import API_KEY_SCOPES, Action, Scope, grants_for_key_scopes
 from boka.identity.tokens import token_digest
@@ -35,7 +37,7 @@ class IssuedKey:
 
 async def create_api_key(
     db: AsyncSession, principal: Principal, *, name: str, scopes: list[str],
-    expires_at: datetime | None, now: datetime,
+    expires_at: datetime | None, now: datetime, origin: DeviceInfo,
 ) -> IssuedKey:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     user = principal.require_user()  # keys do not make keys
@@ -71,6 +73,10 @@ async def create_api_key(
     )
     db.add(key)
     await db.flush()
+    log_event(
+        db, AuthEvent.API_KEY_CREATED, origin=origin, success=True, user_id=user.id,
+        tenant_id=key.tenant_id, api_key_id=key.id, details={"name": key.name, "scopes": key.scopes},
+    )
     return IssuedKey(token=token, key=key)
 
 
@@ -85,7 +91,9 @@ async def list_api_keys(
     )
 
 
-async def revoke_api_key(db: AsyncSession, principal: Principal, key_id: uuid.UUID, *, now: datetime) -> ApiKey:
+async def revoke_api_key(
+    db: AsyncSession, principal: Principal, key_id: uuid.UUID, *, now: datetime, origin: DeviceInfo
+) -> ApiKey:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     key = (
         await db.execute(
@@ -96,6 +104,10 @@ async def revoke_api_key(db: AsyncSession, principal: Principal, key_id: uuid.UU
         raise NotFound("No such API key.")
     if key.revoked_at is None:
         key.revoked_at = now
+        log_event(
+            db, AuthEvent.API_KEY_REVOKED, origin=origin, success=True,
+            user_id=principal.actor_user_id, tenant_id=key.tenant_id, api_key_id=key.id,
+        )
     await db.flush()
     return key
 

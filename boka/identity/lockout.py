@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.config import Settings
 from boka.db import dialect_insert
 from boka.errors import NotFound
+from boka.identity.audit import AuthEvent, log_event
+from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.security import AccountLockout
@@ -78,7 +80,9 @@ async def clear_failures(db: AsyncSession, user_id: uuid.UUID) -> None:
     await db.execute(sa.delete(AccountLockout).where(AccountLockout.user_id == user_id))
 
 
-async def unlock_account(db: AsyncSession, principal: Principal, user_id: uuid.UUID) -> bool:
+async def unlock_account(
+    db: AsyncSession, principal: Principal, user_id: uuid.UUID, *, origin: DeviceInfo
+) -> bool:
     """Lift a lock: a tenant's owners for their members, superadmins for anyone. False if
     the account was not locked."""
     scope = principal.authorize(Action.USER_MANAGE, Scope.TENANT)
@@ -91,4 +95,10 @@ async def unlock_account(db: AsyncSession, principal: Principal, user_id: uuid.U
         if member.first() is None:
             raise NotFound("No such member.")
     removed = await db.execute(sa.delete(AccountLockout).where(AccountLockout.user_id == user_id))
-    return bool(removed.rowcount)
+    unlocked = bool(removed.rowcount)
+    log_event(
+        db, AuthEvent.ACCOUNT_UNLOCKED, origin=origin, success=unlocked, user_id=user_id,
+        tenant_id=principal.tenant.id if principal.tenant else None,
+        details={"by": str(principal.actor_user_id)},
+    )
+    return unlocked

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import UserErrorCode, UserInputError
+from boka.identity.audit import AuthEvent, log_event
+from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal, Restriction
 from boka.identity.rbac import Action, Scope
 from boka.models.security import SecuritySettings
@@ -56,7 +58,7 @@ async def get_security_settings(db: AsyncSession, principal: Principal) -> Secur
 
 
 async def update_security_settings(
-    db: AsyncSession, principal: Principal, changes: PolicyChanges, *, ip_address: str | None
+    db: AsyncSession, principal: Principal, changes: PolicyChanges, *, origin: DeviceInfo
 ) -> SecuritySettings:
     """Owners set the policy. An allowlist that leaves out the owner's own address is refused,
     so nobody locks the team out by mistake."""
@@ -70,15 +72,21 @@ async def update_security_settings(
         settings.require_mfa_for_staff = changes.require_mfa_for_staff
     if changes.staff_ip_allowlist is not None:
         blocks = _normalized_blocks(changes.staff_ip_allowlist)
-        if blocks and not principal.is_superadmin and not ip_allowed(ip_address, blocks):
+        if blocks and not principal.is_superadmin and not ip_allowed(origin.ip_address, blocks):
             raise UserInputError(
                 UserErrorCode.INVALID_INPUT,
-                f"Your own address ({ip_address}) is not in this list; add it first.",
+                f"Your own address ({origin.ip_address}) is not in this list; add it first.",
                 "staffIpAllowlist",
             )
         settings.staff_ip_allowlist = blocks
     settings.updated_at = utcnow()
     await db.flush()
+    log_event(
+        db, AuthEvent.SECURITY_SETTINGS_CHANGED, origin=origin, success=True,
+        user_id=principal.actor_user_id, tenant_id=settings.tenant_id,
+        details={"require_mfa_for_staff": settings.require_mfa_for_staff,
+                 "staff_ip_allowlist": settings.staff_ip_allowlist},
+    )
     return settings
 
 

@@ -172,74 +172,37 @@ async def change_password(info: Info, input: ChangePasswordInput) -> SessionsEnd
 # --- API keys, lockout, policy ---------------------------------------------------------
 
 async def create_api_key(info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
-    context = info.context
-
-    async def create(db, principal):  # type: ignore[no-untyped-def]
-        issued = await api_keys.create_api_key(
-            db, principal, name=input.name, scopes=input.scopes, expires_at=input.expires_at, now=utcnow()
-        )
-        audit.log_event(
-            db, audit.AuthEvent.API_KEY_CREATED, origin=context.device, success=True,
-            user_id=principal.actor_user_id, tenant_id=issued.key.tenant_id, api_key_id=issued.key.id,
-            details={"name": issued.key.name, "scopes": issued.key.scopes},
-        )
-        return issued
-
-    issued, errors = await write(info, create)
+    issued, errors = await write(info, lambda db, principal: api_keys.create_api_key(
+        db, principal, name=input.name, scopes=input.scopes, expires_at=input.expires_at,
+        now=utcnow(), origin=info.context.device,
+    ))
     if issued is None:
         return CreateApiKeyPayload(errors=errors)
     return CreateApiKeyPayload(api_key=ApiKeyType.from_model(issued.key), key=issued.token)
 
 
 async def revoke_api_key(info: Info, input: RevokeApiKeyInput) -> ApiKeyPayload:
-    context = info.context
-
-    async def revoke(db, principal):  # type: ignore[no-untyped-def]
-        key = await api_keys.revoke_api_key(db, principal, row_id(input.api_key_id, "ApiKey", "apiKeyId"), now=utcnow())
-        audit.log_event(
-            db, audit.AuthEvent.API_KEY_REVOKED, origin=context.device, success=True,
-            user_id=principal.actor_user_id, tenant_id=key.tenant_id, api_key_id=key.id,
-        )
-        return key
-
-    key, errors = await write(info, revoke)
+    key, errors = await write(info, lambda db, principal: api_keys.revoke_api_key(
+        db, principal, row_id(input.api_key_id, "ApiKey", "apiKeyId"), now=utcnow(),
+        origin=info.context.device,
+    ))
     return ApiKeyPayload(api_key=ApiKeyType.from_model(key) if key else None, errors=errors)
 
 
 async def unlock_account(info: Info, input: UnlockAccountInput) -> DoneOrErrorsPayload:
-    context = info.context
-
-    async def unlock(db, principal):  # type: ignore[no-untyped-def]
-        user_id = row_id(input.user_id, "User", "userId")
-        unlocked = await lockout.unlock_account(db, principal, user_id)
-        audit.log_event(
-            db, audit.AuthEvent.ACCOUNT_UNLOCKED, origin=context.device, success=unlocked, user_id=user_id,
-            tenant_id=principal.tenant.id if principal.tenant else None,
-            details={"by": str(principal.actor_user_id)},
-        )
-        return unlocked
-
-    unlocked, errors = await write(info, unlock)
+    unlocked, errors = await write(info, lambda db, principal: lockout.unlock_account(
+        db, principal, row_id(input.user_id, "User", "userId"), origin=info.context.device
+    ))
     return DoneOrErrorsPayload(ok=bool(unlocked), errors=errors)
 
 
 async def update_security_settings(info: Info, input: UpdateSecuritySettingsInput) -> SecuritySettingsPayload:
-    context = info.context
     changes = tenant_policy.PolicyChanges(
         require_mfa_for_staff=input.require_mfa_for_staff, staff_ip_allowlist=input.staff_ip_allowlist
     )
-
-    async def update(db, principal):  # type: ignore[no-untyped-def]
-        settings = await tenant_policy.update_security_settings(db, principal, changes, ip_address=context.client_ip)
-        audit.log_event(
-            db, audit.AuthEvent.SECURITY_SETTINGS_CHANGED, origin=context.device, success=True,
-            user_id=principal.actor_user_id, tenant_id=settings.tenant_id,
-            details={"require_mfa_for_staff": settings.require_mfa_for_staff,
-                     "staff_ip_allowlist": settings.staff_ip_allowlist},
-        )
-        return settings
-
-    settings, errors = await write(info, update)
+    settings, errors = await write(info, lambda db, principal: tenant_policy.update_security_settings(
+        db, principal, changes, origin=info.context.device
+    ))
     return SecuritySettingsPayload(
         security_settings=SecuritySettingsType.from_model(settings) if settings else None, errors=errors
     )
