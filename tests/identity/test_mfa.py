@@ -3,6 +3,7 @@ backup codes, blocking after wrong codes, disabling, and a tenant requiring it f
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -194,3 +195,17 @@ async def test_an_owner_can_require_mfa_of_the_team(gql: GraphQLClient, world: W
     assert allowed.errors == [] and allowed.data["createCustomer"]["customer"]["email"] == "walk.in@example.com"
     fresh = await sign_in(gql, staff.email, tenant="salon")
     assert fresh["token"] is None and fresh["mfaChallenge"]  # from now on, with a code
+
+
+async def test_one_code_sent_twice_at_once_signs_in_once(gql: GraphQLClient, world: World) -> None:
+    person = await world.person(None, None, email="mia@example.com")
+    secret, _ = await turn_on_mfa(gql, person.token)
+    challenges = [(await sign_in(gql, "mia@example.com"))["mfaChallenge"]["token"] for _ in range(2)]
+    code = code_at(secret)
+
+    results = await asyncio.gather(*(
+        gql(COMPLETE, {"challenge": challenge, "code": code}) for challenge in challenges
+    ))
+
+    outcomes = sorted(bool(r.data["completeMfaSignIn"]["token"]) for r in results)
+    assert outcomes == [False, True]
