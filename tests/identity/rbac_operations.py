@@ -1,0 +1,345 @@
+"""The operations of the RBAC matrix test (tests/identity/test_rbac_matrix.py): the GraphQL
+documents, the shared salon they run in, and one function per matrix row that performs it as a
+principal and returns the outcome it observed (allowed, an error code, hidden, or which
+reference bookings a list showed). A refused mutation must also have written nothing."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.models.catalog import Service
+from boka.models.security import ApiKey, SecuritySettings
+from boka.models.tenancy import TenantUser
+from tests.booking.support import local
+from tests.support import GraphQLClient, GraphQLResult, World
+
+# --- outcomes ------------------------------------------------------------------------------
+OK = "allowed"  # data returned / the mutation succeeded and wrote
+DENY = "FORBIDDEN"  # error code, nothing written
+LOGIN = "UNAUTHENTICATED"  # error code: sign in first
+HIDE = "hidden"  # not yours to see: null node, NOT_FOUND, never FORBIDDEN (would confirm the id)
+NAME = "INVALID_INPUT on customer"  # a user error: say who the booking is for
+# which reference bookings a list shows
+OWN, ASSIGNED, ALL, NONE = "own", "assigned", "all", "none"
+
+
+SALON = "matrix-salon"
+OTHER = "matrix-other"
+OTHER_KEY_NAME = "matrix-other's integration"
+
+# --- GraphQL -------------------------------------------------------------------------------
+CREATE_BOOKING = """mutation($input: CreateBookingInput!) { createBooking(input: $input) {
+    booking { id status customer { id } } errors { field code } } }"""
+BOOKINGS = """query($from: DateTime!, $before: DateTime!) {
+    bookings(first: 100, filter: {startsFrom: $from, startsBefore: $before}) {
+    edges { node { id } } } }"""
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+CANCEL = """mutation($id: ID!) { cancelBooking(input: {id: $id}) {
+    booking { status } errors { field code } } }"""
+CONFIRM = """mutation($id: ID!) { confirmBooking(input: {id: $id}) {
+    booking { status } errors { field code } } }"""
+CUSTOMERS = "{ customers(first: 5) { edges { node { id } } } }"
+CREATE_CUSTOMER = """mutation($email: String!) { createCustomer(input: {email: $email}) {
+    customer { id } errors { field code } } }"""
+UPDATE_CUSTOMER = """mutation($id: ID!, $phone: String!) {
+    updateCustomer(input: {id: $id, phone: $phone}) { customer { phone } errors { field code } } }"""
+MEMBERS = "{ members(first: 5) { edges { node { id role } } } }"
+ADD_MEMBER = """mutation($email: String!, $role: Role!) { addMember(input: {email: $email, role: $role}) {
+    membership { role } errors { field code } } }"""
+CREATE_SERVICE = """mutation($name: String!) {
+    createService(input: {name: $name, durationMinutes: 30, price: {amount: 1000}}) {
+    service { id } errors { field code } } }"""
+UPDATE_SERVICE = """mutation($id: ID!, $text: String!) {
+    updateService(input: {id: $id, description: $text}) { service { description } errors { field code } } }"""
+SERVICES = """query($all: Boolean!) { services(first: 20, includeInactive: $all) {
+    edges { node { id } } } }"""
+CREATE_API_KEY = """mutation($name: String!, $scopes: [String!]!) {
+    createApiKey(input: {name: $name, scopes: $scopes}) { key errors { field code } } }"""
+AUTH_LOGS = "{ authenticationLogs(first: 5) { edges { node { eventType } } } }"
+AUTH_LOGS_OF = """query($types: [String!]) { authenticationLogs(first: 100, eventTypes: $types) {
+    edges { node { details } } } }"""
+UPDATE_SECURITY = """mutation { updateSecuritySettings(input: {requireMfaForStaff: false, staffIpAllowlist: []}) {
+    securitySettings { requireMfaForStaff } errors { field code } } }"""
+
+
+def outcome_of(result: GraphQLResult, payload: str | None = None) -> str:
+    """What a response amounts to: an access error's code, a user error, or allowed."""
+    assert result.response.status_code == 200, result.body
+    if result.errors:
+        codes = result.error_codes
+        if codes == ["NOT_FOUND"]:
+            return HIDE
+        return codes[0] if len(set(codes)) == 1 else f"errors {codes}"
+    if payload is not None:
+        errors = result.data[payload]["errors"]
+        if errors:
+            return "; ".join(f"{e['code']} on {e['field']}" for e in errors)
+    return OK
+
+
+def row_id(global_id: str) -> uuid.UUID:
+    return uuid.UUID(base64.b64decode(global_id).decode().split(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class Caller:
+    token: str | None
+    tenant: str | None  # the X-Tenant header; None lets an API key act in its own tenant
+
+
+@dataclass
+class Salon:
+    """The shared world every cell runs against."""
+
+    gql: GraphQLClient
+    world: World
+    callers: dict[str, Caller]
+    service_id: str
+    staff_a: str
+    reference: dict[str, str]  # label -> booking id
+    reference_day: date
+    other_booking: str
+    customer_ids: dict[str, str]  # "carl" / "dana" -> Customer id
+    tenant_id: uuid.UUID
+    _names: itertools.count = field(default_factory=itertools.count)
+    _slots: itertools.count = field(default_factory=itertools.count)
+
+    @property
+    def owner(self) -> Caller:
+        return self.callers["owner"]
+
+    async def call(
+        self, who: Caller, query: str, variables: dict[str, Any] | None = None
+    ) -> GraphQLResult:
+        return await self.gql(query, variables, token=who.token, tenant=who.tenant)
+
+    def unique(self, stem: str) -> str:
+        return f"{stem}-{next(self._names)}"
+
+    def fresh_start(self) -> str:
+        """A start no other booking in the salon has: a distinct hour from the day after the
+        reference day on, so the cells never compete for time."""
+        n = next(self._slots)
+        day = self.reference_day + timedelta(days=1 + n // 8)
+        return local(day, 9 + n % 8).isoformat()
+
+    async def book(self, whose: str) -> str:
+        """A new booking with staff A: carl books it himself, or the owner books it for dana."""
+        variables: dict[str, Any] = {"serviceId": self.service_id, "staffId": self.staff_a,
+                                     "start": self.fresh_start()}
+        if whose == "carl":
+            by = self.callers["customer"]
+        else:
+            by = self.owner
+            variables["customer"] = {"email": "dana@example.com"}
+        made = await self.call(by, CREATE_BOOKING, {"input": variables})
+        assert outcome_of(made, "createBooking") == OK, made.body
+        booking = made.data["createBooking"]["booking"]
+        assert booking["status"] == "PENDING"
+        return booking["id"]
+
+    async def scalar(self, statement: sa.Select[Any]) -> Any:
+        """One value, read as the app reads: in the salon (row level security applies)."""
+        async with self.world.runtime.database.transaction(self.tenant_id) as db:
+            return (await db.execute(statement)).scalar_one_or_none()
+
+    async def count(self, model: Any) -> int:
+        return await self.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def wrote(outcome: str, happened: bool) -> str:
+    """A mutation writes exactly when it is allowed."""
+    assert happened == (outcome == OK), f"outcome {outcome!r}, but written: {happened}"
+    return outcome
+
+
+# --- the operations: each returns the outcome it observed ------------------------------------
+Operation = Callable[[Salon, Caller], Awaitable[str]]
+
+
+Variables = Callable[[Salon], Awaitable[dict[str, Any]]]
+
+
+def creates(model: Any, mutation: str, payload: str, variables: Variables) -> Operation:
+    """A mutation that adds one ``model`` row when allowed, none when refused."""
+
+    async def run(salon: Salon, who: Caller) -> str:
+        values = await variables(salon)
+        before = await salon.count(model)
+        outcome = outcome_of(await salon.call(who, mutation, values), payload)
+        return wrote(outcome, await salon.count(model) == before + 1)
+
+    return run
+
+
+def query(text: str, variables: dict[str, Any] | None = None) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        return outcome_of(await salon.call(who, text, variables))
+
+    return run
+
+
+async def _named_customer(salon: Salon) -> dict[str, Any]:
+    return {"input": {"serviceId": salon.service_id, "start": salon.fresh_start(),
+                      "customer": {"email": salon.unique("walk-in") + "@example.com"}}}
+
+
+async def _nobody_named(salon: Salon) -> dict[str, Any]:
+    return {"input": {"serviceId": salon.service_id, "start": salon.fresh_start()}}
+
+
+async def _new_customer(salon: Salon) -> dict[str, Any]:
+    return {"email": salon.unique("new-customer") + "@example.com"}
+
+
+def _candidate(role: str) -> Variables:
+    async def make(salon: Salon) -> dict[str, Any]:
+        email = salon.unique("candidate") + "@example.com"
+        person = await salon.world.person(None, None, email=email)
+        return {"email": person.email, "role": role}
+
+    return make
+
+
+async def _new_service(salon: Salon) -> dict[str, Any]:
+    return {"name": salon.unique("Massage")}
+
+
+async def _new_key(salon: Salon) -> dict[str, Any]:
+    return {"name": salon.unique("integration"), "scopes": ["bookings:read"]}
+
+
+async def list_bookings(salon: Salon, who: Caller) -> str:
+    day = salon.reference_day
+    window = {"from": local(day, 0).isoformat(),
+              "before": local(day + timedelta(days=1), 0).isoformat()}
+    result = await salon.call(who, BOOKINGS, window)
+    if result.errors:
+        return outcome_of(result)
+    ids = {edge["node"]["id"] for edge in result.data["bookings"]["edges"]}
+    return sees({label for label, booking in salon.reference.items() if booking in ids})
+
+
+def sees(labels: set[str]) -> str:
+    return "sees " + (", ".join(sorted(labels)) or "nothing")
+
+
+def view(which: str, *, in_tenant: str | None = None) -> Operation:
+    """node(id) of a booking; ``in_tenant`` sends the caller's credential to that tenant."""
+
+    async def run(salon: Salon, who: Caller) -> str:
+        booking = salon.other_booking if which == "other tenant" else salon.reference[which]
+        who = Caller(who.token, in_tenant) if in_tenant else who
+        result = await salon.call(who, NODE, {"id": booking})
+        if result.errors:
+            return outcome_of(result)
+        found = result.data["node"]
+        assert found is None or found["id"] == booking
+        return HIDE if found is None else OK
+
+    return run
+
+
+async def other_tenants_log(salon: Salon, who: Caller) -> str:
+    """Whether the trail shows the other tenant's key being made: only to a superadmin."""
+    result = await salon.call(who, AUTH_LOGS_OF, {"types": ["api_key_created"]})
+    if result.errors:
+        return outcome_of(result)
+    edges = result.data["authenticationLogs"]["edges"]
+    names = [edge["node"]["details"].get("name") for edge in edges]
+    assert "matrix" in names  # the salon's own keys are there: the trail is not just empty
+    return OK if OTHER_KEY_NAME in names else HIDE
+
+
+async def _status(salon: Salon, booking: str) -> BookingStatus:
+    return await salon.scalar(sa.select(Booking.status).where(Booking.id == row_id(booking)))
+
+
+def cancel(whose: str) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        booking = await salon.book(whose)
+        outcome = outcome_of(await salon.call(who, CANCEL, {"id": booking}), "cancelBooking")
+        return wrote(outcome, await _status(salon, booking) == BookingStatus.CANCELLED)
+
+    return run
+
+
+async def confirm(salon: Salon, who: Caller) -> str:
+    booking = await salon.book("carl")
+    outcome = outcome_of(await salon.call(who, CONFIRM, {"id": booking}), "confirmBooking")
+    return wrote(outcome, await _status(salon, booking) == BookingStatus.CONFIRMED)
+
+
+def update_customer(whose: str) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        customer = salon.customer_ids[whose]
+        phone = "+49 30 " + salon.unique("555").replace("-", "")
+        result = await salon.call(who, UPDATE_CUSTOMER, {"id": customer, "phone": phone})
+        outcome = outcome_of(result, "updateCustomer")
+        stored = await salon.scalar(
+            sa.select(Customer.phone).where(Customer.id == row_id(customer))
+        )
+        return wrote(outcome, stored == phone)
+
+    return run
+
+
+async def update_service(salon: Salon, who: Caller) -> str:
+    text = salon.unique("Now with hot towels")
+    result = await salon.call(who, UPDATE_SERVICE, {"id": salon.service_id, "text": text})
+    outcome = outcome_of(result, "updateService")
+    stored = await salon.scalar(
+        sa.select(Service.description).where(Service.id == row_id(salon.service_id))
+    )
+    return wrote(outcome, stored == text)
+
+
+async def update_security(salon: Salon, who: Caller) -> str:
+    def changed_at() -> sa.Select[Any]:
+        settings = SecuritySettings
+        return sa.select(settings.updated_at).where(settings.tenant_id == salon.tenant_id)
+
+    before = await salon.scalar(changed_at())
+    outcome = outcome_of(await salon.call(who, UPDATE_SECURITY), "updateSecuritySettings")
+    return wrote(outcome, await salon.scalar(changed_at()) != before)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "createBooking for a named customer":
+        creates(Booking, CREATE_BOOKING, "createBooking", _named_customer),
+    "createBooking naming nobody":
+        creates(Booking, CREATE_BOOKING, "createBooking", _nobody_named),
+    "bookings (list)": list_bookings,
+    "node: carl's booking with staff A": view("carl/A"),
+    "node: dana's booking with staff A": view("dana/A"),
+    "node: another tenant's booking": view("other tenant"),
+    "node: same, asking in its tenant": view("other tenant", in_tenant=OTHER),
+    "cancelBooking: carl's, staff A": cancel("carl"),
+    "cancelBooking: dana's, staff A": cancel("dana"),
+    "confirmBooking: carl's, staff A": confirm,
+    "customers (list)": query(CUSTOMERS),
+    "createCustomer": creates(Customer, CREATE_CUSTOMER, "createCustomer", _new_customer),
+    "updateCustomer: carl's record": update_customer("carl"),
+    "updateCustomer: dana's record": update_customer("dana"),
+    "members (list)": query(MEMBERS),
+    "addMember as STAFF": creates(TenantUser, ADD_MEMBER, "addMember", _candidate("STAFF")),
+    "addMember as MANAGER": creates(TenantUser, ADD_MEMBER, "addMember", _candidate("MANAGER")),
+    "addMember as OWNER": creates(TenantUser, ADD_MEMBER, "addMember", _candidate("OWNER")),
+    "createService": creates(Service, CREATE_SERVICE, "createService", _new_service),
+    "updateService": update_service,
+    "services (list, active)": query(SERVICES, {"all": False}),
+    "services (list, includeInactive)": query(SERVICES, {"all": True}),
+    "createApiKey": creates(ApiKey, CREATE_API_KEY, "createApiKey", _new_key),
+    "authenticationLogs": query(AUTH_LOGS),
+    "authenticationLogs: other tenant's": other_tenants_log,
+    "updateSecuritySettings": update_security,
+}
