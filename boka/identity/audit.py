@@ -104,3 +104,16 @@ async def list_logs(
         db, statement, sort_column=AuthenticationLog.created_at, id_column=AuthenticationLog.id,
         first=first, after=after, descending=True,
     )
+
+
+async def read_logs(
+    database: Database, principal: Principal, log_filter: LogFilter, *, first: int | None, after: str | None
+) -> Page[AuthenticationLog]:
+    """``list_logs`` in its own read: a superadmin's reaches every tenant (the explicit
+    cross-tenant opt-in), an owner's only their tenant's rows."""
+    if principal.is_superadmin:
+        async with database.transaction(all_tenants=True) as db:
+            return await list_logs(db, principal, log_filter, first=first, after=after)
+    tenant_id = principal.tenant.id if principal.tenant else None
+    async with database.transaction(tenant_id) as db:
+        return await list_logs(db, principal, log_filter, first=first, after=after)

@@ -68,12 +68,9 @@ async def authentication_logs(
     event_types: list[str] | None = None, suspicious_only: bool = False,
 ) -> relay.Connection[AuthenticationLogEntry]:
     log_filter = audit.LogFilter(event_types=tuple(event_types or ()), suspicious_only=suspicious_only)
-    principal = info.context.principal
-    if principal.is_superadmin:  # every tenant's trail: the explicit cross-tenant opt-in
-        async with info.context.runtime.database.transaction(all_tenants=True) as db:
-            page = await audit.list_logs(db, principal, log_filter, first=first, after=after)
-    else:
-        page = await read(info, lambda db, principal: audit.list_logs(db, principal, log_filter, first=first, after=after))
+    page = await audit.read_logs(
+        info.context.runtime.database, info.context.principal, log_filter, first=first, after=after
+    )
     return connection_from_page(page, AuthenticationLogEntry.from_model)
 
 
