@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test
+.PHONY: install run test bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,3 +25,9 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (issue 10): each measures Boka against a baseline in the same run and prints
+# ratios. Needs the test services (PostgreSQL, Redis) and wrk, which this installs if missing.
+bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
