@@ -103,25 +103,30 @@ def serve(env: dict[str, str], target: str = "app:app", *, health: str = "/healt
     """``uvicorn TARGET`` (one worker, uvloop + httptools as in production) in its own process;
     yields its base URL."""
     port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning",
+            "--no-access-log"]
+    with serve_command(argv, f"http://127.0.0.1:{port}", env=env, health=health, cwd=cwd) as base:
+        yield base
+
+
+@contextmanager
+def serve_command(argv: list[str], base: str, *, env: dict[str, str] | None = None,
+                  health: str = "/healthz", cwd: Path = PROJECT_ROOT) -> Iterator[str]:
+    """Any server process; yields ``base`` once ``base + health`` answers below 500."""
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{target} exited with {process.returncode}; see {log.name}")
+                raise RuntimeError(f"{argv[:3]} exited with {process.returncode}; see {log.name}")
             try:
                 if httpx.get(base + health, timeout=1).status_code < 500:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start; see {log.name}")
+                raise RuntimeError(f"{argv[:3]} did not start; see {log.name}")
             time.sleep(0.2)
         yield base
     finally:
@@ -159,20 +164,39 @@ def wrk(url: str, *, body: str | None = None, headers: dict[str, str] | None = N
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     header_lines = "\n".join(
-        f"wrk.headers[{_lua(k)}] = {_lua(v)}" for k, v in (headers or {}).items())
+        f"wrk.headers[ {_lua(k)} ] = {_lua(v)}" for k, v in (headers or {}).items())
     script = _LUA_TEMPLATE.format(method=method, body=_lua(body) if body is not None else "nil",
                                   headers=header_lines, extra=lua_extra)
     script += """
+-- Answers other than 200 with data, or carrying GraphQL errors (top level or a payload's),
+-- count as failures.
+local graphql_errors = 0
+local threads = {}
+setup = (function(previous)
+  return function(thread)
+    table.insert(threads, thread)
+    if previous then previous(thread) end
+  end
+end)(setup)
+response = function(status, headers, body)
+  if status ~= 200 or not string.find(body, '"data"', 1, true)
+      or string.find(body, '"errors":%s*%[%s*{') then
+    graphql_errors = graphql_errors + 1
+    wrk.thread:set("graphql_errors", graphql_errors)
+  end
+end
 done = function(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + (tonumber(thread:get("graphql_errors")) or 0) end
   io.write(string.format("BENCH %d %d %d %d %f %f\\n", summary.requests,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, summary.duration, latency:percentile(50), latency:percentile(99)))
+    summary.errors.status + failed, summary.duration, latency:percentile(50), latency:percentile(99)))
 end
 """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     completed = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", handle.name, url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", handle.name, url],
         capture_output=True, text=True, check=True,
     )
     match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)$", completed.stdout, re.M)
