@@ -57,7 +57,9 @@ graphql_core_app = Starlette(routes=[Route("/graphql", _graphql, methods=["POST"
 
 @strawberry.type
 class Query:
-    hello: str = "world"
+    @strawberry.field
+    def hello(self) -> str:
+        return "world"
 
 
 strawberry_app = Starlette(routes=[
