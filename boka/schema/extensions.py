@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -21,23 +20,9 @@ from boka.errors import ErrorCode
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.schema.errors import error_code
+from boka.schema.operation_names import operation_label
 
-_OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-MAX_DISTINCT_OPERATIONS = 500
 CACHE_SIZE = 1024
-_seen_operations: set[str] = set()
-
-
-def operation_label(name: str | None) -> str:
-    """The metrics label for an operation name; bounded, since clients choose the names."""
-    if not name or not _OPERATION_NAME.match(name):
-        return "anonymous"
-    if name in _seen_operations:
-        return name
-    if len(_seen_operations) >= MAX_DISTINCT_OPERATIONS:
-        return "other"
-    _seen_operations.add(name)
-    return name
 
 
 class PersistedQueryLookup(SchemaExtension):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
@@ -22,6 +27,7 @@ from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
 from boka.schema.errors import shape_error
+from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
@@ -62,6 +68,33 @@ Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
 class BokaSchema(strawberry.Schema):
+    """Queries and mutations run through boka/schema/execution.py; subscriptions through
+    Strawberry's own pipeline with the extensions of boka/schema/extensions.py."""
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.operations = OperationRunner(self._schema, settings)
+
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        return await self.operations.execute(
+            query, variable_values=variable_values, context_value=context_value,
+            root_value=root_value, operation_name=operation_name,
+            allowed_operation_types=(
+                DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None
+                else allowed_operation_types
+            ),
+            operation_extensions=operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -82,4 +115,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             WebhookEndpointType, WebhookDeliveryType,
         ],
         extensions=schema_extensions(settings),
+        settings=settings,
     )
