@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
+    identity_cache_seconds: float = Field(
+        30, ge=0, description="How long a process may reuse who a token or tenant hint names "
+        "(cleared on every change to users, sessions, memberships, tenants or keys; 0 = off).",
+    )
     relay_in_app: bool | None = Field(
         None,
         description="Run the event relay in the app process. Default: yes without Redis "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from boka.config import Settings
 from boka.rls import ALL_TENANTS_SETTING, TENANT_SETTING
@@ -65,14 +66,53 @@ def _begin_sqlite_transaction(connection) -> None:  # type: ignore[no-untyped-de
     connection.exec_driver_sql("BEGIN")
 
 
+# What a committed transaction wrote: (model class, "insert" | "update" | "delete").
+Change = tuple[type, str]
+CommitListener = Callable[[frozenset[Change]], Awaitable[None]]
+# Execution option for an ORM UPDATE that only keeps books (a last-seen time, say) and changes
+# nothing a commit listener cares about: ``.execution_options(bookkeeping=True)``.
+BOOKKEEPING = "bookkeeping"
+
+
+class TrackedSession(Session):
+    """A session that notes which models its transaction wrote, for ``Database.on_commit``."""
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _note_flushed(session: Session, _flush_context: Any) -> None:
+    changes = session.info.setdefault("changes", set())
+    changes.update((type(row), "insert") for row in session.new)
+    changes.update((type(row), "update") for row in session.dirty if session.is_modified(row))
+    changes.update((type(row), "delete") for row in session.deleted)
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _note_bulk_write(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete) or state.execution_options.get(BOOKKEEPING):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None:
+        kind = "update" if state.is_update else "delete"
+        state.session.info.setdefault("changes", set()).add((mapper.class_, kind))
+
+
 class Database:
     """The process's engine plus the way every piece of code opens a transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, sync_session_class=TrackedSession
+        )
         self._sqlite_writer = asyncio.Lock()
+        self._commit_listeners: list[CommitListener] = []
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call ``listener`` with what each transaction wrote, after it commits and before
+        ``transaction()`` returns (so a caller's answer leaves only once listeners are done:
+        caches are invalidated before anyone hears that a session was revoked)."""
+        self._commit_listeners.append(listener)
 
     @asynccontextmanager
     async def transaction(
@@ -101,13 +141,19 @@ class Database:
 
     @asynccontextmanager
     async def _open(self, tenant_id: uuid.UUID | None, all_tenants: bool) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            if all_tenants and not self.is_sqlite:
-                await session.execute(
-                    sa.text(f"SELECT set_config('{ALL_TENANTS_SETTING}', 'on', true)")
-                )
-            await scope_to_tenant(session, tenant_id)
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                if all_tenants and not self.is_sqlite:
+                    await session.execute(
+                        sa.text(f"SELECT set_config('{ALL_TENANTS_SETTING}', 'on', true)")
+                    )
+                await scope_to_tenant(session, tenant_id)
+                yield session
+            changes = session.info.pop("changes", None)
+            if changes and self._commit_listeners:
+                frozen = frozenset(changes)
+                for listener in self._commit_listeners:
+                    await listener(frozen)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

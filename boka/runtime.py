@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from boka.config import Settings
 from boka.db import Database, create_engine
 from boka.events.live import Live
+from boka.identity.cache import IdentityCache
 from boka.identity.policy import IdentityPolicy
 from boka.identity.rate_limits import (
     Limit,
@@ -42,6 +43,7 @@ class Runtime:
     rate_limiter: RateLimiter
     rate_limits: RateLimits
     identity: IdentityPolicy
+    identity_cache: IdentityCache
     secret_box: SecretBox
     persisted_queries: PersistedQueries | None
     jobs: JobQueue
@@ -62,6 +64,8 @@ class Runtime:
             else InProcessJobQueue()
         )
         database = Database(create_engine(settings))
+        identity_cache = IdentityCache(ttl=settings.identity_cache_seconds, redis=redis)
+        database.on_commit(identity_cache.after_commit)
         runtime = cls(
             settings=settings,
             database=database,
@@ -74,6 +78,7 @@ class Runtime:
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
             identity=IdentityPolicy.from_settings(settings),
+            identity_cache=identity_cache,
             secret_box=SecretBox.from_settings(settings),
             persisted_queries=persisted_queries_for(settings, redis),
             jobs=jobs,

@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.db import BOOKKEEPING
 from boka.errors import Forbidden, NotFound, Unauthenticated, UserErrorCode, UserInputError
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
@@ -116,6 +117,7 @@ async def revoke_api_key(
 class LiveKey:
     identity: ApiKeyIdentity
     tenant: Tenant
+    expires_at: datetime | None = None
 
 
 async def find_live_key(db: AsyncSession, token: str, now: datetime) -> LiveKey | None:
@@ -134,7 +136,8 @@ async def find_live_key(db: AsyncSession, token: str, now: datetime) -> LiveKey 
     if row is None:
         return None
     key, tenant = row
-    return LiveKey(ApiKeyIdentity(id=key.id, name=key.name, scopes=tuple(key.scopes)), tenant)
+    return LiveKey(ApiKeyIdentity(id=key.id, name=key.name, scopes=tuple(key.scopes)), tenant,
+                   key.expires_at)
 
 
 def principal_for_key(live: LiveKey | None, requested_tenant: Tenant | None) -> Principal:
@@ -155,4 +158,7 @@ async def record_key_use(
         api_key_id=key_id, tenant_id=tenant_id, operation=(operation or "")[:100] or None,
         success=success, ip_address=ip_address, created_at=now,
     ))
-    await db.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    await db.execute(
+        sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
+        .execution_options(**{BOOKKEEPING: True})
+    )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.db import BOOKKEEPING
 from boka.errors import NotFound
 from boka.identity.devices import DeviceInfo
 from boka.identity.tokens import new_session_token, token_digest
@@ -108,13 +109,10 @@ async def find_active_session(
     return ActiveSession(session=session, user=user, role=role, security=security)
 
 
-def is_last_seen_stale(session: UserSession) -> bool:
-    return utcnow() - session.last_seen_at >= LAST_SEEN_RESOLUTION
-
-
 async def touch_session(db: AsyncSession, session_id: uuid.UUID) -> None:
     await db.execute(
         sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
+        .execution_options(**{BOOKKEEPING: True})
     )
 
 

@@ -77,6 +77,7 @@ class RequestContext:
             tenant_header=credentials.tenant,
             host=credentials.host,
             ip_address=self.client_ip,
+            cache=self.runtime.identity_cache,
         )
 
     async def refresh_principal(self) -> Principal:

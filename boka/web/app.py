@@ -30,12 +30,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.identity_cache.start()
         await runtime.live.start(runtime)
         await enqueue_startup_jobs(runtime)
         try:
             yield
         finally:
             await runtime.live.stop()
+            await runtime.identity_cache.stop()
             await runtime.close()
 
     app = Starlette(

@@ -78,6 +78,7 @@ class BokaGraphQL(GraphQL):
                 tenant_header=request.headers.get("x-tenant"),
                 host=request.headers.get("host"),
                 ip_address=context.client_ip,
+                cache=self.runtime.identity_cache,
             )
             # The general API limit. Over it, every field answers RATE_LIMITED and the
             # response is a 429 with Retry-After.
