@@ -8,6 +8,7 @@ keeps it in memory, in the process.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -80,36 +81,78 @@ class MemoryRateLimiter:
         return decision
 
 
-# The same arithmetic as decide(), run inside Redis so that check-and-update is one step.
+# The same arithmetic as decide(), run inside Redis so that check-and-update is one step, for
+# each key in turn (KEYS[i] with its limit's period and interval in ARGV[2i-1], ARGV[2i]).
 _GCRA_LUA = """
-local period = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if now < allow_at then
-  return {0, allow_at - now, tat - now}
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local period = tonumber(ARGV[2 * i - 1])
+  local interval = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - period
+  if now < allow_at then
+    table.insert(answers, 0)
+    table.insert(answers, allow_at - now)
+    table.insert(answers, tat - now)
+  else
+    redis.call('SET', key, new_tat, 'PX', new_tat - now)
+    table.insert(answers, 1)
+    table.insert(answers, math.floor((period - (new_tat - now)) / interval))
+    table.insert(answers, new_tat - now)
+  end
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
-return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now}
+return answers
 """
 
 
 class RedisRateLimiter:
+    """GCRA in Redis. Hits that arrive while a round trip is in flight travel together in the
+    next one (one script call for all): each is still decided atomically and in arrival order
+    by Redis, but under load one round trip serves many requests instead of one each. The keys
+    of one call may differ, so this wants one Redis server, not a cluster."""
+
     def __init__(self, redis: Redis, prefix: str = "boka:ratelimit") -> None:
         self._script = redis.register_script(_GCRA_LUA)
         self._prefix = prefix
+        self._pending: list[tuple[Limit, str, asyncio.Future[Decision]]] = []
+        self._sending: asyncio.Task[None] | None = None
 
     async def hit(self, limit: Limit, key: str) -> Decision:
-        allowed, value, reset_ms = await self._script(
-            keys=[f"{self._prefix}:{limit.name}:{key}"], args=[limit.period_ms, limit.interval_ms]
-        )
-        if allowed:
-            return Decision(True, limit.count, int(value), 0, math.ceil(int(reset_ms) / 1000))
-        return Decision(False, limit.count, 0, math.ceil(int(value) / 1000), math.ceil(int(reset_ms) / 1000))
+        decided: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._pending.append((limit, f"{self._prefix}:{limit.name}:{key}", decided))
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send_pending())
+        return await decided
+
+    async def _send_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    answers = await self._script(
+                        keys=[key for _, key, _ in batch],
+                        args=[n for limit, _, _ in batch for n in (limit.period_ms, limit.interval_ms)],
+                    )
+                except Exception as error:  # each waiting request hears of it
+                    for _, _, decided in batch:
+                        if not decided.done():
+                            decided.set_exception(error)
+                    continue
+                for index, (limit, _, decided) in enumerate(batch):
+                    if not decided.done():
+                        decided.set_result(_decision(limit, *answers[3 * index: 3 * index + 3]))
+        finally:
+            self._sending = None
+
+
+def _decision(limit: Limit, allowed: int, value: int, reset_ms: int) -> Decision:
+    if allowed:
+        return Decision(True, limit.count, int(value), 0, math.ceil(int(reset_ms) / 1000))
+    return Decision(False, limit.count, 0, math.ceil(int(value) / 1000), math.ceil(int(reset_ms) / 1000))
 
 
 @dataclass(frozen=True)

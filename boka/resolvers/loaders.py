@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,14 +32,31 @@ class Loaders:
         self._database = database
         self._principal = principal
         self._related: dict[tuple[BatchRelation, tuple[Any, ...]], DataLoader[uuid.UUID, list[Any]]] = {}
-        self.user_by_id: DataLoader[uuid.UUID, User | None] = DataLoader(self._users)
-        self.tenant_by_id: DataLoader[uuid.UUID, Tenant | None] = DataLoader(self._tenants)
-        self.customer_by_id: DataLoader[uuid.UUID, Customer | None] = DataLoader(self._customers)
-        self.service_by_id: DataLoader[uuid.UUID, Service | None] = DataLoader(self._services)
-        self.staff_member_by_id: DataLoader[uuid.UUID, StaffMember | None] = DataLoader(self._staff)
-        self.resources_by_booking_id: DataLoader[uuid.UUID, list[Resource]] = DataLoader(
-            self._booking_resources
-        )
+
+    # Each loader is built on first use: most requests need none or one of them.
+    @cached_property
+    def user_by_id(self) -> DataLoader[uuid.UUID, User | None]:
+        return DataLoader(self._users)
+
+    @cached_property
+    def tenant_by_id(self) -> DataLoader[uuid.UUID, Tenant | None]:
+        return DataLoader(self._tenants)
+
+    @cached_property
+    def customer_by_id(self) -> DataLoader[uuid.UUID, Customer | None]:
+        return DataLoader(self._customers)
+
+    @cached_property
+    def service_by_id(self) -> DataLoader[uuid.UUID, Service | None]:
+        return DataLoader(self._services)
+
+    @cached_property
+    def staff_member_by_id(self) -> DataLoader[uuid.UUID, StaffMember | None]:
+        return DataLoader(self._staff)
+
+    @cached_property
+    def resources_by_booking_id(self) -> DataLoader[uuid.UUID, list[Resource]]:
+        return DataLoader(self._booking_resources)
 
     def related(self, batch: BatchRelation, *arguments: Any) -> DataLoader[uuid.UUID, list[Any]]:
         """The request's loader for a one-to-many relation (with the field's ``arguments``,

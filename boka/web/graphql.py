@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from boka.errors import BokaError, Forbidden
@@ -32,6 +37,53 @@ def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
     if api_key:
         return api_key
     return connection.cookies.get(cookie_name) or None
+
+
+# Subscriptions are not run over POST: they need a websocket (graphql-transport-ws).
+_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/json"
+    return False
+
+
+def _single_operation(
+    body: bytes,
+) -> tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None] | None:
+    """(query, variables, operationName, extensions) of a well-formed single operation; None
+    for anything else, which Strawberry's view then answers (batches, bad JSON, bad types)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    query, variables = data.get("query"), data.get("variables")
+    name, extensions = data.get("operationName"), data.get("extensions")
+    if not (
+        isinstance(query, str | None) and isinstance(variables, dict | None)
+        and isinstance(name, str | None) and isinstance(extensions, dict | None)
+    ):
+        return None
+    return query, variables, name, extensions
+
+
+def _replay(body: bytes) -> Receive:
+    """A receive that hands the already-read body to the next reader, then waits for the
+    client's disconnect."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 def rate_limit_caller(principal: Principal, client_ip: str) -> str:
@@ -58,6 +110,46 @@ class BokaGraphQL(GraphQL):
             **kwargs,
         )
         self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Plain JSON POSTs, nearly every request, take the short path below; everything else
+        (GET, GraphiQL, multipart, streaming, batches, websockets) Strawberry's view."""
+        if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
+            request = Request(scope, receive)
+            body = await request.body()
+            operation = _single_operation(body)
+            if operation is not None:
+                response = await self._run_posted(request, *operation)
+                await response(scope, receive, send)
+                return
+            receive = _replay(body)
+        await super().__call__(scope, receive, send)
+
+    async def _run_posted(
+        self, request: Request, query: str | None, variables: dict[str, Any] | None,
+        operation_name: str | None, extensions: dict[str, Any] | None,
+    ) -> Response:
+        """What Strawberry's view does for one operation POSTed as JSON, minus its generality."""
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        try:
+            result = await self.schema.operations.execute(  # type: ignore[attr-defined]
+                query, variable_values=variables, context_value=context, root_value=None,
+                operation_name=operation_name, allowed_operation_types=_POST_OPERATIONS,
+                operation_extensions=extensions,
+            )
+        except CannotGetOperationTypeError as error:
+            return PlainTextResponse(error.as_http_error_reason(), status_code=400)
+        except InvalidOperationTypeError as error:
+            return PlainTextResponse(error.as_http_error_reason("POST"), status_code=400)
+        except MissingQueryError:
+            return PlainTextResponse("No GraphQL query found in the request", status_code=400)
+        response = Response(
+            orjson.dumps(process_result(result)), status_code=sub_response.status_code or 200,
+            media_type="application/json",
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
