@@ -19,7 +19,7 @@ from boka.identity.rate_limits import (
     MemoryRateLimiter,
     RateLimiter,
     RateLimits,
-    RedisRateLimiter,
+    SharedRateLimiter,
 )
 from boka.identity.secret_box import SecretBox
 from boka.jobs.inprocess import InProcessJobQueue
@@ -70,11 +70,11 @@ class Runtime:
             settings=settings,
             database=database,
             redis=redis,
-            rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+            rate_limiter=SharedRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
             rate_limits=RateLimits(
                 enabled=settings.rate_limits_enabled,
                 auth=Limit("auth", settings.rate_limit_auth_per_minute, timedelta(minutes=1)),
-                api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1)),
+                api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1), exact=False),
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
             ),
             identity=IdentityPolicy.from_settings(settings),
@@ -95,6 +95,7 @@ class Runtime:
         return timedelta(seconds=self.settings.payment_hold_seconds)
 
     async def close(self) -> None:
+        await self.rate_limiter.close()
         await self.jobs.close()
         await self.database.dispose()
         if self.redis is not None:

@@ -9,13 +9,19 @@ keeps it in memory, in the process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from redis.asyncio import Redis
+
+from boka.observability.logging import get_logger
+
+log = get_logger("boka.rate_limits")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,10 @@ class Limit:
     name: str
     count: int
     period: timedelta
+    # Exact: every hit is decided by Redis, so all processes together never let one more
+    # through (sign-in attempts). Otherwise each process decides from its own copy and shares
+    # its hits every SYNC_INTERVAL (the general API limit, on every request's path).
+    exact: bool = True
 
     @property
     def period_ms(self) -> int:
@@ -61,24 +71,38 @@ def decide(limit: Limit, *, now_ms: int, stored_tat_ms: int | None) -> tuple[Dec
 class RateLimiter(Protocol):
     async def hit(self, limit: Limit, key: str) -> Decision: ...
 
+    async def close(self) -> None: ...
+
 
 class MemoryRateLimiter:
     """For the embedded mode: one process, state in a dict that forgets expired keys."""
 
     MAX_KEYS = 100_000
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] | None = None) -> None:
         self._tats: dict[str, int] = {}
+        self._clock = clock or (lambda: int(time.monotonic() * 1000))
 
     async def hit(self, limit: Limit, key: str) -> Decision:
-        now_ms = int(time.monotonic() * 1000)
+        now_ms = self._clock()
         full_key = f"{limit.name}:{key}"
         decision, new_tat = decide(limit, now_ms=now_ms, stored_tat_ms=self._tats.get(full_key))
         if new_tat is not None:
-            if len(self._tats) >= self.MAX_KEYS:
-                self._tats = {k: v for k, v in self._tats.items() if v > now_ms}
-            self._tats[full_key] = new_tat
+            self._store(full_key, new_tat, now_ms)
         return decision
+
+    async def close(self) -> None:
+        pass
+
+    def learn(self, full_key: str, tat_ms: int) -> None:
+        """Take a later arrival time from elsewhere (other processes' hits); never go back."""
+        if tat_ms > self._tats.get(full_key, 0):
+            self._store(full_key, tat_ms, self._clock())
+
+    def _store(self, full_key: str, tat_ms: int, now_ms: int) -> None:
+        if len(self._tats) >= self.MAX_KEYS:
+            self._tats = {k: v for k, v in self._tats.items() if v > now_ms}
+        self._tats[full_key] = tat_ms
 
 
 # The same arithmetic as decide(), run inside Redis so that check-and-update is one step, for
@@ -147,6 +171,109 @@ class RedisRateLimiter:
                         decided.set_result(_decision(limit, *answers[3 * index: 3 * index + 3]))
         finally:
             self._sending = None
+
+
+# Adds ARGV[2i] hits of ARGV[2i-1] ms each to KEYS[i]'s arrival time (they were allowed by a
+# process already) and answers every key's arrival time, relative to Redis's clock now.
+_ADD_HITS_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local hits = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  tat = tat + hits * interval
+  redis.call('SET', key, tat, 'PX', tat - now)
+  table.insert(answers, tat - now)
+end
+return answers
+"""
+SYNC_INTERVAL = 0.1  # seconds between a process's pushes of its hits to Redis
+
+
+class SharedRateLimiter:
+    """Exact limits through Redis on every hit (RedisRateLimiter). The others are decided in
+    this process while what it knows of the caller is under SYNC_INTERVAL old: it sends its
+    hits to Redis every interval and takes back the total of all processes; a caller it has
+    not heard of for longer goes to Redis exactly. A busy caller costs two Redis calls per
+    interval instead of one per request; together the processes may let through what they
+    admit in one interval before they hear of each other, which for an hourly API allowance
+    is nothing."""
+
+    def __init__(self, redis: Redis, prefix: str = "boka:ratelimit") -> None:
+        self._exact = RedisRateLimiter(redis, prefix)
+        self._add_hits = redis.register_script(_ADD_HITS_LUA)
+        self._prefix = prefix
+        self._local = MemoryRateLimiter(clock=_wall_clock_ms)
+        self._unsent: dict[str, tuple[Limit, int]] = {}
+        self._syncing: asyncio.Task[None] | None = None
+        self._fresh_until: dict[str, float] = {}  # local key -> until when its count is current
+
+    def _mark_fresh(self, local_key: str) -> None:
+        if len(self._fresh_until) >= MemoryRateLimiter.MAX_KEYS:
+            self._fresh_until.clear()
+        self._fresh_until[local_key] = time.monotonic() + SYNC_INTERVAL
+
+    async def hit(self, limit: Limit, key: str) -> Decision:
+        if limit.exact:
+            return await self._exact.hit(limit, key)
+        local_key = f"{limit.name}:{key}"
+        if self._fresh_until.get(local_key, 0.0) < time.monotonic():
+            # What this process knows of the caller is older than one interval (or nothing):
+            # ask Redis, which counts the hit and tells what all processes have used.
+            decision = await self._exact.hit(limit, key)
+            self._local.learn(local_key, _wall_clock_ms() + decision.reset_after_seconds * 1000)
+            self._mark_fresh(local_key)
+            return decision
+        decision = await self._local.hit(limit, key)
+        if decision.allowed:
+            full_key = f"{self._prefix}:{limit.name}:{key}"
+            _, hits = self._unsent.get(full_key, (limit, 0))
+            self._unsent[full_key] = (limit, hits + 1)
+            if self._syncing is None:
+                self._syncing = asyncio.create_task(self._sync_soon())
+        return decision
+
+    async def close(self) -> None:
+        """Stop syncing (hits not yet sent are dropped: they expire with their period)."""
+        if self._syncing is not None:
+            self._syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._syncing
+            self._syncing = None
+
+    async def _sync_soon(self) -> None:
+        try:
+            await asyncio.sleep(SYNC_INTERVAL)
+            batch, self._unsent = self._unsent, {}
+            keys = list(batch)
+            try:
+                answers = await self._add_hits(
+                    keys=keys, args=[n for limit, hits in batch.values() for n in (limit.interval_ms, hits)]
+                )
+            except Exception:  # Redis away: this process's own count still limits
+                log.warning("rate limit hits not shared", keys=len(keys), exc_info=True)
+                return
+            now_ms = _wall_clock_ms()
+            for full_key, until_ms in zip(keys, answers, strict=True):
+                limit, _ = batch[full_key]
+                pending = self._unsent.get(full_key, (limit, 0))[1]  # hit while we were away
+                local_key = full_key.removeprefix(f"{self._prefix}:")
+                self._local.learn(local_key, now_ms + int(until_ms) + pending * limit.interval_ms)
+                self._mark_fresh(local_key)
+        except asyncio.CancelledError:
+            self._unsent = {}
+            raise
+        finally:
+            self._syncing = None
+            if self._unsent:
+                self._syncing = asyncio.create_task(self._sync_soon())
+
+
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _decision(limit: Limit, allowed: int, value: int, reset_ms: int) -> Decision:

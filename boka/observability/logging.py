@@ -22,6 +22,7 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
 def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # first: a line below the level costs nothing more
             *_SHARED_PROCESSORS,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

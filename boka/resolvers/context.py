@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,10 +23,13 @@ from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
 from boka.identity.rate_limits import Limit, rate_limit_headers
 from boka.resolvers.loaders import Loaders
+from boka.resolvers.shared_reads import SharedReads
 from boka.runtime import Runtime
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class RequestContext:
     # still lives (see refresh_principal).
     credentials: Credentials | None = None
     principal_checked_at: float = field(default_factory=time.monotonic)
+    shared_reads: SharedReads | None = None
 
     def __post_init__(self) -> None:
         self.reset_loaders()
@@ -55,7 +64,23 @@ class RequestContext:
     def reset_loaders(self) -> None:
         """Fresh DataLoaders: a subscription calls this before each push, since its context
         outlives any one result and cached rows would go out stale."""
-        self.loaders = Loaders(self.runtime.database, lambda: self.principal)
+        self.loaders = Loaders(self.read_transaction, lambda: self.principal)
+
+    def read_transaction(self, tenant_id: uuid.UUID | None) -> AbstractAsyncContextManager[AsyncSession]:
+        """A transaction for reading: the operation's shared one while it runs (see
+        boka/resolvers/shared_reads.py), else one of its own."""
+        if self.shared_reads is not None:
+            return self.shared_reads.transaction(tenant_id)
+        return self.runtime.database.transaction(tenant_id)
+
+    async def run_with_shared_reads(self, operation: Awaitable[T]) -> T:
+        """Run one query or mutation with its reads sharing a transaction, closed after."""
+        self.shared_reads = SharedReads(self.runtime.database)
+        try:
+            return await operation
+        finally:
+            reads, self.shared_reads = self.shared_reads, None
+            await reads.close()
 
     @property
     def principal(self) -> Principal:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
 from strawberry.dataloader import DataLoader
 
-from boka.db import Database
+from sqlalchemy.ext.asyncio import AsyncSession
 from boka.identity.principal import Principal
 from boka.models.bookings import BookingResource, Customer
 from boka.models.catalog import Resource, Service, StaffMember
@@ -27,9 +28,13 @@ from boka.models.tenancy import Tenant
 BatchRelation = Callable[..., Awaitable[Mapping[uuid.UUID, list[Any]]]]
 
 
+# Opens a read transaction scoped to a tenant: the request's shared one, or one of its own.
+ReadTransaction = Callable[[uuid.UUID | None], AbstractAsyncContextManager[AsyncSession]]
+
+
 class Loaders:
-    def __init__(self, database: Database, principal: Callable[[], Principal]) -> None:
-        self._database = database
+    def __init__(self, transaction: ReadTransaction, principal: Callable[[], Principal]) -> None:
+        self._transaction = transaction
         self._principal = principal
         self._related: dict[tuple[BatchRelation, tuple[Any, ...]], DataLoader[uuid.UUID, list[Any]]] = {}
 
@@ -68,7 +73,7 @@ class Loaders:
 
             async def load(parent_ids: Sequence[uuid.UUID]) -> list[list[Any]]:
                 principal = self._principal()
-                async with self._database.transaction(self._tenant_id()) as db:
+                async with self._transaction(self._tenant_id()) as db:
                     found = await batch(db, principal, list(parent_ids), *arguments)
                 return [list(found.get(parent_id, [])) for parent_id in parent_ids]
 
@@ -98,7 +103,7 @@ class Loaders:
         statement = sa.select(model).where(model.id.in_(ids))
         if tenant_owned:
             statement = statement.where(model.tenant_id == self._tenant_id())
-        async with self._database.transaction(self._tenant_id()) as db:
+        async with self._transaction(self._tenant_id()) as db:
             found = {row.id: row for row in (await db.execute(statement)).scalars()}
         return [found.get(row_id) for row_id in ids]
 
@@ -113,7 +118,7 @@ class Loaders:
             .order_by(Resource.name)
         )
         held: dict[uuid.UUID, list[Resource]] = defaultdict(list)
-        async with self._database.transaction(self._tenant_id()) as db:
+        async with self._transaction(self._tenant_id()) as db:
             for booking_id, resource in (await db.execute(statement)).all():
                 held[booking_id].append(resource)
         return [held[booking_id] for booking_id in booking_ids]

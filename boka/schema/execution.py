@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -148,17 +149,19 @@ class OperationRunner:
         operation_extensions: dict[str, Any] | None,
     ) -> ExecutionResult:
         started = time.perf_counter()
-        result, operation_name = await self._run(
+        run = self._run(
             query, variable_values, context_value, root_value, operation_name,
             allowed_operation_types, operation_extensions,
         )
+        shares_reads = getattr(context_value, "run_with_shared_reads", None)
+        result, operation_name = await (shares_reads(run) if shares_reads else run)
         errors = result.errors or []
         for error in errors:
             shape_error(error)
         outcome = error_code(errors[0]).value if errors else "ok"
         label = operation_label(operation_name)
-        GRAPHQL_REQUESTS.labels(label, outcome).inc()
-        GRAPHQL_LATENCY.labels(label, outcome).observe(time.perf_counter() - started)
+        _operations(label, outcome).inc()
+        _latency(label, outcome).observe(time.perf_counter() - started)
         await _audit(context_value, operation_name, errors)
         return result
 
@@ -206,10 +209,21 @@ async def _persisted_query(context: Any, query: str | None, extensions: dict[str
     return await persisted.resolve(query, extensions)
 
 
+@lru_cache(maxsize=2048)
+def _operations(label: str, outcome: str) -> Any:
+    """The counter's child for these labels (bounded: operation_label caps the names)."""
+    return GRAPHQL_REQUESTS.labels(label, outcome)
+
+
+@lru_cache(maxsize=2048)
+def _latency(label: str, outcome: str) -> Any:
+    return GRAPHQL_LATENCY.labels(label, outcome)
+
+
 async def _audit(context: Any, operation_name: str | None, errors: list[GraphQLError]) -> None:
     """API key usage and permission denials go to the audit trail once the operation ran."""
     principal = getattr(context, "resolved_principal", None)
-    if principal is None:
+    if principal is None or (principal.api_key is None and not errors):
         return
     denials = [
         f"{'.'.join(str(p) for p in (error.path or []))}: {error.message}"

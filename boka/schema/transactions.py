@@ -21,10 +21,11 @@ NodeT = TypeVar("NodeT")
 
 
 async def read(info: Any, query: Callable[[AsyncSession, Principal], Awaitable[T]]) -> T:
-    """Run ``query`` in a read transaction of its own, for the request's principal."""
+    """Run ``query`` in a read transaction (the operation's shared one), for the request's
+    principal."""
     principal = info.context.principal
     tenant_id = principal.tenant.id if principal.tenant else None
-    async with info.context.runtime.database.transaction(tenant_id) as db:
+    async with info.context.read_transaction(tenant_id) as db:
         return await query(db, principal)
 
 

@@ -16,7 +16,7 @@ from boka.runtime import Runtime
 from boka.schema.root import build_schema
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
-from boka.web.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
+from boka.web.middleware import RequestIdMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
 from boka.web.webhooks import stripe_webhook
 
@@ -52,8 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         ],
         middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure),
+            Middleware(RequestIdMiddleware, hsts=settings.cookie_secure),
         ],
         lifespan=lifespan,
     )

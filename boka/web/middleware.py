@@ -1,16 +1,18 @@
-"""ASGI middleware: request ids, access logs with HTTP metrics, security headers.
+"""ASGI middleware: request ids, access logs with HTTP metrics, and security headers.
 
 Written as plain ASGI so they wrap websockets as well as HTTP and never buffer a body.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
+from functools import lru_cache
+from typing import Any
 
 import structlog
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from boka.observability.logging import get_logger
@@ -49,10 +51,15 @@ def route_label(path: str) -> str:
 
 
 class RequestIdMiddleware:
-    """Gives every request an id, echoes it, binds it to every log line, and logs the request."""
+    """Gives every request an id, echoes it, binds it to every log line, and logs the request;
+    on HTTP answers it also sets the security headers (one pass over the headers, on every
+    response's path)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self._api_headers = _security_headers(API_CSP, hsts)
+        self._page_headers = _security_headers(GRAPHIQL_CSP, hsts)
+        self._logs_requests = log.isEnabledFor(logging.INFO)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -64,13 +71,17 @@ class RequestIdMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        is_http = scope["type"] == "http"
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] in ("http.response.start", "websocket.accept"):
                 status = message.get("status", 101)
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
+                headers = list(message.get("headers", ()))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                if is_http:
+                    headers.extend(self._missing_security_headers(headers))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -79,18 +90,38 @@ class RequestIdMiddleware:
             elapsed = time.perf_counter() - started
             route = route_label(scope["path"])
             method = scope.get("method", "WS")
-            if scope["type"] == "http":
-                HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                HTTP_LATENCY.labels(method, route).observe(elapsed)
-            log.info(
-                "request",
-                method=method,
-                path=loggable_path(scope["path"]),
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-                client=(scope.get("client") or ("?",))[0],
-            )
+            if is_http:
+                http_requests(method, route, status).inc()
+                http_latency(method, route).observe(elapsed)
+            if self._logs_requests:
+                log.info(
+                    "request",
+                    method=method,
+                    path=loggable_path(scope["path"]),
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    client=(scope.get("client") or ("?",))[0],
+                )
             structlog.contextvars.clear_contextvars()
+
+    def _missing_security_headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        present = {name.lower() for name, _ in headers}
+        is_html = any(
+            name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers
+        )
+        wanted = self._page_headers if is_html else self._api_headers
+        return [(name, value) for name, value in wanted if name not in present]
+
+
+@lru_cache(maxsize=256)
+def http_requests(method: str, route: str, status: int) -> Any:
+    """The counter's child for these labels (bounded: methods x known routes x statuses)."""
+    return HTTP_REQUESTS.labels(method, route, str(status))
+
+
+@lru_cache(maxsize=64)
+def http_latency(method: str, route: str) -> Any:
+    return HTTP_LATENCY.labels(method, route)
 
 
 # The API answers JSON only: nothing may be framed, sniffed or run from it.
@@ -103,28 +134,15 @@ GRAPHIQL_CSP = (
 )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.hsts = hsts
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                is_html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("Content-Security-Policy", GRAPHIQL_CSP if is_html else API_CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _security_headers(csp: str, hsts: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        ("content-security-policy", csp),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if hsts:
+        headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
+    return [(name.encode(), value.encode()) for name, value in headers]

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from boka.config import Settings
-from boka.identity.rate_limits import Limit, decide
+from boka.identity.rate_limits import SYNC_INTERVAL, Limit, SharedRateLimiter, decide
 from boka.migrations import upgrade_to_head
 from boka.web.app import create_app
-from tests.conftest import settings_for
+from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.servers import clean_env, uvicorn_server
 from tests.support import GraphQLClient
 
@@ -100,3 +101,24 @@ async def test_embedded_mode_limits_in_memory(tmp_path: Path) -> None:
     async with application.router.lifespan_context(application), _client(application, "203.0.113.30") as client:
         codes = [(await client.post("/graphql", json={"query": SIGN_IN})).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
+
+
+async def test_the_api_limit_is_shared_by_processes_that_decide_locally() -> None:
+    """The general API limit is decided in each process and shared through Redis every
+    SYNC_INTERVAL; a process that sees a caller first asks Redis."""
+    redis = Redis.from_url(TEST_REDIS_URL)
+    await redis.delete("boka:ratelimit:api:ip:198.51.100.77")
+    limit = Limit("api", 4, timedelta(hours=1), exact=False)
+    one, two = SharedRateLimiter(redis), SharedRateLimiter(redis)
+    try:
+        on_one = [(await one.hit(limit, "ip:198.51.100.77")).allowed for _ in range(3)]
+        await asyncio.sleep(SYNC_INTERVAL * 3)  # one has told Redis of its hits
+        on_two = [(await two.hit(limit, "ip:198.51.100.77")).allowed for _ in range(2)]
+        await asyncio.sleep(SYNC_INTERVAL * 3)  # and two of its own, which one now learns
+        again_on_one = (await one.hit(limit, "ip:198.51.100.77")).allowed
+    finally:
+        await redis.aclose()
+
+    assert on_one == [True, True, True]
+    assert on_two == [True, False]
+    assert again_on_one is False
