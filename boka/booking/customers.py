@@ -9,6 +9,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from boka.db import dialect_insert
 
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.events.catalog import announce_customer_change
@@ -48,15 +51,21 @@ async def find_or_create_customer(
             user_id=user_id,
             user_linked_at=(now or utcnow()) if user_id else None,
         )
-        try:
-            async with db.begin_nested():
-                db.add(customer)
-                await db.flush()
+        # ON CONFLICT rather than a savepoint: one statement, and a customer created
+        # concurrently under the same email is simply found below.
+        values = {column.name: getattr(customer, column.name) for column in Customer.__table__.c}
+        inserted = await db.execute(
+            dialect_insert(db)(Customer).values(**values)
+            .on_conflict_do_nothing(index_elements=[Customer.tenant_id, Customer.email])
+            .returning(Customer.id)
+        )
+        if inserted.scalar_one_or_none() is not None:
+            make_transient_to_detached(customer)  # the row exists: track it, insert nothing
+            db.add(customer)
             await announce_customer_change(db, customer, "created")
             return customer
-        except IntegrityError:  # created concurrently: use theirs
-            existing = await _find(db, tenant_id, email)
-            assert existing is not None
+        existing = await _find(db, tenant_id, email)
+        assert existing is not None
     if user_id is not None and existing.user_id is None:
         existing.user_id = user_id
         existing.user_linked_at = now or utcnow()

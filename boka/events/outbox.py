@@ -30,25 +30,60 @@ async def record_event(
     payload: dict[str, Any],
     occurred_at: datetime | None = None,
 ) -> Event:
-    """Add one event to the outbox in ``db``'s transaction and return it (flushed).
+    """Add one event to the outbox in ``db``'s transaction and return it (written).
 
     ``payload`` must be JSON-serialisable and hold no secrets: it reaches subscribers,
     consumers and (later) webhooks as it is.
     """
-    sequence = await _next_sequence(db, tenant_id, aggregate_type, aggregate_id)
     event = Event(
         tenant_id=tenant_id,
         aggregate_type=aggregate_type,
         aggregate_id=aggregate_id,
-        sequence=sequence,
+        sequence=0,
         type=type,
         payload=payload,
         occurred_at=occurred_at or utcnow(),
     )
-    db.add(event)
-    await db.flush()
+    if db.bind.dialect.name == "postgresql":
+        event.sequence, event.position = await _insert_numbered(db, event)
+    else:
+        event.sequence = await _next_sequence(db, tenant_id, aggregate_type, aggregate_id)
+        db.add(event)
+        await db.flush()
     mark_outbox_written(db.sync_session)
     return event
+
+
+async def _insert_numbered(db: AsyncSession, event: Event) -> tuple[int, int]:
+    """PostgreSQL: the stream upsert (see _next_sequence) and the event's insert in one
+    statement, the upsert as a data-modifying CTE; (sequence, position) of the new row."""
+    stream = (
+        postgres_insert(EventStream)
+        .values(aggregate_type=event.aggregate_type, aggregate_id=event.aggregate_id,
+                tenant_id=event.tenant_id, version=1)
+        .on_conflict_do_update(
+            index_elements=[EventStream.aggregate_type, EventStream.aggregate_id],
+            set_={"version": EventStream.version + 1},
+        )
+        .returning(EventStream.version)
+        .cte("stream")
+    )
+    columns = Event.__table__.c
+    values = sa.select(
+        sa.literal(event.id, columns.id.type), sa.literal(event.tenant_id, columns.tenant_id.type),
+        sa.literal(event.aggregate_type, columns.aggregate_type.type),
+        sa.literal(event.aggregate_id, columns.aggregate_id.type), stream.c.version,
+        sa.literal(event.type, columns.type.type), sa.literal(event.payload, columns.payload.type),
+        sa.literal(event.occurred_at, columns.occurred_at.type), sa.literal(0, columns.attempts.type),
+    )
+    statement = (
+        postgres_insert(Event)
+        .from_select(["id", "tenant_id", "aggregate_type", "aggregate_id", "sequence", "type",
+                      "payload", "occurred_at", "attempts"], values)
+        .returning(Event.sequence, Event.position)
+    )
+    sequence, position = (await db.execute(statement)).one()
+    return int(sequence), int(position)
 
 
 async def _next_sequence(
