@@ -165,10 +165,12 @@ def _statements_per_request(database: BenchDatabase, body: str, headers: dict[st
     return asyncio.run(count())
 
 
-def _create_booking_script(service_gid: str, day_offset: int) -> str:
-    """Lua for wrk: each request books the next free 30-minute slot (distinct per thread and
-    request) for a new guest, starting ``day_offset`` days from now."""
-    first = (datetime.now(UTC) + timedelta(days=day_offset)).replace(minute=0, second=0, microsecond=0)
+def _create_booking_script(service_gid: str, round_index: int) -> str:
+    """Lua for wrk: each request books a free 30-minute slot of its own for a new guest, from
+    two days on (each round 6 hours later in the day than the last). Consecutive requests go to different days (300 of them), as
+    bookings from many customers do, rather than queueing on one staff member's day."""
+    first = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    first += timedelta(hours=6 * round_index)
     epoch = int(first.timestamp())
     return f"""
 local counter = 0
@@ -184,11 +186,11 @@ end
 request = function()
   counter = counter + 1
   local n = counter * 2 + thread_id
-  -- three staff: every 30-minute start holds three bookings
-  local slot = math.floor(n / 3)
-  local start = os.date("!%Y-%m-%dT%H:%M:%SZ", {epoch} + slot * 1800)
+  local day = n % 300
+  local slot = math.floor(n / 300)
+  local start = os.date("!%Y-%m-%dT%H:%M:%SZ", {epoch} + day * 86400 + slot * 1800)
   local body = '{{"query": {json.dumps(CREATE)}, "variables": {{"input": {{"serviceId": "{service_gid}", ' ..
-    '"start": "' .. start .. '", "customer": {{"email": "g' .. n .. '-{day_offset}@bench.test", ' ..
+    '"start": "' .. start .. '", "customer": {{"email": "g' .. n .. '-{round_index}@bench.test", ' ..
     '"firstName": "Guest", "lastName": "Bench"}}}}}}}}'
   return wrk.format("POST", nil, nil, body)
 end
@@ -232,7 +234,7 @@ def _measure(database: BenchDatabase, token: str, service_id: uuid.UUID) -> list
             runs["plain"].append(wrk(plain + "/graphql", body=HELLO, headers=json_headers, seconds=SECONDS))
             runs["create"].append(wrk(
                 boka + "/graphql", headers={**json_headers, **tenant}, seconds=SECONDS,
-                lua_extra=_create_booking_script(_gid("Service", service_id), 2 + 40 * round_index)))
+                lua_extra=_create_booking_script(_gid("Service", service_id), round_index)))
             runs["page"].append(wrk(boka + "/graphql", body=json.dumps({"query": PAGE_QUERY}),
                                     headers=owner, seconds=SECONDS))
         statements = _statements_per_request(database, json.dumps({"query": PAGE_QUERY}), owner)

@@ -92,6 +92,10 @@ class PersistedQueries:
     def __init__(self, store: QueryStore, allowlist: dict[str, str] | None = None) -> None:
         self._store = store
         self._allowlist = allowlist
+        # A hash names its text forever: this process remembers what it has seen, so only a
+        # hash new to it costs a trip to the shared store (which then may have expired it:
+        # the client sends the text again, as the protocol has it).
+        self._seen = MemoryQueryStore()
 
     async def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         persisted = (extensions or {}).get("persistedQuery")
@@ -101,13 +105,17 @@ class PersistedQueries:
         if digest is None:
             return query
         if query is None:
-            known = await self._store.get(digest)
+            known = await self._seen.get(digest) or await self._store.get(digest)
             if known is None:
                 raise PersistedQueryNotFound()
+            await self._seen.put(digest, known)
             return known
+        if await self._seen.get(digest) == query:
+            return query
         if query_hash(query) != digest:
             raise InvalidRequest("provided sha does not match query")
         await self._store.put(digest, query)
+        await self._seen.put(digest, query)
         return query
 
     def _from_allowlist(self, query: str | None, digest: str | None) -> str:
