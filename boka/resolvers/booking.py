@@ -38,6 +38,7 @@ from boka.models.types import utcnow
 from boka.payments.checkout import Checkout, book_with_payment
 from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
 from boka.resolvers.context import Info
+from boka.schema.related import preload, selected_subfields
 from boka.resolvers.payments import after_cancellation, after_checkout
 from boka.schema.booking import (
     BookingActionInput,
@@ -141,7 +142,23 @@ async def bookings(
     page = await read(
         info, lambda db, principal: list_bookings(db, principal, decoded, first=first, after=after)
     )
+    await _preload_relations(info, page.items)
     return connection_from_page(page, BookingType.from_model)
+
+
+async def _preload_relations(info: Info, bookings: list[Booking]) -> None:
+    """The customers, services and staff the query asks of this page, one batch each."""
+    wanted = selected_subfields(info, "edges", "node")
+    loaders = info.context.loaders
+    await preload(*(
+        (loader, [getattr(booking, key) for booking in bookings])
+        for name, loader, key in (
+            ("customer", loaders.customer_by_id, "customer_id"),
+            ("service", loaders.service_by_id, "service_id"),
+            ("staff", loaders.staff_member_by_id, "staff_id"),
+        )
+        if name in wanted
+    ))
 
 
 async def booking_by_link(info: Info, manage_token: str) -> BookingType:

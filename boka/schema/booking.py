@@ -17,6 +17,7 @@ from boka.payments.ledger import payments_of_bookings
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.customers import CustomerInput, CustomerType
 from boka.schema.errors import UserError
+from boka.schema.related import related
 from boka.schema.payments import PaymentType
 from boka.schema.transactions import resolve_visible_nodes
 
@@ -52,16 +53,16 @@ class BookingType(relay.Node):
         )
 
     @strawberry.field
-    async def customer(self, info: strawberry.Info) -> CustomerType:
-        return CustomerType.from_model(await info.context.loaders.customer_by_id.load(self.customer_id))
+    def customer(self, info: strawberry.Info) -> CustomerType:
+        return related(info.context.loaders.customer_by_id, self.customer_id, CustomerType.from_model)  # type: ignore[return-value]
 
     @strawberry.field
-    async def service(self, info: strawberry.Info) -> ServiceType:
-        return ServiceType.from_model(await info.context.loaders.service_by_id.load(self.service_id))
+    def service(self, info: strawberry.Info) -> ServiceType:
+        return related(info.context.loaders.service_by_id, self.service_id, ServiceType.from_model)  # type: ignore[return-value]
 
     @strawberry.field
-    async def staff(self, info: strawberry.Info) -> StaffMemberType:
-        return StaffMemberType.from_model(await info.context.loaders.staff_member_by_id.load(self.staff_id))
+    def staff(self, info: strawberry.Info) -> StaffMemberType:
+        return related(info.context.loaders.staff_member_by_id, self.staff_id, StaffMemberType.from_model)  # type: ignore[return-value]
 
     @strawberry.field
     async def resources(self, info: strawberry.Info) -> list[ResourceType]:
