@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
@@ -33,7 +34,8 @@ from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
-from boka.models.bookings import Booking, BookingStatus
+from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.models.catalog import Service, StaffMember
 from boka.models.types import utcnow
 from boka.payments.checkout import Checkout, book_with_payment
 from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
@@ -182,10 +184,12 @@ async def create_booking_mutation(info: Info, input: CreateBookingInput) -> Book
             ) if input.customer else None,
             notes=input.notes, discount_code=input.discount_code, seats=input.seats,
         )
-        return await book_with_payment(
+        booked = await book_with_payment(
             db, principal, request, provider=runtime.payment_provider, hold=runtime.payment_hold,
             now=utcnow(), payment_method=input.payment_method_id,
         )
+        await _keep_relations(info, db, booked[0])
+        return booked
 
     created, errors = await write(info, work)
     if created is None:
@@ -200,6 +204,26 @@ async def create_booking_mutation(info: Info, input: CreateBookingInput) -> Book
     )
 
 
+async def _keep_relations(info: Info, db: AsyncSession, booking: Booking) -> Booking:
+    """Prime the request's loaders with the booking's customer, service and staff, read in
+    this write transaction (one statement), so that the payload needs no connection after the
+    commit. Under load the pool could run dry between a booking's commit and its answer: a
+    booking made, an error shown (issue 12's ghost bookings)."""
+    customer, service, staff = (await db.execute(
+        sa.select(Customer, Service, StaffMember)
+        .select_from(Booking)
+        .join(Customer, Customer.id == Booking.customer_id)
+        .join(Service, Service.id == Booking.service_id)
+        .join(StaffMember, StaffMember.id == Booking.staff_id)
+        .where(Booking.id == booking.id)
+    )).one()
+    loaders = info.context.loaders
+    loaders.customer_by_id.prime(booking.customer_id, customer)
+    loaders.service_by_id.prime(booking.service_id, service)
+    loaders.staff_member_by_id.prime(booking.staff_id, staff)
+    return booking
+
+
 def _ref(info: Info, booking_id: relay.GlobalID | None, token: str | None) -> BookingRef:
     return booking_ref(
         optional_row_id(booking_id, "Booking", "id"), token, info.context.runtime.settings.secret_key
@@ -208,11 +232,11 @@ def _ref(info: Info, booking_id: relay.GlobalID | None, token: str | None) -> Bo
 
 async def reschedule_booking_mutation(info: Info, input: RescheduleBookingInput) -> BookingPayload:
     async def work(db: AsyncSession, principal: Principal) -> Booking:
-        return await reschedule_booking(
+        return await _keep_relations(info, db, await reschedule_booking(
             db, principal, _ref(info, input.id, input.manage_token),
             start=aware(input.start, "start"),
             staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=utcnow(),
-        )
+        ))
 
     booking, errors = await write(info, work)
     return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)
@@ -226,6 +250,7 @@ async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> Canc
         booking, terms = await cancel_booking(
             db, principal, _ref(info, input.id, input.manage_token), reason=input.reason, now=now
         )
+        await _keep_relations(info, db, booking)
         return booking, terms, await settle_cancellation(db, booking, terms, now=now)
 
     cancelled, errors = await write(info, work)
@@ -250,7 +275,7 @@ def status_mutation(target: BookingStatus) -> Callable[[Info, BookingActionInput
             booking = await change_status(db, principal, row_id(input.id, "Booking", "id"), target, now=now)
             if target == BookingStatus.NO_SHOW:
                 await charge_no_show_fee(db, booking, info.context.runtime.payment_provider, now=now)
-            return booking
+            return await _keep_relations(info, db, booking)
 
         booking, errors = await write(info, work)
         return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)
