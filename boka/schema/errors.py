@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import strawberry
 import structlog
 from graphql import GraphQLError
+from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
 from boka.errors import BokaError, ErrorCode, UserErrorCode, UserInputError
 from boka.observability.logging import get_logger
@@ -28,11 +29,18 @@ class UserError:
         return cls(field=error.field, code=error.code, message=error.message)
 
 
+# A client's malformed id (not base64, not "Type:id", padding stripped, a raw UUID) fails in
+# Strawberry's argument conversion, inside the resolver: the client's mistake, not ours.
+_CLIENT_INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError)
+
+
 def error_code(error: GraphQLError) -> ErrorCode:
     """The code a client sees for ``error``."""
     original = error.original_error
     if isinstance(original, BokaError):
         return original.code
+    if isinstance(original, _CLIENT_INPUT_ERRORS):
+        return ErrorCode.VALIDATION_ERROR
     if original is None or error.path is None:
         # Parse, validation and variable-coercion errors: the document or its variables are
         # wrong, and nothing was executed.

@@ -123,3 +123,27 @@ async def test_database_outage_is_an_internal_error_not_a_crash(postgres_url: st
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL"]
     assert not LEAKS.search(response.text)
     assert not re.search(r"refused|connect|127\.0\.0\.1", response.text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("bad_id", [
+    "garbage",  # not base64
+    "x",  # not even a base64 length
+    "U2VydmljZTo2MTBlMmQxMi0xYWY5LTRiYzQtOTJmMS03ZmQxYjIxNGZlYWQ",  # padding stripped
+    "610e2d12-1af9-4bc4-92f1-7fd1b214fead",  # a raw UUID, as in a webhook payload
+])
+async def test_a_malformed_id_is_the_clients_mistake_not_ours(
+    gql: GraphQLClient, world: World, bad_id: str
+) -> None:
+    await world.tenant("salon")
+    for query in (
+        "query($id: ID!) { node(id: $id) { id } }",
+        """query($id: ID!) { availability(serviceId: $id, from: "2030-01-01T00:00:00Z",
+             to: "2030-01-02T00:00:00Z") { start } }""",
+        """mutation($id: ID!) { createBooking(input: {serviceId: $id, start: "2030-01-01T10:00:00Z",
+             customer: {email: "a@example.com"}}) { errors { code } } }""",
+    ):
+        result = await gql(query, {"id": bad_id}, tenant="salon")
+
+        assert result.error_codes == ["VALIDATION_ERROR"], result.body
+        assert "GlobalID" in result.errors[0]["message"]
+        assert not LEAKS.search(result.errors[0]["message"])
