@@ -7,7 +7,9 @@ from typing import Any
 
 import orjson
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -23,6 +25,7 @@ from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
 from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
+from boka.schema.errors import shape_error
 from boka.web.csrf import cookie_authenticated, is_cross_site
 
 
@@ -41,6 +44,24 @@ def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
 
 # Subscriptions are not run over POST: they need a websocket (graphql-transport-ws).
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+def http_refusal(status: int, reason: str, method: str) -> Response:
+    """A request refused before any operation ran (bad body, wrong method or content type):
+    still a GraphQL response, with ``extensions.code`` and the request id, so clients handle
+    it like every other error. A mutation over GET is 405 (GraphQL over HTTP), a body that is
+    not JSON 415."""
+    if method == "GET" and reason.startswith("mutations are not allowed"):
+        status = 405
+    elif reason == "Unsupported content type":
+        status = 415
+    error = GraphQLError(reason)
+    shape_error(error)
+    response = Response(orjson.dumps({"errors": [error.formatted]}), status_code=status,
+                        media_type="application/json")
+    if status == 405:
+        response.headers["Allow"] = "POST"
+    return response
 
 
 def _is_json(scope: Scope) -> bool:
@@ -123,7 +144,15 @@ class BokaGraphQL(GraphQL):
                 await response(scope, receive, send)
                 return
             receive = _replay(body)
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as refused:
+            response = http_refusal(refused.status_code, refused.reason, scope["method"])
+        await response(scope, receive, send)
 
     async def _run_posted(
         self, request: Request, query: str | None, variables: dict[str, Any] | None,
@@ -139,11 +168,11 @@ class BokaGraphQL(GraphQL):
                 operation_extensions=extensions,
             )
         except CannotGetOperationTypeError as error:
-            return PlainTextResponse(error.as_http_error_reason(), status_code=400)
+            return http_refusal(400, error.as_http_error_reason(), "POST")
         except InvalidOperationTypeError as error:
-            return PlainTextResponse(error.as_http_error_reason("POST"), status_code=400)
+            return http_refusal(400, error.as_http_error_reason("POST"), "POST")
         except MissingQueryError:
-            return PlainTextResponse("No GraphQL query found in the request", status_code=400)
+            return http_refusal(400, "No GraphQL query found in the request", "POST")
         response = Response(
             orjson.dumps(process_result(result)), status_code=sub_response.status_code or 200,
             media_type="application/json",

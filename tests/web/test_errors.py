@@ -147,3 +147,18 @@ async def test_a_malformed_id_is_the_clients_mistake_not_ours(
         assert result.error_codes == ["VALIDATION_ERROR"], result.body
         assert "GlobalID" in result.errors[0]["message"]
         assert not LEAKS.search(result.errors[0]["message"])
+
+
+async def test_requests_refused_over_http_are_graphql_errors_too(http: httpx.AsyncClient) -> None:
+    subscription = await http.post("/graphql", json={"query": "subscription { bookingEvents { type } }"})
+    mutation_over_get = await http.get("/graphql", params={"query": "mutation { signOut { signedOut } }"})
+    not_json = await http.post("/graphql", content=b"{ __typename }", headers={"Content-Type": "text/plain"})
+    batch = await http.post("/graphql", json=[{"query": "{ __typename }"}])
+
+    assert (subscription.status_code, mutation_over_get.status_code, not_json.status_code,
+            batch.status_code) == (400, 405, 415, 400)
+    assert mutation_over_get.headers["allow"] == "POST"
+    for response in (subscription, mutation_over_get, not_json, batch):
+        assert response.headers["content-type"] == "application/json"
+        assert_error_shape(response.json()["errors"][0], "VALIDATION_ERROR",
+                           response.headers["x-request-id"])
