@@ -8,7 +8,6 @@ import uvicorn
 
 from boka.config import get_settings
 from boka.db import Database, create_engine
-from boka.migrations import migrate
 from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG, seed_demo_tenant
 from boka.web.app import create_app
 
@@ -24,6 +23,8 @@ async def _seed() -> bool:
 
 
 def main() -> None:
+    from boka.migrations import migrate  # only the embedded server migrates (loads Alembic)
+
     settings = get_settings()
     migrate(settings)
     if settings.seed_demo:

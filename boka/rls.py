@@ -21,8 +21,6 @@ any table with a ``tenant_id`` column that lacks the policy.
 
 from __future__ import annotations
 
-from alembic import op
-
 TENANT_SETTING = "app.tenant_id"
 ALL_TENANTS_SETTING = "app.all_tenants"
 POLICY_NAME = "tenant_isolation"
@@ -78,9 +76,13 @@ def remove_tenant_isolation_statements(table: str) -> list[str]:
     ]
 
 
+# Alembic's ``op`` is imported where it is used: only migrations call these two, and the app
+# (which imports this module's settings names through boka.db) should not load Alembic.
 def enable_tenant_isolation(*tables: str, account_rows: bool = False) -> None:
     """For Alembic migrations: put the tenant policy on each of ``tables`` (PostgreSQL only;
     a no-op on SQLite, where the application alone keeps tenants apart)."""
+    from alembic import op
+
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in tables:
@@ -90,6 +92,8 @@ def enable_tenant_isolation(*tables: str, account_rows: bool = False) -> None:
 
 def disable_tenant_isolation(*tables: str) -> None:
     """For Alembic downgrades: take the tenant policy off each of ``tables`` (PostgreSQL only)."""
+    from alembic import op
+
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in tables:

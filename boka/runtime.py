@@ -26,7 +26,6 @@ from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
 from boka.payments.providers import OnSiteProvider, PaymentProvider
-from boka.payments.stripe_provider import StripeProvider
 from boka.persisted_queries import (
     MemoryQueryStore,
     PersistedQueries,
@@ -105,6 +104,8 @@ class Runtime:
 def payment_provider_for(settings: Settings) -> PaymentProvider:
     """Stripe when a secret key is configured; otherwise paid services are paid on site."""
     if settings.stripe_secret_key:
+        from boka.payments.stripe_provider import StripeProvider  # the stripe library: ~8 MiB
+
         return StripeProvider(
             settings.stripe_secret_key, api_base=settings.stripe_api_base,
             timeout=settings.stripe_timeout_seconds,

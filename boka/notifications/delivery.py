@@ -13,15 +13,17 @@ reminder is worse than a missing one). Such rows are visible in the log for an o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import enum
 import smtplib
+import sys
 import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
-from twilio.base.exceptions import TwilioRestException
 
 from boka.config import Settings
 from boka.db import Database
@@ -29,7 +31,9 @@ from boka.models.notifications import NotificationLog
 from boka.models.types import utcnow
 from boka.notifications.email import OutgoingEmail, SmtpEmailSender
 from boka.notifications.kinds import Channel, MessageKind
-from boka.notifications.sms import TwilioSmsSender
+
+if TYPE_CHECKING:
+    from boka.notifications.sms import TwilioSmsSender
 
 log = structlog.get_logger(__name__)
 MAX_ERROR = 2000
@@ -73,7 +77,12 @@ class Senders:
             self._email = self._email or SmtpEmailSender(self.settings)
             return await self._email.send(message.email)
         assert message.sms_body is not None
-        self._sms = self._sms or TwilioSmsSender(self.settings)
+        if self._sms is None:
+            # Imported on first use: the Twilio client (and requests under it) costs the app
+            # process ~10 MiB it never needs; only the worker sends messages.
+            from boka.notifications.sms import TwilioSmsSender
+
+            self._sms = TwilioSmsSender(self.settings)
         return await self._sms.send(message.recipient, message.sms_body)
 
 
@@ -96,17 +105,26 @@ async def deliver(database: Database, senders: Senders, message: Message) -> Out
     return Outcome.SENT
 
 
+def _twilio_refusal(error: Exception) -> Any | None:
+    """``error`` if it is Twilio's TwilioRestException. Checked without importing Twilio: a
+    process that never loaded it (never sent an SMS) cannot hold one."""
+    exceptions = sys.modules.get("twilio.base.exceptions")
+    if exceptions is not None and isinstance(error, exceptions.TwilioRestException):
+        return error
+    return None
+
+
 def describe_error(error: Exception) -> str:
-    if isinstance(error, TwilioRestException):
-        return f"Twilio error {error.code} (HTTP {error.status}): {error.msg}"
+    if (refusal := _twilio_refusal(error)) is not None:
+        return f"Twilio error {refusal.code} (HTTP {refusal.status}): {refusal.msg}"
     return f"{type(error).__name__}: {error}"
 
 
 def is_permanent(error: Exception) -> bool:
     """A refusal that no retry will change: the recipient is invalid. Everything else (timeouts,
     4xx-try-later, rate limits, our own credentials) may pass, so the job retries it."""
-    if isinstance(error, TwilioRestException):
-        return error.status == 400  # invalid parameters, e.g. a number that is not one
+    if (refusal := _twilio_refusal(error)) is not None:
+        return bool(refusal.status == 400)  # invalid parameters, e.g. a number that is not one
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     return False

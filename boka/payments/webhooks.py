@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-import stripe
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,6 @@ from boka.db import Database
 from boka.models.payments import PaymentEvent
 from boka.payments import outcomes
 from boka.payments.outcomes import Outcome
-from boka.payments.stripe_provider import verify_webhook
 
 HANDLED_TYPES = frozenset({
     "payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
@@ -41,6 +39,10 @@ class StoredEvent:
 async def receive_stripe_event(
     database: Database, payload: bytes, signature: str, secret: str, *, now: datetime
 ) -> StoredEvent:
+    import stripe  # loaded when Stripe first calls, not by every app process at start
+
+    from boka.payments.stripe_provider import verify_webhook
+
     try:
         event = verify_webhook(payload, signature, secret)
     except (stripe.SignatureVerificationError, ValueError) as error:
