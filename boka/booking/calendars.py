@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,34 +87,40 @@ async def load_availability_inputs(
     wide_start = window.start - LONGEST_BLOCK
     wide_end = window.end + LONGEST_BLOCK
 
+    # Plain columns rather than ORM entities: these rows are only read, once, here.
     weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
-    for row in (await db.execute(sa.select(WeeklyHours).where(WeeklyHours.staff_member_id.in_(staff_ids)))).scalars():
-        weekly[row.staff_member_id].append(
-            WeeklyInterval(weekday=row.weekday, start=row.start_time, end=row.end_time, is_break=row.is_break)
-        )
+    weekly_query = sa.select(
+        WeeklyHours.staff_member_id, WeeklyHours.weekday, WeeklyHours.start_time,
+        WeeklyHours.end_time, WeeklyHours.is_break,
+    ).where(WeeklyHours.staff_member_id.in_(staff_ids))
+    for staff_id, weekday, start, end, is_break in (await db.execute(weekly_query)).all():
+        weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=is_break))
 
-    override_rows: dict[tuple[uuid.UUID, object], list[ScheduleOverride]] = defaultdict(list)
-    overrides_query = sa.select(ScheduleOverride).where(
+    override_rows: dict[tuple[uuid.UUID, object], list[tuple[bool, Any, Any]]] = defaultdict(list)
+    overrides_query = sa.select(
+        ScheduleOverride.staff_member_id, ScheduleOverride.day, ScheduleOverride.day_off,
+        ScheduleOverride.start_time, ScheduleOverride.end_time,
+    ).where(
         ScheduleOverride.staff_member_id.in_(staff_ids),
         ScheduleOverride.day >= (wide_start - timedelta(days=1)).date(),
         ScheduleOverride.day <= (wide_end + timedelta(days=1)).date(),
     )
-    for row in (await db.execute(overrides_query)).scalars():
-        override_rows[(row.staff_member_id, row.day)].append(row)
+    for staff_id, day, day_off, start, end in (await db.execute(overrides_query)).all():
+        override_rows[(staff_id, day)].append((day_off, start, end))
     overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
     for (staff_id, day), rows in override_rows.items():
-        day_off = any(row.day_off for row in rows)
+        day_off = any(off for off, _, _ in rows)
         intervals = tuple(
-            sorted((row.start_time, row.end_time) for row in rows if not row.day_off and row.start_time and row.end_time)
+            sorted((start, end) for off, start, end in rows if not off and start and end)
         )
         overrides[staff_id].append(DayOverride(day=day, day_off=day_off, intervals=() if day_off else intervals))  # type: ignore[arg-type]
 
     time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
-    time_off_query = sa.select(TimeOff).where(
+    time_off_query = sa.select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at).where(
         TimeOff.staff_member_id.in_(staff_ids), TimeOff.starts_at < wide_end, TimeOff.ends_at > wide_start
     )
-    for row in (await db.execute(time_off_query)).scalars():
-        time_off[row.staff_member_id].append(TimeRange(row.starts_at, row.ends_at))
+    for staff_id, starts_at, ends_at in (await db.execute(time_off_query)).all():
+        time_off[staff_id].append(TimeRange(starts_at, ends_at))
 
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
     seats_taken: dict[str, int] = defaultdict(int)
@@ -132,16 +139,19 @@ async def load_availability_inputs(
         seats_taken[slot_key] += seats
 
     resource_ids = select_resource_ids(service)
-    resources_query = sa.select(BookingResource).where(
+    resources_query = sa.select(
+        BookingResource.block_start, BookingResource.block_end, BookingResource.slot_key,
+        BookingResource.booking_id,
+    ).where(
         BookingResource.resource_id.in_(resource_ids),
         BookingResource.block_start >= wide_start,
         BookingResource.block_start < wide_end,
         BookingResource.active.is_(True),
     )
     resource_busy = [
-        BusyBlock(TimeRange(row.block_start, row.block_end), row.slot_key)
-        for row in (await db.execute(resources_query)).scalars()
-        if row.booking_id != ignore_booking_id
+        BusyBlock(TimeRange(block_start, block_end), slot_key)
+        for block_start, block_end, slot_key, booking_id in (await db.execute(resources_query))
+        if booking_id != ignore_booking_id
     ]
 
     calendars = [
