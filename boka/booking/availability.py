@@ -225,23 +225,29 @@ def compute_slots(
         raise ValueError("compute_slots takes one calendar per staff member")
     grid = _Grid(rules, _micros(earliest), _micros(limit))
     local_days = _LocalDays()
-    offers: defaultdict[int, list[uuid.UUID]] = defaultdict(list)  # start -> staff, sorted by str
+    staff = sorted(calendars, key=lambda calendar: str(calendar.staff_id))
+    offers: defaultdict[int, list[int]] = defaultdict(list)  # start -> who can take it (in staff)
     most_seats: dict[int, int] = {}  # start -> most seats left with any of them (classes only)
-    for calendar in sorted(calendars, key=lambda calendar: str(calendar.staff_id)):
+    for index, calendar in enumerate(staff):
         spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
         blocks = [*calendar.busy, *resource_busy]
         if rules.capacity == 1:
             for start in _free_starts(spans, grid, _ruled_out(blocks, grid)):
-                offers[start].append(calendar.staff_id)
+                offers[start].append(index)
             continue
         for start, seats_left in _class_starts(rules, calendar, spans, grid, blocks, seats_taken):
-            offers[start].append(calendar.staff_id)
+            offers[start].append(index)
             most_seats[start] = max(most_seats.get(start, 0), seats_left)
+    # Slots with the same staff share one tuple of their ids: less to build, and cheap to group.
+    staff_sets: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
     slots = []
-    for start, staff_ids in sorted(offers.items()):
+    for start, indexes in sorted(offers.items()):
+        key = tuple(indexes)
+        staff_ids = staff_sets.get(key)
+        if staff_ids is None:
+            staff_ids = staff_sets[key] = tuple(staff[index].staff_id for index in indexes)
         instant = _instant_of(start)
-        seats_left = most_seats.get(start, 1)
-        slots.append(Slot(instant, instant + rules.duration, tuple(staff_ids), seats_left))
+        slots.append(Slot(instant, instant + rules.duration, staff_ids, most_seats.get(start, 1)))
     return slots
 
 
