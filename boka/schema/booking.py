@@ -115,7 +115,7 @@ class AvailableSlotType:
 class AvailabilityDayType:
     date: date
     staff_ids: list[strawberry.ID] = strawberry.field(
-        description="Everyone who can take at least one of the day's slots, once: ids of StaffMember."
+        description="Everyone who can take one of the day's slots, once: ids of StaffMember."
     )
     slots: list[AvailableSlotType]
 
