@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from boka.booking.availability import Slot
 from boka.booking.slots import slots_by_day
+from boka.models.schedules import ScheduleOverride, TimeOff
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
 from tests.support import GraphQLClient, World
@@ -135,3 +136,38 @@ async def test_a_bad_window_is_refused_like_availability(gql: GraphQLClient, wor
 
     assert flat.errors and days.errors
     assert [e["extensions"]["code"] for e in days.errors] == [e["extensions"]["code"] for e in flat.errors]
+
+
+async def test_overrides_and_time_off_from_the_database_shape_the_days(
+    gql: GraphQLClient, world: World
+) -> None:
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    bw = BookingWorld(world)
+    staffed = await bw.staffed_service(tenant, hours=(time(9), time(12)), slot_interval_minutes=60)
+    await bw.add_staff(tenant, staffed)  # works 09:00-17:00
+    first = future_day()
+    second = first + timedelta(days=1)
+    anna, ben = staffed.staff
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        db.add_all([
+            ScheduleOverride(tenant_id=tenant.id, staff_member_id=anna.id, day=first, day_off=True),
+            ScheduleOverride(tenant_id=tenant.id, staff_member_id=ben.id, day=first, day_off=False,
+                             start_time=time(13), end_time=time(15)),
+            TimeOff(tenant_id=tenant.id, staff_member_id=ben.id, starts_at=local(second, 10),
+                    ends_at=local(second, 16)),
+        ])
+
+    result = await gql(DAYS, {"service": staffed.service_id, "from": local(first, 0).isoformat(),
+                              "to": local(second + timedelta(days=1), 0).isoformat()}, tenant="salon")
+
+    assert not result.errors, result.errors
+    days = {day["date"]: day for day in result.data["availabilityDays"]}
+    starts = {date: [(slot["start"][11:16], sorted(slot["staffIds"])) for slot in day["slots"]]
+              for date, day in days.items()}
+    a, b = staffed.staff_id(0), staffed.staff_id(1)
+    assert starts[first.isoformat()] == [("13:00", [b]), ("14:00", [b])]  # Anna off, Ben's hours
+    assert days[first.isoformat()]["staffIds"] == [b]
+    # Ben is off 10:00-16:00
+    assert starts[second.isoformat()] == [
+        ("09:00", sorted([a, b])), ("10:00", [a]), ("11:00", [a]), ("16:00", [b]),
+    ]
