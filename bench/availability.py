@@ -1,140 +1,455 @@
-"""Benchmark: availability for a 30-day window, 20 staff, against a growing booking history.
+"""Benchmark (issue 10, goal 4): availability of a 30-day window, any of 20 staff.
 
-    .venv/bin/python -m bench.availability        (needs PostgreSQL; BOKA_TEST_DATABASE_URL)
+    .venv/bin/python -m bench.availability       this benchmark's rows
+    make bench BENCH_ARGS=availability           the same, in `make bench`'s table
 
-Creates a throwaway database, measures find_slots() with no history (the baseline), then with
-10,000 active bookings spread over two years around the window, and prints both and their
-ratio. Cost should follow the window and the staff count, not the history: the ratio stays
-close to 1 (the bookings inside the window do add real work: they remove slots).
+Needs PostgreSQL (BOKA_TEST_DATABASE_URL) and Redis (BOKA_BENCH_REDIS_URL). One throwaway
+database holds two salons alike: 20 staff working Monday to Saturday 09:00-18:00 Berlin time
+with a lunch hour, a 45-minute service (+15 minutes after) on a 15-minute grid, and 10,000 active
+bookings at random hours over the two years around the window (~475 of them in or near it). The
+second salon also has 990,000 older bookings (one INSERT ... SELECT generate_series as the owner),
+so 1,000,000 in all; then ANALYZE, as autovacuum would. Boka runs as the app role under row
+level security. Each figure is a median of interleaved rounds, wall time (and CPU time of the
+process that does the work: the machine is shared, so both are worth reading).
+
+* in process: ``find_slots()`` (its reads and the computation) against the same reads with the
+  computation as it was before issue 10 (bench/availability_before.py); target p50 <= 20 ms.
+  And the computation alone, on the same inputs.
+* the oracle: the slots equal tests/booking/availability_oracle.py's brute force on this
+  benchmark's own inputs. (Randomized cases, DST nights and group classes included, are the
+  property tests in tests/booking/test_availability.py.)
+* flat in history: ``find_slots()`` for the salon with 1,000,000 bookings against the one with
+  10,000; target <= 1.5x.
+* over HTTP (one uvicorn process, sequential httpx requests, rate limits off): ``availabilityDays``,
+  the compact per-day shape, with and without each slot's staff ids, against the old
+  ``availability { staff { id } }``; target p50 <= 40 ms. And the answers' sizes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import base64
 import random
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
+from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import asyncpg
-from sqlalchemy.engine import make_url
+import httpx
 
-from boka.booking.availability import TimeRange, private_slot_key
+import boka.booking.slots
+from bench import availability_before
+from bench.harness import (
+    REDIS,
+    SERVER,
+    BenchDatabase,
+    asyncpg_dsn,
+    bench_env,
+    serve,
+    throwaway_database,
+)
+from bench.table import Row, render
+from boka.booking.availability import Slot, TimeRange, compute_slots, private_slot_key
+from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
 from boka.booking.slots import find_slots
-from boka.config import Settings
 from boka.db import Database, create_engine
-from boka.migrations import upgrade_to_head
-from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.models.bookings import Customer
 from boka.models.catalog import Service, StaffMember, StaffService
 from boka.models.identity import User
 from boka.models.schedules import WeeklyHours
-from boka.models.tenancy import Tenant
+from boka.tenancy import create_tenant
 
-SERVER = os.environ.get("BOKA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 STAFF = 20
+DAYS = 30
 HISTORY = 10_000
-REPEATS = 7
+BIG_HISTORY = 1_000_000
+ZONE = "Europe/Berlin"
+
+IN_PROCESS_GOAL_MS = 20
+HTTP_GOAL_MS = 40
+FLAT_GOAL = 1.5
+
+OLD_SHAPE = """query Old($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
+  availability(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
+    start end seatsLeft staff { id } } }"""
+DAYS_SHAPE = """query Days($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
+  availabilityDays(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
+    date staffIds slots { start end seatsLeft staffIds } } }"""
+CALENDAR_SHAPE = """query Calendar($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
+  availabilityDays(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
+    date staffIds slots { start end seatsLeft } } }"""
 
 
 async def _admin(sql: str) -> None:
-    dsn = make_url(SERVER).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
+    """One statement as the server's superuser (also used by bench/sign_in_timing.py)."""
+    connection = await asyncpg.connect(asyncpg_dsn(SERVER))
     try:
         await connection.execute(sql)
     finally:
         await connection.close()
 
 
-async def _setup(database: Database) -> tuple[Service, list[StaffMember]]:
-    async with database.transaction(write=True) as db:
-        tenant = Tenant(name="Bench", slug="bench", time_zone="Europe/Berlin")
-        db.add(tenant)
-        await db.flush()
-        service = Service(tenant_id=tenant.id, name="Cut", duration_minutes=45, price_cents=100,
-                          currency="EUR", slot_interval_minutes=15, buffer_after_minutes=15,
-                          max_advance_days=730)
-        db.add(service)
-        staff = []
-        for index in range(STAFF):
-            user = User(email=f"staff{index}@bench.example")
-            db.add(user)
-            await db.flush()
-            member = StaffMember(tenant_id=tenant.id, user_id=user.id, display_name=f"S{index}",
-                                 time_zone="Europe/Berlin")
-            db.add(member)
-            await db.flush()
-            db.add(StaffService(tenant_id=tenant.id, staff_member_id=member.id, service_id=service.id))
-            for weekday in range(6):
-                db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=weekday,
-                                   start_time=clock(9), end_time=clock(18)))
-                db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=weekday,
-                                   start_time=clock(12), end_time=clock(13), is_break=True))
-            staff.append(member)
-    return service, staff
+@dataclass(frozen=True)
+class Salon:
+    slug: str
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID
+    staff_ids: list[uuid.UUID]
+    customer_id: uuid.UUID
+    window: TimeRange
+    now: datetime
 
 
-async def _add_history(database: Database, service: Service, staff: list[StaffMember], start: datetime) -> None:
-    rng = random.Random(7)
-    async with database.transaction(write=True) as db:
-        customer = Customer(tenant_id=service.tenant_id, email="c@bench.example")
-        db.add(customer)
-        await db.flush()
-        taken: set[tuple[uuid.UUID, datetime]] = set()
-        rows = []
-        while len(rows) < HISTORY:
-            member = rng.choice(staff)
-            day = start + timedelta(days=rng.randrange(-365, 365))
-            begin = day.replace(hour=8 + rng.randrange(8), minute=0, second=0, microsecond=0)
-            if (member.id, begin) in taken:
-                continue
-            taken.add((member.id, begin))
-            booking_id = uuid.uuid4()
-            rows.append(Booking(
-                id=booking_id, tenant_id=service.tenant_id, customer_id=customer.id,
-                service_id=service.id, staff_id=member.id, status=BookingStatus.CONFIRMED,
-                start_time=begin, end_time=begin + timedelta(minutes=45), block_start=begin,
-                block_end=begin + timedelta(minutes=60), slot_key=private_slot_key(booking_id),
-                price_cents=100, currency="EUR",
-            ))
-        db.add_all(rows)
+@dataclass
+class Samples:
+    """Seconds per run: wall clock, and CPU of the process doing the work."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"{self.wall_ms:.1f} ms (CPU {statistics.median(self.cpu) * 1000:.1f} ms)"
+
+    @property
+    def wall_ms(self) -> float:
+        return statistics.median(self.wall) * 1000
 
 
-async def _measure(database: Database, service: Service, window: TimeRange, now: datetime) -> tuple[float, int]:
-    timings = []
-    count = 0
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        async with database.transaction() as db:
-            slots = await find_slots(db, service, window=window, now=now)
-        timings.append(time.perf_counter() - started)
-        count = len(slots)
-    return statistics.median(timings), count
+# --- the salons and their history, written as the owner -------------------------------------------
 
 
-async def main() -> None:
-    name = f"boka_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+async def _open_salon(bench: BenchDatabase, slug: str, now: datetime) -> Salon:
+    database = Database(create_engine(bench.settings(database_url=bench.owner_url)))
     try:
-        await asyncio.to_thread(upgrade_to_head, url)
-        database = Database(create_engine(Settings(database_url=url)))
-        service, staff = await _setup(database)
-        now = datetime(2027, 3, 1, tzinfo=UTC)
-        window = TimeRange(now, now + timedelta(days=30))
-        baseline, baseline_slots = await _measure(database, service, window, now)
-        await _add_history(database, service, staff, now)
-        loaded, loaded_slots = await _measure(database, service, window, now)
-        await database.dispose()
-        print(f"availability, 30-day window, {STAFF} staff (median of {REPEATS}):")
-        print(f"  no bookings          {baseline * 1000:8.1f} ms  ({baseline_slots} slots)")
-        print(f"  {HISTORY:,} bookings     {loaded * 1000:8.1f} ms  ({loaded_slots} slots)")
-        print(f"  ratio                {loaded / baseline:8.2f}x")
+        async with database.transaction(write=True) as db:
+            tenant = await create_tenant(db, name=slug.title(), slug=slug, time_zone=ZONE)
+            service = Service(tenant_id=tenant.id, name="Cut", duration_minutes=45, price_cents=100,
+                              currency="EUR", slot_interval_minutes=15, buffer_after_minutes=15,
+                              max_advance_days=730)
+            customer = Customer(tenant_id=tenant.id, email=f"customer@{slug}.example")
+            db.add_all([service, customer])
+            staff_ids = []
+            for index in range(STAFF):
+                user = User(email=f"staff{index}@{slug}.example")
+                db.add(user)
+                await db.flush()
+                member = StaffMember(tenant_id=tenant.id, user_id=user.id, display_name=f"S{index}",
+                                     time_zone=ZONE)
+                db.add(member)
+                await db.flush()
+                db.add(StaffService(tenant_id=tenant.id, staff_member_id=member.id,
+                                    service_id=service.id))
+                for weekday in range(6):
+                    db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id,
+                                       weekday=weekday, start_time=clock(9), end_time=clock(18)))
+                    db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id,
+                                       weekday=weekday, start_time=clock(12), end_time=clock(13),
+                                       is_break=True))
+                staff_ids.append(member.id)
+            await db.flush()
+            salon = (tenant.id, service.id, staff_ids, customer.id)
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await database.dispose()
+    start = (now + timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Salon(slug, *salon, TimeRange(start, start + timedelta(days=DAYS)), now)
+
+
+_BOOKING_COLUMNS = [
+    "id", "tenant_id", "customer_id", "service_id", "staff_id", "status", "start_time", "end_time",
+    "block_start", "block_end", "slot_key", "seats", "price_cents", "currency", "notes",
+    "created_at", "updated_at",
+]
+
+
+async def _add_history(bench: BenchDatabase, salon: Salon) -> None:
+    """10,000 active bookings at random hours over the two years around the window (COPY); the
+    same hours for the same staff member number in every salon."""
+    rng = random.Random(7)
+    taken: set[tuple[uuid.UUID, datetime]] = set()
+    records = []
+    while len(records) < HISTORY:
+        staff_id = rng.choice(salon.staff_ids)
+        day = salon.window.start + timedelta(days=rng.randrange(-365, 365))
+        begin = day.replace(hour=8 + rng.randrange(8))
+        if (staff_id, begin) in taken:
+            continue
+        taken.add((staff_id, begin))
+        booking_id = uuid.uuid4()
+        records.append((
+            booking_id, salon.tenant_id, salon.customer_id, salon.service_id, staff_id, "confirmed",
+            begin, begin + timedelta(minutes=45), begin, begin + timedelta(minutes=60),
+            private_slot_key(booking_id), 1, 100, "EUR", "", salon.now, salon.now,
+        ))
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        await connection.copy_records_to_table("bookings", records=records,
+                                               columns=_BOOKING_COLUMNS)
+    finally:
+        await connection.close()
+
+
+async def _add_old_history(bench: BenchDatabase, salon: Salon) -> float:
+    """990,000 more active bookings, hour after hour back in time from before the 10,000 (so the
+    window's own bookings stay the same), in one statement; the seconds it took."""
+    per_staff = (BIG_HISTORY - HISTORY) // STAFF
+    before = salon.window.start - timedelta(days=366)
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        started = time.perf_counter()
+        await connection.execute(
+            f"""
+            INSERT INTO bookings ({", ".join(_BOOKING_COLUMNS)})
+            SELECT b.id, $1, $2, $3, b.staff_id, 'confirmed', b.t, b.t + interval '45 minutes',
+                   b.t, b.t + interval '1 hour', b.id::text, 1, 100, 'EUR', '', now(), now()
+            FROM (
+                SELECT gen_random_uuid() AS id, staff_id,
+                       $5::timestamptz - k * interval '1 hour' AS t
+                FROM unnest($4::uuid[]) AS staff_id, generate_series(1, $6::int) AS k
+            ) AS b
+            """,
+            salon.tenant_id, salon.customer_id, salon.service_id, salon.staff_ids, before,
+            per_staff,
+        )
+        took = time.perf_counter() - started
+        count = await connection.fetchval(
+            "SELECT count(*) FROM bookings WHERE tenant_id = $1", salon.tenant_id)
+    finally:
+        await connection.close()
+    if count != BIG_HISTORY:
+        raise RuntimeError(f"expected {BIG_HISTORY:,} bookings, found {count:,}")
+    return took
+
+
+async def _analyze(bench: BenchDatabase) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+# --- in process, as the app role ------------------------------------------------------------------
+
+
+class _App:
+    """find_slots() as the app runs it: the app role, scoped to the salon's tenant."""
+
+    def __init__(self, database: Database, salon: Salon) -> None:
+        self.database = database
+        self.salon = salon
+        self.service: Service | None = None
+
+    async def find(self) -> list[Slot]:
+        async with self.database.transaction(self.salon.tenant_id) as db:
+            if self.service is None:
+                self.service = await db.get(Service, self.salon.service_id)
+            assert self.service is not None
+            return await find_slots(db, self.service, window=self.salon.window, now=self.salon.now)
+
+    async def inputs(self) -> tuple[Any, Any]:
+        await self.find()
+        assert self.service is not None
+        async with self.database.transaction(self.salon.tenant_id) as db:
+            staff = [member for member, _ in await staff_for_service(db, self.service)]
+            inputs = await load_availability_inputs(db, self.service, staff, self.salon.window)
+        return service_rules(self.service), inputs
+
+
+def _computation_before_issue_10() -> AbstractContextManager[object]:
+    """find_slots() with the computation as it was before issue 10."""
+    return mock.patch.object(boka.booking.slots, "compute_slots", availability_before.compute_slots)
+
+
+async def _interleaved(variants: dict[str, tuple[Callable[[], AbstractContextManager[object]],
+                                                  Callable[[], Awaitable[object]]]],
+                       *, rounds: int, per_round: int, warm_up: int = 3) -> dict[str, Samples]:
+    """Each variant (a context to run in, and the run) ``per_round`` times a round, in turns."""
+    samples = {name: Samples() for name in variants}
+    for context, run in variants.values():
+        with context():
+            for _ in range(warm_up):
+                await run()
+    for _ in range(rounds):
+        for name, (context, run) in variants.items():
+            with context():
+                for _ in range(per_round):
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    await run()
+                    samples[name].cpu.append(time.process_time() - cpu)
+                    samples[name].wall.append(time.perf_counter() - wall)
+    return samples
+
+
+def _timed(function: Callable[[], object], samples: Samples, repeats: int) -> None:
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        function()
+        samples.cpu.append(time.process_time() - cpu)
+        samples.wall.append(time.perf_counter() - wall)
+
+
+async def _in_process(bench: BenchDatabase, small: Salon, big: Salon,
+                      insert_seconds: float) -> tuple[list[Row], int]:
+    database = Database(create_engine(bench.settings()))
+    try:
+        app, big_app = _App(database, small), _App(database, big)
+        found = await _interleaved(
+            {"now": (nullcontext, app.find), "before": (_computation_before_issue_10, app.find),
+             "1M": (nullcontext, big_app.find)},
+            rounds=7, per_round=3)
+        rules, inputs = await app.inputs()
+    finally:
+        await database.dispose()
+
+    options = {"window": small.window, "now": small.now, "seats_taken": inputs.seats_taken,
+               "resource_busy": inputs.resource_busy}
+    slots = compute_slots(rules, inputs.calendars, **options)
+    if availability_before.compute_slots(rules, inputs.calendars, **options) != slots:
+        raise RuntimeError("the computation no longer gives the slots it gave before issue 10")
+    computed = {"now": Samples(), "before": Samples()}
+    for _ in range(5):
+        _timed(lambda: compute_slots(rules, inputs.calendars, **options), computed["now"], 3)
+        _timed(lambda: availability_before.compute_slots(rules, inputs.calendars, **options),
+               computed["before"], 3)
+
+    now, before, big_history = found["now"], found["before"], found["1M"]
+    pairs = sum(len(slot.staff_ids) for slot in slots)
+    blocks = sum(len(calendar.busy) for calendar in inputs.calendars)
+    rows = [
+        Row("4 availability, in process",
+            f"find_slots p50 {now.describe()}: {len(slots)} slots, {pairs:,} staff offers, "
+            f"{blocks} bookings in reach",
+            f"same reads, computation before issue 10: {before.describe()}",
+            before.wall_ms / now.wall_ms, f"p50 <= {IN_PROCESS_GOAL_MS} ms",
+            now.wall_ms <= IN_PROCESS_GOAL_MS),
+        Row("4 availability, computation",
+            f"compute_slots p50 {computed['now'].describe()}",
+            f"before issue 10: {computed['before'].describe()}",
+            computed["before"].wall_ms / computed["now"].wall_ms, "-", None),
+        _oracle_row(rules, inputs, small, slots),
+        Row("4 availability, history",
+            f"find_slots p50 {big_history.describe()} with {BIG_HISTORY:,} bookings "
+            f"({BIG_HISTORY - HISTORY:,} inserted in {insert_seconds:.0f} s)",
+            f"{HISTORY:,} bookings: {now.describe()}",
+            now.wall_ms / big_history.wall_ms, f">= {1 / FLAT_GOAL:.2f}x (1M <= {FLAT_GOAL}x 10k)",
+            big_history.wall_ms <= FLAT_GOAL * now.wall_ms),
+    ]
+    return rows, len(slots)
+
+
+def _oracle_row(rules: Any, inputs: Any, salon: Salon, slots: list[Slot]) -> Row:
+    from tests.booking.availability_oracle import oracle_slots
+
+    started = time.perf_counter()
+    expected = oracle_slots(rules, inputs.calendars, window=salon.window, now=salon.now,
+                            seats_taken=inputs.seats_taken, resource_busy=inputs.resource_busy)
+    took = time.perf_counter() - started
+    got = {slot.start: (slot.staff_ids, slot.seats_left) for slot in slots}
+    equal = got == expected
+    return Row("4 availability, oracle",
+               f"{'equal' if equal else 'DIFFERENT'}: {len(got)} slots vs the brute force's "
+               f"{len(expected)} ({took:.0f} s minute by minute)",
+               "tests/booking/availability_oracle.py", None, "equal", equal)
+
+
+# --- over HTTP ------------------------------------------------------------------------------------
+
+
+def _cpu_seconds(port: str) -> float:
+    """CPU time so far of the server listening on ``port`` (all its threads), from /proc."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"uvicorn" in command and port.encode() in command:
+            return sum(int((task / "schedstat").read_text().split()[0])
+                       for task in (entry / "task").iterdir()) / 1e9
+    raise RuntimeError(f"no uvicorn process on port {port}")
+
+
+def _over_http(bench: BenchDatabase, salon: Salon, slot_count: int) -> list[Row]:
+    env = bench_env(database_url=bench.app_url, redis_url=REDIS, rate_limits_enabled="false")
+    variables = {
+        "service": base64.b64encode(f"Service:{salon.service_id}".encode()).decode(),
+        "from": salon.window.start.isoformat(), "to": salon.window.end.isoformat(), "zone": ZONE,
+    }
+    shapes = {"old": OLD_SHAPE, "days": DAYS_SHAPE, "calendar": CALENDAR_SHAPE}
+    samples = {name: Samples() for name in shapes}
+    sizes: dict[str, int] = {}
+    with serve(env) as base, httpx.Client(base_url=base, headers={"X-Tenant": salon.slug},
+                                         timeout=60) as client:
+        port = base.rsplit(":", 1)[1]
+
+        def post(name: str, record: bool) -> None:
+            wall, cpu = time.perf_counter(), _cpu_seconds(port)
+            response = client.post("/graphql", json={"query": shapes[name], "variables": variables})
+            if record:
+                samples[name].cpu.append(_cpu_seconds(port) - cpu)
+                samples[name].wall.append(time.perf_counter() - wall)
+            body = response.json()
+            if response.status_code != 200 or body.get("errors"):
+                raise RuntimeError(f"{name}: HTTP {response.status_code} {body.get('errors')}")
+            data = body["data"]
+            count = (len(data["availability"]) if "availability" in data
+                     else sum(len(day["slots"]) for day in data["availabilityDays"]))
+            if count != slot_count:
+                raise RuntimeError(f"{name}: {count} slots over HTTP, {slot_count} in process")
+            sizes[name] = len(response.content)
+
+        for name in shapes:
+            for _ in range(2):
+                post(name, record=False)
+        for _ in range(15):
+            for name in shapes:
+                post(name, record=True)
+    old, days, calendar = (samples[name] for name in shapes)
+    return [
+        Row("4 availability, HTTP",
+            f"availabilityDays, each slot's staffIds: p50 {days.describe()}",
+            f"availability {{ staff {{ id }} }}: {old.describe()}", old.wall_ms / days.wall_ms,
+            f"p50 <= {HTTP_GOAL_MS} ms", days.wall_ms <= HTTP_GOAL_MS),
+        Row("4 availability, HTTP",
+            f"availabilityDays, the day's staffIds: p50 {calendar.describe()}",
+            f"availability {{ staff {{ id }} }}: {old.describe()}", old.wall_ms / calendar.wall_ms,
+            f"p50 <= {HTTP_GOAL_MS} ms", calendar.wall_ms <= HTTP_GOAL_MS),
+        Row("4 availability, size",
+            f"availabilityDays {sizes['calendar']:,} B with the day's staffIds, "
+            f"{sizes['days']:,} B with each slot's",
+            f"availability {{ staff {{ id }} }}: {sizes['old']:,} B",
+            sizes["old"] / sizes["calendar"], "-", None),
+    ]
+
+
+# --- all of it ------------------------------------------------------------------------------------
+
+
+async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, float]:
+    now = datetime.now(UTC)
+    small = await _open_salon(bench, "bench", now)
+    big = await _open_salon(bench, "bench-big", now)
+    await _add_history(bench, small)
+    await _add_history(bench, big)
+    took = await _add_old_history(bench, big)
+    await _analyze(bench)
+    return small, big, took
+
+
+def measure() -> list[Row]:
+    with throwaway_database() as bench:
+        small, big, insert_seconds = asyncio.run(_open_salons(bench))
+        rows, slot_count = asyncio.run(_in_process(bench, small, big, insert_seconds))
+        rows += _over_http(bench, small, slot_count)
+    return rows
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    print(render(measure()))

@@ -18,12 +18,22 @@ zone; every other instant is UTC. Local bounds become UTC instants with ``zonein
 In short, an interval starts the first time the clock moves up to (or past) its start and ends the
 last time the clock moves up to (or past) its end. Candidate starts step through absolute time, so
 none falls on a local time that does not exist and no instant is offered twice.
+
+How it is computed
+------------------
+Inside, an instant is an integer: microseconds since the Unix epoch (exact, as datetimes are, and
+cheap to add and compare). The local bounds of one (zone, date, hours) are worked out once per call
+and shared by every staff member with those hours. Each busy block rules out a range of starts
+(those whose booked block would overlap it), so a staff member's free starts are the grid points of
+their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. Only
+group classes look at starts one by one, since their own session's bookings take seats instead.
 """
 
 from __future__ import annotations
 
 import uuid
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,11 +42,14 @@ from operator import itemgetter
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Half-open [start, end) in UTC: the light internal form of a TimeRange.
-Span = tuple[datetime, datetime]
+# Half-open [start, end) in microseconds since the Unix epoch: the internal form of a TimeRange.
+Span = tuple[int, int]
+# One local date's intervals, as (start, end) wall-clock times.
+Hours = tuple[tuple[time, time], ...]
 
 _ONE_DAY = timedelta(days=1)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_SEATS_TAKEN: Mapping[str, int] = MappingProxyType({})
 
 
@@ -161,7 +174,12 @@ class Slot:
 def group_slot_key(service_id: uuid.UUID, staff_id: uuid.UUID, start: datetime) -> str:
     """The slot_key every booking of one group-class session shares."""
     _require_aware(start, "start")
-    return f"{service_id}:{staff_id}:{start.astimezone(UTC).isoformat()}"
+    return f"{_sessions_prefix(service_id, staff_id)}{start.astimezone(UTC).isoformat()}"
+
+
+def _sessions_prefix(service_id: uuid.UUID, staff_id: uuid.UUID) -> str:
+    """How the slot_key of every session of this service with this staff member begins."""
+    return f"{service_id}:{staff_id}:"
 
 
 def private_slot_key(booking_id: uuid.UUID) -> str:
@@ -176,8 +194,9 @@ def working_ranges(calendar: StaffCalendar, day_window: TimeRange) -> list[TimeR
     that touch joined into one. Ranges are not clipped to the window: the slot grid is anchored
     at a range's true start.
     """
-    spans = _net_working_spans(calendar, day_window.start, day_window.end)
-    return [TimeRange(start, end) for start, end in spans]
+    low, high = _micros(day_window.start), _micros(day_window.end)
+    spans = _net_working_spans(calendar, low, high, _LocalDays())
+    return [TimeRange(_instant_of(start), _instant_of(end)) for start, end in spans]
 
 
 def compute_slots(
@@ -202,111 +221,209 @@ def compute_slots(
     limit = min(window.end, now + rules.max_advance + _ONE_MICROSECOND)  # exclusive
     if earliest >= limit:
         return []
-    resource_index = _BusyIndex(resource_busy)
-    offers: dict[datetime, dict[uuid.UUID, int]] = {}  # start -> staff id -> seats left
-    for calendar in calendars:
-        for start, seats_left in _staff_starts(
-            rules, calendar, resource_index, seats_taken, earliest, limit
-        ):
-            offers.setdefault(start, {})[calendar.staff_id] = seats_left
-    return [
-        Slot(start, start + rules.duration, tuple(sorted(seats, key=str)), max(seats.values()))
-        for start, seats in sorted(offers.items())
-    ]
+    if len({calendar.staff_id for calendar in calendars}) != len(calendars):
+        raise ValueError("compute_slots takes one calendar per staff member")
+    grid = _Grid(rules, _micros(earliest), _micros(limit))
+    local_days = _LocalDays()
+    staff = sorted(calendars, key=lambda calendar: str(calendar.staff_id))
+    offers: defaultdict[int, list[int]] = defaultdict(list)  # start -> who can take it (in staff)
+    most_seats: dict[int, int] = {}  # start -> most seats left with any of them (classes only)
+    for index, calendar in enumerate(staff):
+        spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
+        blocks = [*calendar.busy, *resource_busy]
+        if rules.capacity == 1:
+            for start in _free_starts(spans, grid, _ruled_out(blocks, grid)):
+                offers[start].append(index)
+            continue
+        for start, seats_left in _class_starts(rules, calendar, spans, grid, blocks, seats_taken):
+            offers[start].append(index)
+            most_seats[start] = max(most_seats.get(start, 0), seats_left)
+    # Slots with the same staff share one tuple of their ids: less to build, and cheap to group.
+    staff_sets: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
+    slots = []
+    for start, indexes in sorted(offers.items()):
+        key = tuple(indexes)
+        staff_ids = staff_sets.get(key)
+        if staff_ids is None:
+            staff_ids = staff_sets[key] = tuple(staff[index].staff_id for index in indexes)
+        instant = _instant_of(start)
+        slots.append(Slot(instant, instant + rules.duration, staff_ids, most_seats.get(start, 1)))
+    return slots
 
 
-def _staff_starts(
+def _micros(instant: datetime) -> int:
+    """An aware datetime as microseconds since the Unix epoch."""
+    return (instant - _EPOCH) // _ONE_MICROSECOND
+
+
+def _instant_of(micros: int) -> datetime:
+    """Microseconds since the Unix epoch as a UTC datetime."""
+    return _EPOCH + micros * _ONE_MICROSECOND
+
+
+class _Grid:
+    """The service's lengths in microseconds, and the starts asked for: [low, high)."""
+
+    __slots__ = ("after", "before", "duration", "high", "low", "step")
+
+    def __init__(self, rules: ServiceRules, low: int, high: int) -> None:
+        self.duration = rules.duration // _ONE_MICROSECOND
+        self.before = rules.buffer_before // _ONE_MICROSECOND
+        self.after = rules.buffer_after // _ONE_MICROSECOND
+        self.step = rules.slot_interval // _ONE_MICROSECOND
+        self.low, self.high = low, high
+
+    def ruled_out(self, block: TimeRange) -> Span:
+        """The starts whose booked block [s - before, s + duration + after) overlaps ``block``:
+        start - duration - after < s < end + before, as a half-open range of integers."""
+        return (
+            _micros(block.start) - self.duration - self.after + 1,
+            _micros(block.end) + self.before,
+        )
+
+
+def _ruled_out(blocks: Iterable[BusyBlock], grid: _Grid) -> list[Span]:
+    """The starts any of ``blocks`` rules out, sorted and merged."""
+    return _merge(grid.ruled_out(block.range) for block in blocks)
+
+
+def _free_starts(spans: list[Span], grid: _Grid, ruled_out: list[Span]) -> list[int]:
+    """Grid starts in [grid.low, grid.high) of each working span [a, b) (a + k * step, ending by
+    b) that no busy block rules out. ``spans`` and ``ruled_out`` sorted and disjoint."""
+    starts: list[int] = []
+    step, cut = grid.step, 0
+    for anchor, span_end in spans:
+        low = max(anchor, grid.low)
+        high = min(grid.high, span_end - grid.duration + 1)  # the service must end by span_end
+        while cut < len(ruled_out) and ruled_out[cut][1] <= low:  # cuts wholly before this span
+            cut += 1
+        index = cut
+        while low < high:
+            piece_end = ruled_out[index][0] if index < len(ruled_out) else high
+            if low < piece_end:  # [low, min(piece_end, high)) is free: its grid points
+                first = low + (anchor - low) % step
+                starts.extend(range(first, min(piece_end, high), step))
+            if index == len(ruled_out):
+                break
+            low = max(low, ruled_out[index][1])
+            index += 1
+    return starts
+
+
+def _class_starts(
     rules: ServiceRules,
     calendar: StaffCalendar,
-    resource_index: _BusyIndex,
+    spans: list[Span],
+    grid: _Grid,
+    blocks: list[BusyBlock],
     seats_taken: Mapping[str, int],
-    earliest: datetime,
-    limit: datetime,
-) -> Iterator[tuple[datetime, int]]:
-    """The starts in [earliest, limit) one staff member can take, with the seats left."""
-    staff_index = _BusyIndex(calendar.busy)
-    for span in _net_working_spans(calendar, earliest, limit):
-        for start in _grid_starts(span, rules, earliest, limit):
-            block_start = start - rules.buffer_before
-            block_end = start + rules.duration + rules.buffer_after
-            key = None
-            if rules.capacity > 1:
-                key = group_slot_key(rules.service_id, calendar.staff_id, start)
-            if staff_index.blocks(block_start, block_end, shared_key=key):
-                continue
-            if resource_index.blocks(block_start, block_end, shared_key=key):
-                continue
-            seats_left = 1 if key is None else rules.capacity - seats_taken.get(key, 0)
-            if seats_left >= 1:
-                yield start, seats_left
+) -> Iterator[tuple[int, int]]:
+    """A group class's starts for one staff member, with the seats left. Blocks of one of this
+    staff member's sessions of the service rule out every start but that session's own; the
+    others rule starts out as for a private appointment."""
+    prefix = _sessions_prefix(rules.service_id, calendar.staff_id)
+    plain = [block for block in blocks if not block.slot_key.startswith(prefix)]
+    sessions = _SessionIndex(
+        (grid.ruled_out(block.range), block.slot_key)
+        for block in blocks
+        if block.slot_key.startswith(prefix)
+    )
+    for start in _free_starts(spans, grid, _ruled_out(plain, grid)):
+        key = group_slot_key(rules.service_id, calendar.staff_id, _instant_of(start))
+        if sessions.rules_out(start, own_key=key):
+            continue
+        seats_left = rules.capacity - seats_taken.get(key, 0)
+        if seats_left >= 1:
+            yield start, seats_left
 
 
-def _grid_starts(
-    span: Span, rules: ServiceRules, earliest: datetime, limit: datetime
-) -> Iterator[datetime]:
-    """Grid starts of one working span in [earliest, limit) whose service ends inside the span."""
-    step = rules.slot_interval
-    steps_skipped = -((span[0] - earliest) // step) if earliest > span[0] else 0
-    start = span[0] + steps_skipped * step
-    while start < limit and start + rules.duration <= span[1]:
-        yield start
-        start += step
-
-
-class _BusyIndex:
-    """Busy blocks sorted by start, with the running maximum of their ends, for bisect lookups.
-
-    Blocks that start before a candidate's end overlap it exactly when the latest end among them
-    is after its start: one bisect. Only a group candidate walks back through those blocks, to
-    skip its own session's, and stops where no earlier block reaches it.
-    """
+class _SessionIndex:
+    """Ranges of starts ruled out by group-session blocks, sorted by their first start, with the
+    running maximum of their ends: the ranges holding a start are among those that begin at or
+    before it (one bisect), and the walk back stops where no earlier range reaches it."""
 
     __slots__ = ("_ends", "_keys", "_reach", "_starts")
 
-    def __init__(self, blocks: Iterable[BusyBlock]) -> None:
-        ordered = sorted(blocks, key=lambda block: block.range.start)
-        self._starts = [block.range.start for block in ordered]
-        self._ends = [block.range.end for block in ordered]
-        self._keys = [block.slot_key for block in ordered]
-        self._reach = list(accumulate(self._ends, max))  # latest end among blocks 0..i
+    def __init__(self, ranges: Iterable[tuple[Span, str]]) -> None:
+        ordered = sorted(ranges, key=lambda item: item[0])
+        self._starts = [span[0] for span, _ in ordered]
+        self._ends = [span[1] for span, _ in ordered]
+        self._keys = [key for _, key in ordered]
+        self._reach = list(accumulate(self._ends, max))  # latest end among ranges 0..i
 
-    def blocks(self, start: datetime, end: datetime, *, shared_key: str | None) -> bool:
-        """Whether a block whose slot_key is not ``shared_key`` overlaps [start, end)."""
-        position = bisect_left(self._starts, end) - 1
-        if shared_key is None:
-            return position >= 0 and self._reach[position] > start
+    def rules_out(self, start: int, *, own_key: str) -> bool:
+        """Whether a range of another session than ``own_key`` holds ``start``."""
+        position = bisect_right(self._starts, start) - 1
         while position >= 0 and self._reach[position] > start:
-            if self._ends[position] > start and self._keys[position] != shared_key:
+            if self._ends[position] > start and self._keys[position] != own_key:
                 return True
             position -= 1
         return False
 
 
-def _net_working_spans(calendar: StaffCalendar, low: datetime, high: datetime) -> list[Span]:
+class _LocalDays:
+    """Local dates turned into UTC spans, once per (zone, date, hours) in one computation:
+    colleagues who share a zone and hours share the work."""
+
+    __slots__ = ("_spans",)
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[str, date, Hours, Hours], list[Span]] = {}
+
+    def spans(self, zone_name: str, day: date, work: Hours, breaks: Hours) -> list[Span]:
+        """The day's working intervals minus its breaks, as merged spans."""
+        key = (zone_name, day, work, breaks)
+        spans = self._spans.get(key)
+        if spans is None:
+            zone = ZoneInfo(zone_name)
+            spans = _subtract(_local_spans(day, work, zone), _local_spans(day, breaks, zone))
+            self._spans[key] = spans
+        return spans
+
+
+def _weekly_by_weekday(weekly: Iterable[WeeklyInterval]) -> list[tuple[Hours, Hours]]:
+    """For each weekday, 0 = Monday: its working intervals and its breaks, each sorted."""
+    work: list[list[tuple[time, time]]] = [[] for _ in range(7)]
+    breaks: list[list[tuple[time, time]]] = [[] for _ in range(7)]
+    for interval in weekly:
+        hours = breaks if interval.is_break else work
+        hours[interval.weekday].append((interval.start, interval.end))
+    return [(tuple(sorted(w)), tuple(sorted(b))) for w, b in zip(work, breaks, strict=True)]
+
+
+def _net_working_spans(
+    calendar: StaffCalendar, low: int, high: int, local_days: _LocalDays
+) -> list[Span]:
     """Net working spans (sorted, disjoint, touching ones joined) that overlap [low, high)."""
     zone = ZoneInfo(calendar.time_zone)
     overrides = {override.day: override for override in calendar.overrides}
+    weekly = _weekly_by_weekday(calendar.weekly)
     spans: list[Span] = []
     # A date's hours stay within that local date, so one spare date each side is plenty.
-    day, last_day = low.astimezone(zone).date() - _ONE_DAY, high.astimezone(zone).date() + _ONE_DAY
+    day = _instant_of(low).astimezone(zone).date() - _ONE_DAY
+    last_day = _instant_of(high).astimezone(zone).date() + _ONE_DAY
     while day <= last_day:
         override = overrides.get(day)
         if override is None:
-            todays = [interval for interval in calendar.weekly if interval.weekday == day.weekday()]
-            work = _local_spans(day, [(i.start, i.end) for i in todays if not i.is_break], zone)
-            breaks = _local_spans(day, [(i.start, i.end) for i in todays if i.is_break], zone)
-            spans.extend(_subtract(work, breaks))
-        elif not override.day_off:
-            spans.extend(_local_spans(day, override.intervals, zone))
+            work, breaks = weekly[day.weekday()]
+        elif override.day_off:
+            work, breaks = (), ()
+        else:
+            work, breaks = override.intervals, ()
+        if work:
+            spans.extend(local_days.spans(calendar.time_zone, day, work, breaks))
         day += _ONE_DAY
-    time_off = _merge((off.start, off.end) for off in calendar.time_off)
+    time_off = _merge((_micros(off.start), _micros(off.end)) for off in calendar.time_off)
     return [span for span in _subtract(_merge(spans), time_off) if span[0] < high and span[1] > low]
 
 
 def _local_spans(day: date, intervals: Iterable[tuple[time, time]], zone: ZoneInfo) -> list[Span]:
-    """One date's local intervals as merged UTC spans; one a DST gap swallows whole vanishes."""
+    """One date's local intervals as merged spans; one a DST gap swallows whole vanishes."""
     spans = [
-        (_instant(day, start, zone, is_end=False), _instant(day, end, zone, is_end=True))
+        (
+            _micros(_instant(day, start, zone, is_end=False)),
+            _micros(_instant(day, end, zone, is_end=True)),
+        )
         for start, end in intervals
     ]
     return _merge(span for span in spans if span[0] < span[1])

@@ -2,7 +2,9 @@
 
 Every query is bounded by the staff members asked about and by the window (widened by a day,
 the longest a block may be), so the cost follows the window and the staff count, not the size
-of the booking history.
+of the booking history. Two statements bring it all (each a UNION ALL of such queries): the
+staff's schedules, and the blocks their bookings and the service's resources hold; every round
+trip counts when availability is asked for on every page view.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +30,7 @@ from boka.booking.availability import (
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
+from boka.models.types import UTCDateTime
 
 # No booking block is longer than a day (services last at most 12 h, buffers at most 6 h
 # each), and a candidate's own block reaches up to 6 h before the window: a block that can
@@ -87,62 +91,40 @@ async def load_availability_inputs(
     wide_end = window.end + LONGEST_BLOCK
 
     weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
-    for row in (await db.execute(sa.select(WeeklyHours).where(WeeklyHours.staff_member_id.in_(staff_ids)))).scalars():
-        weekly[row.staff_member_id].append(
-            WeeklyInterval(weekday=row.weekday, start=row.start_time, end=row.end_time, is_break=row.is_break)
-        )
-
-    override_rows: dict[tuple[uuid.UUID, object], list[ScheduleOverride]] = defaultdict(list)
-    overrides_query = sa.select(ScheduleOverride).where(
-        ScheduleOverride.staff_member_id.in_(staff_ids),
-        ScheduleOverride.day >= (wide_start - timedelta(days=1)).date(),
-        ScheduleOverride.day <= (wide_end + timedelta(days=1)).date(),
-    )
-    for row in (await db.execute(overrides_query)).scalars():
-        override_rows[(row.staff_member_id, row.day)].append(row)
+    override_rows: dict[tuple[uuid.UUID, Any], list[tuple[bool, Any, Any]]] = defaultdict(list)
+    time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
+    first_day = (wide_start - timedelta(days=1)).date()
+    last_day = (wide_end + timedelta(days=1)).date()
+    schedules = _schedule_rows(staff_ids, first_day, last_day, wide_start, wide_end)
+    for row in await db.execute(schedules):
+        kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row
+        if kind == "weekly":
+            weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=flag))
+        elif kind == "override":
+            override_rows[(staff_id, day)].append((flag, start, end))
+        else:
+            time_off[staff_id].append(TimeRange(starts_at, ends_at))
     overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
     for (staff_id, day), rows in override_rows.items():
-        day_off = any(row.day_off for row in rows)
+        day_off = any(off for off, _, _ in rows)
         intervals = tuple(
-            sorted((row.start_time, row.end_time) for row in rows if not row.day_off and row.start_time and row.end_time)
+            sorted((start, end) for off, start, end in rows if not off and start and end)
         )
-        overrides[staff_id].append(DayOverride(day=day, day_off=day_off, intervals=() if day_off else intervals))  # type: ignore[arg-type]
-
-    time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
-    time_off_query = sa.select(TimeOff).where(
-        TimeOff.staff_member_id.in_(staff_ids), TimeOff.starts_at < wide_end, TimeOff.ends_at > wide_start
-    )
-    for row in (await db.execute(time_off_query)).scalars():
-        time_off[row.staff_member_id].append(TimeRange(row.starts_at, row.ends_at))
+        overrides[staff_id].append(DayOverride(day, day_off, () if day_off else intervals))
 
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
+    resource_busy: list[BusyBlock] = []
     seats_taken: dict[str, int] = defaultdict(int)
-    bookings_query = sa.select(
-        Booking.staff_id, Booking.block_start, Booking.block_end, Booking.slot_key, Booking.seats, Booking.id
-    ).where(
-        Booking.staff_id.in_(staff_ids),
-        Booking.block_start >= wide_start,
-        Booking.block_start < wide_end,
-        Booking.status.in_(ACTIVE_STATUSES),
-    )
-    for staff_id, block_start, block_end, slot_key, seats, booking_id in (await db.execute(bookings_query)).all():
+    blocks = _busy_rows(service, staff_ids, wide_start, wide_end)
+    for staff_id, block_start, block_end, slot_key, seats, booking_id in await db.execute(blocks):
         if booking_id == ignore_booking_id:
             continue
-        busy[staff_id].append(BusyBlock(TimeRange(block_start, block_end), slot_key))
-        seats_taken[slot_key] += seats
-
-    resource_ids = select_resource_ids(service)
-    resources_query = sa.select(BookingResource).where(
-        BookingResource.resource_id.in_(resource_ids),
-        BookingResource.block_start >= wide_start,
-        BookingResource.block_start < wide_end,
-        BookingResource.active.is_(True),
-    )
-    resource_busy = [
-        BusyBlock(TimeRange(row.block_start, row.block_end), row.slot_key)
-        for row in (await db.execute(resources_query)).scalars()
-        if row.booking_id != ignore_booking_id
-    ]
+        block = BusyBlock(TimeRange(block_start, block_end), slot_key)
+        if staff_id is None:  # a resource the service needs
+            resource_busy.append(block)
+        else:
+            busy[staff_id].append(block)
+            seats_taken[slot_key] += seats
 
     calendars = [
         StaffCalendar(
@@ -164,3 +146,71 @@ async def load_availability_inputs(
 
 def select_resource_ids(service: Service) -> sa.Select[tuple[uuid.UUID]]:
     return sa.select(ServiceResource.resource_id).where(ServiceResource.service_id == service.id)
+
+
+def _nothing(type_: Any, name: str) -> sa.Label[Any]:
+    """A NULL column of ``type_``: what a row of a UNION has where its kind has no value."""
+    return sa.cast(sa.null(), type_).label(name)
+
+
+def _schedule_rows(
+    staff_ids: list[uuid.UUID], first_day: date, last_day: date, start: datetime, end: datetime
+) -> sa.CompoundSelect:
+    """The staff's weekly hours, their date overrides from ``first_day`` to ``last_day`` and
+    their time off that overlaps [start, end), in one statement (one round trip): rows of
+    (kind, staff id, weekday, day, start time, end time, is_break or day_off, starts_at,
+    ends_at), NULL where the kind has no such column."""
+    return sa.union_all(
+        sa.select(
+            sa.literal_column("'weekly'").label("kind"), WeeklyHours.staff_member_id,
+            WeeklyHours.weekday, _nothing(sa.Date, "day"), WeeklyHours.start_time,
+            WeeklyHours.end_time, WeeklyHours.is_break.label("flag"),
+            _nothing(UTCDateTime, "starts_at"), _nothing(UTCDateTime, "ends_at"),
+        ).where(WeeklyHours.staff_member_id.in_(staff_ids)),
+        sa.select(
+            sa.literal_column("'override'"), ScheduleOverride.staff_member_id,
+            _nothing(sa.Integer, "weekday"), ScheduleOverride.day, ScheduleOverride.start_time,
+            ScheduleOverride.end_time, ScheduleOverride.day_off,
+            _nothing(UTCDateTime, "starts_at"), _nothing(UTCDateTime, "ends_at"),
+        ).where(
+            ScheduleOverride.staff_member_id.in_(staff_ids),
+            ScheduleOverride.day >= first_day,
+            ScheduleOverride.day <= last_day,
+        ),
+        sa.select(
+            sa.literal_column("'time_off'"), TimeOff.staff_member_id,
+            _nothing(sa.Integer, "weekday"), _nothing(sa.Date, "day"), _nothing(sa.Time, "start"),
+            _nothing(sa.Time, "end"), _nothing(sa.Boolean, "flag"), TimeOff.starts_at,
+            TimeOff.ends_at,
+        ).where(
+            TimeOff.staff_member_id.in_(staff_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
+        ),
+    )
+
+
+def _busy_rows(
+    service: Service, staff_ids: list[uuid.UUID], start: datetime, end: datetime
+) -> sa.CompoundSelect:
+    """Active bookings of the staff and active holds of the service's resources whose blocks
+    start in [start, end), in one statement: (staff id, or NULL for a resource's, block_start,
+    block_end, slot_key, seats, booking id)."""
+    return sa.union_all(
+        sa.select(
+            Booking.staff_id, Booking.block_start, Booking.block_end, Booking.slot_key,
+            Booking.seats, Booking.id,
+        ).where(
+            Booking.staff_id.in_(staff_ids),
+            Booking.block_start >= start,
+            Booking.block_start < end,
+            Booking.status.in_(ACTIVE_STATUSES),
+        ),
+        sa.select(
+            _nothing(sa.Uuid, "staff_id"), BookingResource.block_start, BookingResource.block_end,
+            BookingResource.slot_key, _nothing(sa.Integer, "seats"), BookingResource.booking_id,
+        ).where(
+            BookingResource.resource_id.in_(select_resource_ids(service)),
+            BookingResource.block_start >= start,
+            BookingResource.block_start < end,
+            BookingResource.active.is_(True),
+        ),
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,3 +67,30 @@ async def find_slots(
                 )
             merged[key] = slot
     return [merged[key] for key in sorted(merged)]
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    """One local date of availability, as a calendar shows it: the slots that start on it (in
+    order, shown in the zone asked for) and everyone who can take at least one of them."""
+
+    day: date
+    slots: tuple[Slot, ...]
+    staff_ids: tuple[uuid.UUID, ...]
+
+
+def slots_by_day(slots: Iterable[Slot], zone: ZoneInfo) -> list[SlotDay]:
+    """Sorted ``slots`` grouped by the local date their start falls on in ``zone``, with their
+    start and end shown in ``zone``. Dates without a slot are left out."""
+    days: dict[date, list[Slot]] = {}
+    for slot in slots:
+        start = slot.start.astimezone(zone)
+        local = Slot(start, slot.end.astimezone(zone), slot.staff_ids, slot.seats_left)
+        days.setdefault(start.date(), []).append(local)
+    result = []
+    for day, day_slots in days.items():
+        # compute_slots gives slots with the same staff one shared tuple: join each tuple once.
+        distinct = {id(slot.staff_ids): slot.staff_ids for slot in day_slots}.values()
+        staff_ids = tuple(sorted(set().union(*distinct), key=str))
+        result.append(SlotDay(day=day, slots=tuple(day_slots), staff_ids=staff_ids))
+    return result

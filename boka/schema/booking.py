@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
@@ -12,6 +12,7 @@ from strawberry import relay
 
 from boka.booking.pricing import Quote
 from boka.booking.queries import bookings_by_ids
+from boka.booking.slots import SlotDay
 from boka.models.bookings import Booking, BookingStatus
 from boka.payments.ledger import payments_of_bookings
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
@@ -92,6 +93,65 @@ class SlotType:
     async def staff(self, info: strawberry.Info) -> list[StaffMemberType]:
         members = await info.context.loaders.staff_member_by_id.load_many(list(self.staff_ids))
         return [StaffMemberType.from_model(m) for m in members if m is not None]
+
+
+@strawberry.type(
+    name="AvailableSlot",
+    description="A bookable start in the zone the client asked for; its staff as plain ids.",
+)
+class AvailableSlotType:
+    start: datetime
+    end: datetime
+    seats_left: int
+    staff_ids: list[strawberry.ID] = strawberry.field(
+        description="Who can take this slot: ids of StaffMember (several in any-staff mode)."
+    )
+
+
+@strawberry.type(
+    name="AvailabilityDay",
+    description="The slots starting on one local date of the zone asked for: what a calendar "
+    "shows for that day. Dates without a slot are left out.",
+)
+class AvailabilityDayType:
+    date: date
+    staff_ids: list[strawberry.ID] = strawberry.field(
+        description="Everyone who can take one of the day's slots, once: ids of StaffMember."
+    )
+    slots: list[AvailableSlotType]
+
+    @classmethod
+    def from_days(cls, days: Iterable[SlotDay]) -> list[AvailabilityDayType]:
+        """Each staff member's global id is encoded once, and slots that share a tuple of staff
+        ids (compute_slots hands out one per set of staff) share one list of global ids."""
+        global_ids: dict[uuid.UUID, strawberry.ID] = {}
+        id_lists: dict[int, list[strawberry.ID]] = {}  # by id() of the tuple: all alive here
+
+        def ids_of(staff_ids: tuple[uuid.UUID, ...]) -> list[strawberry.ID]:
+            ids = id_lists.get(id(staff_ids))
+            if ids is None:
+                for staff_id in staff_ids:
+                    if staff_id not in global_ids:
+                        global_ids[staff_id] = strawberry.ID(
+                            str(relay.GlobalID("StaffMember", str(staff_id)))
+                        )
+                ids = id_lists[id(staff_ids)] = [global_ids[staff_id] for staff_id in staff_ids]
+            return ids
+
+        return [
+            cls(
+                date=day.day,
+                staff_ids=ids_of(day.staff_ids),
+                slots=[
+                    AvailableSlotType(
+                        start=slot.start, end=slot.end, seats_left=slot.seats_left,
+                        staff_ids=ids_of(slot.staff_ids),
+                    )
+                    for slot in day.slots
+                ],
+            )
+            for day in days
+        ]
 
 
 @strawberry.type(name="PriceLine")
