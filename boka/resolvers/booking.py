@@ -40,7 +40,6 @@ from boka.models.types import utcnow
 from boka.payments.checkout import Checkout, book_with_payment
 from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
 from boka.resolvers.context import Info
-from boka.schema.related import preload, selected_subfields
 from boka.resolvers.payments import after_cancellation, after_checkout
 from boka.schema.booking import (
     AvailabilityDayType,
@@ -60,6 +59,7 @@ from boka.schema.booking import (
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
+from boka.schema.related import preload, selected_subfields
 from boka.schema.payments import PaymentType
 from boka.schema.transactions import read, write
 
@@ -97,7 +97,7 @@ async def _slots_asked(
         staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
     except (UserInputError, ValueError) as error:
         raise InvalidRequest(getattr(error, "message", None) or "'from' must be before 'to'.") from error
-    async with info.context.runtime.database.transaction(tenant.id) as db:
+    async with info.context.read_transaction(tenant.id) as db:
         service = await load_service(db, tenant, service_row_id)
         slots = await find_slots(db, service, window=window, now=utcnow(), staff_id=staff_row_id)
     return slots, zone
