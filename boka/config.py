@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
     db_pool_size: int = Field(10, ge=1, description="Connections per app process (PostgreSQL).")
+    db_pool_timeout_seconds: float = Field(
+        10, gt=0, description="How long a request waits for a free connection before it is "
+        "answered SERVICE_UNAVAILABLE (HTTP 503 with Retry-After).",
+    )
     db_echo: bool = Field(False, description="Log every SQL statement (debugging only).")
     query_max_depth: int = Field(12, ge=1, description="Deepest GraphQL selection accepted.")
     query_max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document.")

@@ -22,6 +22,8 @@ class ErrorCode(str, enum.Enum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     SLOW_CONSUMER = "SLOW_CONSUMER"
     INTERNAL = "INTERNAL"
+    # Busy right now (no database connection free in time): nothing was done, retry later.
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
 

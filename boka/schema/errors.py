@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import strawberry
 import structlog
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
 from boka.errors import BokaError, ErrorCode, UserErrorCode, UserInputError
@@ -34,6 +35,12 @@ class UserError:
 _CLIENT_INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError)
 
 
+# The pool had no connection free in time: the work was not started (or, for a read after a
+# committed write, only that read failed). A typed, retryable answer, never INTERNAL.
+_BUSY_ERRORS = (PoolTimeout,)
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
 def error_code(error: GraphQLError) -> ErrorCode:
     """The code a client sees for ``error``."""
     original = error.original_error
@@ -41,6 +48,8 @@ def error_code(error: GraphQLError) -> ErrorCode:
         return original.code
     if isinstance(original, _CLIENT_INPUT_ERRORS):
         return ErrorCode.VALIDATION_ERROR
+    if isinstance(original, _BUSY_ERRORS):
+        return ErrorCode.SERVICE_UNAVAILABLE
     if original is None or error.path is None:
         # Parse, validation and variable-coercion errors: the document or its variables are
         # wrong, and nothing was executed.
@@ -60,8 +69,12 @@ def shape_error(error: GraphQLError) -> None:
         log.error("internal error", path=error.path, exc_info=error.original_error)
         error.message = INTERNAL_MESSAGE
     original = error.original_error
+    if code is ErrorCode.SERVICE_UNAVAILABLE:
+        log.warning("no database connection free in time", path=error.path)
+        error.message = "Too busy to answer right now. Try again shortly."
     error.extensions = {
         **(original.extensions if isinstance(original, BokaError) else {}),
+        **({"retry_after": BUSY_RETRY_AFTER_SECONDS} if code is ErrorCode.SERVICE_UNAVAILABLE else {}),
         "code": code.value,
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

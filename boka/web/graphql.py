@@ -20,12 +20,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from boka.errors import BokaError, Forbidden
+from boka.errors import BokaError, ErrorCode, Forbidden
 from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
 from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
-from boka.schema.errors import shape_error
+from boka.schema.errors import BUSY_RETRY_AFTER_SECONDS, shape_error
 from boka.web.csrf import cookie_authenticated, is_cross_site
 
 
@@ -44,6 +44,12 @@ def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
 
 # Subscriptions are not run over POST: they need a websocket (graphql-transport-ws).
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+def _all_busy(errors: list[GraphQLError] | None) -> bool:
+    return bool(errors) and all(
+        (error.extensions or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value for error in errors or ()
+    )
 
 
 def http_refusal(status: int, reason: str, method: str) -> Response:
@@ -173,9 +179,12 @@ class BokaGraphQL(GraphQL):
             return http_refusal(400, error.as_http_error_reason("POST"), "POST")
         except MissingQueryError:
             return http_refusal(400, "No GraphQL query found in the request", "POST")
+        status = sub_response.status_code or 200
+        if result.data is None and _all_busy(result.errors):
+            status = 503  # nothing ran: a load balancer or client may retry elsewhere or later
+            sub_response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
         response = Response(
-            orjson.dumps(process_result(result)), status_code=sub_response.status_code or 200,
-            media_type="application/json",
+            orjson.dumps(process_result(result)), status_code=status, media_type="application/json",
         )
         response.headers.raw.extend(sub_response.headers.raw)
         return response
