@@ -42,7 +42,9 @@ def main() -> None:
             + "\n",
             flush=True,
         )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    # Forwarded headers are read by the app itself, from BOKA_TRUSTED_PROXIES only.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                proxy_headers=False)
 
 
 if __name__ == "__main__":

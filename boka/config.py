@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins of front ends that may use the session cookie."
     )
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses or CIDRs of the proxies in front of Boka: only a "
+        "request from one of them may name the client (X-Forwarded-For, X-Forwarded-Proto), and "
+        "the client is then the rightmost address that is not one of them. Empty: trust none.",
+    )
     db_pool_size: int = Field(10, ge=1, description="Connections per app process (PostgreSQL).")
     db_pool_timeout_seconds: float = Field(
         10, gt=0, description="How long a request waits for a free connection before it is "

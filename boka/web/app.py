@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from boka.config import Settings, get_settings
 from boka.jobs.scheduled import enqueue_startup_jobs
@@ -19,6 +20,17 @@ from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
 from boka.web.webhooks import stripe_webhook
+
+
+def trusted_proxy_middleware(settings: Settings) -> list[Middleware]:
+    """The client's address from X-Forwarded-For, believed only from BOKA_TRUSTED_PROXIES and
+    taken as the rightmost hop that is not a trusted proxy (what a client writes itself is to
+    the left of it). Run uvicorn with --no-proxy-headers, so this is the only place that does
+    it (``python app.py`` does)."""
+    trusted = [entry.strip() for entry in settings.trusted_proxies.split(",") if entry.strip()]
+    if not trusted or "*" in trusted:  # "*" would take the leftmost, client-written, address
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -52,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         ],
         middleware=[
+            *trusted_proxy_middleware(settings),
             Middleware(RequestIdMiddleware, hsts=settings.cookie_secure),
         ],
         lifespan=lifespan,

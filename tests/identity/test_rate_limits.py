@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.identity.rate_limits import SYNC_INTERVAL, Limit, SharedRateLimiter, decide
 from boka.migrations import upgrade_to_head
+from boka.models.security import AuthenticationLog
 from boka.web.app import create_app
 from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.servers import clean_env, uvicorn_server
@@ -122,3 +124,30 @@ async def test_the_api_limit_is_shared_by_processes_that_decide_locally() -> Non
     assert on_one == [True, True, True]
     assert on_two == [True, False]
     assert again_on_one is False
+
+
+@pytest.fixture
+async def behind_a_proxy(postgres_url: str) -> AsyncIterator[Any]:
+    application = create_app(settings_for(postgres_url, trusted_proxies="10.0.0.0/8"))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_a_forged_forwarded_for_buys_no_fresh_sign_in_allowance(behind_a_proxy: Any) -> None:
+    """The client is the rightmost address the trusted proxy saw; what it wrote itself into
+    X-Forwarded-For (a new address each time) stays to the left and changes nothing."""
+    async with _client(behind_a_proxy, "10.0.0.5") as proxy, _client(behind_a_proxy, "198.51.100.9") as direct:
+        tries = [
+            await proxy.post("/graphql", json={"query": SIGN_IN},
+                             headers={"X-Forwarded-For": f"203.0.113.{i}, 192.0.2.44"})
+            for i in range(6)
+        ]
+        # Not from a trusted proxy: its forwarded header is not believed at all.
+        spoofed = await direct.post("/graphql", json={"query": SIGN_IN},
+                                    headers={"X-Forwarded-For": "192.0.2.44"})
+
+    assert [t.status_code for t in tries] == [200] * 5 + [429]
+    assert spoofed.status_code == 200
+    async with behind_a_proxy.state.runtime.database.transaction() as db:
+        seen = set((await db.execute(sa.select(AuthenticationLog.ip_address))).scalars())
+    assert seen == {"192.0.2.44", "198.51.100.9"}  # neither the proxy nor a forged address
