@@ -18,11 +18,17 @@ import hashlib
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Awaitable
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from boka.errors import InvalidRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
+from boka.observability.logging import get_logger
+
+log = get_logger("boka.persisted_queries")
+T = TypeVar("T")
 
 MEMORY_CAPACITY = 10_000
 REDIS_TTL_SECONDS = 30 * 24 * 3600  # a hash not used for a month is asked for again
@@ -105,7 +111,7 @@ class PersistedQueries:
         if digest is None:
             return query
         if query is None:
-            known = await self._seen.get(digest) or await self._store.get(digest)
+            known = await self._seen.get(digest) or await self._shared(self._store.get(digest))
             if known is None:
                 raise PersistedQueryNotFound()
             await self._seen.put(digest, known)
@@ -114,9 +120,18 @@ class PersistedQueries:
             return query
         if query_hash(query) != digest:
             raise InvalidRequest("provided sha does not match query")
-        await self._store.put(digest, query)
+        await self._shared(self._store.put(digest, query))
         await self._seen.put(digest, query)
         return query
+
+    async def _shared(self, call: Awaitable[T]) -> T | None:
+        """The shared store's answer; None while it cannot be reached (Redis down): the client
+        is then told PersistedQueryNotFound and sends the text, which runs as usual."""
+        try:
+            return await call
+        except (RedisError, OSError) as error:
+            log.warning("persisted query store unreachable", error=str(error))
+            return None
 
     def _from_allowlist(self, query: str | None, digest: str | None) -> str:
         assert self._allowlist is not None

@@ -17,11 +17,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.rate_limits")
+RATE_LIMIT_FALLBACKS = Counter(
+    "boka_rate_limit_fallbacks_total",
+    "Rate-limit decisions made in process because Redis could not be reached, by limit.",
+    ["limit"],
+)
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,8 @@ class SharedRateLimiter:
         self._unsent: dict[str, tuple[Limit, int]] = {}
         self._syncing: asyncio.Task[None] | None = None
         self._fresh_until: dict[str, float] = {}  # local key -> until when its count is current
+        self._alone = MemoryRateLimiter()  # decides while Redis is unreachable
+        self._quiet_until = 0.0
 
     def _mark_fresh(self, local_key: str) -> None:
         if len(self._fresh_until) >= MemoryRateLimiter.MAX_KEYS:
@@ -218,12 +227,12 @@ class SharedRateLimiter:
 
     async def hit(self, limit: Limit, key: str) -> Decision:
         if limit.exact:
-            return await self._exact.hit(limit, key)
+            return await self._from_redis_or_alone(limit, key)
         local_key = f"{limit.name}:{key}"
         if self._fresh_until.get(local_key, 0.0) < time.monotonic():
             # What this process knows of the caller is older than one interval (or nothing):
             # ask Redis, which counts the hit and tells what all processes have used.
-            decision = await self._exact.hit(limit, key)
+            decision = await self._from_redis_or_alone(limit, key)
             self._local.learn(local_key, _wall_clock_ms() + decision.reset_after_seconds * 1000)
             self._mark_fresh(local_key)
             return decision
@@ -235,6 +244,18 @@ class SharedRateLimiter:
             if self._syncing is None:
                 self._syncing = asyncio.create_task(self._sync_soon())
         return decision
+
+    async def _from_redis_or_alone(self, limit: Limit, key: str) -> Decision:
+        """Redis's decision; while Redis cannot be reached, this process's own (each process
+        then enforces the limit alone: fails to local, never open and never to an error)."""
+        try:
+            return await self._exact.hit(limit, key)
+        except (RedisError, OSError) as error:
+            RATE_LIMIT_FALLBACKS.labels(limit.name).inc()
+            if time.monotonic() >= self._quiet_until:  # one line per 10 s, not one per request
+                self._quiet_until = time.monotonic() + 10
+                log.warning("rate limits decided in process: Redis unreachable", error=str(error))
+            return await self._alone.hit(limit, key)
 
     async def close(self) -> None:
         """Stop syncing (hits not yet sent are dropped: they expire with their period)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
 
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -35,15 +36,26 @@ class QueueDepthCollector(Collector):
     def __init__(self, depths: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
         self._depths = depths
 
+    def describe(self):  # type: ignore[no-untyped-def]
+        # Names only: registering must not ask the queue backend (Redis may be away at start).
+        yield self._family()
+
     def collect(self):  # type: ignore[no-untyped-def]
-        family = GaugeMetricFamily(
+        family = self._family()
+        try:
+            for queue, state, count in self._depths():
+                family.add_metric([queue, state], count)
+        except (RedisError, OSError):  # a scrape while Redis is away: no depths, not a failure
+            pass
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
             "boka_job_queue_depth",
             "Jobs per queue and state (queued, scheduled, started, failed).",
             labels=["queue", "state"],
         )
-        for queue, state, count in self._depths():
-            family.add_metric([queue, state], count)
-        yield family
 
 
 _registered: QueueDepthCollector | None = None
