@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     query_max_depth: int = Field(12, ge=1, description="Deepest GraphQL selection accepted.")
     query_max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document.")
     query_max_tokens: int = Field(5000, ge=1, description="Most tokens in one GraphQL document.")
+    query_max_cost: int = Field(
+        50_000, ge=1, description="Largest estimated cost of a query (fields x page sizes, "
+        "availability windows weighted; see boka/schema/cost.py), refused before it runs.",
+    )
     persisted_queries: Literal["apq", "allowlist", "off"] = Field(
         "apq",
         description="apq: clients may send a query's SHA-256 instead of its text (Apollo's "
