@@ -21,7 +21,7 @@ from boka.errors import InvalidRequest
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
