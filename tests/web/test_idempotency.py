@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from boka.config import Settings
 from boka.idempotency import IdempotencyStore, KeyOwner, fingerprint
 from boka.jobs.context import bind_runtime, unbind_runtime
 from boka.jobs.scheduled import sweep_idempotency_keys
@@ -18,6 +19,7 @@ from boka.models.idempotency import IdempotencyKey
 from boka.models.identity import User
 from boka.models.tenancy import Role, Tenant
 from boka.persisted_queries import query_hash
+from boka.web.app import create_app
 from boka.web.graphql import BokaGraphQL
 from tests.booking.support import BookingWorld, Staffed, future_day, local
 from tests.support import World
@@ -102,6 +104,27 @@ async def test_100_concurrent_retries_book_once_and_answer_alike(http: httpx.Asy
     assert len({r.content for r in responses}) == 1
     assert responses[0].json()["data"]["createBooking"]["errors"] == []
     assert sum("idempotent-replayed" not in r.headers for r in responses) == 1  # one ran
+    assert await count(world, Booking) == 1
+
+
+async def test_retries_spread_over_two_app_processes_book_once(
+    http: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    """Two apps with their own engines and pools, as two processes would have: only the
+    database can keep them to one run."""
+    tenant, staffed = await salon(world)
+    customer = await world.person(tenant, Role.CUSTOMER)
+    other_app = create_app(settings)
+    async with other_app.router.lifespan_context(other_app):
+        transport = httpx.ASGITransport(app=other_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            responses = await asyncio.gather(*(
+                post(client, BOOK, booking(staffed), key="spread", token=customer.token)
+                for _ in range(25) for client in (http, other)
+            ))
+
+    assert len({r.content for r in responses}) == 1
+    assert sum("idempotent-replayed" not in r.headers for r in responses) == 1
     assert await count(world, Booking) == 1
 
 
