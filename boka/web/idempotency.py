@@ -47,8 +47,11 @@ from boka.idempotency import (
     fingerprint,
 )
 from boka.identity.principal import Principal
+from boka.observability.logging import get_logger
 from boka.schema.errors import error_code, shape_error
 from boka.schema.execution import MutationDocument
+
+log = get_logger("boka.idempotency")
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -114,7 +117,9 @@ class IdempotentMutations:
         except IdempotencyKeyReused as reused:
             return refusal(reused, 422)
         except IdempotencyInProgress as busy:
-            return refusal(busy, 409)
+            refused = refusal(busy, 409)
+            refused.headers["Retry-After"] = str(busy.extensions["retry_after"])
+            return refused
         if isinstance(outcome, Stored):
             return Response(
                 outcome.body, status_code=outcome.status, media_type="application/json",
@@ -125,10 +130,14 @@ class IdempotentMutations:
         except Exception:
             await self.store.release(outcome)
             raise
-        if keep:
-            await self.store.complete(outcome, response.status_code, bytes(response.body))
-        else:
-            await self.store.release(outcome)
+        try:
+            if keep:
+                await self.store.complete(outcome, response.status_code, bytes(response.body))
+            else:
+                await self.store.release(outcome)
+        except Exception as error:  # noqa: BLE001 - the mutation ran: its answer must go out
+            # The claim then lapses after the lock time, and a later retry runs again.
+            log.warning("could not store an idempotent response", error=repr(error))
         return response
 
     async def _claim(self, owner: KeyOwner, key: str, print_: str) -> Claimed | Stored:

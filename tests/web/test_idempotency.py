@@ -291,6 +291,7 @@ async def test_a_retry_is_told_in_progress_after_the_wait(http: httpx.AsyncClien
     assert retry.status_code == 409
     assert code(retry) == "IDEMPOTENCY_IN_PROGRESS"
     assert retry.json()["errors"][0]["extensions"]["retry_after"] == 1
+    assert retry.headers["retry-after"] == "1"
     assert await count(world, Booking) == 0
 
 
