@@ -25,13 +25,13 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
 from boka.config import Settings
 from boka.db import Database
 from boka.errors import (
-    BokaError,
     ErrorCode,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -62,24 +62,33 @@ MAX_POLL_SECONDS = 0.25
 Execution = tuple[Response, bool]
 
 
+# Answers that mean "not now, nothing was done": a retry with the key should run.
+RETRY_LATER = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.SERVICE_UNAVAILABLE})
+
+
 def worth_keeping(result: ExecutionResult) -> bool:
     """Whether a retry should get this result back: yes once the operation executed, even if
     it failed (as Stripe keeps its 500s); no if it executed nothing (every error is a parse,
-    validation or variable error, with no path) or was only rate limited."""
+    validation or variable error, with no path) or was only told to come back later (rate
+    limited, or no database connection free)."""
     errors = result.errors or []
     if not errors:
         return True
     if result.data is None and all(error.path is None for error in errors):
         return False
-    return not all(error_code(error) is ErrorCode.RATE_LIMITED for error in errors)
+    return not all(error_code(error) in RETRY_LATER for error in errors)
 
 
-def refusal(error: BokaError, status_code: int) -> Response:
+def refusal(error: Exception, status_code: int) -> Response:
     """An HTTP-level refusal as a GraphQL response: ``errors[0].extensions.code``."""
-    graphql_error = GraphQLError(error.message, original_error=error)
+    graphql_error = GraphQLError(getattr(error, "message", str(error)), original_error=error)
     shape_error(graphql_error)
     body = {"data": None, "errors": [graphql_error.formatted]}
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    response = Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    retry_after = (graphql_error.extensions or {}).get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def unsupported() -> Response:
@@ -117,9 +126,9 @@ class IdempotentMutations:
         except IdempotencyKeyReused as reused:
             return refusal(reused, 422)
         except IdempotencyInProgress as busy:
-            refused = refusal(busy, 409)
-            refused.headers["Retry-After"] = str(busy.extensions["retry_after"])
-            return refused
+            return refusal(busy, 409)
+        except PoolTimeout as busy:  # no connection free to look the key up: nothing ran
+            return refusal(busy, 503)
         if isinstance(outcome, Stored):
             return Response(
                 outcome.body, status_code=outcome.status, media_type="application/json",

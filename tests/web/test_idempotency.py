@@ -341,3 +341,24 @@ async def test_expired_keys_are_free_and_swept(http: httpx.AsyncClient, world: W
         left = (await db.execute(sa.select(IdempotencyKey.id))).scalars().all()
     assert left == [owner.row_id("fresh")]
     assert await count(world, Booking) == 3
+
+
+def test_answers_that_say_come_back_later_are_not_kept() -> None:
+    """Rate limited, or no database connection free in time: nothing was done, so a retry
+    with the key must run rather than get the refusal back for a day."""
+    from graphql import GraphQLError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    from strawberry.types import ExecutionResult
+
+    from boka.errors import RateLimited, UserInputError, UserErrorCode
+    from boka.web.idempotency import worth_keeping
+
+    def result(*originals: Exception) -> ExecutionResult:
+        errors = [GraphQLError("e", path=["createBooking"], original_error=o) for o in originals]
+        return ExecutionResult(data={"createBooking": None}, errors=errors)
+
+    assert not worth_keeping(result(PoolTimeout()))
+    assert not worth_keeping(result(RateLimited("slow down"), PoolTimeout()))
+    assert worth_keeping(result(PoolTimeout(), RuntimeError("ran, then failed")))
+    assert worth_keeping(result(UserInputError(UserErrorCode.INVALID_INPUT, "?")))
+    assert worth_keeping(ExecutionResult(data={"createBooking": {}}, errors=None))
