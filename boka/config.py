@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     persisted_queries_file: str | None = Field(
         None, description="Manifest of allowed operations for the allowlist mode (Apollo's format or {sha256: query})."
     )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, description="How long the response to a mutation sent with an Idempotency-Key "
+        "is kept and replayed to retries with the same key.",
+    )
+    idempotency_lock_seconds: int = Field(
+        60, ge=1, description="How long a key's first request may run before a retry takes the "
+        "key over (the first request's process died before storing its response).",
+    )
+    idempotency_wait_seconds: float = Field(
+        10, ge=0, description="How long a retry waits for a concurrent request with its key to "
+        "finish before it is answered IDEMPOTENCY_IN_PROGRESS (409).",
+    )
     rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")

@@ -26,6 +26,8 @@ class ErrorCode(str, enum.Enum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
 
 
 class UserErrorCode(str, enum.Enum):
@@ -111,3 +113,15 @@ class PersistedQueryNotFound(BokaError):
 
 class PersistedQueryNotAllowed(BokaError):
     code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
+
+
+class IdempotencyKeyReused(BokaError):
+    """An Idempotency-Key sent again with another operation or other variables."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class IdempotencyInProgress(BokaError):
+    """An Idempotency-Key whose first request is still running."""
+
+    code = ErrorCode.IDEMPOTENCY_IN_PROGRESS

@@ -1,6 +1,7 @@
 """Recurring jobs (queue ``low``): expiring overdue payment holds (every 5 min, a net under
 the per-booking expiry jobs), the staff's daily agendas (hourly: each tenant's agenda hour in
-each staff member's zone) and deleting long-ended sessions (hourly).
+each staff member's zone), deleting long-ended sessions (hourly) and deleting idempotency keys
+past their time to live (hourly).
 
 Each run schedules the next one at the next period boundary, with the boundary in its job
 id, so however many app processes start a chain it runs once per period; every app start
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from boka.identity.sessions import delete_expired_sessions
+from boka.idempotency import delete_expired_keys
 from boka.jobs.context import job_runtime
 from boka.jobs.notifications import enqueue_due_agendas
 from boka.jobs.payments import expire_overdue_holds
@@ -45,6 +47,14 @@ async def clean_up_sessions() -> int:
         return deleted
 
 
+async def sweep_idempotency_keys() -> int:
+    async with job_runtime() as runtime:
+        async with runtime.database.transaction(write=True, all_tenants=True) as db:
+            deleted = await delete_expired_keys(db, now=utcnow())
+        await schedule_next(runtime, sweep_idempotency_keys)
+        return deleted
+
+
 async def sweep_agendas() -> int:
     async with job_runtime() as runtime:
         due = await enqueue_due_agendas(runtime)
@@ -56,6 +66,7 @@ RECURRING: dict[Callable[[], Awaitable[int]], timedelta] = {
     sweep_overdue_holds: timedelta(minutes=5),
     sweep_agendas: timedelta(hours=1),
     clean_up_sessions: timedelta(hours=1),
+    sweep_idempotency_keys: timedelta(hours=1),
 }
 
 

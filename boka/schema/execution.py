@@ -48,6 +48,7 @@ from boka.config import Settings
 from boka.errors import BokaError, ErrorCode
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
+from boka.persisted_queries import query_hash
 from boka.schema.cost import operation_cost
 from boka.schema.errors import error_code, shape_error
 from boka.schema.operation_names import operation_label
@@ -79,6 +80,14 @@ class PreparedDocument:
             GraphQLError(e.message, e.nodes, e.source, e.positions, e.path, e.original_error)
             for e in self.errors
         ]
+
+
+@dataclass(frozen=True)
+class MutationDocument:
+    """The mutation a request would run: its document's SHA-256 and its operation's name."""
+
+    document_hash: str
+    operation_name: str | None
 
 
 class DocumentCache:
@@ -143,6 +152,26 @@ class OperationRunner:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self._schema = schema
         self._documents = DocumentCache(schema, settings)
+
+    async def mutation(
+        self, query: str | None, extensions: dict[str, Any] | None, operation_name: str | None,
+        context: Any,
+    ) -> MutationDocument | None:
+        """What ``execute`` would run, if that is a well-formed, valid mutation; None for
+        anything else (a query, an unknown persisted hash, a syntax or validation error), which
+        ``execute`` then answers as usual. The document is cached for ``execute``."""
+        try:
+            text = await _persisted_query(context, query, extensions)
+        except BokaError:
+            return None
+        if not text:
+            return None
+        prepared = self._documents.prepare(text)
+        if prepared.document is None or prepared.errors:
+            return None
+        if prepared.operations.get(operation_name) is not OperationType.MUTATION:
+            return None
+        return MutationDocument(query_hash(text), prepared.operation_name(operation_name))
 
     async def execute(
         self,

@@ -27,6 +27,8 @@ from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
 from boka.schema.errors import BUSY_RETRY_AFTER_SECONDS, shape_error
 from boka.web.csrf import cookie_authenticated, is_cross_site
+from boka.web.idempotency import HEADER as IDEMPOTENCY_HEADER
+from boka.web.idempotency import Execution, IdempotentMutations, unsupported, worth_keeping
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -75,6 +77,10 @@ def _is_json(scope: Scope) -> bool:
         if name == b"content-type":
             return value.split(b";", 1)[0].strip().lower() == b"application/json"
     return False
+
+
+def _has_idempotency_key(scope: Scope) -> bool:
+    return any(name == b"idempotency-key" for name, _ in scope["headers"])
 
 
 def _single_operation(
@@ -137,6 +143,7 @@ class BokaGraphQL(GraphQL):
             **kwargs,
         )
         self.runtime = runtime
+        self.idempotency = IdempotentMutations(runtime.database, runtime.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain JSON POSTs, nearly every request, take the short path below; everything else
@@ -153,6 +160,10 @@ class BokaGraphQL(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope["method"] == "POST" and _has_idempotency_key(scope):
+            # A batch or multipart would run without the protection the client asked for.
+            await unsupported()(scope, receive, send)
+            return
         request = Request(scope, receive)
         try:
             response = await self.run(request)
@@ -164,9 +175,30 @@ class BokaGraphQL(GraphQL):
         self, request: Request, query: str | None, variables: dict[str, Any] | None,
         operation_name: str | None, extensions: dict[str, Any] | None,
     ) -> Response:
-        """What Strawberry's view does for one operation POSTed as JSON, minus its generality."""
+        """What Strawberry's view does for one operation POSTed as JSON, minus its generality;
+        a mutation with an Idempotency-Key runs once per key (boka/web/idempotency.py)."""
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, sub_response)
+
+        async def execute() -> Execution:
+            return await self._execute(context, sub_response, query, variables, operation_name, extensions)
+
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and context.principal_failure is None:
+            mutation = await self.schema.operations.mutation(  # type: ignore[attr-defined]
+                query, extensions, operation_name, context
+            )
+            if mutation is not None:
+                return await self.idempotency.run(key, context.principal, mutation, variables, execute)
+        response, _ = await execute()
+        return response
+
+    async def _execute(
+        self, context: RequestContext, sub_response: Response, query: str | None,
+        variables: dict[str, Any] | None, operation_name: str | None,
+        extensions: dict[str, Any] | None,
+    ) -> Execution:
+        """The response, and whether a retry with an idempotency key should get it back."""
         try:
             result = await self.schema.operations.execute(  # type: ignore[attr-defined]
                 query, variable_values=variables, context_value=context, root_value=None,
@@ -174,11 +206,11 @@ class BokaGraphQL(GraphQL):
                 operation_extensions=extensions,
             )
         except CannotGetOperationTypeError as error:
-            return http_refusal(400, error.as_http_error_reason(), "POST")
+            return http_refusal(400, error.as_http_error_reason(), "POST"), False
         except InvalidOperationTypeError as error:
-            return http_refusal(400, error.as_http_error_reason("POST"), "POST")
+            return http_refusal(400, error.as_http_error_reason("POST"), "POST"), False
         except MissingQueryError:
-            return http_refusal(400, "No GraphQL query found in the request", "POST")
+            return http_refusal(400, "No GraphQL query found in the request", "POST"), False
         status = sub_response.status_code or 200
         if result.data is None and _all_busy(result.errors):
             status = 503  # nothing ran: a load balancer or client may retry elsewhere or later
@@ -187,7 +219,7 @@ class BokaGraphQL(GraphQL):
             orjson.dumps(process_result(result)), status_code=status, media_type="application/json",
         )
         response.headers.raw.extend(sub_response.headers.raw)
-        return response
+        return response, worth_keeping(result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
