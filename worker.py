@@ -2,7 +2,9 @@
 
 ``python worker.py`` drains the queues in priority order (BOKA_WORKER_QUEUES, default
 high,default,low) with RQ's scheduler on (scheduled jobs and retry backoff), and serves
-Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits.
+Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits. Jobs run in this
+process, one at a time, on one event loop with one Runtime built at start (boka/jobs/rq_worker.py);
+run more worker processes for more throughput.
 
 ``python worker.py failed list`` shows the jobs whose retries ran out;
 ``python worker.py failed requeue <job id>…`` (or ``--all``) puts them back on their queue.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 
 from prometheus_client import start_http_server
@@ -27,10 +30,14 @@ from rq import Queue
 from boka.config import Settings, get_settings
 from boka.events.relay_process import run_relay, start_relay_process
 from boka.jobs.failed import list_failed_jobs, requeue_failed_job
+from boka.jobs.job_loop import JobLoop
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import RQJobQueue
 from boka.jobs.rq_worker import BokaWorker
 from boka.observability.logging import configure_logging, get_logger
+
+# The modules whose functions are Boka's jobs: imported once at start, not by the first job.
+JOB_MODULES = ("boka.jobs.notifications", "boka.jobs.payments", "boka.jobs.scheduled", "boka.jobs.webhooks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +91,13 @@ def _work(settings: Settings, connection: Redis, *, burst: bool) -> int:
         job_monitoring_interval=settings.worker_job_monitoring_seconds,
     )
     worker.abandoned_grace_seconds = settings.worker_abandoned_grace_seconds
-    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    job_loop = JobLoop.install(settings)
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        job_loop.close()
     return 0
 
 
