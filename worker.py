@@ -3,8 +3,8 @@
 ``python worker.py`` drains the queues in priority order (BOKA_WORKER_QUEUES, default
 high,default,low) with RQ's scheduler on (scheduled jobs and retry backoff), and serves
 Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits. Jobs run in this
-process, one at a time, on one event loop with one Runtime built at start (boka/jobs/rq_worker.py);
-run more worker processes for more throughput.
+process on one event loop with one Runtime built at start, BOKA_WORKER_CONCURRENCY at a time
+(boka/jobs/worker_process.py).
 
 ``python worker.py failed list`` shows the jobs whose retries ran out;
 ``python worker.py failed requeue <job id>…`` (or ``--all``) puts them back on their queue.
@@ -25,18 +25,17 @@ import sys
 
 from prometheus_client import start_http_server
 from redis import Redis
-from rq import Queue
 
 from boka.config import Settings, get_settings
 from boka.events.relay_process import run_relay, start_relay_process
 from boka.jobs.failed import list_failed_jobs, requeue_failed_job
-from boka.jobs.job_loop import JobLoop
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import RQJobQueue
-from boka.jobs.rq_worker import BokaWorker
+from boka.jobs.worker_process import run_worker_process
 from boka.observability.logging import configure_logging, get_logger
 
-# The modules whose functions are Boka's jobs: imported once at start, not by the first job.
+# The modules whose functions are Boka's jobs: imported once at start, not by the first job
+# (nor by every job, as when RQ forked a work horse per job).
 JOB_MODULES = ("boka.jobs.notifications", "boka.jobs.payments", "boka.jobs.scheduled", "boka.jobs.webhooks")
 
 
@@ -71,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         get_logger("boka.worker").info("relay starting")
         asyncio.run(run_relay(settings))
         return 0
+    for module in JOB_MODULES:  # before the relay's fork, so that both share these pages
+        importlib.import_module(module)
     if not args.no_relay and not args.burst:
-        start_relay_process()
+        start_relay_process()  # first, while this process has a single thread
     return _work(settings, connection, burst=args.burst)
 
 
@@ -81,23 +82,9 @@ def _work(settings: Settings, connection: Redis, *, burst: bool) -> int:
     if not burst:
         register_queue_depth(RQJobQueue(settings.redis_url or "").depths)
         start_http_server(settings.worker_metrics_port)
-    queues = [Queue(name, connection=connection) for name in settings.queue_names]
-    log.info("worker starting", queues=settings.queue_names, burst=burst)
-    worker = BokaWorker(
-        queues,
-        connection=connection,
-        worker_ttl=settings.worker_ttl_seconds,
-        maintenance_interval=settings.worker_maintenance_seconds,
-        job_monitoring_interval=settings.worker_job_monitoring_seconds,
-    )
-    worker.abandoned_grace_seconds = settings.worker_abandoned_grace_seconds
-    for module in JOB_MODULES:
-        importlib.import_module(module)
-    job_loop = JobLoop.install(settings)
-    try:
-        worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
-    finally:
-        job_loop.close()
+    log.info("worker starting", queues=settings.queue_names, burst=burst,
+             concurrency=settings.worker_concurrency)
+    run_worker_process(settings, connection, burst=burst)
     return 0
 
 
