@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import sys
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for module in JOB_MODULES:  # before the relay's fork, so that both share these pages
         importlib.import_module(module)
+    gc.freeze()  # and keep them shared: the collector no longer writes to what exists now
     if not args.no_relay and not args.burst:
         start_relay_process()  # first, while this process has a single thread
     return _work(settings, connection, burst=args.burst)
