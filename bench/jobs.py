@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench jobs        (needs PostgreSQL and Redis: BOKA_BENCH_REDIS_URL)
 
-Boka: two ``python worker.py`` processes (each with its scheduler and relay child, as deployed)
-drain N payment-receipt jobs, ``send_payment_message_job``: through the worker's job runtime,
+Boka: two ``python worker.py`` processes (each with its lanes, scheduler and relay child, as
+deployed) drain N payment-receipt jobs, ``send_payment_message_job``: through the worker's job runtime,
 each re-reads the booking, composes the message from the tenant's wording, claims its dedupe
 key in ``notification_log``, sends the email over SMTP to a local aiosmtpd (a process of its
 own) and marks the row sent. Every job has its own ledger reference, so every one sends.
@@ -38,6 +38,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
 from bench.harness import REDIS, BenchDatabase, bench_env, free_port, throwaway_database
 from bench.table import Row, ratio_row
+from boka.config import Settings
 from boka.db import Database, create_engine
 from boka.jobs.notifications import MESSAGE_RETRY, send_payment_message_job
 from boka.jobs.queues import JOB_TIMEOUT_SECONDS
@@ -50,6 +51,7 @@ from boka.models.tenancy import Tenant
 JOBS = int(os.environ.get("BOKA_BENCH_JOBS", "3000"))
 ROUNDS = int(os.environ.get("BOKA_BENCH_JOB_ROUNDS", "2"))
 WORKERS = 2
+LANES = Settings.model_fields["worker_concurrency"].default  # jobs in flight per worker process
 JOBS_PER_SECOND_GOAL = 500
 IDLE_MEMORY_GOAL_MIB = 200
 QUEUE = "default"
@@ -82,21 +84,21 @@ def measure() -> list[Row]:
             with workers([_rq_simple_worker_command()] * WORKERS, bench_env(), "rq"):
                 baseline_rates.append(_drain(redis, baseline_job, [(n,) for n in range(JOBS)]))
             redis.flushdb()
-            with workers([_boka_worker_command()] * WORKERS, boka_env, "boka"):
+            with workers([_boka_worker_command()] * WORKERS, boka_env, "boka", LANES):
                 boka_rates.append(_drain(redis, send_payment_message_job, boka_jobs(round_number)))
             print(f"   round {round_number + 1}: RQ SimpleWorker {baseline_rates[-1]:,.0f} jobs/s, "
                   f"Boka {boka_rates[-1]:,.0f} jobs/s", file=sys.stderr, flush=True)
         sent = asyncio.run(_count_sent(database))
 
         redis.flushdb()
-        with workers([_boka_worker_command()], boka_env, "boka-idle") as [worker]:
+        with workers([_boka_worker_command()], boka_env, "boka-idle", LANES) as [worker]:
             _drain(redis, send_payment_message_job, boka_jobs(ROUNDS)[:200])  # warm: pools open
             time.sleep(3)
             idle = tree_memory(worker.pid)
         redis.flushdb()
 
     boka, baseline = statistics.median(boka_rates), statistics.median(baseline_rates)
-    jobs_described = f"{JOBS:,} payment receipts sent over SMTP, {WORKERS} workers"
+    jobs_described = f"{JOBS:,} payment receipts sent over SMTP, {WORKERS} workers x {LANES} lanes"
     return [
         ratio_row("6 jobs", f"Boka {boka:,.0f} jobs/s ({jobs_described})", boka,
                   f"RQ SimpleWorker x{WORKERS}, trivial job: {baseline:,.0f} jobs/s", baseline, 1.0),
@@ -187,8 +189,10 @@ def _rq_simple_worker_command() -> list[str]:
 
 
 @contextmanager
-def workers(commands: list[list[str]], env: dict[str, str], name: str) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start the worker processes and wait until each listens on the queues; stop them after."""
+def workers(commands: list[list[str]], env: dict[str, str], name: str,
+            lanes: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start the worker processes and wait until each listens on the queues (``lanes`` RQ
+    workers each); stop them after."""
     redis = Redis.from_url(REDIS)
     with ExitStack() as stack:
         processes = []
@@ -204,9 +208,9 @@ def workers(commands: list[list[str]], env: dict[str, str], name: str) -> Iterat
                     if process.poll() is not None:
                         raise RuntimeError(f"a {name} worker exited with {process.returncode}")
                 registered = Worker.all(connection=redis)
-                if len(registered) > len(processes):
+                if len(registered) > len(processes) * lanes:
                     raise RuntimeError(f"{len(registered)} workers on {REDIS}: stray ones would take jobs")
-                return sum(w.get_state() == "idle" for w in registered) == len(processes)
+                return sum(w.get_state() == "idle" for w in registered) == len(processes) * lanes
 
             _wait(listening, f"{len(processes)} {name} workers to listen", 60)
             yield processes
