@@ -86,8 +86,7 @@ def _work(settings: Settings, connection: Redis, *, burst: bool) -> int:
         start_http_server(settings.worker_metrics_port)
     log.info("worker starting", queues=settings.queue_names, burst=burst,
              concurrency=settings.worker_concurrency)
-    run_worker_process(settings, connection, burst=burst)
-    return 0
+    return 0 if run_worker_process(settings, connection, burst=burst) else 1
 
 
 def _failed(connection: Redis, args: argparse.Namespace) -> int:

@@ -55,36 +55,41 @@ def make_lanes(settings: Settings, connection: Redis) -> Lanes:
     return Lanes(workers, heartbeat)
 
 
-def run_worker_process(settings: Settings, connection: Redis, *, burst: bool) -> None:
+def run_worker_process(settings: Settings, connection: Redis, *, burst: bool) -> bool:
     """Work until the lanes stop: when asked to (SIGTERM/SIGINT), or in burst mode when the
-    queues are empty."""
+    queues are empty. False if a lane gave up on its own (RQ quits on a Redis timeout or an
+    error of its own): then the process stops whole, to be restarted whole."""
     from boka.runtime import Runtime
 
     lanes = make_lanes(settings, connection)
     runtime = Runtime.from_settings(settings)
-    asyncio.run(_serve(runtime, lanes, burst=burst, log_level=settings.log_level))
+    return asyncio.run(_serve(runtime, lanes, burst=burst, log_level=settings.log_level))
 
 
-async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> None:
+async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> bool:
     loop = asyncio.get_running_loop()
     all_stopped = loop.create_future()
     running = len(lanes.workers)
+    gave_up: list[str] = []
+    stop_requests = 0
 
-    def lane_ended() -> None:
+    def lane_ended(worker: BokaWorker) -> None:
         nonlocal running
         running -= 1
+        if not burst and stop_requests == 0:
+            log.error("a worker lane stopped on its own: stopping the process", worker=worker.name)
+            gave_up.append(worker.name)
+            request_stop()
         if running == 0 and not all_stopped.done():
             all_stopped.set_result(None)
 
     def lane(worker: BokaWorker, with_scheduler: bool) -> None:
         try:
             worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=log_level)
-        except BaseException:  # noqa: BLE001 - logged; the other lanes go on
+        except BaseException:  # noqa: BLE001 - logged, and the process stops (lane_ended)
             log.exception("worker lane stopped with an error", worker=worker.name)
         finally:
-            loop.call_soon_threadsafe(lane_ended)
-
-    stop_requests = 0
+            loop.call_soon_threadsafe(lane_ended, worker)
 
     def request_stop() -> None:
         nonlocal stop_requests
@@ -117,3 +122,4 @@ async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> 
         finally:
             lanes.heartbeat.stop()
             await runtime.close()
+    return not gave_up
