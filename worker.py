@@ -2,7 +2,9 @@
 
 ``python worker.py`` drains the queues in priority order (BOKA_WORKER_QUEUES, default
 high,default,low) with RQ's scheduler on (scheduled jobs and retry backoff), and serves
-Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits.
+Prometheus metrics on BOKA_WORKER_METRICS_PORT. ``--burst`` drains and exits. Jobs run in this
+process on one event loop with one Runtime built at start, BOKA_WORKER_CONCURRENCY at a time
+(boka/jobs/worker_process.py).
 
 ``python worker.py failed list`` shows the jobs whose retries ran out;
 ``python worker.py failed requeue <job id>…`` (or ``--all``) puts them back on their queue.
@@ -18,19 +20,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import importlib
 import sys
 
 from prometheus_client import start_http_server
 from redis import Redis
-from rq import Queue
 
 from boka.config import Settings, get_settings
 from boka.events.relay_process import run_relay, start_relay_process
 from boka.jobs.failed import list_failed_jobs, requeue_failed_job
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import RQJobQueue
-from boka.jobs.rq_worker import BokaWorker
+from boka.jobs.worker_process import run_worker_process
 from boka.observability.logging import configure_logging, get_logger
+
+# The modules whose functions are Boka's jobs: imported once at start, not by the first job
+# (nor by every job, as when RQ forked a work horse per job).
+JOB_MODULES = ("boka.jobs.notifications", "boka.jobs.payments", "boka.jobs.scheduled", "boka.jobs.webhooks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         get_logger("boka.worker").info("relay starting")
         asyncio.run(run_relay(settings))
         return 0
+    for module in JOB_MODULES:  # before the relay's fork, so that both share these pages
+        importlib.import_module(module)
+    gc.freeze()  # and keep them shared: the collector no longer writes to what exists now
     if not args.no_relay and not args.burst:
-        start_relay_process()
+        start_relay_process()  # first, while this process has a single thread
     return _work(settings, connection, burst=args.burst)
 
 
@@ -74,18 +84,9 @@ def _work(settings: Settings, connection: Redis, *, burst: bool) -> int:
     if not burst:
         register_queue_depth(RQJobQueue(settings.redis_url or "").depths)
         start_http_server(settings.worker_metrics_port)
-    queues = [Queue(name, connection=connection) for name in settings.queue_names]
-    log.info("worker starting", queues=settings.queue_names, burst=burst)
-    worker = BokaWorker(
-        queues,
-        connection=connection,
-        worker_ttl=settings.worker_ttl_seconds,
-        maintenance_interval=settings.worker_maintenance_seconds,
-        job_monitoring_interval=settings.worker_job_monitoring_seconds,
-    )
-    worker.abandoned_grace_seconds = settings.worker_abandoned_grace_seconds
-    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
-    return 0
+    log.info("worker starting", queues=settings.queue_names, burst=burst,
+             concurrency=settings.worker_concurrency)
+    return 0 if run_worker_process(settings, connection, burst=burst) else 1
 
 
 def _failed(connection: Redis, args: argparse.Namespace) -> int:

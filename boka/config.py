@@ -134,6 +134,10 @@ class Settings(BaseSettings):
         5, ge=1, description="Consecutive dead deliveries after which an endpoint is disabled."
     )
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
+    worker_concurrency: int = Field(
+        8, ge=1, le=64, description="Jobs one worker process runs at a time (its lanes: RQ workers "
+        "in threads sharing the process's event loop and Runtime). Keep below db_pool_size x 2.",
+    )
     worker_metrics_port: int = Field(9100, description="Port of the worker's Prometheus endpoint.")
     public_url: str = Field(
         "http://localhost:8000", description="Base URL people reach Boka at (links in messages, feeds)."

@@ -1,9 +1,12 @@
 """The relay outside the app: ``python worker.py`` runs it in a child process of its own.
 
-Not a thread of the worker: RQ forks a work horse per job, and a fork taken while a relay
-thread holds a lock (logging, the connection pool) leaves the child waiting on it forever
-(found by test: the first webhook job hung). The child is started with ``spawn`` and exits
-when the worker that started it is gone.
+Not a task on the worker's event loop: the relay's deliveries (live subscriptions, webhooks)
+must not wait behind the worker's jobs for the loop or the GIL. The worker forks it first
+thing, while the worker still has a single thread (a fork taken while another thread holds a
+lock, logging's or a connection pool's, leaves the child waiting on it forever: found by test
+when RQ forked a work horse per job next to a relay thread), so the two share the pages of
+everything imported until then instead of each holding its own copy. The child exits when the
+worker that started it is gone.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from multiprocessing.process import BaseProcess
 
 from boka.config import Settings, get_settings
@@ -54,7 +58,10 @@ def _relay_process_main(parent_pid: int) -> None:
 
 
 def start_relay_process() -> BaseProcess:
-    process = multiprocessing.get_context("spawn").Process(
+    """Fork the relay. Call it before the process starts any thread."""
+    if threading.active_count() > 1:
+        raise RuntimeError("fork the relay before starting threads: a thread's held lock would hang it")
+    process = multiprocessing.get_context("fork").Process(
         target=_relay_process_main, args=(os.getpid(),), name="boka-relay", daemon=True
     )
     process.start()

@@ -1,8 +1,10 @@
 """The Runtime a job function works with.
 
 In embedded mode jobs run inside the app process and share its Runtime (and so its SQLite
-writer lock). In an RQ worker each job runs in a fresh work-horse process under its own event
-loop, so it builds a Runtime from the environment's settings for the job and closes it after.
+writer lock). In ``worker.py`` every job shares the worker process's Runtime, built once on its
+event loop (boka/jobs/job_loop.py), and so does the relay's consumers in the relay process.
+Anywhere else (a job function called on its own) a Runtime is built for the call and closed
+after it.
 """
 
 from __future__ import annotations

@@ -36,3 +36,40 @@ def wait_for_release(redis_url: str, key: str) -> None:
     while not connection.exists(f"{key}:release"):
         connection.blpop([f"{key}:wake"], timeout=1)
     connection.rpush(f"{key}:done", "done")
+
+
+async def runtime_identity() -> str:
+    """Which process, Runtime and engine ran this job."""
+    import os
+
+    from boka.jobs.context import job_runtime
+
+    async with job_runtime() as runtime:
+        return f"{os.getpid()}:{id(runtime)}:{id(runtime.database.engine)}"
+
+
+async def sleep_async(redis_url: str, key: str, seconds: float) -> None:
+    """Counts its start in ``key:starts``, then awaits ``seconds``; ``key:done`` if it ends."""
+    connection = Redis.from_url(redis_url)
+    connection.incr(f"{key}:starts")
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        connection.rpush(f"{key}:ended", "ended")  # cancelled or not, its finally runs
+    connection.rpush(f"{key}:done", "done")
+
+
+async def block_the_loop(seconds: float) -> None:
+    """An async job that never awaits: it holds the event loop for ``seconds``."""
+    import time
+
+    time.sleep(seconds)
+
+
+async def wait_for_release_async(redis_url: str, key: str) -> None:
+    """``wait_for_release`` as an async job: it awaits until ``key:release`` exists."""
+    connection = Redis.from_url(redis_url)
+    connection.incr(f"{key}:starts")
+    while not connection.exists(f"{key}:release"):
+        await asyncio.sleep(0.2)
+    connection.rpush(f"{key}:done", "done")

@@ -65,10 +65,12 @@ def _scheduled(redis: Redis) -> dict[str, datetime]:
 
 
 def _worker_env(settings: Settings, smtp: SmtpServer) -> dict[str, str]:
+    # One lane: messages leave in the order their jobs were queued. (With several lanes, as
+    # with several workers, two messages queued together may cross.)
     return worker_env(
         TEST_REDIS_URL, database_url=settings.database_url, smtp_host=smtp.host,
         smtp_port=str(smtp.port), smtp_security="none", email_from=settings.email_from,
-        public_url=settings.public_url,
+        public_url=settings.public_url, worker_concurrency="1",
     )
 
 
