@@ -18,7 +18,7 @@ import traceback
 
 from bench.table import Row, render
 
-BENCHMARKS = ["http_api"]
+BENCHMARKS = ["http_api", "fanout"]
 
 
 def main(argv: list[str]) -> int:
