@@ -70,6 +70,7 @@ BASELINE_MESSAGE_BYTES = 260  # about the size of Boka's bookingEvents message i
 SLOTS_PER_DAY = 90
 # A folder: py-spy records each Boka server while the triggers run (flame graphs, raw format).
 PROFILE = os.environ.get("BOKA_BENCH_FANOUT_PROFILE")
+VERBOSE = bool(os.environ.get("BOKA_BENCH_FANOUT_VERBOSE"))  # each trigger's first and last receipt
 CREATE = """mutation Book($input: CreateBookingInput!) {
   createBooking(input: $input) { booking { id } errors { code message } } }"""
 
@@ -179,12 +180,17 @@ async def _wait(event: asyncio.Event, seconds: float) -> bool:
 
 def _tally(result: Fanout, report: dict[str, Any], sent: dict[str, float], subscribers: int) -> None:
     seen: Counter[tuple[int, str]] = Counter()
+    per_trigger: dict[str, list[float]] = {key: [] for key in sent}
     for connection, key, received in report["receipts"]:
         if key not in sent:
             continue  # the warm-up
         seen[(connection, key)] += 1
         if seen[(connection, key)] == 1:
             result.latencies_ms.append((received - sent[key]) * 1000)
+            per_trigger[key].append((received - sent[key]) * 1000)
+    if VERBOSE:
+        print("   per trigger (first, last receipt, ms): " + ", ".join(
+            f"{min(v):.0f}-{max(v):.0f}" for v in per_trigger.values() if v), file=sys.stderr)
     result.expected = len(sent) * subscribers
     result.lost = result.expected - len(seen)
     result.duplicates = sum(count - 1 for count in seen.values())
