@@ -19,6 +19,7 @@ from boka.identity.principal import Principal
 from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
 from boka.web.csrf import cookie_authenticated, is_cross_site
+from boka.web.live_socket import LiveSocketHandler
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -45,6 +46,9 @@ def rate_limit_caller(principal: Principal, client_ip: str) -> str:
 
 
 class BokaGraphQL(GraphQL):
+    # graphql-transport-ws connections that can run live subscriptions in the fan-out
+    graphql_transport_ws_handler_class = LiveSocketHandler
+
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
