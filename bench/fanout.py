@@ -24,7 +24,8 @@ One run:
 The clients run in another process (bench/fanout_clients.py: raw ``websockets``, one loop,
 uvloop) and timestamp receipts with time.time(), the clock this process stamps sends with.
 Each trigger waits until every client has it (or 5 s) before the next; a delivery that never
-arrives, within 10 s of the last trigger, is lost.
+arrives at a subscribed client, within 10 s of the last trigger, is lost. Clients that could
+not connect and subscribe are counted apart (and fail the row too).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class Fanout:
 
     latencies_ms: list[float] = field(default_factory=list)
     expected: int = 0
-    lost: int = 0
+    lost: int = 0  # deliveries that never reached a subscribed client
+    unsubscribed: int = 0  # clients that could not connect and subscribe at all
     duplicates: int = 0
     ended: dict[str, int] = field(default_factory=dict)
     round_trips_ms: list[float] = field(default_factory=list)
@@ -96,6 +98,8 @@ class Fanout:
     def describe(self) -> str:
         text = (f"p50 {self.p(0.5):.0f} ms, p99 {self.p(0.99):.0f} ms, max {self.p(1.0):.0f} ms; "
                 f"lost {self.lost} of {self.expected}")
+        if self.unsubscribed:
+            text += f", {self.unsubscribed} clients could not subscribe"
         if self.duplicates:
             text += f", {self.duplicates} twice"
         if self.round_trips_ms:
@@ -191,7 +195,8 @@ def _tally(result: Fanout, report: dict[str, Any], sent: dict[str, float], subsc
     if VERBOSE:
         print("   per trigger (first, last receipt, ms): " + ", ".join(
             f"{min(v):.0f}-{max(v):.0f}" for v in per_trigger.values() if v), file=sys.stderr)
-    result.expected = len(sent) * subscribers
+    result.unsubscribed = report["failed"]
+    result.expected = len(sent) * (subscribers - result.unsubscribed)
     result.lost = result.expected - len(seen)
     result.duplicates = sum(count - 1 for count in seen.values())
     result.ended = report["ended"]
@@ -381,6 +386,15 @@ def run_once(bench: BenchDatabase, bookings: Bookings) -> Run:
     return Run(baseline, one, two)
 
 
+def _no_loss(run: Run) -> bool:
+    return not (run.one.lost or run.two.lost or run.one.unsubscribed or run.two.unsubscribed)
+
+
+def _unsubscribed(run: Run) -> str:
+    failed = run.one.unsubscribed + run.two.unsubscribed
+    return f"; {failed} clients could not subscribe" if failed else ""
+
+
 def rows(run: Run) -> list[Row]:
     base_p99 = run.baseline.p(0.99)
     one_p99, two_p99 = run.one.p(0.99), run.two.p(0.99)
@@ -392,8 +406,8 @@ def rows(run: Run) -> list[Row]:
             f"(p50 {run.two.p(0.5):.0f})", f"bare Starlette p99 {base_p99:.0f} ms", base_p99 / two_p99,
             "p99 <= 300 ms", two_p99 <= 300),
         Row("5 lost deliveries", f"Boka lost {run.one.lost} of {run.one.expected:,} (1 process), "
-            f"{run.two.lost} of {run.two.expected:,} (2)", f"bare lost {run.baseline.lost}", None, "0",
-            run.one.lost == 0 and run.two.lost == 0),
+            f"{run.two.lost} of {run.two.expected:,} (2)" + _unsubscribed(run),
+            f"bare lost {run.baseline.lost}", None, "0", _no_loss(run)),
     ]
     boka_bytes, bare_bytes = run.one.bytes_per_connection, run.baseline.bytes_per_connection
     if boka_bytes and bare_bytes:
@@ -424,7 +438,7 @@ def main(argv: list[str]) -> int:
             runs.append(run_once(bench, bookings))
             print(render(rows(runs[-1])), flush=True)
     if args.runs > 1:
-        lossy = [i + 1 for i, run in enumerate(runs) if run.one.lost or run.two.lost]
+        lossy = [i + 1 for i, run in enumerate(runs) if not _no_loss(run)]
         p99s = [run.one.p(0.99) for run in runs]
         print(f"\n{args.runs} runs: runs with a lost delivery: {lossy or 'none'}; "
               f"one-process p99 from {min(p99s):.0f} to {max(p99s):.0f} ms (median "

@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 SUBSCRIBE = "subscription { bookingEvents { eventId type booking { id status startTime } } }"
-OPENING_AT_ONCE = 64
+OPENING_AT_ONCE = 32
 
 
 class Clients:
