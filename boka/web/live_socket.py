@@ -85,11 +85,13 @@ class SocketWriter:
     def backlog(self) -> int:
         return len(self._queue)
 
-    def write(self, text: str) -> None:
+    def write(self, text: str, *, last_words: bool = False) -> None:
+        """Write ``text`` now, or queue it behind a waiting send. ``last_words`` (the error
+        and ``complete`` that end subscriptions) are queued even past the limit."""
         if self.closed:
             return
         if self._task is not None:  # a send is waiting for the socket: queue behind it
-            if len(self._queue) >= self._limit:
+            if len(self._queue) >= self._limit and not last_words:
                 self._queue.clear()
                 self._on_overflow()
             else:
@@ -231,8 +233,8 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         with structlog.contextvars.bound_contextvars(request_id=live.request_id):
             self.schema.process_errors([graphql_error], None)
         payload = json.dumps({"data": None, "errors": [graphql_error.formatted]})
-        self.writer.write(live.prefix + payload + "}")
-        self.writer.write(json.dumps({"id": operation_id, "type": "complete"}))
+        self.writer.write(live.prefix + payload + "}", last_words=True)
+        self.writer.write(json.dumps({"id": operation_id, "type": "complete"}), last_words=True)
 
     def _too_slow(self) -> None:
         log.warning("live subscriber too far behind; dropped", subscriptions=len(self.live))
