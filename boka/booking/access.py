@@ -67,13 +67,6 @@ async def visible_booking(
     return (await db.execute(statement)).scalar_one_or_none()
 
 
-def sees_whole_tenant(principal: Principal) -> bool:
-    """Whether ``visible_bookings`` is simply "the tenant's bookings" for this principal
-    (managers, owners), so a booking row can be judged without asking the database."""
-    scope = principal.scope(Action.BOOKING_VIEW)
-    return scope is not None and scope >= Scope.TENANT
-
-
 @dataclass(frozen=True)
 class BookingFacts:
     """A booking with what decides who may see it: whose staff member it is assigned to, and
