@@ -12,7 +12,7 @@ would otherwise deflate every message for every socket), uvloop.
 It talks to its parent in lines. On stdout: ``READY <open> <failed>`` once every connection is
 subscribed; ``DONE <key>`` when every open connection has received ``key``. On stdin:
 ``REPORT`` makes it print ``REPORT <json>`` (each receipt as [connection, key, time.time()],
-plus how connections ended) and exit.
+each event's ``occurredAt`` by key, and how connections ended) and exit.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-SUBSCRIBE = "subscription { bookingEvents { eventId type booking { id status startTime } } }"
+SUBSCRIBE = "subscription { bookingEvents { eventId type occurredAt booking { id status startTime } } }"
 OPENING_AT_ONCE = 32
 
 
@@ -39,6 +39,7 @@ class Clients:
         self.tenant = tenant
         self.query = query
         self.receipts: list[tuple[int, str, float]] = []
+        self.occurred: dict[str, str] = {}  # key -> the event's occurredAt, when it has one
         self.counts: Counter[str] = Counter()
         self.ended: Counter[str] = Counter()  # how connections ended, e.g. "close 4401"
         self.open = 0
@@ -73,7 +74,10 @@ class Clients:
             return None
         data = (message.get("payload") or {}).get("data") or {}
         event = data.get("bookingEvents") or {}
-        return (event.get("booking") or {}).get("id")
+        key = (event.get("booking") or {}).get("id")
+        if key is not None and "occurredAt" in event:
+            self.occurred[key] = event["occurredAt"]
+        return key
 
     async def read(self, index: int, ws: ClientConnection) -> None:
         try:
@@ -120,8 +124,8 @@ async def main(argv: list[str]) -> None:
         line = (await reader.readline()).decode().strip()
         if line in ("REPORT", ""):
             break
-    report = {"receipts": clients.receipts, "ended": dict(clients.ended), "open": clients.open,
-              "failed": clients.failed}
+    report = {"receipts": clients.receipts, "occurred": clients.occurred, "ended": dict(clients.ended),
+              "open": clients.open, "failed": clients.failed}
     print("REPORT " + json.dumps(report), flush=True)
     for task in readers:
         task.cancel()
