@@ -97,11 +97,25 @@ def bench_env(**boka: str) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:PORT
+    pid: int  # the server process, e.g. to read its memory
+
+
 @contextmanager
 def serve(env: dict[str, str], target: str = "app:app", *, health: str = "/healthz",
           cwd: Path = PROJECT_ROOT) -> Iterator[str]:
     """``uvicorn TARGET`` (one worker, uvloop + httptools as in production) in its own process;
     yields its base URL."""
+    with serve_process(env, target, health=health, cwd=cwd) as served:
+        yield served.base
+
+
+@contextmanager
+def serve_process(env: dict[str, str], target: str = "app:app", *, health: str = "/healthz",
+                  cwd: Path = PROJECT_ROOT) -> Iterator[Served]:
+    """``serve``, also telling the server's process id."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning",
             "--no-access-log"]
@@ -128,13 +142,22 @@ def serve_command(argv: list[str], base: str, *, env: dict[str, str] | None = No
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{argv[:3]} did not start; see {log.name}")
             time.sleep(0.2)
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory (VmRSS), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 @dataclass(frozen=True)

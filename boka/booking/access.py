@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,8 +67,63 @@ async def visible_booking(
     return (await db.execute(statement)).scalar_one_or_none()
 
 
-def sees_whole_tenant(principal: Principal) -> bool:
-    """Whether ``visible_bookings`` is simply "the tenant's bookings" for this principal
-    (managers, owners), so a booking row can be judged without asking the database."""
-    scope = principal.scope(Action.BOOKING_VIEW)
-    return scope is not None and scope >= Scope.TENANT
+@dataclass(frozen=True)
+class BookingFacts:
+    """A booking with what decides who may see it: whose staff member it is assigned to, and
+    whose customer record (linked since when) it is for. Read once, judged for many viewers."""
+
+    booking: Booking
+    staff_tenant_id: uuid.UUID | None
+    staff_user_id: uuid.UUID | None
+    customer_tenant_id: uuid.UUID | None
+    customer_user_id: uuid.UUID | None
+    customer_linked_at: datetime | None
+
+
+async def booking_facts(db: AsyncSession, tenant_id: uuid.UUID, booking_id: uuid.UUID) -> BookingFacts | None:
+    """The booking of the tenant with its staff member's and customer's links, in one query."""
+    statement = (
+        sa.select(
+            Booking, StaffMember.tenant_id, StaffMember.user_id,
+            Customer.tenant_id, Customer.user_id, Customer.user_linked_at,
+        )
+        .outerjoin(StaffMember, StaffMember.id == Booking.staff_id)
+        .outerjoin(Customer, Customer.id == Booking.customer_id)
+        .where(Booking.id == booking_id, Booking.tenant_id == tenant_id)
+    )
+    row = (await db.execute(statement)).one_or_none()
+    return None if row is None else BookingFacts(*row)
+
+
+@dataclass(frozen=True)
+class BookingViewer:
+    """What of a principal decides which bookings they see: the rules of ``visible_bookings``
+    applied to a booking already read (``BookingFacts``), so that many viewers can be judged
+    against one read. Managers and owners of a tenant are all the same viewer (no user)."""
+
+    tenant_id: uuid.UUID
+    scope: Scope | None
+    user_id: uuid.UUID | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> BookingViewer:
+        tenant = principal.require_tenant()
+        scope = principal.scope(Action.BOOKING_VIEW)
+        if scope is None or scope >= Scope.TENANT:
+            return cls(tenant.id, scope)
+        return cls(tenant.id, scope, principal.require_user().id)
+
+    def sees(self, facts: BookingFacts) -> bool:
+        booking = facts.booking
+        if self.scope is None or booking.tenant_id != self.tenant_id:
+            return False
+        if self.scope >= Scope.TENANT:
+            return True
+        if self.scope >= Scope.ASSIGNED:
+            return facts.staff_tenant_id == self.tenant_id and facts.staff_user_id == self.user_id
+        return (
+            facts.customer_tenant_id == self.tenant_id
+            and facts.customer_user_id == self.user_id
+            and facts.customer_linked_at is not None
+            and booking.created_at >= facts.customer_linked_at
+        )

@@ -1,10 +1,11 @@
 """One process's end of the broadcast channel: a single subscription to the relay's channel,
 fanned out to this process's live subscribers, tenant by tenant.
 
-Each listener has a bounded queue. The hub never waits for a listener: when a listener's queue
-is full, the hub empties it and leaves a single ``OVERFLOW`` mark, so a slow subscriber costs
-at most its queue and cannot stall the others; the subscription then ends (see
-``Listener.get``). Events seen again (a relay republishing after a crash) are dropped by id.
+Each listener has a queue, bounded unless its maxsize is 0. The hub never waits for a
+listener: when a listener's queue is full, the hub empties it and leaves a single ``OVERFLOW``
+mark, so a slow subscriber costs at most its queue and cannot stall the others; the
+subscription then ends (see ``Listener.get``). Events seen again (a relay republishing after a
+crash) are dropped by id.
 """
 
 from __future__ import annotations
@@ -111,21 +112,28 @@ class LiveHub:
             if listener.accepts(message):
                 listener.offer(message)
 
+    def attach(self, listener: Listener) -> None:
+        """Start offering ``listener`` its tenant's events it ``accepts`` (see ``listen``)."""
+        self._listeners[listener.tenant_id].add(listener)
+
+    def detach(self, listener: Listener) -> None:
+        listeners = self._listeners.get(listener.tenant_id)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del self._listeners[listener.tenant_id]
+
     @asynccontextmanager
     async def listen(
         self, tenant_id: uuid.UUID, *, maxsize: int, accepts: Callable[[dict[str, Any]], bool]
     ) -> AsyncIterator[Listener]:
         """A listener for the tenant's events that ``accepts``, removed when the block ends."""
         listener = Listener(tenant_id, maxsize, accepts)
-        self._listeners[tenant_id].add(listener)
+        self.attach(listener)
         try:
             yield listener
         finally:
-            listeners = self._listeners.get(tenant_id)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del self._listeners[tenant_id]
+            self.detach(listener)
 
     def listener_count(self) -> int:
         return sum(len(group) for group in self._listeners.values())

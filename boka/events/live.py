@@ -1,6 +1,6 @@
 """The live layer of one process: its Broadcast connection (Redis in production, memory in
-embedded mode), the hub that fans events out to subscribers, the availability feed, and —
-where this process runs it — the relay. Started and stopped by the app's lifespan."""
+embedded mode), the hub that fans events out to subscribers, the booking-events fan-out, the
+availability feed, and — where this process runs it — the relay. Started and stopped by the app's lifespan."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from boka.config import Settings
 from boka.db import Database
 from boka.events.broadcast import make_broadcast
 from boka.events.consumers import load_consumer_modules
+from boka.events.fanout import BookingFanout
 from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
 from boka.events.relay import Relay
@@ -53,6 +54,7 @@ class Live:
             self.hub, database, queue_size=settings.live_queue_size
         )
         self.bookings = BookingSnapshots(database)
+        self.booking_events = BookingFanout(self.hub, self.bookings)
         self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
         self._relay_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -109,6 +111,7 @@ class Live:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._relay_task
+        self.booking_events.close()
         if self.connected:
             await self.hub.stop()
             with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.events.wakeup import mark_outbox_written
+from boka.events.wakeup import announce_outbox_written
 from boka.models.events import Event, EventStream
 from boka.models.types import utcnow
 
@@ -50,7 +50,7 @@ async def record_event(
         event.sequence = await _next_sequence(db, tenant_id, aggregate_type, aggregate_id)
         db.add(event)
         await db.flush()
-    mark_outbox_written(db.sync_session)
+    await announce_outbox_written(db)
     return event
 
 

@@ -122,8 +122,16 @@ class Relay:
             await connection.close()
             return False
         self._leader = connection
+        await self._listen_for_commits(connection)
         log.info("relay leads")
         return True
+
+    async def _listen_for_commits(self, connection: AsyncConnection) -> None:
+        """Wake on every commit that wrote events, whichever process made it (wakeup.py)."""
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if hasattr(driver, "add_listener"):  # asyncpg
+            await driver.add_listener(wakeup.OUTBOX_CHANNEL, lambda *_: self._wake.set())
 
     async def _step_down(self) -> None:
         """Give up the lead. The connection is discarded, not returned to the pool: the lock

@@ -1,19 +1,37 @@
-"""Wake the relay of this process as soon as a transaction that wrote events commits, so
-embedded mode (and the process that made the change) need not wait for the next poll."""
+"""Wake the relay as soon as a transaction that wrote events commits, so it need not wait for
+its next poll: the relay of this process directly, and on PostgreSQL the leading relay of any
+process (the worker's, in production) by ``NOTIFY boka_outbox``, which PostgreSQL delivers
+when, and only if, the transaction commits."""
 
 from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 OUTBOX_WRITTEN = "boka.outbox_written"
 _waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
 
+OUTBOX_CHANNEL = "boka_outbox"  # LISTEN/NOTIFY channels are per database
+
+
 def mark_outbox_written(session: Session) -> None:
     session.info[OUTBOX_WRITTEN] = True
+
+
+async def announce_outbox_written(db: AsyncSession) -> None:
+    """Mark ``db``'s transaction as one that wrote events; on PostgreSQL, once per
+    transaction, notify the relays listening on other connections."""
+    session = db.sync_session
+    if session.info.get(OUTBOX_WRITTEN):
+        return
+    mark_outbox_written(session)
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(sa.text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
 
 def watch(signal: asyncio.Event) -> None:

@@ -49,7 +49,6 @@ class RequestContext:
     # resolver asks for it, so the failure reaches the client as a masked INTERNAL error with
     # the request id, through the same path as any other error.
     principal_failure: Exception | None = None
-    loaders: Loaders = field(init=False)
     # Set by Strawberry from a websocket's connection_init payload.
     connection_params: dict[str, object] | None = None
     # How a websocket authenticated, so live subscriptions can check again that the session
@@ -57,14 +56,20 @@ class RequestContext:
     credentials: Credentials | None = None
     principal_checked_at: float = field(default_factory=time.monotonic)
     shared_reads: SharedReads | None = None
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.reset_loaders()
+    @property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, built on first use (a websocket connection holds its
+        context as long as it lives and may never need them)."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.read_transaction, lambda: self.principal)
+        return self._loaders
 
     def reset_loaders(self) -> None:
         """Fresh DataLoaders: a subscription calls this before each push, since its context
         outlives any one result and cached rows would go out stale."""
-        self.loaders = Loaders(self.read_transaction, lambda: self.principal)
+        self._loaders = None
 
     def read_transaction(self, tenant_id: uuid.UUID | None) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction for reading: the operation's shared one while it runs (see

@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
 
-from boka.booking.access import sees_whole_tenant, visible_booking
+from boka.booking.access import BookingFacts, BookingViewer
 from boka.booking.availability import TimeRange
 from boka.booking.engine import load_service
 from boka.booking.slots import MAX_WINDOW
 from boka.errors import InvalidRequest, SlowConsumerDropped, UserInputError
-from boka.events.hub import SlowConsumer
+from boka.events.fanout import BookingWatch, Render
+from boka.events.hub import Listener, SlowConsumer
 from boka.events.live_availability import WindowKey
-from boka.events.types import BOOKING_EVENT_PREFIX
+from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Booking
 from boka.resolvers.booking import aware, zone_named
 from boka.resolvers.context import Info, RequestContext
+from boka.resolvers.live_handoff import Deliver, Fail, Rendered, current_handoff
+from boka.resolvers.live_render import EventRenderer
 from boka.schema.booking import BookingType, SlotType
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.live import BookingEventType
@@ -94,28 +97,57 @@ async def availability_changed(
             ]
 
 
-def _booking_events_of(staff_id: uuid.UUID | None) -> Any:
-    def accepts(message: dict[str, Any]) -> bool:
-        if not str(message.get("type", "")).startswith(BOOKING_EVENT_PREFIX):
-            return False
-        return staff_id is None or message["payload"].get("staff_id") == str(staff_id)
+def _event_of(message: dict[str, Any], booking: Booking) -> BookingEventType:
+    return BookingEventType(
+        event_id=strawberry.ID(message["id"]),
+        type=message["type"],
+        sequence=message["sequence"],
+        occurred_at=datetime.fromisoformat(message["occurred_at"]),
+        status=booking.status,
+        booking=BookingType.from_model(booking),
+    )
 
-    return accepts
+
+class _RenderedBookingEvents:
+    """bookingEvents of one subscriber, rendered with its group by the process's fan-out: the
+    group is the viewer (access.py's rules), the staff filter, the document and variables, and
+    the grants its fields resolve with."""
+
+    __slots__ = ("_key", "_renderer", "_staff_id", "_subscription", "_template")
+
+    def __init__(self, info: Info, variables: dict[str, Any] | None, staff_id: uuid.UUID | None,
+                 deliver: Deliver, fail: Fail) -> None:
+        self._renderer = EventRenderer(info, variables)
+        self._template: RequestContext = info.context
+        self._staff_id = staff_id
+        watch, self._key, render = self._place(self._template.principal)
+        self._subscription = self._template.runtime.live.booking_events.subscribe(
+            watch, self._key, render, deliver=deliver, fail=fail
+        )
+
+    def _place(self, principal: Principal) -> tuple[BookingWatch, Hashable, Render]:
+        renderer, template = self._renderer, self._template
+
+        async def render(message: dict[str, Any], facts: BookingFacts) -> Rendered:
+            context = RequestContext(request=template.request, response=template.response,
+                                     runtime=template.runtime, resolved_principal=principal)
+            return await renderer.render(_event_of(message, facts.booking), context)
+
+        key = (renderer.key, frozenset(principal.grants.items()))
+        return BookingWatch(BookingViewer.of(principal), self._staff_id), key, render
+
+    def principal_changed(self, principal: Principal) -> None:
+        watch, key, render = self._place(principal)
+        if (watch, key) != (self._subscription.watch, self._key):
+            self._key = key
+            self._subscription.move(watch, key, render)
+
+    def cancel(self) -> None:
+        self._subscription.cancel()
 
 
-async def _visible_booking_of(
-    context: RequestContext, tenant_id: uuid.UUID, message: dict[str, Any]
-) -> Booking | None:
-    """The event's booking if the principal may see it now. Managers and owners see the whole
-    tenant, so the row read once for every subscriber decides; staff and customers are asked
-    of the database, with access.py's row rules."""
-    booking_id = uuid.UUID(message["payload"]["booking_id"])
-    principal = context.principal
-    if sees_whole_tenant(principal):
-        booking = await context.runtime.live.bookings.for_event(message["id"], tenant_id, booking_id)
-        return booking if booking is not None and booking.tenant_id == tenant_id else None
-    async with context.runtime.database.transaction(tenant_id) as db:
-        return await visible_booking(db, principal, booking_id)
+async def _raw_events(message: dict[str, Any], facts: BookingFacts) -> tuple[dict[str, Any], BookingFacts]:
+    return message, facts
 
 
 async def booking_events(
@@ -131,30 +163,40 @@ async def booking_events(
         staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
     except (UserInputError, ValueError) as error:
         raise InvalidRequest(getattr(error, "message", None) or "Bad staffId.") from error
+    handoff = current_handoff.get()
+    if handoff is not None:  # the websocket writes the group's rendering itself
+        handoff.take(lambda deliver, fail: _RenderedBookingEvents(
+            info, handoff.variables, staff_row_id, deliver, fail))
+        return
+    # Elsewhere, Strawberry executes the selection set for this subscriber, event by event.
     settings = context.runtime.settings
-    async with context.runtime.live.hub.listen(
-        tenant.id, maxsize=settings.live_queue_size, accepts=_booking_events_of(staff_row_id)
-    ) as listener:
+    queue = Listener(tenant.id, settings.live_queue_size, accepts=lambda _: True)
+    watch = BookingWatch(BookingViewer.of(principal), staff_row_id)
+    subscription = context.runtime.live.booking_events.subscribe(
+        watch, "raw", _raw_events, deliver=queue.offer, fail=queue.offer
+    )
+    try:
         while True:
             try:
-                message = await listener.get(timeout=settings.live_session_check_seconds)
+                item = await queue.get(timeout=settings.live_session_check_seconds)
             except SlowConsumer as dropped:
                 raise SlowConsumerDropped("Too far behind; subscribe again.") from dropped
+            if isinstance(item, Exception):
+                raise item
             await _close_if_session_ended(context)
-            if message is None:
+            if context.principal is not principal:
+                principal = context.principal
+                if (moved := BookingWatch(BookingViewer.of(principal), staff_row_id)) != subscription.watch:
+                    subscription.move(moved, "raw", _raw_events)
+            if item is None:
                 continue
-            booking = await _visible_booking_of(context, tenant.id, message)
-            if booking is None:
+            message, facts = item
+            if not subscription.watch.wants(facts):  # delivered before the principal changed
                 continue
             context.reset_loaders()
-            yield BookingEventType(
-                event_id=strawberry.ID(message["id"]),
-                type=message["type"],
-                sequence=message["sequence"],
-                occurred_at=datetime.fromisoformat(message["occurred_at"]),
-                status=booking.status,
-                booking=BookingType.from_model(booking),
-            )
+            yield _event_of(message, facts.booking)
+    finally:
+        subscription.cancel()
 
 
 @strawberry.type

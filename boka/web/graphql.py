@@ -29,6 +29,7 @@ from boka.schema.errors import BUSY_RETRY_AFTER_SECONDS, shape_error
 from boka.web.csrf import cookie_authenticated, is_cross_site
 from boka.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boka.web.idempotency import Execution, IdempotentMutations, unsupported, worth_keeping
+from boka.web.live_socket import LiveSocketHandler
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -130,6 +131,9 @@ def rate_limit_caller(principal: Principal, client_ip: str) -> str:
 
 
 class BokaGraphQL(GraphQL):
+    # graphql-transport-ws connections that can run live subscriptions in the fan-out
+    graphql_transport_ws_handler_class = LiveSocketHandler
+
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from boka.events import wakeup
 from boka.events.consumers import ConsumerRegistry, DeliveredEvent
 from boka.events.hub import Listener, SlowConsumer
 from boka.events.outbox import record_event
@@ -98,3 +99,29 @@ async def test_a_slow_listener_is_dropped_without_holding_up_the_others() -> Non
         pass
     else:
         raise AssertionError("the slow listener was not dropped")
+
+
+async def test_a_relay_in_another_process_is_woken_by_the_commit_not_by_its_poll(app: Any, world: World) -> None:
+    tenant = await world.tenant("salon")
+    registry = ConsumerRegistry()
+    arrived = asyncio.Event()
+
+    @registry.on("test.happened")
+    async def got(event: DeliveredEvent) -> None:
+        arrived.set()
+
+    relay = Relay(world.runtime.database, None, registry=registry, poll_seconds=60)
+    running = asyncio.create_task(relay.run())
+    try:
+        for _ in range(100):
+            if relay._leader is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert relay._leader is not None
+        wakeup.unwatch(relay._wake)  # as in another process: only NOTIFY can wake it now
+        await asyncio.sleep(0.3)  # its first pass found nothing; it sleeps for 60 s
+        await _write(world, tenant.id, [uuid.uuid4()], 1)
+        await asyncio.wait_for(arrived.wait(), 5)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

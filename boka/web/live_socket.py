@@ -1,0 +1,271 @@
+"""The graphql-transport-ws connection, able to take live subscriptions over from Strawberry.
+
+Strawberry's handler (parsing, validation, extensions, the resolver's access checks) starts
+every operation as usual. A subscription whose resolver takes the ``LiveHandoff`` offered here
+(see boka/resolvers/live_handoff.py) then runs without a task or generator of its own: the
+fan-out hands it pre-rendered results and this connection writes them, once per subscriber,
+through its ``SocketWriter``. The connection also re-checks its principal for such
+subscriptions every ``live_session_check_seconds`` (closing with 4401 when the session
+ended), as the subscriptions that run inside Strawberry do for themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+import structlog
+from graphql import GraphQLError
+from starlette.websockets import WebSocket
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+
+from boka.errors import SlowConsumerDropped
+from boka.observability.logging import get_logger
+from boka.resolvers.context import RequestContext
+from boka.resolvers.live_handoff import Deliver, Fail, HandedOver, Rendered, current_handoff
+from boka.resolvers.live_render import payload_text
+
+log = get_logger("boka.web.live_socket")
+
+SESSION_ENDED = 4401
+
+
+class _Resume:
+    """Awaiting this finishes a coroutine that was started outside any task and is suspended
+    on ``waiting_on`` (what it yielded): the task that awaits it takes over from there."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, waiting_on = self.coroutine, self.waiting_on
+        while True:
+            try:
+                value = yield waiting_on
+            except BaseException as error:  # noqa: BLE001 - cancellation goes in, too
+                try:
+                    waiting_on = coroutine.throw(error)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waiting_on = coroutine.send(value)
+                except StopIteration as stop:
+                    return stop.value
+
+
+class SocketWriter:
+    """One websocket's fan-out frames, in order, never waited for by the fan-out.
+
+    A frame is written at once (the send runs eagerly, without a task) while the socket keeps
+    up, which is nearly always: the ASGI send then completes without suspending. When it must
+    wait (the client reads slowly and the server's buffer is full), a task finishes that send
+    and the frames queued behind it. More than ``limit`` queued frames: ``on_overflow``.
+    """
+
+    __slots__ = ("_limit", "_on_overflow", "_queue", "_send", "_task", "closed")
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], limit: int, on_overflow: Callable[[], None]) -> None:
+        self._send = send
+        self._limit = limit
+        self._on_overflow = on_overflow
+        self._queue: deque[str] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    def write(self, text: str, *, last_words: bool = False) -> None:
+        """Write ``text`` now, or queue it behind a waiting send. ``last_words`` (the error
+        and ``complete`` that end subscriptions) are queued even past the limit."""
+        if self.closed:
+            return
+        if self._task is not None:  # a send is waiting for the socket: queue behind it
+            if len(self._queue) >= self._limit and not last_words:
+                self._queue.clear()
+                self._on_overflow()
+            else:
+                self._queue.append(text)
+            return
+        coroutine = self._send(text)
+        try:
+            waiting_on = coroutine.send(None)  # type: ignore[attr-defined]
+        except StopIteration:
+            return  # written
+        except Exception:  # noqa: BLE001 - the socket is gone; the handler cleans up on disconnect
+            self.closed = True
+            return
+        self._task = asyncio.ensure_future(self._finish(_Resume(coroutine, waiting_on)))  # type: ignore[arg-type]
+
+    async def _finish(self, pending: _Resume) -> None:
+        try:
+            await pending
+            while self._queue:
+                await self._send(self._queue.popleft())
+        except Exception:  # noqa: BLE001
+            self.closed = True
+            self._queue.clear()
+        finally:
+            self._task = None
+
+    def close(self) -> None:
+        self.closed = True
+        self._queue.clear()
+        if self._task is not None:
+            self._task.cancel()
+
+
+class _LiveOperation:
+    """A subscription of this connection that runs in the fan-out: how its frames look."""
+
+    __slots__ = ("connection", "id", "prefix", "request_id", "running")
+
+    def __init__(self, connection: LiveSocketHandler, operation_id: str, request_id: str | None) -> None:
+        self.connection = connection
+        self.id = operation_id
+        self.prefix = '{"type":"next","id":' + json.dumps(operation_id) + ',"payload":'
+        self.request_id = request_id
+        self.running: HandedOver | None = None
+
+    def deliver(self, rendered: Rendered) -> None:
+        self.connection.writer.write(self.prefix + payload_text(rendered, self.request_id) + "}")
+
+    def fail(self, error: Exception) -> None:
+        self.connection.end_live(self.id, error)
+
+
+class _SocketHandoff:
+    def __init__(self, connection: LiveSocketHandler, operation: Operation[Any, Any]) -> None:
+        self.connection = connection
+        self.operation = operation
+        self.variables = operation.variables
+
+    def take(self, start: Callable[[Deliver, Fail], HandedOver]) -> None:
+        self.connection.take(self.operation, start)
+
+
+class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.live: dict[str, _LiveOperation] = {}
+        self._writer: SocketWriter | None = None
+        self._session_timer: asyncio.TimerHandle | None = None
+        self._session_check: asyncio.Task[None] | None = None
+
+    @property
+    def writer(self) -> SocketWriter:
+        if self._writer is None:
+            socket: WebSocket = self.context.request  # type: ignore[assignment]
+            send = socket.send
+
+            def send_text(text: str) -> Awaitable[None]:
+                return send({"type": "websocket.send", "text": text})
+
+            self._writer = SocketWriter(
+                send_text, self.context.runtime.settings.live_queue_size, self._too_slow
+            )
+        return self._writer
+
+    # -- taking subscriptions over ---------------------------------------------------------
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        token = current_handoff.set(_SocketHandoff(self, operation))
+        try:
+            await super().run_operation(operation)
+        finally:
+            current_handoff.reset(token)
+
+    def take(self, operation: Operation[Any, Any], start: Callable[[Deliver, Fail], HandedOver]) -> None:
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        live = _LiveOperation(self, operation.id, request_id)
+        live.running = start(live.deliver, live.fail)
+        self.live[operation.id] = live
+        self._schedule_session_check()
+
+    # Strawberry ends the operation once the resolver has handed it over: it stays registered
+    # (its id taken, counted against the limit) and no ``complete`` goes out for it.
+
+    def forget_id(self, id: str) -> None:
+        if id in self.live:
+            return
+        super().forget_id(id)
+
+    async def send_message(self, message: Message) -> None:
+        if message.get("type") == "complete" and message.get("id") in self.live:
+            return
+        await super().send_message(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        live = self.live.pop(operation_id, None)
+        if live is not None and live.running is not None:
+            live.running.cancel()
+        await super().cleanup_operation(operation_id)
+
+    async def shutdown(self) -> None:
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+        if self._session_check is not None:
+            self._session_check.cancel()
+        await super().shutdown()
+        if self._writer is not None:
+            self._writer.close()
+
+    def end_live(self, operation_id: str, error: Exception) -> None:
+        """End a handed-over subscription with ``error``, as Strawberry ends one whose resolver
+        raised: a ``next`` carrying the error, then ``complete``."""
+        live = self.live.pop(operation_id, None)
+        if live is None:
+            return
+        if live.running is not None:
+            live.running.cancel()
+        self.operations.pop(operation_id, None)
+        graphql_error = GraphQLError(str(error), original_error=error)
+        with structlog.contextvars.bound_contextvars(request_id=live.request_id):
+            self.schema.process_errors([graphql_error], None)
+        payload = json.dumps({"data": None, "errors": [graphql_error.formatted]})
+        self.writer.write(live.prefix + payload + "}", last_words=True)
+        self.writer.write(json.dumps({"id": operation_id, "type": "complete"}), last_words=True)
+
+    def _too_slow(self) -> None:
+        log.warning("live subscriber too far behind; dropped", subscriptions=len(self.live))
+        for operation_id in list(self.live):
+            self.end_live(operation_id, SlowConsumerDropped("Too far behind; subscribe again."))
+
+    # -- the session, checked again --------------------------------------------------------
+
+    def _schedule_session_check(self) -> None:
+        credentials = self.context.credentials
+        if self._session_timer is not None or credentials is None or credentials.token is None:
+            return
+        seconds = self.context.runtime.settings.live_session_check_seconds
+        self._session_timer = asyncio.get_running_loop().call_later(seconds, self._session_due)
+
+    def _session_due(self) -> None:
+        self._session_timer = None
+        if self.live:
+            self._session_check = asyncio.create_task(self._check_session())
+
+    async def _check_session(self) -> None:
+        try:
+            principal = await self.context.refresh_principal()
+        except Exception:  # noqa: BLE001 - the database is away: try again next time
+            log.warning("could not check a live connection's session", exc_info=True)
+            self._schedule_session_check()
+            return
+        if not principal.is_authenticated:
+            await self.websocket.close(code=SESSION_ENDED, reason="The session has ended.")
+            return
+        for live in list(self.live.values()):
+            if live.running is not None:
+                live.running.principal_changed(principal)
+        self._schedule_session_check()
