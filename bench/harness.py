@@ -119,14 +119,15 @@ def serve_process(env: dict[str, str], target: str = "app:app", *, health: str =
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level", "warning",
             "--no-access-log"]
-    with serve_command(argv, f"http://127.0.0.1:{port}", env=env, health=health, cwd=cwd) as base:
-        yield base
+    with serve_command(argv, f"http://127.0.0.1:{port}", env=env, health=health, cwd=cwd) as served:
+        yield served
 
 
 @contextmanager
 def serve_command(argv: list[str], base: str, *, env: dict[str, str] | None = None,
-                  health: str = "/healthz", cwd: Path = PROJECT_ROOT) -> Iterator[str]:
-    """Any server process; yields ``base`` once ``base + health`` answers below 500."""
+                  health: str = "/healthz", cwd: Path = PROJECT_ROOT) -> Iterator[Served]:
+    """Any server process; yields it (``base`` and ``pid``) once ``base + health`` answers
+    below 500."""
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

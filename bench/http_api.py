@@ -38,7 +38,9 @@ from bench.harness import (
     free_port,
     median_load,
     serve,
+    rss_bytes,
     serve_command,
+    serve_process,
     throwaway_database,
     wrk,
 )
@@ -215,9 +217,15 @@ def _measure(database: BenchDatabase, token: str, service_id: uuid.UUID) -> list
     rows: list[Row] = []
     pg_argv = _postgraphile()
     pg_port = free_port()
-    with serve(boka_env) as boka, serve(bench_env(), "bench.baseline_apps:graphql_core_app") as core, \
+    with serve_process(boka_env) as served_boka, \
+            serve(bench_env(), "bench.baseline_apps:graphql_core_app") as core, \
             serve(bench_env(), "bench.baseline_apps:strawberry_app") as plain:
         import httpx
+
+        boka = served_boka.base
+        idle_mib = rss_bytes(served_boka.pid) / 2**20  # started, migrated, nothing asked yet
+        rows.append(Row("7 app memory", f"Boka app process idle: {idle_mib:.0f} MiB RSS", "-", None,
+                        "<= 120 MiB", idle_mib <= 120))
 
         # Register the persisted query once (APQ: hash + text), as a client's first request does.
         httpx.post(boka + "/graphql", headers={**json_headers, **tenant}, content=json.dumps({
@@ -259,7 +267,8 @@ def _measure(database: BenchDatabase, token: str, service_id: uuid.UUID) -> list
         if pg_argv is not None:
             with serve_command(pg_argv + ["-c", asyncpg_dsn(database.owner_url), "-s", "public",
                                           "-p", str(pg_port), "-n", "127.0.0.1", "--disable-query-log"],
-                               f"http://127.0.0.1:{pg_port}", health="/graphql") as postgraphile:
+                               f"http://127.0.0.1:{pg_port}", health="/graphql") as served_pg:
+                postgraphile = served_pg.base
                 pg_runs = []
                 pg_body = json.dumps({"query": POSTGRAPHILE_QUERY})
                 check = httpx.post(postgraphile + "/graphql", content=pg_body, headers=json_headers).json()
