@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock
 from pathlib import Path
 
 from bench.harness import (
@@ -44,16 +43,14 @@ from bench.harness import (
     throwaway_database,
     wrk,
 )
+from bench.salon import PASSWORD, open_salon
 from bench.table import Row, ratio_row
 from boka.db import Database, create_engine
 from boka.identity.accounts import register_user
 from boka.identity.memberships import add_membership
 from boka.identity.sessions import DeviceInfo, start_session
 from boka.models.bookings import Booking, BookingStatus, Customer
-from boka.models.catalog import Service, StaffMember, StaffService
-from boka.models.schedules import WeeklyHours
 from boka.models.tenancy import Role
-from boka.tenancy import create_tenant
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -84,31 +81,14 @@ async def _seed(database: BenchDatabase) -> tuple[str, uuid.UUID]:
     db_engine = Database(create_engine(database.settings(database_url=database.owner_url)))
     try:
         async with db_engine.transaction(write=True) as db:
-            tenant = await create_tenant(db, name="Bench", slug="bench", time_zone="UTC")
-            owner = await register_user(db, email="owner@bench.test", password="bench-password-123",
+            salon = await open_salon(db, staff_count=STAFF)
+            tenant, service, staff = salon.tenant, salon.service, salon.staff
+            owner = await register_user(db, email="owner@bench.test", password=PASSWORD,
                                         full_name="Owner")
             await add_membership(db, tenant_id=tenant.id, user_id=owner.id, role=Role.OWNER)
             issued = await start_session(db, owner, tenant_id=tenant.id,
                                          device=DeviceInfo(ip_address="127.0.0.1", user_agent="bench"),
                                          ttl=timedelta(hours=6))
-            service = Service(tenant_id=tenant.id, name="Cut", duration_minutes=30, price_cents=2500,
-                              currency="EUR", slot_interval_minutes=30, max_advance_days=730)
-            db.add(service)
-            staff = []
-            for index in range(STAFF):
-                user = await register_user(db, email=f"staff{index}@bench.test",
-                                           password="bench-password-123", full_name=f"Staff {index}")
-                await add_membership(db, tenant_id=tenant.id, user_id=user.id, role=Role.STAFF)
-                member = StaffMember(tenant_id=tenant.id, user_id=user.id, display_name=f"Staff {index}",
-                                     time_zone="UTC")
-                db.add(member)
-                staff.append(member)
-            await db.flush()
-            for member in staff:
-                db.add(StaffService(tenant_id=tenant.id, staff_member_id=member.id, service_id=service.id))
-                for weekday in range(7):
-                    db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=weekday,
-                                       start_time=clock(0), end_time=clock(23, 59)))
             customers = [Customer(tenant_id=tenant.id, email=f"c{i}@bench.test", first_name=f"C{i}",
                                   last_name="Bench") for i in range(CUSTOMERS)]
             db.add_all(customers)

@@ -19,19 +19,13 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock
 
 import httpx
 
 from bench.harness import REDIS, BenchDatabase, bench_env, serve, throwaway_database
+from bench.salon import open_salon
 from bench.table import Row
 from boka.db import Database, create_engine
-from boka.identity.accounts import register_user
-from boka.identity.memberships import add_membership
-from boka.models.catalog import Service, StaffMember, StaffService
-from boka.models.schedules import WeeklyHours
-from boka.models.tenancy import Role
-from boka.tenancy import create_tenant
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 REQUESTS = int(os.environ.get("BENCH_IDEMPOTENCY_REQUESTS", "150"))  # per round and kind
@@ -47,25 +41,7 @@ async def _seed(database: BenchDatabase) -> str:
     engine = Database(create_engine(database.settings(database_url=database.owner_url)))
     try:
         async with engine.transaction(write=True) as db:
-            tenant = await create_tenant(db, name="Bench", slug="bench", time_zone="UTC")
-            service = Service(tenant_id=tenant.id, name="Cut", duration_minutes=30, price_cents=2500,
-                              currency="EUR", slot_interval_minutes=30, max_advance_days=730)
-            db.add(service)
-            staff = []
-            for index in range(STAFF):
-                user = await register_user(db, email=f"staff{index}@bench.test",
-                                           password="bench-password-123", full_name=f"Staff {index}")
-                await add_membership(db, tenant_id=tenant.id, user_id=user.id, role=Role.STAFF)
-                member = StaffMember(tenant_id=tenant.id, user_id=user.id, display_name=f"Staff {index}",
-                                     time_zone="UTC")
-                db.add(member)
-                staff.append(member)
-            await db.flush()
-            for member in staff:
-                db.add(StaffService(tenant_id=tenant.id, staff_member_id=member.id, service_id=service.id))
-                for weekday in range(7):
-                    db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=weekday,
-                                       start_time=clock(0), end_time=clock(23, 59)))
+            service = (await open_salon(db, staff_count=STAFF)).service
         return base64.b64encode(f"Service:{service.id}".encode()).decode()
     finally:
         await engine.dispose()
