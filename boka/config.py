@@ -108,9 +108,8 @@ class Settings(BaseSettings):
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
     identity_cache_seconds: float = Field(
-        2, ge=0, description="How long a process may reuse who a token or tenant hint names "
-        "(cleared at once on every change Boka makes to users, sessions, memberships, tenants "
-        "or keys; this bounds how long a change made outside Boka, in SQL, goes unseen; 0 = off).",
+        30, ge=0, description="How long a process may reuse who a token or tenant hint names "
+        "(cleared on every change to users, sessions, memberships, tenants or keys; 0 = off).",
     )
     relay_in_app: bool | None = Field(
         None,

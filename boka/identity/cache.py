@@ -6,9 +6,7 @@ Never stale past a change: every committed write to the tables behind these answ
 sessions, memberships, tenants, security settings, API keys) clears the cache in this process
 before the writing request answers (``Database.on_commit``), and in every other process through
 Redis pub/sub. While that channel is not subscribed (Redis down, reconnecting), the cache is
-off: answers come from the database, as before. ``ttl`` (2 s by default) bounds an entry's
-life regardless: a change written outside Boka (SQL by hand) is seen within it. Under load
-that still spares nearly every lookup: a busy caller is looked up once per ``ttl``.
+off: answers come from the database, as before. ``ttl`` bounds an entry's life regardless.
 
 A lookup that raced a clear is not stored (the generation it started in is gone), so a session
 revoked while another request was reading it cannot come back from the cache. Time-based
@@ -37,7 +35,7 @@ from boka.observability.logging import get_logger
 log = get_logger("boka.identity.cache")
 
 CHANNEL = "boka:identity-changed"
-DEFAULT_TTL_SECONDS = 2.0
+DEFAULT_TTL_SECONDS = 30.0
 MAX_ENTRIES = 20_000
 # Writes that cannot change a cached answer: a new session or key has a token nobody has
 # looked up yet (misses are not cached for tokens).

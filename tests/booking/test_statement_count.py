@@ -7,23 +7,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from boka.booking.availability import private_slot_key
 from boka.models.bookings import Booking, BookingResource, BookingStatus, Customer
 from boka.models.tenancy import Role
-from boka.config import Settings
 from tests.booking.support import BookingWorld, future_day, local
-from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
-
-@pytest.fixture
-def settings(postgres_url: str) -> Settings:
-    # Who is asking stays cached for the whole test, however slow the machine: the counts are
-    # about the page, not the identity lookups.
-    return settings_for(postgres_url, identity_cache_seconds=600)
-
 
 LIST = """{ bookings(first: 100) { edges { node {
   id status customer { email } service { name } staff { displayName } resources { name }
