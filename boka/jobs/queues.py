@@ -83,6 +83,15 @@ def _check_importable(function: Callable[..., Any]) -> None:
         raise ValueError(f"{function.__qualname__}: a job must be a module-level function")
 
 
+def whole_second_after(at: datetime) -> datetime:
+    """``at`` rounded up to a whole second. RQ scores a scheduled job by its time truncated to
+    the second, so a job for 12:00:00.95 would be due at 12:00:00 and could run almost a second
+    early: a hold-expiry job then finds its hold not yet due and ends, and the hold outlives
+    its time until the next sweep."""
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + timedelta(seconds=1)
+
+
 def checked_job_id(function: Callable[..., Any], queue: str, job_id: str | None) -> str | None:
     """What every queue checks before enqueueing: a worker can import the function, the queue
     exists, and the id is one RQ accepts."""
@@ -136,7 +145,7 @@ class RQJobQueue:
         }
         try:
             if at is not None:
-                job = rq_queue.enqueue_at(at, function, *args, **options)
+                job = rq_queue.enqueue_at(whole_second_after(at), function, *args, **options)
             else:
                 job = rq_queue.enqueue(function, *args, **options)
         except DuplicateJobError:

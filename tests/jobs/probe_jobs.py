@@ -4,12 +4,17 @@ worker runs them in other processes), so a test can see what ran, how often and 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from redis import Redis
 
 
 def record(redis_url: str, key: str, value: str) -> None:
     Redis.from_url(redis_url).rpush(key, value)
+
+
+def record_time(redis_url: str, key: str) -> None:
+    Redis.from_url(redis_url).rpush(key, repr(time.time()))
 
 
 async def record_async(redis_url: str, key: str, value: str) -> None:

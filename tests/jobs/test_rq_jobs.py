@@ -3,6 +3,7 @@ backoff, the failed registry and its requeue, metrics, and no job lost to a SIGK
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from boka.jobs.queues import RQJobQueue
+from boka.jobs.queues import RQJobQueue, whole_second_after
 from boka.jobs.retry import RetryPolicy
 from tests.conftest import TEST_REDIS_URL
 from tests.jobs import probe_jobs
@@ -54,15 +55,24 @@ def test_a_job_id_makes_enqueueing_idempotent(redis_db: Redis, jobs: RQJobQueue)
 
 
 async def test_scheduled_jobs_wait_for_their_time(redis_db: Redis, jobs: RQJobQueue, tmp_path: Path) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    later = await jobs.enqueue(
-        probe_jobs.record, TEST_REDIS_URL, "ran", "later", at=datetime.now(UTC) + timedelta(seconds=2)
-    )
-    assert Job.fetch(later.id, connection=redis_db).get_status() == JobStatus.SCHEDULED
     with worker_process(worker_env(TEST_REDIS_URL), tmp_path / "worker.log"):
+        await jobs.enqueue(probe_jobs.record, TEST_REDIS_URL, "ready", "yes")
+        wait_for(lambda: redis_db.lrange("ready", 0, -1), "the worker")
+        # Due at .95 of a second: RQ keeps whole seconds, and rounding down would let it run up
+        # to a second early (a hold-expiry job then found its hold not yet due, and the hold
+        # outlived its time).
+        due = datetime.now(UTC).replace(microsecond=950_000) + timedelta(seconds=2)
+        later = await jobs.enqueue(probe_jobs.record_time, TEST_REDIS_URL, "ran", at=due)
+        assert Job.fetch(later.id, connection=redis_db).get_status() == JobStatus.SCHEDULED
         wait_for(lambda: redis_db.lrange("ran", 0, -1), "the scheduled job")
-    assert redis_db.lrange("ran", 0, -1) == [b"later"]
+    [ran_at] = redis_db.lrange("ran", 0, -1)
+    assert float(ran_at) >= due.timestamp()
+
+
+def test_a_job_is_never_scheduled_before_its_time() -> None:
+    at = datetime(2026, 1, 1, 12, 0, 0, 950_000, tzinfo=UTC)
+    assert whole_second_after(at) == datetime(2026, 1, 1, 12, 0, 1, tzinfo=UTC)
+    assert whole_second_after(at.replace(microsecond=0)) == at.replace(microsecond=0)
 
 
 def test_a_failing_job_is_retried_with_backoff_until_it_succeeds_and_metrics_count_it(
