@@ -57,7 +57,8 @@ class Message:
 
 
 class Senders:
-    """The providers the settings configure; a channel without one is not used."""
+    """The providers the settings configure; a channel without one is not used. One per
+    process (``Runtime.senders``): the email sender keeps its connections open."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -83,6 +84,10 @@ class Senders:
 
             self._sms = TwilioSmsSender(self.settings)
         return await self._sms.send(message.recipient, message.sms_body)
+
+    def close(self) -> None:
+        if self._email is not None:
+            self._email.close()
 
 
 async def deliver(database: Database, senders: Senders, message: Message) -> Outcome:
