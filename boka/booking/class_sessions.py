@@ -293,15 +293,27 @@ async def _setting(db: AsyncSession, tenant: Tenant, plan: SessionPlan) -> _Sett
 def _new_session(
     tenant: Tenant, setting: _Setting, plan: SessionPlan, start: datetime, now: datetime
 ) -> ClassSession:
-    service = setting.service
-    end = start + timedelta(minutes=setting.link.duration_minutes or service.duration_minutes)
+    return new_session(
+        setting.service, plan.staff_id, start, now=now, resource_id=setting.resource_id,
+        capacity=plan.capacity, duration_minutes=setting.link.duration_minutes,
+    )
+
+
+def new_session(
+    service: Service, staff_id: uuid.UUID, start: datetime, *, now: datetime,
+    resource_id: uuid.UUID | None = None, capacity: int | None = None,
+    duration_minutes: int | None = None,
+) -> ClassSession:
+    """A scheduled session row of ``service`` (not yet checked against anyone's time): the
+    class lasts the instructor's own duration if they have one, plus the service's buffers."""
+    end = start + timedelta(minutes=duration_minutes or service.duration_minutes)
     return ClassSession(
-        id=uuid.uuid4(), tenant_id=tenant.id, service_id=service.id, staff_id=plan.staff_id,
-        resource_id=setting.resource_id, status=ClassSessionStatus.SCHEDULED.value,
+        id=uuid.uuid4(), tenant_id=service.tenant_id, service_id=service.id, staff_id=staff_id,
+        resource_id=resource_id, status=ClassSessionStatus.SCHEDULED.value,
         start_time=start, end_time=end,
         block_start=start - timedelta(minutes=service.buffer_before_minutes),
         block_end=end + timedelta(minutes=service.buffer_after_minutes),
-        capacity=plan.capacity or service.capacity, seats_taken=0, created_at=now, updated_at=now,
+        capacity=capacity or service.capacity, seats_taken=0, created_at=now, updated_at=now,
     )
 
 

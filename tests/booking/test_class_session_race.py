@@ -1,0 +1,87 @@
+"""300 concurrent seat requests for one 10-seat class session, through every path that takes
+seats (any-staff bookings, bookings naming the instructor, several seats at once, reschedules
+from another session), sell exactly 10 seats on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from boka.config import Settings
+from boka.models.bookings import ACTIVE_STATUSES, Booking
+from boka.models.sessions import ClassSession
+from boka.models.tenancy import Role
+from tests.booking.class_session_support import CREATE_BOOKING, RESCHEDULE, book, schedule
+from tests.booking.support import ZONE, BookingWorld, future_day, local
+from tests.conftest import settings_for
+from tests.support import GraphQLClient, World
+
+MOVERS = 60
+
+
+@pytest.fixture
+def settings(postgres_url: str) -> Settings:
+    # Every request waits its turn on the session; give the queue time rather than a 503.
+    return settings_for(postgres_url, rate_limits_enabled=False, db_pool_timeout_seconds=60)
+
+
+async def test_three_hundred_seat_requests_for_ten_seats_sell_exactly_ten(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    tenant = await world.tenant("studio", time_zone=ZONE)
+    yoga = await BookingWorld(world).staffed_service(
+        tenant, name="Yoga", capacity=10, staff_count=2, price_cents=1500
+    )
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    await schedule(gql, owner.token, "studio", yoga.service_id, yoga.staff_id(0), local(day, 9))
+    # Another instructor's roomy session at noon, whose bookings will try to move into 09:00.
+    await schedule(gql, owner.token, "studio", yoga.service_id, yoga.staff_id(1), local(day, 12),
+                   capacity=MOVERS)
+    movers = [
+        (await book(gql, owner.token, "studio", yoga.service_id, local(day, 12), f"m{i}@example.com"))["booking"]["id"]
+        for i in range(MOVERS)
+    ]
+    requests: list[tuple[str, str, dict]] = []
+    for index in range(300 - MOVERS):
+        fields: dict = {"serviceId": yoga.service_id, "start": local(day, 9).isoformat(),
+                        "customer": {"email": f"r{index}@example.com"}}
+        if index % 3 == 1:
+            fields["staffId"] = yoga.staff_id(0)
+        if index % 3 == 2:
+            fields["seats"] = 2
+        requests.append(("createBooking", CREATE_BOOKING, {"input": fields}))
+    requests += [("rescheduleBooking", RESCHEDULE, {"input": {"id": booking_id, "start": local(day, 9).isoformat()}})
+                 for booking_id in movers]
+    random.Random(11).shuffle(requests)
+
+    async def send(client: httpx.AsyncClient, name: str, query: str, variables: dict) -> str:
+        response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                     headers={"Authorization": f"Bearer {owner.token}", "X-Tenant": "studio"})
+        body = response.json()
+        assert "errors" not in body, body
+        errors = body["data"][name]["errors"]
+        return errors[0]["code"] if errors else "SOLD"
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://studio", timeout=120) as client:
+        outcomes = Counter(await asyncio.gather(*(send(client, *request) for request in requests)))
+
+    assert set(outcomes) == {"SOLD", "SLOT_UNAVAILABLE"}, outcomes
+    async with world.runtime.database.transaction(tenant.id) as db:
+        session = (await db.execute(sa.select(ClassSession).where(
+            ClassSession.start_time == local(day, 9)))).scalar_one()
+        seats = (await db.execute(sa.select(sa.func.sum(Booking.seats)).where(
+            Booking.class_session_id == session.id, Booking.status.in_(ACTIVE_STATUSES)))).scalar_one()
+        noon_taken = (await db.execute(sa.select(ClassSession.seats_taken).where(
+            ClassSession.id != session.id))).scalar_one()
+        noon_bookings = (await db.execute(sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.class_session_id != session.id))).scalar_one()
+    assert seats == session.seats_taken == 10
+    assert noon_taken == noon_bookings  # every move gave its seat back to the noon class
