@@ -35,7 +35,7 @@ from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.session_time import queue_for_time, refuse_if_booked, refuse_if_session_holds_room
 from boka.booking.timetables import MAX_SESSIONS, WeeklyTimetable, timetable_starts
-from boka.errors import InvalidRequest, NotFound, UserErrorCode, UserInputError
+from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.events.availability import record_availability_change, services_of_staff
 from boka.events.types import SERVICE
 from boka.identity.principal import Principal
@@ -349,13 +349,10 @@ async def _claim(db: AsyncSession, session: ClassSession) -> bool:
 
 
 async def _scheduled_session(db: AsyncSession, tenant: Tenant, session_id: uuid.UUID) -> ClassSession:
-    try:
-        session = await get_in_tenant(
-            db, ClassSession, session_id, tenant_id=tenant.id, label="class session",
-            lock=db.bind.dialect.name == "postgresql",
-        )
-    except NotFound:
-        raise
+    session = await get_in_tenant(
+        db, ClassSession, session_id, tenant_id=tenant.id, label="class session",
+        lock=db.bind.dialect.name == "postgresql",
+    )
     if session.status != ClassSessionStatus.SCHEDULED.value:
         raise UserInputError(
             UserErrorCode.INVALID_TRANSITION, "This class session has been cancelled."

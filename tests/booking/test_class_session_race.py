@@ -7,22 +7,49 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from boka.booking.class_sessions import new_session
 from boka.config import Settings
-from boka.models.bookings import ACTIVE_STATUSES, Booking
+from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus, Customer
 from boka.models.sessions import ClassSession
 from boka.models.tenancy import Role
-from tests.booking.class_session_support import CREATE_BOOKING, RESCHEDULE, book, schedule
-from tests.booking.support import ZONE, BookingWorld, future_day, local
+from boka.models.types import utcnow
+from tests.booking.class_session_support import CREATE_BOOKING, RESCHEDULE, schedule
+from tests.booking.support import ZONE, BookingWorld, Staffed, future_day, gid, local
 from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
 
 MOVERS = 60
+
+
+async def _full_session(world: World, yoga: Staffed, start: datetime) -> list[str]:
+    """A session of the second instructor with MOVERS one-seat bookings, written directly."""
+    tenant_id = yoga.service.tenant_id
+    async with world.runtime.database.transaction(tenant_id, write=True) as db:
+        session = new_session(yoga.service, yoga.staff[1].id, start, now=utcnow(), capacity=MOVERS)
+        session.seats_taken = MOVERS
+        db.add(session)
+        await db.flush()
+        ids = []
+        for index in range(MOVERS):
+            customer = Customer(tenant_id=tenant_id, email=f"m{index}@example.com")
+            db.add(customer)
+            await db.flush()
+            booking = Booking(
+                tenant_id=tenant_id, customer_id=customer.id, service_id=yoga.service.id,
+                staff_id=session.staff_id, class_session_id=session.id, status=BookingStatus.CONFIRMED,
+                start_time=session.start_time, end_time=session.end_time, block_start=session.block_start,
+                block_end=session.block_end, slot_key=session.slot_key, price_cents=1500, currency="EUR",
+            )
+            db.add(booking)
+            ids.append(gid("Booking", booking.id))
+    return ids
 
 
 @pytest.fixture
@@ -41,13 +68,8 @@ async def test_three_hundred_seat_requests_for_ten_seats_sell_exactly_ten(
     owner = await world.person(tenant, Role.OWNER)
     day = future_day()
     await schedule(gql, owner.token, "studio", yoga.service_id, yoga.staff_id(0), local(day, 9))
-    # Another instructor's roomy session at noon, whose bookings will try to move into 09:00.
-    await schedule(gql, owner.token, "studio", yoga.service_id, yoga.staff_id(1), local(day, 12),
-                   capacity=MOVERS)
-    movers = [
-        (await book(gql, owner.token, "studio", yoga.service_id, local(day, 12), f"m{i}@example.com"))["booking"]["id"]
-        for i in range(MOVERS)
-    ]
+    # Another instructor's full session at noon, whose bookings will try to move into 09:00.
+    movers = await _full_session(world, yoga, local(day, 12))
     requests: list[tuple[str, str, dict]] = []
     for index in range(300 - MOVERS):
         fields: dict = {"serviceId": yoga.service_id, "start": local(day, 9).isoformat(),
