@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from boka.booking.class_sessions import new_session
 from boka.config import Settings
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus, Customer
+from boka.models.catalog import StaffService
 from boka.models.sessions import ClassSession
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
-from tests.booking.class_session_support import CREATE_BOOKING, RESCHEDULE, schedule
+from tests.booking.class_session_support import CREATE_BOOKING, CREATE_SESSION, RESCHEDULE, schedule
 from tests.booking.support import ZONE, BookingWorld, Staffed, future_day, gid, local
 from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
@@ -107,3 +108,36 @@ async def test_three_hundred_seat_requests_for_ten_seats_sell_exactly_ten(
             Booking.class_session_id != session.id))).scalar_one()
     assert seats == session.seats_taken == 10
     assert noon_taken == noon_bookings  # every move gave its seat back to the noon class
+
+
+async def test_a_session_and_appointments_racing_for_one_instructor_never_both_hold(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    """Sessions and appointments live in two tables; the per-day lock and the check after it
+    keep a session and an appointment of one instructor from both landing."""
+    tenant = await world.tenant("studio", time_zone=ZONE)
+    yoga = await BookingWorld(world).staffed_service(tenant, name="Yoga", capacity=10)
+    haircut = await BookingWorld(world).staffed_service(tenant)
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        db.add(StaffService(tenant_id=tenant.id, staff_member_id=yoga.staff[0].id, service_id=haircut.service.id))
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    requests = [("createClassSession", CREATE_SESSION, {"input": {
+        "serviceId": yoga.service_id, "staffId": yoga.staff_id(), "start": local(day, 10).isoformat()}})]
+    requests += [("createBooking", CREATE_BOOKING, {"input": {
+        "serviceId": haircut.service_id, "staffId": yoga.staff_id(), "start": local(day, 10, 30).isoformat(),
+        "customer": {"email": f"h{i}@example.com"}}}) for i in range(10)]
+
+    async def send(client: httpx.AsyncClient, name: str, query: str, variables: dict) -> tuple[str, str]:
+        response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                     headers={"Authorization": f"Bearer {owner.token}", "X-Tenant": "studio"})
+        errors = response.json()["data"][name]["errors"]
+        return name, errors[0]["code"] if errors else "HELD"
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://studio", timeout=120) as client:
+        outcomes = Counter(await asyncio.gather(*(send(client, *request) for request in requests)))
+
+    held = {name for (name, code), count in outcomes.items() if code == "HELD"}
+    assert len(held) == 1, outcomes
+    assert outcomes[(held.pop(), "HELD")] == 1
