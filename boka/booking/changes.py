@@ -21,7 +21,7 @@ from boka.booking.engine import (
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
 from boka.booking.links import booking_id_from_token
-from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
+from boka.booking.session_seats import open_sessions, take_session_seats
 from boka.booking.slots import find_slots
 from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
@@ -159,13 +159,9 @@ async def _move_to_session(
         "class_session_id": str(booking.class_session_id) if booking.class_session_id else None,
     }
     for session in sessions:
-        old_session = booking.class_session_id
 
-        async def move(session=session, old_session=old_session) -> None:  # type: ignore[no-untyped-def]
-            if old_session is not None:
-                await release_session_seats(db, old_session, booking.seats)
-            else:  # a group booking made before sessions existed
-                await release_seats(db, booking)
+        async def move(session=session) -> None:  # type: ignore[no-untyped-def]
+            await release_seats(db, booking)  # to the session it leaves
             booking.staff_id, booking.class_session_id = session.staff_id, session.id
             booking.start_time, booking.end_time = session.start_time, session.end_time
             booking.block_start, booking.block_end = session.block_start, session.block_end
