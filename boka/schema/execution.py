@@ -63,7 +63,7 @@ class PreparedDocument:
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
-    operations: dict[str | None, OperationType]  # by name; None: the only/first operation
+    operations: dict[str | None, OperationType]  # by name; None: the only operation, if one
     first_name: str | None = None  # the name of the first operation, if it has one
 
     def operation_name(self, requested: str | None) -> str | None:
@@ -141,7 +141,7 @@ def _operation_types(document: DocumentNode) -> dict[str | None, OperationType]:
     types: dict[str | None, OperationType] = {
         d.name.value: OperationType(d.operation.value) for d in operations if d.name
     }
-    if operations:  # no name given: the first operation (graphql-core refuses if several)
+    if len(operations) == 1:  # no name given: the only operation; with several, none
         types[None] = OperationType(operations[0].operation.value)
     return types
 
