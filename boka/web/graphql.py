@@ -105,7 +105,7 @@ class BokaGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             keep_alive=True,
             keep_alive_interval=15,
-            graphql_ide="graphiql" if runtime.settings.graphiql else None,
+            graphql_ide="graphiql" if runtime.settings.serves_graphiql else None,
             # Strawberry refuses websocket handshakes from other origins (1008) unless listed.
             allowed_origins=sorted(runtime.settings.trusted_origin_set),
             **kwargs,
@@ -122,6 +122,7 @@ class BokaGraphQL(GraphQL):
         request = Request(scope, receive)
         if scope["method"] in ("GET", "HEAD"):
             response = await self._answer_get(request)
+            response.headers.update(GET_CACHE_HEADERS)
         else:
             response = await self._answer_post(request)
         await response(scope, receive, send)
@@ -156,9 +157,7 @@ class BokaGraphQL(GraphQL):
             operation = query_string_operation(params)
         except BadParameters as bad:
             return refusal(400, str(bad), media_type)
-        response = await self._run_posted(request, operation, media_type, _GET_OPERATIONS)
-        response.headers.update(GET_CACHE_HEADERS)
-        return response
+        return await self._run_posted(request, operation, media_type, _GET_OPERATIONS)
 
     async def _run_posted(
         self, request: Request, operation: OperationRequest, media_type: str,
