@@ -16,6 +16,7 @@ from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
+from boka.web.cors import cors_middleware
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
-            Middleware(RequestIdMiddleware, hsts=settings.cookie_secure),
+            Middleware(RequestIdMiddleware, hsts=settings.secure_cookies),
+            cors_middleware(settings),
         ],
         lifespan=lifespan,
     )
