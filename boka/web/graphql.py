@@ -123,8 +123,11 @@ class BokaGraphQL(GraphQL):
         if scope["method"] in ("GET", "HEAD"):
             response = await self._answer_get(request)
             response.headers.update(GET_CACHE_HEADERS)
-        else:
+        elif scope["method"] == "POST":
             response = await self._answer_post(request)
+        else:
+            response = refusal(405, "Send GraphQL operations with POST (or queries with GET).",
+                               headers={"Allow": "GET, POST"})
         await response(scope, receive, send)
 
     async def _answer_post(self, request: Request) -> Response:

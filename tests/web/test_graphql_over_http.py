@@ -50,6 +50,7 @@ async def test_bad_requests_are_refused_with_the_right_status_as_graphql_errors(
     subscription = await _post(http, {"query": "subscription { bookingEvents { type } }"})
     named = await _post(http, {"query": "query A { a: __typename } query B { b: __typename }",
                                "operationName": "B"})
+    put = await http.put("/graphql", json={"query": "{ __typename }"})
 
     assert html_only.status_code == 406
     assert name_not_a_string.status_code == variables_not_an_object.status_code == 400
@@ -62,6 +63,8 @@ async def test_bad_requests_are_refused_with_the_right_status_as_graphql_errors(
                     wrong_name, subscription):
         assert_error_shape(refused.json()["errors"][0], "VALIDATION_ERROR", refused.headers["x-request-id"])
     assert named.json() == {"data": {"b": "Query"}}
+    assert (put.status_code, put.headers["allow"]) == (405, "GET, POST")
+    assert_error_shape(put.json()["errors"][0], "VALIDATION_ERROR", put.headers["x-request-id"])
 
 
 async def test_get_answers_are_private_and_vary_on_who_asks(http: httpx.AsyncClient, world: World) -> None:
