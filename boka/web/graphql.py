@@ -1,4 +1,6 @@
-"""The /graphql endpoint: Strawberry's ASGI view with Boka's context and auth."""
+"""The /graphql endpoint: HTTP requests run here (one operation per request, by the GraphQL over
+HTTP rules of boka/web/graphql_http.py), websockets in Strawberry's view (boka/web/live_socket.py);
+both with Boka's context and auth."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
@@ -77,8 +78,13 @@ def worth_keeping(result: ExecutionResult) -> bool:
 
 
 def refusal(error: Exception, status_code: int) -> Response:
-    """An HTTP-level refusal as a GraphQL response: ``errors[0].extensions.code``."""
-    return http_refusal(status_code, error)
+    """An HTTP-level refusal as a GraphQL response: ``errors[0].extensions.code`` (and
+    ``data: null``, as these answers have always had)."""
+    response = http_refusal(status_code, error)
+    body = orjson.loads(response.body)
+    response.body = orjson.dumps({"data": None, **body})
+    response.headers["content-length"] = str(len(response.body))
+    return response
 
 
 class IdempotentMutations:

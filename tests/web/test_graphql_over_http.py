@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from boka.persisted_queries import query_hash
 from boka.models.tenancy import Role
+from boka.persisted_queries import query_hash
+from boka.web.app import create_app
+from tests.conftest import settings_for
 from tests.support import World
 from tests.web.test_errors import assert_error_shape
 
@@ -109,3 +111,25 @@ async def test_a_persisted_query_over_get_answers_json_whatever_the_accept(http:
     assert graphiql.headers["content-type"].startswith("text/html")
     assert no_query.status_code == 400
     assert_error_shape(no_query.json()["errors"][0], "VALIDATION_ERROR")
+
+
+async def test_a_rate_limited_request_is_a_graphql_response_apollo_can_read(postgres_url: str, world: World) -> None:
+    """Apollo Client 4 asks for application/graphql-response+json and then parses a 429's body:
+    RATE_LIMITED and retry_after reach its error link (README: Rate limits and Apollo Client)."""
+    tight = create_app(settings_for(postgres_url, rate_limit_api_per_hour=2))
+    tenant = await world.tenant("salon")
+    staff = await world.person(tenant, Role.STAFF)
+    headers = {"Accept": f"{GRAPHQL_RESPONSE}, application/json;q=0.9",
+               "Authorization": f"Bearer {staff.token}", "X-Tenant": "salon"}
+    async with tight.router.lifespan_context(tight):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=tight), base_url="http://t") as client:
+            answers = [await client.post("/graphql", json={"query": "{ viewer { role } }"}, headers=headers)
+                       for _ in range(3)]
+
+    refused = answers[-1]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert refused.headers["content-type"] == GRAPHQL_RESPONSE
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["retry_after"] >= 1
+    assert int(refused.headers["retry-after"]) >= 1
