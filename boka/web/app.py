@@ -16,7 +16,7 @@ from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
-from boka.web.cors import cors_middleware
+from boka.web.cors import BokaCORS
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             *trusted_proxy_middleware(settings),
             Middleware(RequestIdMiddleware, hsts=settings.secure_cookies),
-            cors_middleware(settings),
+            Middleware(BokaCORS, settings=settings, database=runtime.database, cache=runtime.identity_cache),
         ],
         lifespan=lifespan,
     )

@@ -69,3 +69,19 @@ async def test_the_websocket_accepts_a_listed_origin(app: Any, world: World) -> 
                                headers={"Origin": FRONT_END}) as ws:
             await ws.send_json({"type": "connection_init", "payload": {"tenant": "salon"}})
             assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+
+
+async def test_a_tenants_own_domain_may_call_without_credentials(http: httpx.AsyncClient, world: World) -> None:
+    await world.tenant("salon", domain="book.salon.example")
+
+    page = await http.options("/graphql", headers={"Origin": "https://book.salon.example", **PREFLIGHT})
+    call = await http.post("/graphql", json={"query": "{ __typename }"},
+                           headers={"Origin": "https://book.salon.example"})
+    plain_http = await http.options("/graphql", headers={"Origin": "http://book.salon.example", **PREFLIGHT})
+    unknown = await http.options("/graphql", headers={"Origin": "https://book.other.example", **PREFLIGHT})
+
+    # A grant without credentials: the page calls with a bearer token, never a Boka cookie.
+    assert page.status_code == 200 and page.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in page.headers
+    assert call.headers["access-control-allow-origin"] == "*"
+    assert plain_http.status_code == unknown.status_code == 400
