@@ -142,7 +142,7 @@ class BokaGraphQL(GraphQL):
             operation = posted_operation(await request.body())
         except BadParameters as bad:
             return refusal(400, str(bad), media_type)
-        return await self._run_posted(request, operation, media_type)
+        return await self._run_operation(request, operation, media_type)
 
     async def _answer_get(self, request: Request) -> Response:
         """A query in the URL (a persisted query's hash or its text), answered as JSON
@@ -162,9 +162,9 @@ class BokaGraphQL(GraphQL):
             operation = query_string_operation(params)
         except BadParameters as bad:
             return refusal(400, str(bad), media_type)
-        return await self._run_posted(request, operation, media_type, _GET_OPERATIONS)
+        return await self._run_operation(request, operation, media_type, _GET_OPERATIONS)
 
-    async def _run_posted(
+    async def _run_operation(
         self, request: Request, operation: OperationRequest, media_type: str,
         allowed: frozenset[OperationType] = _POST_OPERATIONS,
     ) -> Response:
