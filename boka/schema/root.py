@@ -28,6 +28,7 @@ from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
 from boka.schema.customers import CustomerType
+from boka.schema.disclosure import drop_suggestions, hides_schema_from
 from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
@@ -77,6 +78,7 @@ class BokaSchema(strawberry.Schema):
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.operations = OperationRunner(self._schema, settings)
+        self.public_introspection = settings.anonymous_introspection
 
     async def execute(  # type: ignore[override]
         self,
@@ -104,6 +106,9 @@ class BokaSchema(strawberry.Schema):
         """Strawberry calls this for every error, whatever stage it came from (parsing,
         validation, execution, subscriptions), before the result leaves: the one place to
         shape and log them."""
+        context = execution_context.context if execution_context is not None else None
+        if hides_schema_from(context, self.public_introspection):
+            drop_suggestions(errors)
         for error in errors:
             shape_error(error)
 
