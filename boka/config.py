@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         INSECURE_DEV_SECRET, description="Key for signed links and secrets at rest; set it in production."
     )
     graphiql: bool = Field(True, description="Serve the GraphiQL IDE on GET /graphql.")
+    web_pages: bool = Field(
+        True, description="Serve the public booking page (/book/<slug>) and the manage-booking "
+        "page (/manage/<token>); false for API-only deployments.",
+    )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
