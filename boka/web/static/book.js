@@ -206,7 +206,7 @@ function confirmation({ booking, manageToken, payment }) {
   const when = whenLabel(booking.startTime, state.timeZone);
   const paysOnSite = !payment || payment.status === "due_on_site";
   const section = $("confirmation");
-  section.replaceChildren(
+  section.replaceChildren(...[
     el("h2", { text: t("booked") }),
     el("p", { text: t("confirmationText", { service: booking.service.name, staff: booking.staff.displayName, when }) }),
     el("p", { text: `${t("total")}: ${money(booking.price)}` }),
@@ -222,7 +222,7 @@ function confirmation({ booking, manageToken, payment }) {
     el("p", {}, el("a", { id: "manage-link", href: manageUrl, text: t("manageLink") })),
     el("p", { class: "hint", text: t("manageLinkHint") }),
     el("p", {}, el("a", { href: location.pathname, text: t("bookAnother") })),
-  );
+  ].filter(Boolean));
   $("booking").hidden = true;
   section.hidden = false;
   section.focus();

@@ -83,7 +83,7 @@ function render() {
     }
   }
   if (picker && state.mode !== "reschedule") { picker.unwatch(); picker = null; }
-  section.replaceChildren(...parts);
+  section.replaceChildren(...parts.filter(Boolean));
   if (state.mode === "reschedule") startPicker();
 }
 

@@ -128,8 +128,8 @@ export class SlotPicker {
     }
     const focused = document.activeElement && this.container.contains(document.activeElement)
       ? document.activeElement.dataset.start || document.activeElement.dataset.date : null;
-    this.container.replaceChildren(
-      this.problem ? el("p", { class: "alert", role: "alert", text: this.problem }) : null, calendar, times);
+    this.container.replaceChildren(...[
+      this.problem ? el("p", { class: "alert", role: "alert", text: this.problem }) : null, calendar, times].filter(Boolean));
     if (focused) {  // keep the keyboard where it was across live updates
       const again = this.container.querySelector(`[data-start="${focused}"], [data-date="${focused}"]`);
       if (again) again.focus();
