@@ -205,13 +205,18 @@ function confirmation({ booking, manageToken, payment }) {
   const manageUrl = `${location.origin}/manage/${encodeURIComponent(manageToken)}?tenant=${encodeURIComponent(tenant)}`;
   const when = whenLabel(booking.startTime, state.timeZone);
   const paysOnSite = !payment || payment.status === "due_on_site";
+  // Paid up front (Stripe configured and the service asks it): this page has no card form yet,
+  // so it says so plainly instead of claiming a booking that expires unpaid.
+  const unpaid = payment && payment.status !== "due_on_site" && payment.status !== "succeeded";
   const section = $("confirmation");
   section.replaceChildren(...[
-    el("h2", { text: t("booked") }),
+    el("h2", { text: unpaid ? t("paymentNeeded") : t("booked") }),
+    unpaid ? el("p", { class: "alert", text: t("payOnlineUnsupported", {
+      until: whenLabel(payment.expiresAt, state.timeZone), business: state.business.name }) }) : null,
     el("p", { text: t("confirmationText", { service: booking.service.name, staff: booking.staff.displayName, when }) }),
     el("p", { text: `${t("total")}: ${money(booking.price)}` }),
     booking.status === "PENDING" && !payment ? el("p", { text: t("pendingConfirmation") }) : null,
-    el("p", { text: paysOnSite ? t("payOnSite") : t("payOnline") }),
+    paysOnSite ? el("p", { text: t("payOnSite") }) : null,
     el("p", {}, el("a", {
       class: "button", id: "add-to-calendar", download: "booking.ics", text: t("addToCalendar"),
       href: icsUrl({
