@@ -109,6 +109,8 @@ async def test_a_guest_books_a_haircut_and_sees_the_confirmation(
         await page.locator("#add-to-calendar").click()
     ics = (await (await download_info.value).path()).read_text()
     assert "BEGIN:VEVENT" in ics and "SUMMARY:Haircut · Demo Studio" in ics
+    # the same UID as the invite the confirmation email carries: one event in the calendar
+    assert "UID:booking-" in ics and "@127.0.0.1" in ics
     await screenshot(page, "booking-confirmation")
     rows = await _owner_query(settings, """
         SELECT b.status FROM bookings b JOIN customers c ON c.id = b.customer_id
@@ -180,6 +182,9 @@ async def test_a_customer_reschedules_and_cancels_through_the_manage_link(
     context = await browser.new_context(viewport=PHONE, timezone_id="Europe/Berlin", locale="de-DE")
     page = await context.new_page()
     page.set_default_timeout(10_000)
+    # a link that is not (or no longer) valid says so in words
+    await page.goto(f"{base}/manage/bkm_not-a-token?tenant=demo")
+    await page.get_by_text("Das haben wir nicht gefunden").wait_for()
     errors = page_errors(page)
     await page.goto(link)
     await page.get_by_role("heading", name="Ihre Buchung").wait_for()

@@ -11,6 +11,15 @@ export class ApiError extends Error {
   }
 }
 
+/** The database id inside a Relay global ID (base64 of "Type:id"). */
+export function rowId(globalId) {
+  try {
+    return atob(globalId).split(":")[1] || globalId;
+  } catch {
+    return globalId;
+  }
+}
+
 export class BokaApi {
   /** tenant: a slug (X-Tenant), or null for the tenant of this host's domain. */
   constructor(tenant) {

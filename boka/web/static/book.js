@@ -1,5 +1,5 @@
 // The public booking page: /book/<tenant slug> (or /book on the business's own domain).
-import { BokaApi } from "./api.js";
+import { BokaApi, rowId } from "./api.js";
 import { errorText, t, translateStatic } from "./i18n.js";
 import { detectedTimeZone, el, field, icsUrl, money, timeZones, whenLabel } from "./format.js";
 import { SlotPicker } from "./slot-picker.js";
@@ -220,7 +220,8 @@ function confirmation({ booking, manageToken, payment }) {
     el("p", {}, el("a", {
       class: "button", id: "add-to-calendar", download: "booking.ics", text: t("addToCalendar"),
       href: icsUrl({
-        uid: `booking-${booking.id}@${location.host}`, start: booking.startTime, end: booking.endTime,
+        // the UID of the invite in the confirmation email, so calendars keep one event
+        uid: `booking-${rowId(booking.id)}@${location.hostname}`, start: booking.startTime, end: booking.endTime,
         summary: `${booking.service.name} · ${state.business.name}`, description: manageUrl, url: manageUrl,
       }),
     })),

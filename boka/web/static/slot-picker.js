@@ -66,8 +66,11 @@ export class SlotPicker {
       (slots) => {
         if (date !== this.chosenDate) return;
         this.slots = slots.filter((slot) => localDate(slot.start, timeZone) === date);
-        if (this.chosen && !this.slots.some((slot) => slot.start === this.chosen.start)) this.select(null);
         this.problem = null;
+        if (this.chosen && !this.slots.some((slot) => slot.start === this.chosen.start)) {
+          this.select(null);
+          this.problem = t("err_SLOT_UNAVAILABLE"); // taken elsewhere while this page looked at it
+        }
         this.render();
       },
       (error) => {
