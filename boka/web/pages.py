@@ -1,4 +1,5 @@
-"""The reference web clients: the public booking page and the manage-booking page.
+"""The reference web clients: the public booking page, the manage-booking page and the staff
+calendar.
 
 They are static files (plain ES modules, no build step) that use only the public GraphQL API,
 as any single-page app would; this module serves them with a Content-Security-Policy that allows
@@ -43,6 +44,10 @@ async def manage_page(request: Request) -> Response:
     return _page("manage.html")
 
 
+async def calendar_page(request: Request) -> Response:
+    return _page("calendar.html")
+
+
 async def old_manage_link(request: Request) -> Response:
     """Links sent before the page existed: /manage-booking?token=…"""
     token = request.query_params.get("token", "")
@@ -60,5 +65,6 @@ def page_routes() -> list[BaseRoute]:
         Route("/book/{slug}", booking_page, methods=["GET"]),
         Route("/manage/{token}", manage_page, methods=["GET"]),
         Route("/manage-booking", old_manage_link, methods=["GET"]),
+        Route("/calendar", calendar_page, methods=["GET"]),
         Mount("/web", app=StaticFiles(directory=STATIC_DIR), name="web"),
     ]

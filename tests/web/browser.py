@@ -8,6 +8,7 @@ level security, Redis for pub/sub, the event relay in the process (no worker her
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -88,3 +89,55 @@ def page_errors(page: Any) -> list[str]:
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     return errors
 
+
+
+class CuttableProxy:
+    """A TCP proxy between the browser and the server whose connections the test can cut (a
+    dropped socket, as a train tunnel does it) and hold off for a while."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.connections: set[asyncio.StreamWriter] = set()
+        self.refusing = False
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.connections.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.connections.difference_update((writer, up_writer))
+
+    def cut(self, *, refuse: bool) -> None:
+        """Drop every open connection; with ``refuse``, new ones too until ``resume``."""
+        self.refusing = refuse
+        for writer in list(self.connections):
+            writer.transport.abort()
+        self.connections.clear()
+
+    def resume(self) -> None:
+        self.refusing = False
+
+    async def close(self) -> None:
+        self.cut(refuse=True)
+        if self.server is not None:
+            self.server.close()

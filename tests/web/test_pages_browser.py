@@ -1,8 +1,9 @@
-"""The booking and manage-booking pages in real headless Chromium, on the real app over TCP:
+"""The booking, manage-booking and staff calendar pages in real headless Chromium, on the real app over TCP:
 what a customer sees and does, and that the slots a page shows stay live."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 
 from boka.booking.links import manage_url
 from boka.db import Database, create_engine
-from boka.seed import seed_demo_tenant
+from boka.seed import DEMO_PASSWORD, seed_demo_tenant
 from tests.conftest import _asyncpg_dsn, _truncate_all, settings_for
 from tests.web.browser import (
     DESKTOP,
+    CuttableProxy,
     NO_CHROMIUM,
     PHONE,
     chromium,
@@ -219,3 +221,72 @@ async def test_a_customer_reschedules_and_cancels_through_the_manage_link(
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+async def _book(http: httpx.AsyncClient, service_id: str, start: str, first: str, last: str) -> None:
+    booked = (await http.post("/graphql", json={
+        "query": """mutation($input: CreateBookingInput!) {
+          createBooking(input: $input) { booking { id } errors { code message } } }""",
+        "variables": {"input": {"serviceId": service_id, "start": start, "customer": {
+            "email": f"{first.lower()}@example.com", "firstName": first, "lastName": last}}},
+    })).json()["data"]["createBooking"]
+    assert booked["errors"] == []
+
+
+async def test_the_staff_calendar_shows_new_bookings_live_and_converges_after_a_dropped_socket(
+    server: tuple[str, Any], demo: str, browser: Any
+) -> None:
+    base, settings = server
+    proxy = CuttableProxy(int(base.rsplit(":", 1)[1]))
+    through_proxy = await proxy.start()
+    context = await browser.new_context(viewport=DESKTOP, timezone_id="Europe/Berlin")
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    errors = page_errors(page)
+    try:
+        await page.goto(f"{through_proxy}/calendar?tenant=demo")
+        await page.get_by_label("Email").fill("owner@demo.boka.test")
+        await page.get_by_label("Password").fill(DEMO_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("heading", name="Calendar").wait_for()
+        await page.get_by_label("View").select_option("week")
+        await page.locator(".cal-day").nth(6).wait_for()
+        await page.locator("#live", has_text="Live").wait_for()
+
+        async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+            services = (await http.post("/graphql", json={"query": "{ services { edges { node { id name } } } }"})).json()
+            haircut = next(e["node"]["id"] for e in services["data"]["services"]["edges"] if e["node"]["name"] == "Haircut")
+            days = (await http.post("/graphql", json={
+                "query": """query($s: ID!, $from: DateTime!, $to: DateTime!) {
+                  availabilityDays(serviceId: $s, from: $from, to: $to) { date slots { start } } }""",
+                "variables": {"s": haircut, "from": _iso(time.time()), "to": _iso(time.time() + 6 * 86400)},
+            })).json()["data"]["availabilityDays"]
+            slots = next(day for day in days if len(day["slots"]) > 2)["slots"]
+
+            await _book(http, haircut, slots[-1]["start"], "Calvin", "Calendar")
+            booked_at = time.monotonic()
+            await page.locator("li.booking", has_text="Calvin Calendar").wait_for(timeout=1000)
+            print(f"calendar showed the booking {1000 * (time.monotonic() - booked_at):.0f} ms after it was made")
+            await screenshot(page, "staff-calendar")
+
+            # the socket drops, a booking is made meanwhile, the calendar refetches on reconnect
+            proxy.cut(refuse=True)
+            await page.locator("#live", has_text="Reconnecting").wait_for()
+            await _book(http, haircut, slots[-2]["start"], "Dora", "Dropped")
+            await asyncio.sleep(0.3)
+            proxy.resume()
+            await page.locator("li.booking", has_text="Dora Dropped").wait_for(timeout=15_000)
+            await page.locator("#live", has_text="Live").wait_for()
+
+        # cancelled from the calendar
+        dora = page.locator("li.booking", has_text="Dora Dropped")
+        await dora.get_by_role("button", name="Cancel").click()
+        await dora.locator(".badge", has_text="Cancelled").wait_for()
+        rows = await _owner_query(settings, """
+            SELECT b.status FROM bookings b JOIN customers c ON c.id = b.customer_id
+            WHERE c.email = 'dora@example.com'""")
+        assert [row["status"] for row in rows] == ["cancelled"]
+        assert not [error for error in errors if "WebSocket" not in error and "ERR_" not in error], errors
+    finally:
+        await context.close()
+        await proxy.close()

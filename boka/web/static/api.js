@@ -22,14 +22,18 @@ export function rowId(globalId) {
 
 export class BokaApi {
   /** tenant: a slug (X-Tenant), or null for the tenant of this host's domain. */
-  constructor(tenant) {
+  constructor(tenant, token = null) {
     this.tenant = tenant || null;
+    this.token = token; // a staff session (the calendar); guests have none
     this.ws = null;
+    this.onReconnect = null;
+    this.onDisconnect = null;
   }
 
   headers(extra = {}) {
     const headers = { "Content-Type": "application/json", Accept: "application/json", ...extra };
     if (this.tenant) headers["X-Tenant"] = this.tenant;
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
     return headers;
   }
 
@@ -71,11 +75,20 @@ export class BokaApi {
   socket() {
     if (!this.ws) {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      let connections = 0;
       this.ws = createClient({
         url: `${scheme}//${location.host}/graphql`,
-        connectionParams: this.tenant ? { tenant: this.tenant } : {},
+        connectionParams: () => ({
+          ...(this.tenant ? { tenant: this.tenant } : {}),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        }),
         retryAttempts: Infinity,
         shouldRetry: () => true,
+        // Subscriptions are hints: after a dropped socket, whoever listens refetches.
+        on: {
+          connected: () => { connections += 1; if (connections > 1 && this.onReconnect) this.onReconnect(); },
+          closed: () => { if (this.onDisconnect) this.onDisconnect(); },
+        },
       });
     }
     return this.ws;
@@ -195,6 +208,80 @@ export class BokaApi {
       "cancelBooking",
     );
   }
+}
+
+// --- the staff calendar ---------------------------------------------------------------
+
+export async function signIn(api, email, password) {
+  return api.mutate(
+    `mutation($input: SignInInput!) { signIn(input: $input) {
+      token mfaChallenge { token } errors { field code message } } }`,
+    { input: { email, password } }, "signIn",
+  );
+}
+
+export async function completeMfaSignIn(api, challenge, code) {
+  return api.mutate(
+    `mutation($input: CompleteMfaSignInInput!) { completeMfaSignIn(input: $input) {
+      token errors { field code message } } }`,
+    { input: { challenge, code } }, "completeMfaSignIn",
+  );
+}
+
+export async function calendarData(api, from, to) {
+  const data = await api.request(
+    `query($from: DateTime!, $to: DateTime!) {
+      viewer { role user { email } tenant { name timeZone } }
+      staffMembers(first: 100) { edges { node { id displayName timeZone weeklyHours { weekday start end isBreak } } } }
+      bookings(first: 100, filter: { startsFrom: $from, startsBefore: $to }) { edges { node {
+        id status startTime endTime seats
+        customer { firstName lastName email } service { name } staff { id }
+      } } }
+    }`,
+    { from, to },
+  );
+  return {
+    viewer: data.viewer,
+    staff: data.staffMembers.edges.map((edge) => edge.node),
+    bookings: data.bookings.edges.map((edge) => edge.node),
+  };
+}
+
+/** Time off of [from, to) by staff id: for managers and owners; null when not allowed. */
+export async function timeOff(api, from, to) {
+  try {
+    const data = await api.request(
+      `query($from: DateTime!, $to: DateTime!) { staffMembers(first: 100) { edges { node {
+        id timeOff(from: $from, to: $to) { startsAt endsAt reason } } } } }`,
+      { from, to },
+    );
+    return Object.fromEntries(data.staffMembers.edges.map((edge) => [edge.node.id, edge.node.timeOff]));
+  } catch {
+    return null;
+  }
+}
+
+export function watchBookings(api, onEvent, onError) {
+  return api.subscribe(
+    `subscription { bookingEvents { eventId type status booking { id } } }`, {},
+    (data) => onEvent(data.bookingEvents), onError,
+  );
+}
+
+const ACTIONS = { confirm: "confirmBooking", complete: "completeBooking", noShow: "markNoShow" };
+
+export async function bookingAction(api, action, id) {
+  if (action === "cancel") {
+    return api.mutate(
+      `mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { booking { id status } errors { field code message } } }`,
+      { input: { id } }, "cancelBooking",
+    );
+  }
+  const name = ACTIONS[action];
+  return api.mutate(
+    `mutation($input: BookingActionInput!) { ${name}(input: $input) { booking { id status } errors { field code message } } }`,
+    { input: { id } }, name,
+  );
 }
 
 const BOOKING_FIELDS = `id status startTime endTime seats price { amount currency }
