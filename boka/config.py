@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     )
     graphiql: bool = Field(True, description="Serve the GraphiQL IDE on GET /graphql.")
     web_pages: bool = Field(
-        True, description="Serve the public booking page (/book/<slug>) and the manage-booking "
-        "page (/manage/<token>); false for API-only deployments.",
+        True, description="Serve the public booking page (/book/<slug>), the manage-booking "
+        "page (/manage/<token>) and the staff calendar (/calendar); false for API-only deployments.",
     )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")

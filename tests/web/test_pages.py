@@ -13,7 +13,7 @@ from boka.web.pages import PAGE_CSP, STATIC_DIR
 
 
 async def test_the_pages_are_served_with_a_policy_that_allows_only_this_origin(http: httpx.AsyncClient) -> None:
-    for path in ("/book/demo", "/book", "/manage/bkm_abc.def"):
+    for path in ("/book/demo", "/book", "/manage/bkm_abc.def", "/calendar"):
         response = await http.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
@@ -37,5 +37,5 @@ async def test_old_manage_links_lead_to_the_page(http: httpx.AsyncClient) -> Non
 async def test_web_pages_false_leaves_the_pages_out(settings: Settings, app: Any) -> None:
     api_only = create_app(settings.model_copy(update={"web_pages": False}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api_only), base_url="http://t") as http:
-        for path in ("/book/demo", "/manage/bkm_abc.def", "/web/book.js", "/manage-booking?token=x"):
+        for path in ("/book/demo", "/manage/bkm_abc.def", "/calendar", "/web/book.js", "/manage-booking?token=x"):
             assert (await http.get(path)).status_code == 404, path
