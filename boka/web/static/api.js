@@ -84,6 +84,10 @@ export class BokaApi {
         }),
         retryAttempts: Infinity,
         shouldRetry: () => true,
+        // back soon after a short drop, at most every 10 s during a long one (with jitter)
+        retryWait: (retries) => new Promise((resolve) => {
+          setTimeout(resolve, Math.min(10_000, 250 * 2 ** retries) + Math.random() * 250);
+        }),
         // Subscriptions are hints: after a dropped socket, whoever listens refetches.
         on: {
           connected: () => { connections += 1; if (connections > 1 && this.onReconnect) this.onReconnect(); },
