@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         "get \"Did you mean …?\" suggestions in validation errors. Unset: yes in embedded mode "
         "(SQLite), no in production (PostgreSQL); signed-in callers always may.",
     )
+    web_pages: bool = Field(
+        True, description="Serve the public booking page (/book/<slug>), the manage-booking "
+        "page (/manage/<token>) and the staff calendar (/calendar); false for API-only deployments.",
+    )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")

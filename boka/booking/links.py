@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import uuid
+from urllib.parse import quote
 
 TOKEN_PREFIX = "bkm_"
 
@@ -36,3 +37,9 @@ def booking_id_from_token(secret: str, token: str) -> uuid.UUID | None:
     if not hmac.compare_digest(signature, _signature(secret, booking_id)):
         return None
     return booking_id
+
+
+def manage_url(public_url: str, token: str, tenant_slug: str) -> str:
+    """The manage-booking page of a token (served by boka/web/pages.py). The token says which
+    booking, not which business, so the link names the tenant too."""
+    return f"{public_url.rstrip('/')}/manage/{token}?tenant={quote(tenant_slug, safe='')}"

@@ -21,6 +21,7 @@ from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
+from boka.web.pages import page_routes
 from boka.web.webhooks import stripe_webhook
 
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            *(page_routes() if settings.web_pages else []),
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
