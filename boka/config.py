@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         10, ge=0, description="How long a retry waits for a concurrent request with its key to "
         "finish before it is answered IDEMPOTENCY_IN_PROGRESS (409).",
     )
+    public_signup: bool | None = Field(
+        None, description="Anyone may sign a business up (signUpBusiness). Default: on in the "
+        "embedded mode (SQLite), off in production, where superadmins create tenants.",
+    )
+    password_reset_minutes: int = Field(30, ge=1, description="How long a password-reset link works.")
+    email_verification_hours: int = Field(48, ge=1, description="How long an email-verification link works.")
+    invitation_days: int = Field(7, ge=1, description="How long a team invitation link works.")
     rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
@@ -210,6 +217,10 @@ class Settings(BaseSettings):
     @property
     def runs_relay_in_app(self) -> bool:
         return self.relay_in_app if self.relay_in_app is not None else not self.redis_url
+
+    @property
+    def public_signup_open(self) -> bool:
+        return self.public_signup if self.public_signup is not None else self.is_sqlite
 
     @property
     def is_sqlite(self) -> bool:

@@ -54,6 +54,10 @@ class UserErrorCode(str, enum.Enum):
     MFA_CHALLENGE_EXPIRED = "MFA_CHALLENGE_EXPIRED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
     PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
+    INVALID_TOKEN = "INVALID_TOKEN"  # a single-use link that is unknown, used, revoked or expired
+    CURRENCY_IN_USE = "CURRENCY_IN_USE"
+    LAST_OWNER = "LAST_OWNER"
+    FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
 
 
 class BokaError(Exception):
