@@ -105,6 +105,23 @@ class UserInputError(Exception):
         self.field = field
 
 
+class UserInputErrors(UserInputError):
+    """Several fields at fault at once (a form checked whole): each becomes its own UserError."""
+
+    def __init__(self, errors: list[UserInputError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors
+
+
+def raise_collected(errors: list[UserInputError]) -> None:
+    """Raise what a whole-form check collected: nothing, one error, or all of them."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise UserInputErrors(errors)
+
+
 class PersistedQueryNotFound(BokaError):
     """APQ: the hash is unknown here; the client sends the query text with it (Apollo's
     clients look for this exact message)."""

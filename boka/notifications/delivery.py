@@ -30,7 +30,7 @@ from boka.db import Database
 from boka.models.notifications import NotificationLog
 from boka.models.types import utcnow
 from boka.notifications.email import OutgoingEmail, SmtpEmailSender
-from boka.notifications.kinds import Channel, MessageKind
+from boka.notifications.kinds import AccountMailKind, Channel, MessageKind
 
 if TYPE_CHECKING:
     from boka.notifications.sms import TwilioSmsSender
@@ -49,7 +49,7 @@ class Outcome(str, enum.Enum):
 class Message:
     tenant_id: uuid.UUID
     dedupe_key: str
-    kind: MessageKind
+    kind: MessageKind | AccountMailKind
     channel: Channel
     recipient: str  # email address or E.164 phone number
     booking_id: uuid.UUID | None = None

@@ -15,6 +15,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
+from boka.resolvers.business import BusinessMutation, BusinessQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
@@ -22,7 +23,9 @@ from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
+from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.team import TeamMutation, TeamQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.customers import CustomerType
@@ -30,6 +33,7 @@ from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.team import InvitationType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
@@ -54,14 +58,15 @@ Query = merge_types(
     "Query",
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
-        NotificationQuery, WebhookQuery, JobQuery,
+        NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
-        NotificationMutation, WebhookMutation, PaymentMutation, JobMutation,
+        NotificationMutation, WebhookMutation, PaymentMutation, JobMutation, BusinessMutation,
+        TeamMutation, RecoveryMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -112,7 +117,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[
             UserType, TenantType, MembershipType, BookingType, CustomerType,
-            WebhookEndpointType, WebhookDeliveryType,
+            WebhookEndpointType, WebhookDeliveryType, InvitationType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,
