@@ -86,6 +86,13 @@ async def sign_up_business(
     signed_in = principal.user if principal.session_id is not None else None
     acting_for_self = signed_in is not None and not (principal.is_superadmin and details.owner)
     errors = _check_fields(details, owner_needed=not acting_for_self)
+    if acting_for_self and details.owner is not None and signed_in is not None \
+            and details.owner.email.strip().lower() != signed_in.email:
+        errors.append(UserInputError(
+            UserErrorCode.INVALID_INPUT,
+            f"You are signed in as {signed_in.email}, who becomes the owner: leave owner out, "
+            "or sign out to make a new account.", "owner.email",
+        ))
     slug = await _choose_slug(db, details, errors)
     email = None
     if details.owner is not None and not acting_for_self:
