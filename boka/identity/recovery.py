@@ -1,10 +1,11 @@
 """Account recovery and email verification.
 
-Asking for a password reset answers the same whether or not the address has an account, after
-the same work: one lookup and one write transaction (the token and an audit entry, or a
-statement that changes nothing and the audit entry), and the caller enqueues one mail job
-either way (bench/password_reset_timing.py measures it, as bench/sign_in_timing.py does for
-refused sign-ins).
+Asking for a password reset answers the same whether or not the address has an account, in
+the same time: the request only checks that it is an email address and enqueues a job; the
+job looks the address up, issues the token and sends the mail (boka/jobs/account_mail.py). So
+the answer's content and timing never depend on the account (bench/password_reset_timing.py
+measures it, as bench/sign_in_timing.py does for refused sign-ins), and the token never
+travels through the queue.
 
 A reset link is good once, for ``BOKA_PASSWORD_RESET_MINUTES`` (30 by default). Using it sets
 the new password, ends every session of the account and, when the account has two-factor
@@ -18,7 +19,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.db import Database
@@ -34,7 +34,7 @@ from boka.identity.principal import Principal
 from boka.identity.sessions import revoke_other_sessions
 from boka.identity.suspicious import email_fingerprint
 from boka.models.identity import User
-from boka.models.onboarding import AccountToken, TokenPurpose
+from boka.models.onboarding import TokenPurpose
 
 
 @dataclass(frozen=True)
@@ -47,20 +47,16 @@ async def request_password_reset(
     database: Database, *, email: str, tenant_id: uuid.UUID | None, device: DeviceInfo,
     ttl: timedelta, now: datetime,
 ) -> ResetRequested:
-    email = normalize_email(email)  # a malformed address tells nothing about any account
+    """Issue a reset token if an active account has ``email`` (in the job, not the request)."""
+    email = normalize_email(email)
     async with database.transaction(tenant_id, write=True) as db:
         user = await find_user_by_email(db, email)
         token = None
         if user is not None and user.is_active:
             token = await issue_account_token(db, user, TokenPurpose.PASSWORD_RESET, ttl=ttl, now=now)
-        else:  # the same statements as issuing, changing nothing: equal work either way
-            await db.execute(
-                sa.update(AccountToken).where(AccountToken.user_id == uuid.uuid4()).values(used_at=now)
-            )
         log_event(db, AuthEvent.PASSWORD_RESET_REQUESTED, origin=device, success=token is not None,
                   user_id=user.id if user else None, tenant_id=tenant_id,
                   details={"email": email_fingerprint(email)})
-        await db.flush()
     return ResetRequested(email=email, token=token)
 
 

@@ -6,17 +6,15 @@ from datetime import timedelta
 
 import strawberry
 
-from boka.identity.recovery import (
-    request_password_reset,
-    resend_verification,
-    reset_password,
-    verify_email,
-)
-from boka.jobs.account_mail import mail_account
+from boka.errors import UserInputError
+from boka.identity.accounts import normalize_email
+from boka.identity.recovery import resend_verification, reset_password, verify_email
+from boka.jobs.account_mail import ask_for_password_reset, mail_account
 from boka.models.types import utcnow
 from boka.notifications.account_mail import AccountMail
 from boka.notifications.kinds import AccountMailKind
 from boka.resolvers.context import Info
+from boka.schema.errors import UserError
 from boka.schema.rate_limits import auth_limited
 from boka.schema.recovery import (
     RequestPasswordResetInput,
@@ -33,20 +31,17 @@ RESET_ANSWER = "If an account uses this address, a link to reset its password is
 
 
 async def ask_for_reset(info: Info, input: RequestPasswordResetInput) -> RequestPasswordResetPayload:
-    """The same answer, after the same work, whether or not the address has an account."""
+    """The same answer, in the same time, whether or not the address has an account: the
+    lookup, the token and the mail happen in a job."""
     context = info.context
-    runtime = context.runtime
     tenant = context.principal.tenant
-    requested, errors = await attempt(request_password_reset(
-        runtime.database, email=input.email, tenant_id=tenant.id if tenant else None,
-        device=context.device, ttl=timedelta(minutes=runtime.settings.password_reset_minutes), now=utcnow(),
-    ))
-    if requested is None:
-        return RequestPasswordResetPayload(errors=errors)
-    await mail_account(runtime, AccountMail(
-        kind=AccountMailKind.PASSWORD_RESET, to=requested.email, token=requested.token,
-        tenant_id=tenant.id if tenant else None, business_name=tenant.name if tenant else "Boka",
-    ) if requested.token else None)
+    try:
+        email = normalize_email(input.email)  # a malformed address tells nothing about any account
+    except UserInputError as error:
+        return RequestPasswordResetPayload(errors=UserError.all_from(error))
+    await ask_for_password_reset(
+        context.runtime, email=email, tenant_id=tenant.id if tenant else None, device=context.device
+    )
     return RequestPasswordResetPayload(message=RESET_ANSWER)
 
 
