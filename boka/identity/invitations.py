@@ -141,6 +141,8 @@ async def accept_invitation(
     """Join the team the link is for. Signed in as the invited address: that account joins.
     Not signed in: a new account is made with ``password``, or, when the address already has
     an account, its holder must sign in first (a link in a mailbox is not a password)."""
+    if principal.api_key is not None:
+        raise Forbidden("Accepting an invitation needs a person, not an API key.")
     digest = token_digest(token.strip())
     async with database.transaction(all_tenants=True) as db:  # which tenant: the link says
         tenant_id = (await db.execute(

@@ -96,6 +96,7 @@ async def update_settings(info: Info, input: UpdateBusinessSettingsInput) -> Bus
 
 async def business(info: Info, slug: str) -> BusinessPage | None:
     """A business's booking page by its slug, for anyone; null when there is no such business."""
+    _ = info.context.principal  # resolved first: a credential sent to the wrong tenant is refused
     database = info.context.runtime.database
     async with database.transaction() as db:
         tenant = (await db.execute(

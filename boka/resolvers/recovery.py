@@ -48,16 +48,18 @@ async def ask_for_reset(info: Info, input: RequestPasswordResetInput) -> Request
 async def reset(info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
     context = info.context
     runtime = context.runtime
+    principal = context.principal  # resolved first: a credential sent to the wrong tenant is refused
     user, errors = await attempt(reset_password(
         runtime.database, runtime.identity.mfa, token=input.token, new_password=input.new_password,
         mfa_code=input.mfa_code, device=context.device, now=utcnow(),
     ))
-    if user is not None and context.principal.actor_user_id == user.id:
+    if user is not None and principal.actor_user_id == user.id:
         context.forget_session()  # this browser's session ended with the others
     return ResetPasswordPayload(password_reset=user is not None, errors=errors)
 
 
 async def verify(info: Info, input: VerifyEmailInput) -> VerifyEmailPayload:
+    _ = info.context.principal  # resolved first: a credential sent to the wrong tenant is refused
     async def work() -> bool:
         async with info.context.runtime.database.transaction(write=True) as db:
             await verify_email(db, token=input.token, now=utcnow(), device=info.context.device)
