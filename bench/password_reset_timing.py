@@ -5,7 +5,8 @@ account?
 
 The method of bench/sign_in_timing.py: a throwaway database, then requestPasswordReset through
 the HTTP API (the ASGI app in-process) for a known and an unknown address, interleaved round by
-round so machine noise hits both alike; the mail jobs run between rounds, outside the timing.
+round so machine noise hits both alike; the jobs run between rounds, outside the timing (with
+Redis, as deployed, they would run in the worker: the request never waits for them).
 Prints each median and the ratio; it should be ~1.0 (issue 15 asks for at most 1.1): the
 request only checks the address and enqueues a job, which does the lookup, token and mail.
 """

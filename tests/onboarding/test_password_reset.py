@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from typing import Any
 from datetime import timedelta
 
+import httpx
+import pytest
+import redis
 import sqlalchemy as sa
 
 from boka.models.onboarding import AccountToken
 from boka.models.security import AuthenticationLog
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
+from boka.web.app import create_app
+from tests.conftest import TEST_REDIS_URL, _truncate_all, settings_for
 from tests.identity.security_support import code_at, sign_in, turn_on_mfa
 from tests.notifications.servers import SmtpServer
 from tests.onboarding.support import REQUEST_RESET, RESET, VIEWER, deliver_mail, link_token
@@ -100,14 +106,9 @@ async def test_with_mfa_on_a_reset_needs_a_code_and_a_wrong_one_keeps_the_link(
     assert "password_reset_failed" in events and events[-1] == "password_reset"
 
 
-async def test_asking_about_an_unknown_address_takes_as_long_as_about_a_known_one(
-    gql: GraphQLClient, world: World
-) -> None:
-    """By construction: the request only checks the address and enqueues a job; the lookup,
-    the token and the audit entry all happen in the job. Then the measure of
-    bench/password_reset_timing.py, through the HTTP API: medians of interleaved rounds (machine
-    noise hits both alike), the mail jobs run between rounds. The bench, with 150 rounds, gives
-    0.97-1.03; this shorter run on a shared CI machine is held to a looser bound."""
+async def test_the_request_only_enqueues_the_lookup(gql: GraphQLClient, world: World) -> None:
+    """By construction, the answer cannot depend on the account: the request only checks the
+    address and enqueues a job; the lookup, the token and the audit entry happen in the job."""
     await world.tenant("salon")
     await world.person(None, None, email="known@example.com")
     await _ask(gql, "known@example.com")
@@ -116,16 +117,38 @@ async def test_asking_about_an_unknown_address_takes_as_long_as_about_a_known_on
     assert issued_in_request == 0 and "password_reset_requested" not in await _events(world)
     await world.runtime.jobs.drain()
     assert "password_reset_requested" in await _events(world)
-    limits = world.runtime.rate_limits
-    world.runtime.rate_limits = replace(limits, enabled=False)
-    samples: dict[str, list[float]] = {"known@example.com": [], "nobody@example.com": []}
-    for round_number in range(63):
-        for email in (samples if round_number % 2 else reversed(list(samples))):
-            started = time.perf_counter()
-            await _ask(gql, email)
-            if round_number >= 3:
-                samples[email].append(time.perf_counter() - started)
-            await world.runtime.jobs.drain()
+
+
+@pytest.fixture
+async def production_app(postgres_url: str) -> AsyncIterator[Any]:
+    """As deployed: jobs go to RQ on Redis (no worker here, so none runs during the timing)."""
+    settings = settings_for(postgres_url, rate_limits_enabled=False)
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+    await _truncate_all(settings)
+
+
+async def test_asking_about_an_unknown_address_takes_as_long_as_about_a_known_one(production_app: Any) -> None:
+    """The measure of bench/password_reset_timing.py through the HTTP API, jobs queued in Redis
+    as in production: medians of interleaved rounds (machine noise hits both alike). The bench
+    (150 rounds) gives 0.97-1.03; this shorter run on a shared CI machine has a looser bound.
+    (In the embedded mode jobs run in the app's own event loop, so a mail being sent can slow
+    the answer down: the guarantee is the production one.)"""
+    world = World(production_app.state.runtime)
+    await world.tenant("salon")
+    await world.person(None, None, email="known@example.com")
+    transport = httpx.ASGITransport(app=production_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        gql = GraphQLClient(http)
+        samples: dict[str, list[float]] = {"known@example.com": [], "nobody@example.com": []}
+        for round_number in range(63):
+            for email in (samples if round_number % 2 else reversed(list(samples))):
+                started = time.perf_counter()
+                await _ask(gql, email)
+                if round_number >= 3:
+                    samples[email].append(time.perf_counter() - started)
     known, unknown = (statistics.median(values) for values in samples.values())
     ratio = max(known, unknown) / min(known, unknown)
     print(f"reset request median: known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms, ratio {ratio:.2f}")
