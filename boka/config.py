@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     )
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of each SMTP operation.")
     email_from: str = Field("Boka <no-reply@localhost>", description="From address of every email.")
+    dev_mailbox: bool | None = Field(
+        None, description="Capture email and SMS in a local mailbox (/dev/mailbox) instead of "
+        "sending them. Unset: on in the embedded mode (SQLite) for a channel with no provider "
+        "configured; never otherwise unless set.",
+    )
+    dev_mailbox_dir: str = Field(".boka-mailbox", description="Where the dev mailbox keeps its messages.")
     twilio_account_sid: str | None = Field(None, description="Twilio account; unset = SMS is not sent.")
     twilio_auth_token: str | None = Field(None, description="Twilio auth token.")
     twilio_from_number: str | None = Field(None, description="Sender number (E.164) for SMS.")
@@ -217,6 +223,17 @@ class Settings(BaseSettings):
     @property
     def runs_relay_in_app(self) -> bool:
         return self.relay_in_app if self.relay_in_app is not None else not self.redis_url
+
+    def captures(self, provider_configured: bool) -> bool:
+        """Whether a message of a channel goes to the dev mailbox instead of its provider."""
+        if self.dev_mailbox is not None:
+            return self.dev_mailbox
+        return self.is_sqlite and not provider_configured
+
+    @property
+    def dev_mailbox_possible(self) -> bool:
+        """Whether /dev/mailbox is served: never in production unless explicitly set."""
+        return self.dev_mailbox if self.dev_mailbox is not None else self.is_sqlite
 
     @property
     def public_signup_open(self) -> bool:

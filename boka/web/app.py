@@ -16,6 +16,7 @@ from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
+from boka.web.dev_mailbox import dev_mailbox_routes
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            *dev_mailbox_routes(settings),
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
