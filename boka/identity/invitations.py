@@ -50,7 +50,8 @@ async def invite_member(
     tenant = principal.require_tenant()
     email = normalize_email(email)
     existing = await find_user_by_email(db, email)
-    if existing is not None and await find_membership(db, tenant_id=tenant.id, user_id=existing.id):
+    member = await find_membership(db, tenant_id=tenant.id, user_id=existing.id) if existing else None
+    if member is not None and member.role != Role.CUSTOMER:  # a customer may be invited to join the team
         raise UserInputError(UserErrorCode.ALREADY_MEMBER, "This person already belongs to the team.", "email")
     # One open invitation per address: inviting again replaces the earlier one.
     await db.execute(

@@ -65,7 +65,10 @@ async def reset_password(
     device: DeviceInfo, now: datetime,
 ) -> User:
     """Set a new password with a reset link; every session of the account ends."""
-    check_password_strength(new_password)
+    try:
+        check_password_strength(new_password)
+    except UserInputError as error:
+        raise UserInputError(error.code, error.message, "newPassword") from error
     failed: CodeCheck | None = None
     async with database.transaction(write=True) as db:
         link = await live_account_token(db, token, TokenPurpose.PASSWORD_RESET, now)

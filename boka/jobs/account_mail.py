@@ -30,7 +30,7 @@ async def send_account_mail_job(
 ) -> str:
     async with job_runtime() as runtime:
         mail = AccountMail(
-            kind=AccountMailKind(kind), to=to, token=runtime.secret_box.open(sealed_token) if sealed_token else "",
+            kind=AccountMailKind(kind), to=to, token=runtime.secret_box.open(sealed_token),
             tenant_id=uuid.UUID(tenant_id) if tenant_id else None, business_name=business_name, detail=detail,
         )
         outcome = await send_account_mail(runtime, mail)
@@ -72,7 +72,7 @@ async def mail_account(runtime: Runtime, mail: AccountMail) -> None:
     """Enqueue ``mail`` (once per token)."""
     await runtime.jobs.enqueue(
         send_account_mail_job, mail.kind.value, mail.to,
-        runtime.secret_box.seal(mail.token) if mail.token else "",
+        runtime.secret_box.seal(mail.token),
         str(mail.tenant_id) if mail.tenant_id else "", mail.business_name, mail.detail,
         queue=QUEUE, retry=MESSAGE_RETRY, job_id=job_id("account-mail", mail.dedupe_key),
     )

@@ -30,14 +30,14 @@ PATHS = {
 class AccountMail:
     kind: AccountMailKind
     to: str
-    token: str  # the single-use token the link carries (empty for notices without a link)
+    token: str  # the single-use token the link carries
     tenant_id: uuid.UUID | None = None
     business_name: str = "Boka"
-    detail: str = ""  # the role of an invitation, the new address of an email change
+    detail: str = ""  # the role of an invitation
 
     @property
     def dedupe_key(self) -> str:
-        return f"account:{self.kind.value}:{token_digest(self.token or self.to + self.detail)}"
+        return f"account:{self.kind.value}:{token_digest(self.token)}"
 
 
 def link_for(public_url: str, kind: AccountMailKind, token: str) -> str:
@@ -46,12 +46,6 @@ def link_for(public_url: str, kind: AccountMailKind, token: str) -> str:
 
 def compose(mail: AccountMail, public_url: str, minutes_valid: int) -> OutgoingEmail:
     name = mail.business_name
-    if mail.kind is AccountMailKind.EMAIL_CHANGED:
-        return OutgoingEmail(
-            to=mail.to, subject="Your Boka email address is changing",
-            body=f"Hello,\n\nsomeone asked to change the email address of your account to "
-                 f"{mail.detail}. If that was not you, reset your password and tell {name}.\n",
-        )
     link = link_for(public_url, mail.kind, mail.token)
     valid = _duration(minutes_valid)
     if mail.kind is AccountMailKind.VERIFY_EMAIL:
@@ -92,7 +86,7 @@ def minutes_valid(runtime: Runtime, kind: AccountMailKind) -> int:
         AccountMailKind.VERIFY_EMAIL: s.email_verification_hours * 60,
         AccountMailKind.PASSWORD_RESET: s.password_reset_minutes,
         AccountMailKind.TEAM_INVITATION: s.invitation_days * 24 * 60,
-    }.get(kind, 0)
+    }[kind]
 
 
 async def send_account_mail(runtime: Runtime, mail: AccountMail) -> Outcome | None:

@@ -22,7 +22,6 @@ class AccountMailKind(str, enum.Enum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"
     TEAM_INVITATION = "team_invitation"
-    EMAIL_CHANGED = "email_changed"
 
 
 class Channel(str, enum.Enum):

@@ -57,7 +57,7 @@ async def test_a_reset_answers_alike_for_any_address_works_once_and_ends_every_s
     assert malformed["errors"][0]["code"] == "INVALID_EMAIL"
     assert [mail.recipients for mail in smtp.sink.received] == [["carl@example.com"]]
     assert "30 minutes" in smtp.sink.received[0].text
-    assert weak.data["resetPassword"]["errors"][0]["code"] == "WEAK_PASSWORD"
+    assert [(e["field"], e["code"]) for e in weak.data["resetPassword"]["errors"]] == [("newPassword", "WEAK_PASSWORD")]
     assert done.data["resetPassword"] == {"passwordReset": True, "errors": []}
     assert again.data["resetPassword"]["errors"][0]["code"] == "INVALID_TOKEN"
     old_session = await gql(VIEWER, token=carl.token, tenant="salon")
