@@ -126,6 +126,13 @@ class Settings(BaseSettings):
         10, ge=0, description="How long a retry waits for a concurrent request with its key to "
         "finish before it is answered IDEMPOTENCY_IN_PROGRESS (409).",
     )
+    public_signup: bool | None = Field(
+        None, description="Anyone may sign a business up (signUpBusiness). Default: on in the "
+        "embedded mode (SQLite), off in production, where superadmins create tenants.",
+    )
+    password_reset_minutes: int = Field(30, ge=1, description="How long a password-reset link works.")
+    email_verification_hours: int = Field(48, ge=1, description="How long an email-verification link works.")
+    invitation_days: int = Field(7, ge=1, description="How long a team invitation link works.")
     rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
@@ -177,6 +184,12 @@ class Settings(BaseSettings):
     )
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of each SMTP operation.")
     email_from: str = Field("Boka <no-reply@localhost>", description="From address of every email.")
+    dev_mailbox: bool | None = Field(
+        None, description="Capture email and SMS in a local mailbox (/dev/mailbox) instead of "
+        "sending them. Unset: on in the embedded mode (SQLite) for a channel with no provider "
+        "configured; never otherwise unless set.",
+    )
+    dev_mailbox_dir: str = Field(".boka-mailbox", description="Where the dev mailbox keeps its messages.")
     twilio_account_sid: str | None = Field(None, description="Twilio account; unset = SMS is not sent.")
     twilio_auth_token: str | None = Field(None, description="Twilio auth token.")
     twilio_from_number: str | None = Field(None, description="Sender number (E.164) for SMS.")
@@ -233,6 +246,21 @@ class Settings(BaseSettings):
     @property
     def runs_relay_in_app(self) -> bool:
         return self.relay_in_app if self.relay_in_app is not None else not self.redis_url
+
+    def captures(self, provider_configured: bool) -> bool:
+        """Whether a message of a channel goes to the dev mailbox instead of its provider."""
+        if self.dev_mailbox is not None:
+            return self.dev_mailbox
+        return self.is_sqlite and not provider_configured
+
+    @property
+    def dev_mailbox_possible(self) -> bool:
+        """Whether /dev/mailbox is served: never in production unless explicitly set."""
+        return self.dev_mailbox if self.dev_mailbox is not None else self.is_sqlite
+
+    @property
+    def public_signup_open(self) -> bool:
+        return self.public_signup if self.public_signup is not None else self.is_sqlite
 
     @property
     def is_sqlite(self) -> bool:

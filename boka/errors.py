@@ -54,6 +54,10 @@ class UserErrorCode(str, enum.Enum):
     MFA_CHALLENGE_EXPIRED = "MFA_CHALLENGE_EXPIRED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
     PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
+    INVALID_TOKEN = "INVALID_TOKEN"  # a single-use link that is unknown, used, revoked or expired
+    CURRENCY_IN_USE = "CURRENCY_IN_USE"
+    LAST_OWNER = "LAST_OWNER"
+    FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
 
 
 class BokaError(Exception):
@@ -99,6 +103,23 @@ class UserInputError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class UserInputErrors(UserInputError):
+    """Several fields at fault at once (a form checked whole): each becomes its own UserError."""
+
+    def __init__(self, errors: list[UserInputError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors
+
+
+def raise_collected(errors: list[UserInputError]) -> None:
+    """Raise what a whole-form check collected: nothing, one error, or all of them."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise UserInputErrors(errors)
 
 
 class PersistedQueryNotFound(BokaError):

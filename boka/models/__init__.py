@@ -28,6 +28,7 @@ from boka.models.notifications import (  # noqa: E402
     NotificationTemplate,
     StaffCalendarFeed,
 )
+from boka.models.onboarding import AccountToken, Invitation  # noqa: E402
 from boka.models.payments import (  # noqa: E402
     Payment,
     PaymentEvent,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import asyncio
 import enum
 import smtplib
 import sys
@@ -28,8 +29,9 @@ from boka.config import Settings
 from boka.db import Database, dialect_insert
 from boka.models.notifications import NotificationLog
 from boka.models.types import new_id, utcnow
-from boka.notifications.email import OutgoingEmail, SmtpEmailSender
-from boka.notifications.kinds import Channel, MessageKind
+from boka.notifications.dev_mailbox import DevMailbox
+from boka.notifications.email import OutgoingEmail, SmtpEmailSender, build_message
+from boka.notifications.kinds import AccountMailKind, Channel, MessageKind
 
 if TYPE_CHECKING:
     from boka.notifications.sms import TwilioSmsSender
@@ -48,7 +50,7 @@ class Outcome(str, enum.Enum):
 class Message:
     tenant_id: uuid.UUID
     dedupe_key: str
-    kind: MessageKind
+    kind: MessageKind | AccountMailKind
     channel: Channel
     recipient: str  # email address or E.164 phone number
     booking_id: uuid.UUID | None = None
@@ -66,12 +68,29 @@ class Senders:
         self._sms: TwilioSmsSender | None = None
 
     def configured(self, channel: Channel) -> bool:
+        """Whether messages of ``channel`` go anywhere: to their provider or the dev mailbox."""
+        return self._provider_configured(channel) or self.captures(channel)
+
+    def _provider_configured(self, channel: Channel) -> bool:
         s = self.settings
         if channel is Channel.EMAIL:
             return bool(s.smtp_host)
         return bool(s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number)
 
+    def captures(self, channel: Channel) -> bool:
+        return self.settings.captures(self._provider_configured(channel))
+
+    def _capture(self, message: Message) -> str:
+        mailbox = DevMailbox(self.settings.dev_mailbox_dir, self.settings.public_url)
+        if message.channel is Channel.EMAIL:
+            assert message.email is not None
+            return mailbox.save_email(build_message(message.email, self.settings.email_from))
+        assert message.sms_body is not None
+        return mailbox.save_sms(message.recipient, message.sms_body)
+
     async def send(self, message: Message) -> str:
+        if self.captures(message.channel):
+            return "dev-mailbox:" + await asyncio.to_thread(self._capture, message)
         if message.channel is Channel.EMAIL:
             assert message.email is not None
             self._email = self._email or SmtpEmailSender(self.settings)

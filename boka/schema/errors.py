@@ -29,6 +29,11 @@ class UserError:
     def from_exception(cls, error: UserInputError) -> UserError:
         return cls(field=error.field, code=error.code, message=error.message)
 
+    @classmethod
+    def all_from(cls, error: UserInputError) -> list[UserError]:
+        """One UserError per field at fault (several when the domain checked a whole form)."""
+        return [cls.from_exception(each) for each in getattr(error, "errors", None) or [error]]
+
 
 # A client's malformed id (not base64, not "Type:id", padding stripped, a raw UUID) fails in
 # Strawberry's argument conversion, inside the resolver: the client's mistake, not ours. So is

@@ -15,6 +15,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
+from boka.resolvers.business import BusinessMutation, BusinessQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
@@ -23,7 +24,9 @@ from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
+from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.team import TeamMutation, TeamQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
@@ -33,6 +36,7 @@ from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.team import InvitationType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
@@ -57,7 +61,7 @@ Query = merge_types(
     "Query",
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
-        CustomerQuery, NotificationQuery, WebhookQuery, JobQuery,
+        CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
     ),
 )
 Mutation = merge_types(
@@ -65,7 +69,7 @@ Mutation = merge_types(
     (
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
-        PaymentMutation, JobMutation,
+        PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -120,7 +124,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[
             UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
-            WebhookEndpointType, WebhookDeliveryType,
+            WebhookEndpointType, WebhookDeliveryType, InvitationType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,

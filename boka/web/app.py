@@ -17,6 +17,7 @@ from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
 from boka.web.cors import BokaCORS
+from boka.web.dev_mailbox import dev_mailbox_routes
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             *(page_routes() if settings.web_pages else []),
+            *dev_mailbox_routes(settings),
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
