@@ -231,7 +231,10 @@ class SharedRateLimiter:
         local_key = f"{limit.name}:{key}"
         if self._fresh_until.get(local_key, 0.0) < time.monotonic():
             # What this process knows of the caller is older than one interval (or nothing):
-            # ask Redis, which counts the hit and tells what all processes have used.
+            # ask Redis, which counts the hit and tells what all processes have used. Hits
+            # this process admitted and has not sent yet go first, or Redis would not know
+            # of them and admit again what this process already let through.
+            await self._send_unsent(limit, f"{self._prefix}:{local_key}")
             decision = await self._from_redis_or_alone(limit, key)
             self._local.learn(local_key, _wall_clock_ms() + decision.reset_after_seconds * 1000)
             self._mark_fresh(local_key)
@@ -244,6 +247,15 @@ class SharedRateLimiter:
             if self._syncing is None:
                 self._syncing = asyncio.create_task(self._sync_soon())
         return decision
+
+    async def _send_unsent(self, limit: Limit, full_key: str) -> None:
+        pending = self._unsent.pop(full_key, None)
+        if pending is None:
+            return
+        try:
+            await self._add_hits(keys=[full_key], args=[limit.interval_ms, pending[1]])
+        except (RedisError, OSError):
+            self._unsent[full_key] = pending  # the next sync tries again
 
     async def _from_redis_or_alone(self, limit: Limit, key: str) -> Decision:
         """Redis's decision; while Redis cannot be reached, this process's own (each process

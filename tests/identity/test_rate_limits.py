@@ -128,6 +128,26 @@ async def test_the_api_limit_is_shared_by_processes_that_decide_locally() -> Non
     assert again_on_one is False
 
 
+async def test_hits_admitted_locally_reach_redis_before_it_decides_again() -> None:
+    """A slow moment (what the process knew of the caller went stale before its hits were sent)
+    must not let the process's own admissions be counted twice as free: the unsent hits go to
+    Redis before Redis decides."""
+    redis = Redis.from_url(TEST_REDIS_URL)
+    await redis.delete("boka:ratelimit:api:ip:198.51.100.78")
+    limit = Limit("api", 2, timedelta(hours=1), exact=False)
+    limiter = SharedRateLimiter(redis)
+    try:
+        first = await limiter.hit(limit, "ip:198.51.100.78")  # Redis decides; fresh for 100 ms
+        second = await limiter.hit(limit, "ip:198.51.100.78")  # decided here, not sent yet
+        limiter._fresh_until.clear()  # the process stalls past SYNC_INTERVAL before its sync
+        third = await limiter.hit(limit, "ip:198.51.100.78")
+    finally:
+        await limiter.close()
+        await redis.aclose()
+
+    assert (first.allowed, second.allowed, third.allowed) == (True, True, False)
+
+
 @pytest.fixture
 async def behind_a_proxy(postgres_url: str) -> AsyncIterator[Any]:
     application = create_app(settings_for(postgres_url, trusted_proxies="10.0.0.0/8"))
