@@ -111,7 +111,7 @@ async def create_booking(
             customer_id=customer.id, now=now, seats=request.seats,
         )
         booking = _new_booking(
-            tenant, service, member, link, customer, request, priced.quote.total, principal, now
+            tenant, service, member, link, customer, request, priced.quote, principal, now
         )
         if await _try_to_hold(db, booking, service):
             if priced.discount_code is not None:
@@ -144,7 +144,7 @@ async def quote_booking(
 
 def _new_booking(
     tenant: Tenant, service: Service, member: StaffMember, link: StaffService,
-    customer: Customer, request: BookingRequest, price: int, principal: Principal, now: datetime,
+    customer: Customer, request: BookingRequest, price: Quote, principal: Principal, now: datetime,
 ) -> Booking:
     booking_id = uuid.uuid4()
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
@@ -166,7 +166,8 @@ def _new_booking(
         block_end=start + duration + timedelta(minutes=service.buffer_after_minutes),
         slot_key=slot_key_for(service, member.id, start, booking_id),
         seats=request.seats,
-        price_cents=price,
+        price_cents=price.total,
+        list_price_cents=price.base,
         currency=service.currency,
         notes=request.notes,
         created_by_user_id=principal.user.id if principal.user else None,

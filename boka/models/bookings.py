@@ -77,6 +77,7 @@ class Booking(SQLModel, table=True):
         sa.Index("ix_bookings_tenant_id_start_time_id", "tenant_id", "start_time", "id"),
         sa.Index("ix_bookings_staff_id_block_start", "staff_id", "block_start"),
         sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time"),
+        sa.Index("ix_bookings_staff_id_start_time", "staff_id", "start_time"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -94,6 +95,9 @@ class Booking(SQLModel, table=True):
     slot_key: str = Field(sa_type=sa.String(200), nullable=False)
     seats: int = Field(default=1, nullable=False)
     price_cents: int = Field(nullable=False)  # frozen at booking time
+    # The base price (seat price times seats) before pricing rules and a discount code: what
+    # analytics reports as gross, price_cents being what was charged. NULL: the same.
+    list_price_cents: int | None = Field(default=None)
     currency: str = Field(sa_type=sa.String(3), nullable=False)
     discount_code_id: uuid.UUID | None = Field(
         default=None, foreign_key="discount_codes.id", ondelete="SET NULL"

@@ -14,6 +14,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
+from boka.resolvers.analytics import AnalyticsQuery
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
@@ -54,7 +55,7 @@ Query = merge_types(
     "Query",
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
-        NotificationQuery, WebhookQuery, JobQuery,
+        NotificationQuery, WebhookQuery, JobQuery, AnalyticsQuery,
     ),
 )
 Mutation = merge_types(
