@@ -4,8 +4,10 @@
 and a discount code, so revenue can be reported as gross, discounts and net. Rows written
 before this column existed get their charged price (no known discount).
 
-Indexes: a staff member's bookings by start (a staff member's own analytics) and refunds by
-booking (refunds of the bookings in a period).
+Indexes: a staff member's bookings by start (a staff member's own analytics), refunds by
+booking (refunds of the bookings in a period), the group-class bookings by start (each session's
+time once, for utilisation), and on PostgreSQL status and tenant_id in the (customer, start)
+index, so "had this customer booked before?" is answered from the index alone.
 
 Revision ID: 0016
 Revises: 0010
@@ -31,9 +33,21 @@ def upgrade() -> None:
     op.execute("UPDATE bookings SET list_price_cents = price_cents")
     op.create_index('ix_bookings_staff_id_start_time', 'bookings', ['staff_id', 'start_time'])
     op.create_index('ix_refunds_booking_id', 'refunds', ['booking_id'])
+    op.create_index('ix_bookings_class_sessions', 'bookings', ['tenant_id', 'start_time'],
+                    postgresql_where=sa.text("slot_key LIKE '%:%'"),
+                    sqlite_where=sa.text("slot_key LIKE '%:%'"))
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_bookings_customer_id_start_time', table_name='bookings')
+        op.create_index('ix_bookings_customer_id_start_time', 'bookings',
+                        ['customer_id', 'start_time'], postgresql_include=['status', 'tenant_id'])
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_index('ix_bookings_customer_id_start_time', table_name='bookings')
+        op.create_index('ix_bookings_customer_id_start_time', 'bookings',
+                        ['customer_id', 'start_time'])
+    op.drop_index('ix_bookings_class_sessions', table_name='bookings')
     op.drop_index('ix_refunds_booking_id', table_name='refunds')
     op.drop_index('ix_bookings_staff_id_start_time', table_name='bookings')
     with op.batch_alter_table('bookings', schema=None) as batch_op:

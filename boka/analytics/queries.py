@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,9 @@ from boka.models.bookings import Booking, BookingStatus
 from boka.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 
 CANCELLED = BookingStatus.CANCELLED
+# A group-class session's slot_key holds colons (see group_slot_key), a private booking's is its
+# id. Written as the partial index ix_bookings_class_sessions says, so PostgreSQL can use it.
+IN_CLASS_SESSION = Booking.slot_key.like(sa.literal_column("'%:%'"))
 # Cancelled and no-show bookings bring in what was collected, not their price.
 COLLECTED_ONLY = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 
@@ -33,11 +36,12 @@ class Reach:
 
 @dataclass(frozen=True)
 class BookingGroup:
-    """Bookings of one bucket, service, staff member, status and currency."""
+    """Bookings of one status and currency and of one bucket, service or staff member, or of
+    one of each (None: all of them)."""
 
-    bucket: date
-    service_id: uuid.UUID
-    staff_id: uuid.UUID
+    bucket: date | None
+    service_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
     status: BookingStatus
     currency: str
     count: int
@@ -69,10 +73,18 @@ def _in_period(reach: Reach, period: Period, table: Any = Booking) -> sa.ColumnE
     return sa.and_(*clauses)
 
 
-def seconds_between(later: Any, earlier: Any, dialect: str) -> sa.ColumnElement[Any]:
+def duration(later: Any, earlier: Any, dialect: str) -> sa.ColumnElement[Any]:
+    """``later - earlier``: an interval on PostgreSQL (summing intervals is cheaper than
+    summing their epochs), seconds on SQLite; ``seconds`` reads either."""
     if dialect == "postgresql":
-        return sa.func.extract("epoch", later - earlier)
+        return later - earlier
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+
+
+def seconds(value: timedelta | float | None) -> float:
+    if value is None:
+        return 0.0
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _dialect(db: AsyncSession) -> str:
@@ -81,29 +93,44 @@ def _dialect(db: AsyncSession) -> str:
 
 async def booking_groups(db: AsyncSession, reach: Reach, period: Period) -> list[BookingGroup]:
     dialect = _dialect(db)
-    private = sa.not_(Booking.slot_key.contains(":"))  # a class session's key holds colons
+    private = sa.not_(IN_CLASS_SESSION)
     rows = sa.select(
         bucket_expression(Booking.start_time, period, dialect).label("bucket"),
         Booking.service_id, Booking.staff_id, Booking.status, Booking.currency,
         sa.func.coalesce(Booking.list_price_cents, Booking.price_cents).label("list_cents"),
         Booking.price_cents.label("charged_cents"),
-        sa.case((private, seconds_between(Booking.end_time, Booking.start_time, dialect)),
-                else_=0).label("private_seconds"),
-        seconds_between(Booking.start_time, Booking.created_at, dialect).label("lead_seconds"),
+        sa.case((private, duration(Booking.end_time, Booking.start_time, dialect)),
+                else_=None).label("private_seconds"),
+        duration(Booking.start_time, Booking.created_at, dialect).label("lead_seconds"),
     ).where(_in_period(reach, period)).subquery()
     # Grouped outside: PostgreSQL would not match the bucket expression's parameters twice.
-    statement = sa.select(
-        rows.c.bucket, rows.c.service_id, rows.c.staff_id, rows.c.status, rows.c.currency,
-        sa.func.count(), sa.func.sum(rows.c.list_cents), sa.func.sum(rows.c.charged_cents),
-        sa.func.sum(rows.c.private_seconds), sa.func.sum(rows.c.lead_seconds),
-    ).group_by(rows.c.bucket, rows.c.service_id, rows.c.staff_id, rows.c.status, rows.c.currency)
+    # On PostgreSQL by bucket, by service and by staff member apart (grouping sets): a year by
+    # day is some thousand groups, not every combination of the three.
+    keys = (rows.c.status, rows.c.currency)
+    if dialect == "postgresql":
+        grouping = sa.func.grouping_sets(
+            sa.tuple_(rows.c.bucket, *keys), sa.tuple_(rows.c.service_id, *keys),
+            sa.tuple_(rows.c.staff_id, *keys))
+        statement = sa.select(
+            rows.c.bucket, rows.c.service_id, rows.c.staff_id, *keys, *_booking_sums(rows)
+        ).group_by(grouping)
+    else:
+        statement = sa.select(
+            rows.c.bucket, rows.c.service_id, rows.c.staff_id, *keys, *_booking_sums(rows)
+        ).group_by(rows.c.bucket, rows.c.service_id, rows.c.staff_id, *keys)
     return [
-        BookingGroup(as_date(bucket), service_id, staff_id, BookingStatus(status), currency,
-                     count, int(listed or 0), int(charged or 0), float(private or 0),
-                     float(lead or 0))
+        BookingGroup(None if bucket is None else as_date(bucket), service_id, staff_id,
+                     BookingStatus(status), currency,
+                     count, int(listed or 0), int(charged or 0), seconds(private),
+                     seconds(lead))
         for bucket, service_id, staff_id, status, currency, count, listed, charged, private, lead
         in await db.execute(statement)
     ]
+
+
+def _booking_sums(rows: Any) -> list[sa.ColumnElement[Any]]:
+    return [sa.func.count(), sa.func.sum(rows.c.list_cents), sa.func.sum(rows.c.charged_cents),
+            sa.func.sum(rows.c.private_seconds), sa.func.sum(rows.c.lead_seconds)]
 
 
 async def money_groups(db: AsyncSession, reach: Reach, period: Period) -> list[MoneyGroup]:
@@ -141,15 +168,15 @@ async def session_seconds_by_staff(
     staff member gives in the period."""
     sessions = (
         sa.select(Booking.staff_id, Booking.slot_key,
-                  seconds_between(Booking.end_time, Booking.start_time, _dialect(db)).label("s"))
+                  duration(Booking.end_time, Booking.start_time, _dialect(db)).label("s"))
         .where(_in_period(reach, period), Booking.status != CANCELLED,
-               Booking.slot_key.contains(":"))
+               IN_CLASS_SESSION)
         .distinct()
         .subquery()
     )
     statement = sa.select(sessions.c.staff_id, sa.func.sum(sessions.c.s)).group_by(
         sessions.c.staff_id)
-    return {staff_id: float(seconds or 0) for staff_id, seconds in await db.execute(statement)}
+    return {staff_id: seconds(total) for staff_id, total in await db.execute(statement)}
 
 
 async def new_and_returning_customers(

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.analytics.figures import Tally
 from boka.analytics.periods import Period
 from boka.analytics.queries import (
+    BookingGroup,
+    MoneyGroup,
     Reach,
     booking_groups,
     money_groups,
@@ -83,12 +85,10 @@ async def analytics_report(db: AsyncSession, reach: Reach, period: Period) -> An
     by_service: dict[uuid.UUID, Tally] = defaultdict(Tally)
     by_staff: dict[uuid.UUID, Tally] = defaultdict(Tally)
     for group in bookings:
-        for tally in (totals, by_bucket.setdefault(group.bucket, Tally()), by_service[group.service_id],
-                      by_staff[group.staff_id]):
+        for tally in _tallies(group, totals, by_bucket, by_service, by_staff):
             tally.add_bookings(group)
     for entry in money:
-        for tally in (totals, by_bucket.setdefault(entry.bucket, Tally()), by_service[entry.service_id],
-                      by_staff[entry.staff_id]):
+        for tally in _tallies(entry, totals, by_bucket, by_service, by_staff):
             tally.add_money(entry)
 
     services = await _services(db, reach.tenant_id, list(by_service))
@@ -110,6 +110,22 @@ async def analytics_report(db: AsyncSession, reach: Reach, period: Period) -> An
         buckets=sorted(by_bucket.items()), services=ranked, staff=staff,
         new_customers=new, returning_customers=returning,
     )
+
+
+def _tallies(
+    group: BookingGroup | MoneyGroup, totals: Tally, by_bucket: dict[date, Tally],
+    by_service: dict[uuid.UUID, Tally], by_staff: dict[uuid.UUID, Tally],
+) -> list[Tally]:
+    """The tallies a group adds to: a group with a bucket counts in the totals too (every
+    booking is in one bucket, whether the groups are by bucket alone or by all three keys)."""
+    tallies = []
+    if group.bucket is not None:
+        tallies += [totals, by_bucket.setdefault(group.bucket, Tally())]
+    if group.service_id is not None:
+        tallies.append(by_service[group.service_id])
+    if group.staff_id is not None:
+        tallies.append(by_staff[group.staff_id])
+    return tallies
 
 
 async def _services(
@@ -147,11 +163,16 @@ async def _working_seconds(
     window = period.window
     schedules = await load_schedules(db, [member.id for member in members], window)
     seconds: dict[uuid.UUID, float] = {}
+    by_schedule: dict[tuple[object, ...], float] = {}  # colleagues with the same hours: once
     for member in members:
-        total = 0.0
-        for span in working_ranges(schedules.calendar(member), window):
-            start, end = max(span.start, window.start), min(span.end, window.end)
-            if start < end:
-                total += (end - start).total_seconds()
-        seconds[member.id] = total
+        calendar = schedules.calendar(member)
+        key = (calendar.time_zone, calendar.weekly, calendar.overrides, calendar.time_off)
+        if key not in by_schedule:
+            total = 0.0
+            for span in working_ranges(calendar, window):
+                start, end = max(span.start, window.start), min(span.end, window.end)
+                if start < end:
+                    total += (end - start).total_seconds()
+            by_schedule[key] = total
+        seconds[member.id] = by_schedule[key]
     return seconds

@@ -76,8 +76,14 @@ class Booking(SQLModel, table=True):
         sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
         sa.Index("ix_bookings_tenant_id_start_time_id", "tenant_id", "start_time", "id"),
         sa.Index("ix_bookings_staff_id_block_start", "staff_id", "block_start"),
-        sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time"),
+        # status and tenant_id: "had they booked before?" (analytics) from the index alone
+        sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time",
+                 postgresql_include=["status", "tenant_id"]),
         sa.Index("ix_bookings_staff_id_start_time", "staff_id", "start_time"),
+        # group-class bookings (see boka/analytics/queries.py IN_CLASS_SESSION)
+        sa.Index("ix_bookings_class_sessions", "tenant_id", "start_time",
+                 postgresql_where=sa.text("slot_key LIKE '%:%'"),
+                 sqlite_where=sa.text("slot_key LIKE '%:%'")),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
