@@ -5,17 +5,12 @@ managers and owners: the tenant's; customers: refused)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from boka.migrations import upgrade_to_head
-from boka.web.app import create_app
 from tests.analytics.dataset import (
     FIRST,
     LAST,
@@ -29,8 +24,8 @@ from tests.analytics.dataset import (
     working_minutes,
 )
 from tests.booking.support import gid
-from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
+from tests.web.test_idempotency_sqlite import sqlite_app  # noqa: F401  (a fixture)
 
 FIGURES = """bookings { total pending confirmed completed cancelled noShow }
   revenue { gross { amount currency } discounts { amount currency }
@@ -127,15 +122,6 @@ async def check_against_brute_force(application: Any) -> None:
 
 async def test_figures_match_brute_force_on_postgresql(app: Any) -> None:
     await check_against_brute_force(app)
-
-
-@pytest.fixture
-async def sqlite_app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}", redis_url=None)
-    await asyncio.to_thread(upgrade_to_head, settings.database_url)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
 
 
 @pytest.mark.sqlite
