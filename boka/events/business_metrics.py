@@ -21,12 +21,18 @@ def note_event(session: Session, event_type: str) -> None:
         session.info.setdefault(_PENDING, []).append(event_type)
 
 
+# Both events also fire for a SAVEPOINT's release and rollback (SQLAlchemy 2.1), which are not
+# the transaction's end (as in boka/events/wakeup.py).
+
 @event.listens_for(Session, "after_commit")
 def _count_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     for event_type in session.info.pop(_PENDING, ()):
         BUSINESS_EVENTS.labels(type=event_type).inc()
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
