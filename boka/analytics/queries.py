@@ -19,8 +19,8 @@ from boka.models.bookings import Booking, BookingStatus
 from boka.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 
 CANCELLED = BookingStatus.CANCELLED
-# A group-class session's slot_key holds colons (see group_slot_key), a private booking's is its
-# id. Written as the partial index ix_bookings_class_sessions says, so PostgreSQL can use it.
+# A class session's bookings share a slot_key with a colon ('session:<id>', or group_slot_key's),
+# a private booking's is its id. Written as the partial index ix_bookings_class_sessions says, so PostgreSQL can use it.
 IN_CLASS_SESSION = Booking.slot_key.like(sa.literal_column("'%:%'"))
 # Cancelled and no-show bookings bring in what was collected, not their price.
 COLLECTED_ONLY = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
