@@ -121,7 +121,7 @@ async def create_booking(
             customer_id=customer.id, now=now, seats=request.seats,
         )
         booking = _new_booking(
-            tenant, service, member, link, customer, request, priced.quote.total, principal, now,
+            tenant, service, member, link, customer, request, priced.quote, principal, now,
             session,
         )
         if await _try_to_hold(db, booking, service, session):
@@ -155,7 +155,7 @@ async def quote_booking(
 
 def _new_booking(
     tenant: Tenant, service: Service, member: StaffMember, link: StaffService,
-    customer: Customer, request: BookingRequest, price: int, principal: Principal, now: datetime,
+    customer: Customer, request: BookingRequest, price: Quote, principal: Principal, now: datetime,
     session: ClassSession | None = None,
 ) -> Booking:
     booking_id = uuid.uuid4()
@@ -166,8 +166,8 @@ def _new_booking(
             status=_initial_status(service, request),
             start_time=session.start_time, end_time=session.end_time,
             block_start=session.block_start, block_end=session.block_end,
-            slot_key=session.slot_key, seats=request.seats, price_cents=price,
-            currency=service.currency, notes=request.notes,
+            slot_key=session.slot_key, seats=request.seats, price_cents=price.total,
+            list_price_cents=price.base, currency=service.currency, notes=request.notes,
             created_by_user_id=principal.user.id if principal.user else None,
             created_at=now, updated_at=now,
         )
@@ -186,7 +186,8 @@ def _new_booking(
         block_end=start + duration + timedelta(minutes=service.buffer_after_minutes),
         slot_key=slot_key_for(booking_id),
         seats=request.seats,
-        price_cents=price,
+        price_cents=price.total,
+        list_price_cents=price.base,
         currency=service.currency,
         notes=request.notes,
         created_by_user_id=principal.user.id if principal.user else None,
