@@ -39,7 +39,7 @@ async def test_healthz_and_readyz_are_ok_with_postgres_and_redis(http: httpx.Asy
     ready = await http.get("/readyz")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "live": "ok"}}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(client_for: Any, postgres_url: str) -> None:
