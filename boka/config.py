@@ -117,6 +117,10 @@ class Settings(BaseSettings):
         "(embedded), no with Redis (worker.py runs it). Several relays are safe (one leads).",
     )
     relay_poll_seconds: float = Field(0.1, gt=0, description="How often the relay looks for new events.")
+    rearm_check_seconds: float = Field(
+        60, gt=0, description="How often each app process checks that the job store still holds "
+        "what PostgreSQL says should be queued, re-arming it from the database if not.",
+    )
     relay_max_attempts: int = Field(5, ge=1, description="Tries of a failing event consumer before it is passed over.")
     live_queue_size: int = Field(100, ge=1, description="Pushes a live subscriber may fall behind before it is dropped.")
     live_session_check_seconds: float = Field(

@@ -17,6 +17,7 @@ redis-py's own retries are off for this client: a reconnect it made silently ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import typing
 from collections.abc import Callable
@@ -51,6 +52,16 @@ class ResilientRedisBackend(RedisBackend):
     async def subscribe(self, channel: str) -> None:
         await self._pubsub.subscribe(channel)
         self._ready.set()
+
+    async def disconnect(self) -> None:
+        # The listener first, so that closing the connection under it is not taken for a loss.
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+        await self._pubsub.aclose()
+        await self._conn.aclose()
 
     async def _pubsub_listener(self) -> None:
         while True:

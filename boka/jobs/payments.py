@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from boka.jobs.context import job_runtime
+from boka.jobs.queues import EnqueuedJob
 from boka.jobs.retry import RetryPolicy
 from boka.models.payments import RefundStatus
 from boka.models.types import utcnow
@@ -102,8 +103,8 @@ async def enqueue_provider_cancel(runtime: Runtime, provider_payment_id: str) ->
     )
 
 
-async def enqueue_hold_expiry(runtime: Runtime, payment_id: uuid.UUID, at: datetime) -> None:
-    await runtime.jobs.enqueue(
+async def enqueue_hold_expiry(runtime: Runtime, payment_id: uuid.UUID, at: datetime) -> EnqueuedJob:
+    return await runtime.jobs.enqueue(
         expire_payment_hold, str(payment_id), queue="high", job_id=f"hold-expiry:{payment_id}",
         at=at, retry=PAYMENT_RETRY,
     )
