@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         "On PostgreSQL the app's own role (database_url) should own nothing, so that row level "
         "security binds it.",
     )
+    background_database_url: str | None = Field(
+        None,
+        description="URL (PostgreSQL) of the role for work that must see every tenant: the relay, "
+        "sweeps, superadmin listings, cross-tenant look-ups (Database.transaction(all_tenants=True)). "
+        "Its role is made a member of boka_all_tenants; the role of database_url is not. Unset: "
+        "database_url's role does that work too, and is made a member.",
+    )
     redis_url: str | None = Field(
         None, description="Redis URL for fan-out, rate limits and queues; unset = embedded mode."
     )
@@ -210,6 +217,11 @@ class Settings(BaseSettings):
     def migration_url(self) -> str:
         """Where migrations run: the owner's URL, or the app's when no separate one is set."""
         return self.migration_database_url or self.database_url
+
+    @property
+    def background_url(self) -> str:
+        """Where all-tenant work connects: its own role's URL, or the app's."""
+        return self.background_database_url or self.database_url
 
     @property
     def runs_relay_in_app(self) -> bool:

@@ -24,8 +24,15 @@ def free_port() -> int:
 
 def clean_env(**boka: str) -> dict[str, str]:
     """This process's environment without any BOKA_ setting, plus the ones given."""
+    from tests.conftest import BACKGROUND_URLS
+
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOKA_")}
     env["BOKA_SECRET_KEY"] = "test-secret-key-not-for-production"
+    if "database_url" in boka and "background_database_url" not in boka:
+        # the run's app role: all-tenant work connects as its background role, as in the app
+        background = BACKGROUND_URLS.get(boka["database_url"])
+        if background:
+            boka = {**boka, "background_database_url": background}
     env.update({f"BOKA_{key.upper()}": value for key, value in boka.items()})
     return env
 
