@@ -75,8 +75,11 @@ async def upcoming_reminders(
             .order_by(Booking.start_time, Booking.id)
             .limit(page)
         )
-        if after is not None:
-            query = query.where(sa.tuple_(Booking.start_time, Booking.id) > sa.tuple_(*after))
+        if after is not None:  # keyset: compared column by column, so each binds as its type
+            start, booking_id = after
+            query = query.where(sa.or_(
+                Booking.start_time > start, sa.and_(Booking.start_time == start, Booking.id > booking_id)
+            ))
         bookings = list((await db.execute(query)).scalars())
         for booking in bookings:
             tenant = tenants.get(booking.tenant_id)
