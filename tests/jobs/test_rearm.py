@@ -25,6 +25,8 @@ from boka.jobs.queues import ARMED_KEY, QUEUE_NAMES
 from boka.jobs.rearm import Rearmed, rearm
 from boka.jobs.scheduled import RECURRING
 from boka.models.tenancy import Role
+from boka.models.types import utcnow
+from boka.notifications.reminders import upcoming_reminders
 from boka.models.webhooks import WebhookDelivery
 from boka.web.app import create_app
 from tests.booking.support import BookingWorld, future_day, local
@@ -101,3 +103,6 @@ async def test_emptied_redis_gets_every_pending_job_back_from_postgres(watched: 
     assert before <= after, f"lost: {before - after}"
     assert recurring(after) == chains == {job.__name__ for job in RECURRING}
     assert await rearm(runtime) == Rearmed()  # everything is there: nothing enqueued twice
+    async with runtime.database.transaction(all_tenants=True) as db:  # page by page, the same
+        paged = [reminder.job_id async for _, reminder in upcoming_reminders(db, now=utcnow(), page=1)]
+    assert sorted(paged) == sorted(job for job in before if job.startswith("reminder-"))
