@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test bench
+.PHONY: install run test bench schema
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,6 +25,11 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The API's contract: regenerate schema.graphql after changing the schema in code, then commit it.
+schema: install
+	$(VENV)/bin/python -m boka.schema.contract write
+	$(VENV)/bin/python -m boka.schema.contract check
 
 # Benchmarks (issue 10): each measures Boka against a baseline in the same run and prints
 # ratios. Needs the test services (PostgreSQL, Redis) and wrk, which this installs if missing.

@@ -44,7 +44,15 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         INSECURE_DEV_SECRET, description="Key for signed links and secrets at rest; set it in production."
     )
-    graphiql: bool = Field(True, description="Serve the GraphiQL IDE on GET /graphql.")
+    graphiql: bool | None = Field(
+        None, description="Serve the GraphiQL IDE on GET /graphql (to a browser asking for HTML). "
+        "Unset: on in embedded mode (SQLite), off in production (PostgreSQL).",
+    )
+    public_introspection: bool | None = Field(
+        None, description="Let anonymous callers introspect the schema (__schema, __type) and "
+        "get \"Did you mean …?\" suggestions in validation errors. Unset: yes in embedded mode "
+        "(SQLite), no in production (PostgreSQL); signed-in callers always may.",
+    )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
@@ -66,10 +74,21 @@ class Settings(BaseSettings):
     suspicious_failure_burst: int = Field(
         10, ge=2, description="Distinct accounts failing from one IP within 15 minutes that count as an attack."
     )
-    trusted_origins: str = Field(
-        "", description="Comma-separated origins of front ends that may use the session cookie."
+    cors_origins: str = Field(
+        "", description="Comma-separated origins (https://app.example.com) of browser front ends "
+        "allowed to call /graphql across origins (CORS, with credentials) and to open its "
+        "websocket; they may also use the session cookie (the CSRF rule trusts them).",
     )
-    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
+    trusted_origins: str = Field(
+        "", description="Older name of cors_origins; both lists are merged.",
+    )
+    cors_max_age_seconds: int = Field(
+        7200, ge=0, description="How long a browser may cache a CORS preflight's answer.",
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Mark the session cookie Secure (HTTPS only) and send HSTS. Unset: "
+        "yes when BOKA_PUBLIC_URL is https://.",
+    )
     trusted_proxies: str = Field(
         "127.0.0.1",
         description="Comma-separated addresses or CIDRs of the proxies in front of Boka: only a "
@@ -233,7 +252,24 @@ class Settings(BaseSettings):
 
     @property
     def trusted_origin_set(self) -> frozenset[str]:
-        return frozenset(o.strip().rstrip("/") for o in self.trusted_origins.split(",") if o.strip())
+        """The browser origins allowed across origins: CORS, the websocket's Origin check and
+        the CSRF rule for the session cookie all use this one list."""
+        listed = f"{self.cors_origins},{self.trusted_origins}".split(",")
+        return frozenset(o.strip().rstrip("/") for o in listed if o.strip())
+
+    @property
+    def serves_graphiql(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.is_sqlite
+
+    @property
+    def anonymous_introspection(self) -> bool:
+        return self.public_introspection if self.public_introspection is not None else self.is_sqlite
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.lower().startswith("https://")
 
     @property
     def queue_names(self) -> list[str]:

@@ -16,6 +16,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
+from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
@@ -25,7 +26,9 @@ from boka.resolvers.payments import PaymentMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
+from boka.schema.class_sessions import ClassSessionType
 from boka.schema.customers import CustomerType
+from boka.schema.disclosure import drop_suggestions, hides_schema_from
 from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
@@ -53,15 +56,16 @@ class NodeQuery:
 Query = merge_types(
     "Query",
     (
-        NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
-        NotificationQuery, WebhookQuery, JobQuery,
+        NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
+        CustomerQuery, NotificationQuery, WebhookQuery, JobQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
-        IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
-        NotificationMutation, WebhookMutation, PaymentMutation, JobMutation,
+        IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
+        ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
+        PaymentMutation, JobMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -74,6 +78,7 @@ class BokaSchema(strawberry.Schema):
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.operations = OperationRunner(self._schema, settings)
+        self.public_introspection = settings.anonymous_introspection
 
     async def execute(  # type: ignore[override]
         self,
@@ -101,6 +106,9 @@ class BokaSchema(strawberry.Schema):
         """Strawberry calls this for every error, whatever stage it came from (parsing,
         validation, execution, subscriptions), before the result leaves: the one place to
         shape and log them."""
+        context = execution_context.context if execution_context is not None else None
+        if hides_schema_from(context, self.public_introspection):
+            drop_suggestions(errors)
         for error in errors:
             shape_error(error)
 
@@ -111,7 +119,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[
-            UserType, TenantType, MembershipType, BookingType, CustomerType,
+            UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
             WebhookEndpointType, WebhookDeliveryType,
         ],
         extensions=schema_extensions(settings),

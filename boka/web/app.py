@@ -17,6 +17,7 @@ from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
+from boka.web.cors import BokaCORS
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: the view refuses others as GraphQL errors
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
-            Middleware(RequestIdMiddleware, hsts=settings.cookie_secure),
+            Middleware(RequestIdMiddleware, hsts=settings.secure_cookies),
+            Middleware(BokaCORS, settings=settings, database=runtime.database, cache=runtime.identity_cache),
         ],
         lifespan=lifespan,
     )
