@@ -5,7 +5,7 @@ invitations, and when a user's email was verified.
 ``invitations`` is tenant-owned and under the tenant policy.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 20:00:00.000000
 """
 

@@ -4,7 +4,7 @@ moves into a policy of its own ``TO boka_all_tenants`` (issue 12 item 10: the ro
 tenant requests could see every tenant with one ``SET LOCAL``). PostgreSQL only.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 20:15:00.000000
 """
 
@@ -25,7 +25,7 @@ from boka.rls import (
 )
 
 revision: str = '0014'
-down_revision: str | None = '0011'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ time once, for utilisation), and on PostgreSQL status and tenant_id in the (cust
 index, so "had this customer booked before?" is answered from the index alone.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 Create Date: 2026-11-30 19:50:00.000000
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0016'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
