@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.links import manage_token
+from boka.booking.links import proof_token
 from boka.models.bookings import BookingStatus
 from boka.models.types import utcnow
 from boka.notifications.delivery import Message, Outcome, Senders, deliver
@@ -131,7 +131,7 @@ async def _compose(
         "end_time": local_time(booking.end_time, zone),
         "time_zone": zone,
         "manage_url": f"{settings.public_url.rstrip('/')}/manage-booking?token="
-                      f"{manage_token(settings.secret_key, booking.id)}",
+                      f"{proof_token(settings.secret_key, booking.id)}",
         "unsubscribe_url": unsubscribe_url(settings, customer.id),
         "reason": booking.cancellation_reason or "",
         **(extra or {}),
