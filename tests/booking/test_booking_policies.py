@@ -7,17 +7,26 @@ tests/payments/test_policy_money.py (it needs localstripe)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
+from collections.abc import AsyncIterator
 from datetime import time
+from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from boka.booking.links import proof_token
+from boka.migrations import upgrade_to_head
+from boka.web.app import create_app
 from boka.models.bookings import BookingHistory
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, gid, local
+from tests.conftest import settings_for
 from tests.support import GraphQLClient, World
 
 CREATE = """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
@@ -239,3 +248,42 @@ async def test_a_quote_for_a_time_nobody_can_take_says_so(gql: GraphQLClient, wo
     assert closed.data["quote"] == {"quote": None, "errors": [{"field": "start", "code": "NO_AVAILABILITY"}]}
     assert named.data["quote"]["errors"] == [{"field": "start", "code": "NO_AVAILABILITY"}]
     assert open_.data["quote"] == {"quote": {"total": {"amount": 5000}}, "errors": []}
+
+
+@pytest.fixture
+async def embedded_app(tmp_path: Path) -> AsyncIterator[Any]:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", redis_url=None)
+    await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.mark.sqlite
+async def test_the_policies_hold_in_embedded_mode_too(embedded_app: Any) -> None:
+    """SQLite differs where the rules touch the database: no advisory lock before the overlap
+    check (one writer), and the code's use given back with UPDATE … RETURNING."""
+    world = World(embedded_app.state.runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded_app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+        booking_world = BookingWorld(world)
+        staffed = await booking_world.staffed_service(tenant, free_cancel_hours=24 * 30)
+        await booking_world.add_staff(tenant, staffed)
+        carl = await world.person(tenant, Role.CUSTOMER, email="carl@example.com")
+        async with world.runtime.database.transaction(tenant.id, write=True) as db:
+            db.add(DiscountCode(tenant_id=tenant.id, code="ONCE", kind="percent", value=50, max_uses=1))
+        day = future_day()
+
+        first = await _book(gql, staffed.service_id, local(day, 10), token=carl.token, discountCode="ONCE")
+        overlapping = await _book(gql, staffed.service_id, local(day, 10, 30), token=carl.token)
+        late_move = await gql(RESCHEDULE, {"input": {"id": first["booking"]["id"],
+                                                     "start": local(day, 15).isoformat()}},
+                              token=carl.token, tenant="salon")
+        cancelled = await gql(CANCEL, {"input": {"id": first["booking"]["id"]}}, token=carl.token, tenant="salon")
+        again = await _book(gql, staffed.service_id, local(day, 10, 30), token=carl.token, discountCode="ONCE")
+
+    assert [e["code"] for e in overlapping["errors"]] == ["CUSTOMER_OVERLAP"]
+    assert [e["code"] for e in late_move.data["rescheduleBooking"]["errors"]] == ["RESCHEDULE_NOT_ALLOWED"]
+    assert cancelled.data["cancelBooking"]["refundPercent"] is None
+    assert again["errors"] == [] and again["booking"]["price"] == {"amount": 2500}
