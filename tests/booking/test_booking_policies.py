@@ -204,6 +204,24 @@ async def test_an_overlapping_customer_booking_is_refused_unless_the_tenant_allo
     assert now_fine["errors"] == []
 
 
+async def test_racing_bookings_of_one_customer_make_one_appointment(gql: GraphQLClient, world: World) -> None:
+    """Three staff could take 10:00, so without the rule three of these would succeed; the
+    advisory lock on the customer makes the check and the insert one step on PostgreSQL."""
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    booking_world = BookingWorld(world)
+    staffed = await booking_world.staffed_service(tenant)
+    for _ in range(2):
+        await booking_world.add_staff(tenant, staffed)
+    carl = await world.person(tenant, Role.CUSTOMER, email="carl@example.com")
+    start = local(future_day(), 10)
+
+    results = await asyncio.gather(*(_book(gql, staffed.service_id, start, token=carl.token) for _ in range(6)))
+
+    codes = sorted(e["code"] for result in results for e in result["errors"])
+    assert codes == ["CUSTOMER_OVERLAP"] * 5
+    assert sum(result["booking"] is not None for result in results) == 1
+
+
 async def test_a_guest_booking_under_an_account_email_is_not_linked_until_proven(
     gql: GraphQLClient, world: World
 ) -> None:
