@@ -251,6 +251,10 @@ async def system_transition(
     if target not in ACTIVE_STATUSES:
         service = await service_of(db, booking)
         await _release_time(db, booking, service.capacity)
+    if target == BookingStatus.CANCELLED:  # e.g. an unpaid hold expired: the code is free again
+        released = await release_code(db, booking.id)
+        if released is not None:
+            details = {**(details or {}), "released_discount_code": released}
     await record(db, booking, SYSTEM, action, previous, details=details)
 
 

@@ -4,12 +4,15 @@ refunds the difference through the ledger instead of keeping it."""
 
 from __future__ import annotations
 
-from datetime import time
+import uuid
+from datetime import time, timedelta
 
 import stripe
 
-from boka.models.pricing import PricingRule
+from boka.models.pricing import DiscountCode, PricingRule
 from boka.models.tenancy import Role
+from boka.models.types import utcnow
+from boka.payments.holds import expire_hold
 from tests.booking.support import BookingWorld, future_day, local
 from tests.payments.conftest import card
 from tests.payments.support import CANCEL, CREATE, SET_POLICY, ledger
@@ -103,3 +106,26 @@ async def test_a_move_to_a_cheaper_time_refunds_the_difference(
     refunds = (await ledger(world.runtime.database))["refunds"]
     assert [(r.amount_cents, r.reason) for r in refunds] == [
         (2000, "rescheduled to a lower price"), (8000, "cancellation (100% under the policy)")]
+
+
+async def test_an_expired_unpaid_hold_gives_its_discount_use_back(
+    gql: GraphQLClient, world: World, stripe_client: stripe.StripeClient
+) -> None:
+    tenant, staffed, _owner, carl = await _paid_salon(gql, world)
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        db.add(DiscountCode(tenant_id=tenant.id, code="ONCE", kind="percent", value=50, max_uses=1))
+    held = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "discountCode": "ONCE",
+                                        "start": local(future_day(), 10).isoformat()}},
+                     token=carl.token, tenant="salon")
+    payment = held.data["createBooking"]["payment"]
+    assert held.data["createBooking"]["booking"]["status"] == "PENDING"
+
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        expiry = await expire_hold(db, uuid.UUID(payment["id"]), now=utcnow() + timedelta(days=1))
+    again = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "discountCode": "ONCE",
+                                         "start": local(future_day(), 12).isoformat()}},
+                      token=carl.token, tenant="salon")
+
+    assert expiry.expired
+    assert again.data["createBooking"]["errors"] == []
+    assert (await ledger(world.runtime.database))["history"][:2] == ["created", "expired"]
