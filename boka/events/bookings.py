@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.events.availability import (
     record_availability_change,
-    services_of_staff,
-    services_sharing_resources,
+    services_affected_by_booking,
 )
 from boka.events.outbox import record_event
 from boka.events.types import AVAILABILITY, BOOKING, booking_event_type, global_id
@@ -98,9 +97,7 @@ async def announce_booking_change(
     ranges, staff_ids = _held_time_changes(booking, from_status, details)
     if not ranges:
         return
-    services = await services_of_staff(db, staff_ids)
-    services |= await services_sharing_resources(db, booking.service_id)
-    services.add(booking.service_id)
+    services = await services_affected_by_booking(db, staff_ids, booking.service_id)
     await record_availability_change(
         # its own stream, so the booking's own events number 1, 2, 3… without gaps
         db, tenant_id=booking.tenant_id, aggregate_type=AVAILABILITY, aggregate_id=booking.id,
