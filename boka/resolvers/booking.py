@@ -206,11 +206,12 @@ async def booking_by_link(info: Info, manage_token: str) -> BookingType:
     booking joins the list of the account of that email (if any)."""
     ref = booking_ref(None, manage_token, info.context.runtime.settings.secret_key)
     if not ref.proves_email:
-        return BookingType.from_model(await read(info, lambda db, principal: load_booking(db, principal, ref)))
-    booking, errors = await write(info, lambda db, principal: prove_booking_email(db, principal, ref))
-    if booking is None:  # prove_booking_email raises no user errors; keep the types honest
+        booking = await read(info, lambda db, principal: load_booking(db, principal, ref))
+        return BookingType.from_model(booking)
+    proven, errors = await write(info, lambda db, principal: prove_booking_email(db, principal, ref))
+    if proven is None:  # prove_booking_email raises no user errors; keep the types honest
         raise InvalidRequest(errors[0].message if errors else "This booking link is not valid.")
-    return BookingType.from_model(booking)
+    return BookingType.from_model(proven)
 
 
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
