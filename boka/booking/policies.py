@@ -102,15 +102,14 @@ async def refuse_customer_overlap(
     """One customer, one place at a time: an active booking of the customer overlapping
     [start, end) refuses the new time, unless the tenant allows overlaps. On PostgreSQL the
     customer's bookings queue on an advisory lock first, so two racing requests cannot both
-    pass the check (SQLite has one writer)."""
-    if await allows_customer_overlap(db, tenant.id):
-        return
+    pass the check (SQLite has one writer). Two statements: the lock, then the tenant's
+    setting and the overlap in one read (taken after the lock, so it sees the winner's row)."""
     if db.bind.dialect.name == "postgresql":
         await db.execute(
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"boka:customer-time:{customer_id}"},
         )
-    statement = sa.select(Booking.id).where(
+    overlapping = sa.select(Booking.id).where(
         Booking.tenant_id == tenant.id,
         Booking.customer_id == customer_id,
         Booking.status.in_(ACTIVE_STATUSES),
@@ -118,8 +117,12 @@ async def refuse_customer_overlap(
         Booking.end_time > start,
     )
     if ignore_booking_id is not None:
-        statement = statement.where(Booking.id != ignore_booking_id)
-    if (await db.execute(statement.limit(1))).first() is not None:
+        overlapping = overlapping.where(Booking.id != ignore_booking_id)
+    settings, overlaps = (await db.execute(sa.select(
+        sa.select(Tenant.settings).where(Tenant.id == tenant.id).scalar_subquery(),
+        sa.exists(overlapping),
+    ))).one()
+    if overlaps and not (settings or {}).get(ALLOW_OVERLAP_SETTING, False):
         raise UserInputError(
             UserErrorCode.CUSTOMER_OVERLAP,
             "This customer already has an appointment at this time.",
