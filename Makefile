@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test bench
+.PHONY: install run test bench browser schema
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,8 +23,19 @@ install: $(VENV)/.synced
 run: install
 	$(VENV)/bin/python app.py
 
-test: install
+test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/web/test_pages_browser.py) drive Debian's chromium through Playwright
+# and never download a browser; without chromium (and no apt to install it) they are skipped.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
+
+# The API's contract: regenerate schema.graphql after changing the schema in code, then commit it.
+schema: install
+	$(VENV)/bin/python -m boka.schema.contract write
+	$(VENV)/bin/python -m boka.schema.contract check
 
 # Benchmarks (issue 10): each measures Boka against a baseline in the same run and prints
 # ratios. Needs the test services (PostgreSQL, Redis) and wrk, which this installs if missing.

@@ -37,7 +37,8 @@ def main() -> None:
             f"  Sign in:   mutation {{ signIn(input: {{email: \"{DEMO_PEOPLE[0].email}\", "
             f"password: \"{DEMO_PASSWORD}\"}}) {{ token errors {{ message }} }} }}\n"
             f"  Then:      {{ viewer {{ user {{ email }} tenant {{ name }} role }} }}\n"
-            f"  Other demo accounts (same password): "
+            + (f"  Book:      {base}/book/{DEMO_SLUG}  (the public booking page)\n" if settings.web_pages else "")
+            + "  Other demo accounts (same password): "
             + ", ".join(f"{p.email} ({p.role.value})" for p in DEMO_PEOPLE[1:])
             + "\n",
             flush=True,

@@ -37,7 +37,19 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         INSECURE_DEV_SECRET, description="Key for signed links and secrets at rest; set it in production."
     )
-    graphiql: bool = Field(True, description="Serve the GraphiQL IDE on GET /graphql.")
+    graphiql: bool | None = Field(
+        None, description="Serve the GraphiQL IDE on GET /graphql (to a browser asking for HTML). "
+        "Unset: on in embedded mode (SQLite), off in production (PostgreSQL).",
+    )
+    public_introspection: bool | None = Field(
+        None, description="Let anonymous callers introspect the schema (__schema, __type) and "
+        "get \"Did you mean …?\" suggestions in validation errors. Unset: yes in embedded mode "
+        "(SQLite), no in production (PostgreSQL); signed-in callers always may.",
+    )
+    web_pages: bool = Field(
+        True, description="Serve the public booking page (/book/<slug>), the manage-booking "
+        "page (/manage/<token>) and the staff calendar (/calendar); false for API-only deployments.",
+    )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
@@ -59,10 +71,21 @@ class Settings(BaseSettings):
     suspicious_failure_burst: int = Field(
         10, ge=2, description="Distinct accounts failing from one IP within 15 minutes that count as an attack."
     )
-    trusted_origins: str = Field(
-        "", description="Comma-separated origins of front ends that may use the session cookie."
+    cors_origins: str = Field(
+        "", description="Comma-separated origins (https://app.example.com) of browser front ends "
+        "allowed to call /graphql across origins (CORS, with credentials) and to open its "
+        "websocket; they may also use the session cookie (the CSRF rule trusts them).",
     )
-    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
+    trusted_origins: str = Field(
+        "", description="Older name of cors_origins; both lists are merged.",
+    )
+    cors_max_age_seconds: int = Field(
+        7200, ge=0, description="How long a browser may cache a CORS preflight's answer.",
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Mark the session cookie Secure (HTTPS only) and send HSTS. Unset: "
+        "yes when BOKA_PUBLIC_URL is https://.",
+    )
     trusted_proxies: str = Field(
         "127.0.0.1",
         description="Comma-separated addresses or CIDRs of the proxies in front of Boka: only a "
@@ -103,6 +126,13 @@ class Settings(BaseSettings):
         10, ge=0, description="How long a retry waits for a concurrent request with its key to "
         "finish before it is answered IDEMPOTENCY_IN_PROGRESS (409).",
     )
+    public_signup: bool | None = Field(
+        None, description="Anyone may sign a business up (signUpBusiness). Default: on in the "
+        "embedded mode (SQLite), off in production, where superadmins create tenants.",
+    )
+    password_reset_minutes: int = Field(30, ge=1, description="How long a password-reset link works.")
+    email_verification_hours: int = Field(48, ge=1, description="How long an email-verification link works.")
+    invitation_days: int = Field(7, ge=1, description="How long a team invitation link works.")
     rate_limits_enabled: bool = Field(True, description="Enforce the rate limits below.")
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
@@ -154,6 +184,12 @@ class Settings(BaseSettings):
     )
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of each SMTP operation.")
     email_from: str = Field("Boka <no-reply@localhost>", description="From address of every email.")
+    dev_mailbox: bool | None = Field(
+        None, description="Capture email and SMS in a local mailbox (/dev/mailbox) instead of "
+        "sending them. Unset: on in the embedded mode (SQLite) for a channel with no provider "
+        "configured; never otherwise unless set.",
+    )
+    dev_mailbox_dir: str = Field(".boka-mailbox", description="Where the dev mailbox keeps its messages.")
     twilio_account_sid: str | None = Field(None, description="Twilio account; unset = SMS is not sent.")
     twilio_auth_token: str | None = Field(None, description="Twilio auth token.")
     twilio_from_number: str | None = Field(None, description="Sender number (E.164) for SMS.")
@@ -211,13 +247,45 @@ class Settings(BaseSettings):
     def runs_relay_in_app(self) -> bool:
         return self.relay_in_app if self.relay_in_app is not None else not self.redis_url
 
+    def captures(self, provider_configured: bool) -> bool:
+        """Whether a message of a channel goes to the dev mailbox instead of its provider."""
+        if self.dev_mailbox is not None:
+            return self.dev_mailbox
+        return self.is_sqlite and not provider_configured
+
+    @property
+    def dev_mailbox_possible(self) -> bool:
+        """Whether /dev/mailbox is served: never in production unless explicitly set."""
+        return self.dev_mailbox if self.dev_mailbox is not None else self.is_sqlite
+
+    @property
+    def public_signup_open(self) -> bool:
+        return self.public_signup if self.public_signup is not None else self.is_sqlite
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     @property
     def trusted_origin_set(self) -> frozenset[str]:
-        return frozenset(o.strip().rstrip("/") for o in self.trusted_origins.split(",") if o.strip())
+        """The browser origins allowed across origins: CORS, the websocket's Origin check and
+        the CSRF rule for the session cookie all use this one list."""
+        listed = f"{self.cors_origins},{self.trusted_origins}".split(",")
+        return frozenset(o.strip().rstrip("/") for o in listed if o.strip())
+
+    @property
+    def serves_graphiql(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.is_sqlite
+
+    @property
+    def anonymous_introspection(self) -> bool:
+        return self.public_introspection if self.public_introspection is not None else self.is_sqlite
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.lower().startswith("https://")
 
     @property
     def queue_names(self) -> list[str]:

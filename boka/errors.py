@@ -58,6 +58,10 @@ class UserErrorCode(str, enum.Enum):
     RESCHEDULE_NOT_ALLOWED = "RESCHEDULE_NOT_ALLOWED"  # inside the window, the service refuses
     CUSTOMER_OVERLAP = "CUSTOMER_OVERLAP"  # the customer already has an appointment then
     NO_AVAILABILITY = "NO_AVAILABILITY"  # a quote for a time nobody can take
+    INVALID_TOKEN = "INVALID_TOKEN"  # a single-use link that is unknown, used, revoked or expired
+    CURRENCY_IN_USE = "CURRENCY_IN_USE"
+    LAST_OWNER = "LAST_OWNER"
+    FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
 
 
 class BokaError(Exception):
@@ -103,6 +107,23 @@ class UserInputError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class UserInputErrors(UserInputError):
+    """Several fields at fault at once (a form checked whole): each becomes its own UserError."""
+
+    def __init__(self, errors: list[UserInputError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors
+
+
+def raise_collected(errors: list[UserInputError]) -> None:
+    """Raise what a whole-form check collected: nothing, one error, or all of them."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise UserInputErrors(errors)
 
 
 class PersistedQueryNotFound(BokaError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.booking.class_sessions import new_session
+from boka.booking.timetables import WeeklyTimetable, timetable_starts
 from boka.db import Database, scope_to_tenant
 from boka.identity.accounts import register_user
 from boka.identity.memberships import add_membership
@@ -14,6 +17,7 @@ from boka.models.catalog import Resource, Service, ServiceResource, StaffMember,
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.models.schedules import WeeklyHours
 from boka.models.tenancy import Role, Tenant
+from boka.models.types import utcnow
 from boka.tenancy import create_tenant, find_tenant
 
 DEMO_SLUG = "demo"
@@ -78,11 +82,16 @@ DEMO_SERVICES = (
     ("Beard trim", 20, 2000, {"slot_interval_minutes": 20}),
     ("Morning yoga", 60, 1500, {"capacity": 8, "slot_interval_minutes": 60}),
 )
+# Morning yoga is sold as a timetable: Anna teaches it Monday, Wednesday and Friday at 09:00
+# (the tenant's time) for the next eight weeks.
+YOGA_TIMETABLE_DAYS = frozenset({0, 2, 4})
+YOGA_TIMETABLE_WEEKS = 8
 
 
 async def _seed_catalog(db: AsyncSession, tenant: Tenant, staff: list[StaffMember]) -> None:
     """Services everyone on the staff performs, Mon–Sat 09:00–17:00 with a lunch break,
-    a colour station the Colour service needs, an off-peak rule and a welcome code."""
+    the yoga timetable, a colour station the Colour service needs, an off-peak rule and a
+    welcome code."""
     services = []
     for name, minutes, price, extra in DEMO_SERVICES:
         service = Service(
@@ -100,6 +109,7 @@ async def _seed_catalog(db: AsyncSession, tenant: Tenant, staff: list[StaffMembe
                                start_time=time(9), end_time=time(17)))
             db.add(WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=weekday,
                                start_time=time(12, 30), end_time=time(13), is_break=True))
+    _seed_yoga_timetable(db, tenant, services[3], staff[0])
     station = Resource(tenant_id=tenant.id, name="Colour station", kind="equipment")
     db.add(station)
     await db.flush()
@@ -109,3 +119,15 @@ async def _seed_catalog(db: AsyncSession, tenant: Tenant, staff: list[StaffMembe
     db.add(DiscountCode(tenant_id=tenant.id, code="WELCOME10", kind="percent", value=10,
                         once_per_customer=True))
     await db.flush()
+
+
+def _seed_yoga_timetable(db: AsyncSession, tenant: Tenant, yoga: Service, instructor: StaffMember) -> None:
+    now = utcnow()
+    zone = ZoneInfo(tenant.time_zone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    timetable = WeeklyTimetable(
+        weekdays=YOGA_TIMETABLE_DAYS, local_time=time(9), first_day=tomorrow,
+        last_day=tomorrow + timedelta(weeks=YOGA_TIMETABLE_WEEKS),
+    )
+    for start in timetable_starts(timetable, zone):
+        db.add(new_session(yoga, instructor.id, start, now=now))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.errors import UserErrorCode, UserInputError
 from boka.models.tenancy import Tenant
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 async def find_tenant_by_domain(db: AsyncSession, domain: str) -> Tenant | None:
@@ -41,7 +41,7 @@ async def create_tenant(
     currency: str = "EUR",
 ) -> Tenant:
     slug = slug.strip().lower()
-    if not _SLUG.match(slug):
+    if not SLUG_PATTERN.match(slug):
         raise UserInputError(
             UserErrorCode.INVALID_INPUT,
             "Use 1-63 lower-case letters, digits and inner hyphens.",

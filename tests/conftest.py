@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,6 +38,8 @@ TEST_DATABASE_URL = os.environ.get(
 )
 TEST_REDIS_URL = os.environ.get("BOKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+# Where embedded-mode apps without SMTP keep captured messages during the run (not the checkout).
+TEST_MAILBOX_DIR = os.path.join(tempfile.gettempdir(), f"boka-test-mailbox-{os.getpid()}")
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
 
@@ -179,6 +182,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "graphiql": True,
         "secret_key": TEST_SECRET_KEY,
         "log_level": "INFO",
+        "dev_mailbox_dir": TEST_MAILBOX_DIR,
     }
     values.update(overrides)
     return Settings(**values)

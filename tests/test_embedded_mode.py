@@ -145,10 +145,11 @@ async def test_booking_the_demo_tenant_works_on_sqlite(sqlite_app: Any) -> None:
         http.cookies.clear()  # the walk-ins below are guests, not Carl
         now = datetime.now(UTC)
         slots = await gql(
-            "query S($s: ID!, $f: DateTime!, $t: DateTime!) { availability(serviceId: $s, from: $f, to: $t) { start } }",
+            "query S($s: ID!, $f: DateTime!, $t: DateTime!) { availability(serviceId: $s, from: $f, to: $t) { start staff { id } } }",
             {"s": haircut, "f": now.isoformat(), "t": (now + timedelta(days=7)).isoformat()}, tenant="demo",
         )
-        start = slots.data["availability"][0]["start"]
+        # (Anna teaches the yoga timetable some mornings: a time all three are free)
+        start = next(s["start"] for s in slots.data["availability"] if len(s["staff"]) == 3)
         book = """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
                     booking { status staff { id } } errors { code } } }"""
         attempts = await asyncio.gather(*(
@@ -191,3 +192,36 @@ async def test_a_refused_booking_writes_nothing_on_sqlite(sqlite_app: Any) -> No
         ghosts = (await db.execute(sa.select(Customer).where(Customer.email == "ghost@example.com"))).all()
     assert result.data["createBooking"]["errors"] in ([{"code": "DISCOUNT_INVALID"}], [{"code": "SLOT_UNAVAILABLE"}])
     assert ghosts == []
+
+
+async def test_the_demo_yoga_timetable_sells_each_class_once_on_sqlite(sqlite_app: Any) -> None:
+    """The demo's yoga is a timetable (Mon/Wed/Fri 09:00 with Anna); twelve guests racing for
+    one 8-seat class get 8 seats in it, whoever else could teach."""
+    from boka.seed import seed_demo_tenant
+
+    await seed_demo_tenant(sqlite_app.state.runtime.database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sqlite_app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        services = await gql("{ services { edges { node { id name } } } }", tenant="demo")
+        yoga = next(e["node"]["id"] for e in services.data["services"]["edges"] if e["node"]["name"] == "Morning yoga")
+        now = datetime.now(UTC)
+        slots = await gql(
+            "query S($s: ID!, $f: DateTime!, $t: DateTime!) { availability(serviceId: $s, from: $f, to: $t) { start seatsLeft staff { displayName } } }",
+            {"s": yoga, "f": now.isoformat(), "t": (now + timedelta(days=14)).isoformat()}, tenant="demo",
+        )
+        first = slots.data["availability"][0]
+        book = """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
+                    booking { classSession { id } } errors { code } } }"""
+        attempts = await asyncio.gather(*(
+            gql(book, {"input": {"serviceId": yoga, "start": first["start"],
+                                 "customer": {"email": f"yogi{i}@example.com"}}}, tenant="demo")
+            for i in range(12)
+        ))
+
+    starts = [datetime.fromisoformat(slot["start"]) for slot in slots.data["availability"]]
+    assert {(s.weekday(), s.hour, s.minute) for s in starts} <= {(0, 9, 0), (2, 9, 0), (4, 9, 0)}
+    assert len(starts) in (5, 6, 7)  # three classes a week for two weeks
+    assert first["seatsLeft"] == 8 and first["staff"] == [{"displayName": "Anna Stylist"}]
+    made = [a.data["createBooking"]["booking"] for a in attempts if a.data["createBooking"]["booking"]]
+    assert len(made) == 8 and len({b["classSession"]["id"] for b in made}) == 1
+    assert sorted(str(a.data["createBooking"]["errors"]) for a in attempts).count("[{'code': 'SLOT_UNAVAILABLE'}]") == 4

@@ -9,7 +9,7 @@ move keeps, and guest bookings that wait for their email to be proven.
 Columns only (no new table), so the row level security of 0004 covers them.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0013 (numbered before it, written alongside; it follows 0013 in the chain)
 Create Date: 2026-11-30 19:45:00.000000
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -30,6 +30,7 @@ from boka.booking.availability import (
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
+from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.models.types import UTCDateTime
 
 # No booking block is longer than a day (services last at most 12 h, buffers at most 6 h
@@ -117,7 +118,7 @@ async def load_availability_inputs(
     seats_taken: dict[str, int] = defaultdict(int)
     blocks = _busy_rows(service, staff_ids, wide_start, wide_end)
     for staff_id, block_start, block_end, slot_key, seats, booking_id in await db.execute(blocks):
-        if booking_id == ignore_booking_id:
+        if booking_id is not None and booking_id == ignore_booking_id:
             continue
         block = BusyBlock(TimeRange(block_start, block_end), slot_key)
         if staff_id is None:  # a resource the service needs
@@ -192,8 +193,15 @@ def _busy_rows(
     service: Service, staff_ids: list[uuid.UUID], start: datetime, end: datetime
 ) -> sa.CompoundSelect:
     """Active bookings of the staff and active holds of the service's resources whose blocks
-    start in [start, end), in one statement: (staff id, or NULL for a resource's, block_start,
-    block_end, slot_key, seats, booking id)."""
+    start in [start, end), and the scheduled class sessions the staff teach or the resources
+    host, in one statement: (staff id, or NULL for a resource's, block_start, block_end,
+    slot_key, seats, booking id or NULL)."""
+    session_key = sa.literal("session")  # rules out every start of an appointment it overlaps
+    scheduled = sa.and_(
+        ClassSession.status == ClassSessionStatus.SCHEDULED.value,
+        ClassSession.block_start >= start,
+        ClassSession.block_start < end,
+    )
     return sa.union_all(
         sa.select(
             Booking.staff_id, Booking.block_start, Booking.block_end, Booking.slot_key,
@@ -213,4 +221,12 @@ def _busy_rows(
             BookingResource.block_start < end,
             BookingResource.active.is_(True),
         ),
+        sa.select(
+            ClassSession.staff_id, ClassSession.block_start, ClassSession.block_end, session_key,
+            sa.literal(0), _nothing(sa.Uuid, "booking_id"),
+        ).where(ClassSession.staff_id.in_(staff_ids), scheduled),
+        sa.select(
+            _nothing(sa.Uuid, "staff_id"), ClassSession.block_start, ClassSession.block_end,
+            session_key, sa.literal(0), _nothing(sa.Uuid, "booking_id"),
+        ).where(ClassSession.resource_id.in_(select_resource_ids(service)), scheduled),
     )

@@ -17,19 +17,19 @@ from boka.booking.engine import (
     service_of,
     slot_key_for,
     slot_unavailable,
-    take_seats,
 )
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
 from boka.booking.links import linked_booking
 from boka.booking.policies import RescheduleTerms, refuse_customer_overlap, reschedule_terms
 from boka.booking.quotes import release_code, requote_booking
+from boka.booking.session_seats import open_sessions, take_session_seats
 from boka.booking.slots import find_slots
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
-from boka.models.catalog import StaffService
+from boka.models.catalog import Service, StaffService
 
 MAX_REASON = 500
 
@@ -121,6 +121,16 @@ async def reschedule_booking(
         raise Forbidden("Only staff, managers and owners can override the booking policy.")
     service = await service_of(db, booking)
     terms = reschedule_terms(service, booking, now=now, override=override_policy)
+    if service.capacity > 1:
+        previous_price = booking.price_cents
+        moved = await _move_to_session(
+            db, principal, booking, service, start=start, staff_id=staff_id, now=now
+        )
+        if terms.fee_cents:  # a class keeps its price; a late move still costs the fee
+            moved.price_cents += terms.fee_cents
+            moved.kept_fee_cents += terms.fee_cents
+            await db.flush()
+        return Rescheduled(booking=moved, previous_price_cents=previous_price, terms=terms)
     target_staff = staff_id or booking.staff_id
     slots = await find_slots(
         db, service, window=TimeRange(start, start + timedelta(seconds=1)), now=now,
@@ -141,7 +151,6 @@ async def reschedule_booking(
         "staff_id": str(booking.staff_id),
         "price_cents": booking.price_cents,
     }
-    old_slot_key = booking.slot_key
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
     tenant = principal.require_tenant()
     await refuse_customer_overlap(
@@ -160,7 +169,7 @@ async def reschedule_booking(
         booking.start_time = start
         booking.end_time = start + duration
         booking.block_start, booking.block_end = block
-        booking.slot_key = slot_key_for(service, target_staff, start, booking.id)
+        booking.slot_key = slot_key_for(booking.id)
         booking.price_cents = requoted.quote.total + kept_fees
         booking.kept_fee_cents = kept_fees
         booking.updated_at = now
@@ -170,9 +179,6 @@ async def reschedule_booking(
             .where(BookingResource.booking_id == booking.id)
             .values(block_start=booking.block_start, block_end=booking.block_end, slot_key=booking.slot_key)
         )
-        if service.capacity > 1 and old_slot_key != booking.slot_key:
-            await release_seats(db, old_slot_key, booking.seats)
-            await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
 
     if not await claim_time(db, move, staff_id=target_staff, block=block):
         raise slot_unavailable()
@@ -184,11 +190,54 @@ async def reschedule_booking(
     return Rescheduled(booking=booking, previous_price_cents=previous["price_cents"], terms=terms)
 
 
+async def _move_to_session(
+    db: AsyncSession, principal: Principal, booking: Booking, service: Service, *,
+    start: datetime, staff_id: uuid.UUID | None, now: datetime,
+) -> Booking:
+    """Move a class booking into another session of its service (the one at ``start``, of
+    ``staff_id`` if named): its seats go back to the old session and come out of the new one,
+    whose capacity check refuses them if it is full."""
+    sessions = await open_sessions(
+        db, service, start=start, staff_id=staff_id, now=now,
+        seats=booking.seats, except_session=booking.class_session_id,
+    )
+    previous = {
+        "start": booking.start_time.isoformat(), "end": booking.end_time.isoformat(),
+        "staff_id": str(booking.staff_id),
+        "class_session_id": str(booking.class_session_id) if booking.class_session_id else None,
+    }
+    for session in sessions:
+
+        async def move(session=session) -> None:  # type: ignore[no-untyped-def]
+            await release_seats(db, booking)  # to the session it leaves
+            booking.staff_id, booking.class_session_id = session.staff_id, session.id
+            booking.start_time, booking.end_time = session.start_time, session.end_time
+            booking.block_start, booking.block_end = session.block_start, session.block_end
+            booking.slot_key = session.slot_key
+            booking.updated_at = now
+            await db.flush()
+            await take_session_seats(db, booking, session.id)
+
+        block = (session.block_start, session.block_end)
+        if await claim_time(db, move, staff_id=session.staff_id, block=block, own_session=session.id):
+            await record(db, booking, principal, "rescheduled", booking.status, details={
+                "from": previous,
+                "to": {"start": session.start_time.isoformat(), "staff_id": str(session.staff_id),
+                       "class_session_id": str(session.id)},
+            })
+            return booking
+        await db.refresh(booking)  # the savepoint rolled back: as it was
+    raise slot_unavailable()
+
+
 async def cancel_booking(
-    db: AsyncSession, principal: Principal, ref: BookingRef, *, reason: str, now: datetime
+    db: AsyncSession, principal: Principal, ref: BookingRef, *, reason: str, now: datetime,
+    terms: CancellationTerms | None = None,
 ) -> tuple[Booking, CancellationTerms]:
     """Cancel, free the time and give the discount code's use back. The service's policy
-    decides the refund share of what was paid (``CancellationTerms``); the caller settles it."""
+    decides the refund share of what was paid (``CancellationTerms``; the caller settles it),
+    unless the business cancels and gives ``terms`` itself (a cancelled class session refunds
+    in full)."""
     if len(reason) > MAX_REASON:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "The reason is too long.", "reason")
     booking = await load_booking(db, principal, ref, for_update=True)
@@ -196,9 +245,10 @@ async def cancel_booking(
     service = await service_of(db, booking)
     previous = booking.status
     check_transition(previous, BookingStatus.CANCELLED)
-    terms = cancellation_terms(
-        service, start=booking.start_time, now=now, kept_fee_cents=booking.kept_fee_cents,
-    )
+    if terms is None:
+        terms = cancellation_terms(
+            service, start=booking.start_time, now=now, kept_fee_cents=booking.kept_fee_cents,
+        )
     booking.status = BookingStatus.CANCELLED
     booking.cancellation_reason = reason.strip() or None
     booking.updated_at = now
@@ -276,5 +326,5 @@ async def _release_time(db: AsyncSession, booking: Booking, capacity: int) -> No
         sa.update(BookingResource).where(BookingResource.booking_id == booking.id).values(active=False)
     )
     if capacity > 1:
-        await release_seats(db, booking.slot_key, booking.seats)
+        await release_seats(db, booking)
     await db.flush()

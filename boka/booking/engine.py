@@ -1,8 +1,10 @@
 """The booking engine: create, reschedule and cancel bookings so that none ever collide.
 
 The engine checks availability first, to give a friendly SLOT_UNAVAILABLE; PostgreSQL's
-exclusion constraints (and the class-seat check constraint) are the guarantee when requests
-race, and their violations become the same error. On SQLite writes are serialized, so the
+exclusion constraints (and the class-session seat check constraint) are the guarantee when
+requests race, and their violations become the same error. A group service (capacity above 1) is
+booked into one of its scheduled class sessions (boka/booking/session_seats.py): the request's
+start (and staff member, if named) picks the session. On SQLite writes are serialized, so the
 check itself is the guarantee there.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,15 +21,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.access import can_book_for_others
-from boka.booking.availability import TimeRange, group_slot_key, private_slot_key
+from boka.booking.availability import TimeRange, private_slot_key
 from boka.booking.calendars import staff_for_service
 from boka.booking.customers import find_or_create_customer
 from boka.booking.history import record
 from boka.booking.policies import refuse_customer_overlap
 from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
+from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
+from boka.booking.session_time import TimeTaken, queue_for_time, refuse_if_session_holds_room, refuse_if_session_holds_staff
 from boka.booking.slots import find_slots
-from boka.db import dialect_insert
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.memberships import add_membership, find_membership
 from boka.identity.principal import Principal
@@ -41,6 +44,7 @@ from boka.models.bookings import (
     Customer,
 )
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
+from boka.models.sessions import ClassSession
 from boka.models.tenancy import Role, Tenant
 
 MAX_NOTES = 2000
@@ -102,13 +106,21 @@ async def create_booking(
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
     customer = await _customer_for(db, principal, tenant, request.customer, now=now)
-    candidates = await _candidates_in_fair_order(db, principal, service, request, now=now)
+    if service.capacity > 1:
+        candidates = await _sessions_to_try(db, service, request, now=now)
+    else:
+        candidates = [
+            (member, link, None)
+            for member, link in await _candidates_in_fair_order(db, principal, service, request, now=now)
+        ]
     if not candidates:
         raise slot_unavailable()
-    for member, link in candidates:
+    for member, link, session in candidates:
         await refuse_customer_overlap(
-            db, tenant, customer_id=customer.id, start=request.start,
-            end=request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
+            db, tenant, customer_id=customer.id,
+            start=session.start_time if session else request.start,
+            end=session.end_time if session else
+            request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
         )
         priced = await price_booking(
             db, tenant, service, link,
@@ -116,9 +128,10 @@ async def create_booking(
             customer_id=customer.id, now=now, seats=request.seats,
         )
         booking = _new_booking(
-            tenant, service, member, link, customer, request, priced.quote.total, principal, now
+            tenant, service, member, link, customer, request, priced.quote.total, principal, now,
+            session,
         )
-        if await _try_to_hold(db, booking, service):
+        if await _try_to_hold(db, booking, service, session):
             if priced.discount_code is not None:
                 await redeem_code(db, priced.discount_code, customer=customer, booking_id=booking.id)
             await record(db, booking, principal, "created", None, details={
@@ -154,8 +167,22 @@ async def quote_booking(
 def _new_booking(
     tenant: Tenant, service: Service, member: StaffMember, link: StaffService,
     customer: Customer, request: BookingRequest, price: int, principal: Principal, now: datetime,
+    session: ClassSession | None = None,
 ) -> Booking:
     booking_id = uuid.uuid4()
+    if session is not None:  # the session's time, whatever the instructor's own duration
+        return Booking(
+            id=booking_id, tenant_id=tenant.id, customer_id=customer.id, service_id=service.id,
+            staff_id=session.staff_id, class_session_id=session.id,
+            status=_initial_status(service, request),
+            start_time=session.start_time, end_time=session.end_time,
+            block_start=session.block_start, block_end=session.block_end,
+            slot_key=session.slot_key, seats=request.seats, price_cents=price,
+            currency=service.currency, notes=request.notes,
+            awaiting_email_proof=principal.user is None,  # see links.py
+            created_by_user_id=principal.user.id if principal.user else None,
+            created_at=now, updated_at=now,
+        )
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
     start = request.start
     return Booking(
@@ -164,16 +191,12 @@ def _new_booking(
         customer_id=customer.id,
         service_id=service.id,
         staff_id=member.id,
-        status=(
-            BookingStatus.PENDING
-            if service.requires_confirmation or request.hold_for_payment
-            else BookingStatus.CONFIRMED
-        ),
+        status=_initial_status(service, request),
         start_time=start,
         end_time=start + duration,
         block_start=start - timedelta(minutes=service.buffer_before_minutes),
         block_end=start + duration + timedelta(minutes=service.buffer_after_minutes),
-        slot_key=slot_key_for(service, member.id, start, booking_id),
+        slot_key=slot_key_for(booking_id),
         seats=request.seats,
         price_cents=price,
         currency=service.currency,
@@ -186,10 +209,33 @@ def _new_booking(
     )
 
 
-def slot_key_for(service: Service, staff_id: uuid.UUID, start: datetime, booking_id: uuid.UUID) -> str:
-    if service.capacity > 1:
-        return group_slot_key(service.id, staff_id, start)
+def _initial_status(service: Service, request: BookingRequest) -> BookingStatus:
+    if service.requires_confirmation or request.hold_for_payment:
+        return BookingStatus.PENDING
+    return BookingStatus.CONFIRMED
+
+
+def slot_key_for(booking_id: uuid.UUID) -> str:
+    """The slot_key of an appointment (a booking of no class session)."""
     return private_slot_key(booking_id)
+
+
+async def _sessions_to_try(
+    db: AsyncSession, service: Service, request: BookingRequest, *, now: datetime
+) -> list[tuple[StaffMember, StaffService, ClassSession]]:
+    """The sessions of a group service at the requested start (of the named instructor, if
+    any) with enough seats left, most seats left first, each with its instructor."""
+    sessions = await open_sessions(
+        db, service, start=request.start, staff_id=request.staff_id, now=now, seats=request.seats
+    )
+    if not sessions:
+        return []
+    instructors = {member.id: (member, link) for member, link in await staff_for_service(db, service)}
+    return [
+        (*instructors[session.staff_id], session)
+        for session in sessions
+        if session.staff_id in instructors
+    ]
 
 
 async def _customer_for(
@@ -259,18 +305,24 @@ async def _candidates_in_fair_order(
     return sorted(staff, key=lambda pair: counts.get(pair[0].id, 0))  # stable: oldest first on ties
 
 
-async def _try_to_hold(db: AsyncSession, booking: Booking, service: Service) -> bool:
-    """Insert the booking, its resources and its seats; False if the database says the time
-    is taken (another request won the race)."""
+async def _try_to_hold(
+    db: AsyncSession, booking: Booking, service: Service, session: ClassSession | None
+) -> bool:
+    """Insert the booking with its resources (an appointment) or its seats of the session;
+    False if the database says the time is taken (another request won the race)."""
 
     async def hold() -> None:
         db.add(booking)
         await db.flush()
-        await _hold_resources(db, booking, service)
-        if service.capacity > 1:
-            await take_seats(db, booking.tenant_id, booking.slot_key, service.capacity, booking.seats)
+        if session is None:
+            await _hold_resources(db, booking, service)
+        else:  # the session holds its room; its bookings take seats
+            await take_session_seats(db, booking, session.id)
 
-    return await claim_time(db, hold, staff_id=booking.staff_id, block=(booking.block_start, booking.block_end))
+    return await claim_time(
+        db, hold, staff_id=booking.staff_id, block=(booking.block_start, booking.block_end),
+        own_session=session.id if session else None,
+    )
 
 
 DEADLOCK_RETRIES = 3
@@ -278,7 +330,7 @@ DEADLOCK_RETRIES = 3
 
 async def claim_time(
     db: AsyncSession, claim: Callable[[], Awaitable[None]], *, staff_id: uuid.UUID,
-    block: tuple[datetime, datetime],
+    block: tuple[datetime, datetime], own_session: uuid.UUID | None = None,
 ) -> bool:
     """Run ``claim`` (writes that take time from staff, resources or seats) in a savepoint.
 
@@ -292,13 +344,20 @@ async def claim_time(
     60-request race test). Deadlocks that remain (resources shared across staff) are retried:
     the victim rolls back to the savepoint and then waits for the survivor, so the answer is
     always the true one.
+
+    Once queued, the claim checks that no class session (other than ``own_session``, the one
+    the claim is for) holds the staff member then: sessions live in their own table, which the
+    bookings' exclusion constraint cannot see (boka/booking/session_time.py).
     """
     for attempt in range(1, DEADLOCK_RETRIES + 1):
         try:
             async with db.begin_nested():
-                await _queue_for_staff_time(db, staff_id, block)
+                await queue_for_time(db, f"staff:{staff_id}", block)
+                await refuse_if_session_holds_staff(db, staff_id, block, own_session=own_session)
                 await claim()
             return True
+        except TimeTaken:
+            return False
         except IntegrityError as error:
             if is_collision(error):
                 return False
@@ -309,31 +368,16 @@ async def claim_time(
     raise AssertionError("unreachable")
 
 
-async def _queue_for_staff_time(
-    db: AsyncSession, staff_id: uuid.UUID, block: tuple[datetime, datetime]
-) -> None:
-    """Wait for any other transaction claiming this staff member's time on the same days
-    (PostgreSQL; SQLite has one writer anyway). Locks are taken in date order, so two claims
-    never wait for each other crosswise; they are held until commit or rollback."""
-    if db.bind.dialect.name != "postgresql":
-        return
-    start, end = (moment.astimezone(UTC).date() for moment in block)
-    day = start
-    while day <= end:
-        await db.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"boka:staff-time:{staff_id}:{day.isoformat()}"},
-        )
-        day += timedelta(days=1)
-
-
 async def _hold_resources(db: AsyncSession, booking: Booking, service: Service) -> None:
     resource_ids = (
         await db.execute(
             sa.select(ServiceResource.resource_id).where(ServiceResource.service_id == service.id)
         )
     ).scalars()
-    for resource_id in resource_ids:
+    block = (booking.block_start, booking.block_end)
+    for resource_id in sorted(resource_ids):  # in one order, so two claims never wait crosswise
+        await queue_for_time(db, f"resource:{resource_id}", block)
+        await refuse_if_session_holds_room(db, resource_id, block, own_session=None)
         db.add(
             BookingResource(
                 booking_id=booking.id, resource_id=resource_id, tenant_id=booking.tenant_id,
@@ -344,30 +388,16 @@ async def _hold_resources(db: AsyncSession, booking: Booking, service: Service) 
     await db.flush()
 
 
-async def take_seats(
-    db: AsyncSession, tenant_id: uuid.UUID, slot_key: str, capacity: int, seats: int
-) -> None:
-    """One atomic upsert; the row's CHECK (seats_taken <= capacity) refuses an oversell."""
-    statement = dialect_insert(db)(ClassSeats).values(
-        slot_key=slot_key, tenant_id=tenant_id, capacity=capacity, seats_taken=seats
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[ClassSeats.slot_key],
-        # the service's capacity as it is now, should the owner have changed it since the
-        # session's first booking
-        set_={
-            "seats_taken": ClassSeats.seats_taken + statement.excluded.seats_taken,
-            "capacity": statement.excluded.capacity,
-        },
-    )
-    await db.execute(statement)
-
-
-async def release_seats(db: AsyncSession, slot_key: str, seats: int) -> None:
+async def release_seats(db: AsyncSession, booking: Booking) -> None:
+    """Give the booking's seats back to its class session (or, for a group booking made before
+    sessions existed, to its legacy seat count)."""
+    if booking.class_session_id is not None:
+        await release_session_seats(db, booking.class_session_id, booking.seats)
+        return
     await db.execute(
         sa.update(ClassSeats)
-        .where(ClassSeats.slot_key == slot_key)
-        .values(seats_taken=ClassSeats.seats_taken - seats)
+        .where(ClassSeats.slot_key == booking.slot_key)
+        .values(seats_taken=ClassSeats.seats_taken - booking.seats)
     )
 
 
@@ -377,6 +407,9 @@ COLLISION_CONSTRAINTS = (
     "ex_bookings_staff_overlap",
     "ex_booking_resources_overlap",
     "ck_class_seats_within_capacity",
+    "ck_class_sessions_within_capacity",
+    "ex_class_sessions_staff_overlap",
+    "ex_class_sessions_room_overlap",
 )
 DEADLOCK_DETECTED = "40P01"
 

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote
 
 TOKEN_PREFIX = "bkm_"
 PROOF_PREFIX = "bkp_"
@@ -66,3 +67,9 @@ def linked_booking(secret: str, token: str) -> LinkedBooking | None:
 def booking_id_from_token(secret: str, token: str) -> uuid.UUID | None:
     linked = linked_booking(secret, token)
     return linked.booking_id if linked else None
+
+
+def manage_url(public_url: str, token: str, tenant_slug: str) -> str:
+    """The manage-booking page of a token (served by boka/web/pages.py). The token says which
+    booking, not which business, so the link names the tenant too."""
+    return f"{public_url.rstrip('/')}/manage/{token}?tenant={quote(tenant_slug, safe='')}"

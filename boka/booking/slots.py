@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.availability import Slot, TimeRange, compute_slots
 from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
+from boka.booking.session_seats import session_slots
 from boka.errors import InvalidRequest, NotFound
 from boka.models.catalog import Service
 
@@ -31,13 +32,16 @@ async def find_slots(
     """Bookable slots of ``service`` starting in ``window``, for one staff member or any.
 
     Staff who perform the service at their own duration are computed separately (their slots
-    end at a different time), then merged with the rest by (start, end).
+    end at a different time), then merged with the rest by (start, end). A group service's
+    slots are its scheduled class sessions with seats left.
     """
     if window.end - window.start > MAX_WINDOW:
         raise InvalidRequest(f"Ask for at most {MAX_WINDOW.days} days at a time.")
     staff = await staff_for_service(db, service, staff_id)
     if staff_id is not None and not staff:
         raise NotFound("No such staff member performs this service.")
+    if service.capacity > 1:
+        return await session_slots(db, service, window=window, now=now, staff_id=staff_id)
     by_duration: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
     for member, link in staff:
         by_duration[link.duration_minutes or service.duration_minutes].append(member)

@@ -41,6 +41,18 @@ class AuthEvent(str, enum.Enum):
     FAILURE_BURST = "failure_burst"
     IP_NOT_ALLOWED = "ip_not_allowed"
     SECURITY_SETTINGS_CHANGED = "security_settings_changed"
+    BUSINESS_SIGNED_UP = "business_signed_up"
+    EMAIL_VERIFICATION_SENT = "email_verification_sent"
+    EMAIL_VERIFIED = "email_verified"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET_FAILED = "password_reset_failed"
+    INVITATION_SENT = "invitation_sent"
+    INVITATION_REVOKED = "invitation_revoked"
+    INVITATION_ACCEPTED = "invitation_accepted"
+    MEMBER_ROLE_CHANGED = "member_role_changed"
+    MEMBER_REMOVED = "member_removed"
+    TENANT_SETTINGS_CHANGED = "tenant_settings_changed"
 
 
 def log_event(

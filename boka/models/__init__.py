@@ -28,6 +28,7 @@ from boka.models.notifications import (  # noqa: E402
     NotificationTemplate,
     StaffCalendarFeed,
 )
+from boka.models.onboarding import AccountToken, Invitation  # noqa: E402
 from boka.models.payments import (  # noqa: E402
     Payment,
     PaymentEvent,
@@ -35,6 +36,7 @@ from boka.models.payments import (  # noqa: E402
     ServicePaymentPolicy,
 )
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
+from boka.models.sessions import ClassSession, ClassSessionStatus  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.security import (  # noqa: E402
     AccountLockout,
@@ -54,7 +56,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
-    "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "Customer",
+    "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "ClassSession",
+    "ClassSessionStatus", "Customer",
     "DiscountCode", "DiscountRedemption", "Event", "EventStream", "IdempotencyKey", "NotificationLog",
     "NotificationTemplate", "Payment", "PaymentEvent", "PricingRule", "Refund", "Resource", "Role",
     "ScheduleOverride", "Service", "ServicePaymentPolicy", "ServiceResource", "StaffCalendarFeed",

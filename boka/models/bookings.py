@@ -105,6 +105,10 @@ class Booking(SQLModel, table=True):
     awaiting_email_proof: bool = Field(
         default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
     )
+    # The class session whose seats the booking holds (group services); None for appointments.
+    class_session_id: uuid.UUID | None = Field(
+        default=None, foreign_key="class_sessions.id", ondelete="RESTRICT", index=True
+    )
     notes: str = Field(default="", sa_type=sa.Text, nullable=False)
     cancellation_reason: str | None = Field(default=None, sa_type=sa.String(500))
     created_by_user_id: uuid.UUID | None = Field(
@@ -135,8 +139,9 @@ class BookingResource(SQLModel, table=True):
 
 
 class ClassSeats(SQLModel, table=True):
-    """Seats taken in one group-class session; the check constraint makes overselling impossible
-    even when bookings race (each takes its seats with one atomic upsert)."""
+    """Seats taken by group bookings made before class sessions existed, keyed by their
+    (service, staff member, start) slot_key; only cancelling such bookings still updates it.
+    Bookings of a class session count their seats on ``class_sessions``."""
 
     __tablename__ = "class_seats"
     __table_args__ = (

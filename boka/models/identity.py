@@ -21,6 +21,8 @@ class User(SQLModel, table=True):
     full_name: str = Field(default="", sa_type=sa.String(200), nullable=False)
     is_superadmin: bool = Field(default=False, nullable=False)
     is_active: bool = Field(default=True, nullable=False)
+    # When the holder proved they receive mail at ``email`` (a verification link).
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 

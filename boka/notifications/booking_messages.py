@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.links import proof_token
+from boka.booking.links import manage_url, proof_token
 from boka.models.bookings import BookingStatus
 from boka.models.types import utcnow
-from boka.notifications.delivery import Message, Outcome, Senders, deliver
+from boka.notifications.delivery import Message, Outcome, deliver
 from boka.notifications.email import CalendarPart, OutgoingEmail
 from boka.notifications.facts import BookingFacts, load_booking_facts
 from boka.notifications.ics import invite
@@ -117,7 +117,7 @@ async def _compose(
     now: datetime | None = None, extra: dict[str, str] | None = None,
 ) -> list[Message]:
     settings = runtime.settings
-    senders = Senders(settings)
+    senders = runtime.senders
     customer, booking, tenant = facts.customer, facts.booking, facts.tenant
     language = message_language(customer, tenant, settings)
     zone = tenant.time_zone
@@ -130,8 +130,9 @@ async def _compose(
         "start_time": local_time(booking.start_time, zone),
         "end_time": local_time(booking.end_time, zone),
         "time_zone": zone,
-        "manage_url": f"{settings.public_url.rstrip('/')}/manage-booking?token="
-                      f"{proof_token(settings.secret_key, booking.id)}",
+        # the proof token: only this email receives it (links.py)
+        "manage_url": manage_url(settings.public_url, proof_token(settings.secret_key, booking.id),
+                                 tenant.slug),
         "unsubscribe_url": unsubscribe_url(settings, customer.id),
         "reason": booking.cancellation_reason or "",
         **(extra or {}),
@@ -166,7 +167,7 @@ async def _compose(
 async def _deliver_all(runtime: Runtime, messages: list[Message]) -> dict[Channel, Outcome]:
     """Every channel is tried even if one fails; the first failure is raised afterwards so the
     job retries (channels already sent are then skipped by their dedupe keys)."""
-    senders = Senders(runtime.settings)
+    senders = runtime.senders
     outcomes: dict[Channel, Outcome] = {}
     failure: Exception | None = None
     for message in messages:

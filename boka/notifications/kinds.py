@@ -16,6 +16,14 @@ class MessageKind(str, enum.Enum):
     TEAM_ALERT = "team_alert"  # to owners (and managers): something needs their attention
 
 
+class AccountMailKind(str, enum.Enum):
+    """Mails about a person's account or place in a team: always email, Boka's own wording."""
+
+    VERIFY_EMAIL = "verify_email"
+    PASSWORD_RESET = "password_reset"
+    TEAM_INVITATION = "team_invitation"
+
+
 class Channel(str, enum.Enum):
     EMAIL = "email"
     SMS = "sms"

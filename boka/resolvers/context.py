@@ -164,14 +164,16 @@ class RequestContext:
                 expires=expires_at,
                 httponly=True,
                 samesite="lax",
-                secure=settings.cookie_secure,
+                secure=settings.secure_cookies,
                 path="/",
             )
 
     def forget_session(self) -> None:
         if isinstance(self.response, Response):
+            settings = self.runtime.settings
             self.response.delete_cookie(
-                self.runtime.settings.session_cookie_name, path="/", httponly=True, samesite="lax"
+                settings.session_cookie_name, path="/", httponly=True, samesite="lax",
+                secure=settings.secure_cookies,
             )
 
 

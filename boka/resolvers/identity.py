@@ -65,7 +65,7 @@ async def members(
     return connection_from_page(page, MembershipType.from_model)
 
 
-def _signed_in(info: Info, outcome: SignedIn | MfaRequired | None, errors: list[UserError]) -> AuthPayload:
+def signed_in_payload(info: Info, outcome: SignedIn | MfaRequired | None, errors: list[UserError]) -> AuthPayload:
     if outcome is None:
         return AuthPayload(errors=errors)
     if isinstance(outcome, MfaRequired):
@@ -84,7 +84,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
         db, context.runtime.identity, tenant=principal.tenant, email=input.email,
         password=input.password, full_name=input.full_name, device=context.device,
     ))
-    return _signed_in(info, signed_in, errors)
+    return signed_in_payload(info, signed_in, errors)
 
 
 async def sign_in(info: Info, input: SignInInput) -> AuthPayload:
@@ -94,7 +94,7 @@ async def sign_in(info: Info, input: SignInInput) -> AuthPayload:
         context.runtime.database, context.runtime.identity, tenant=context.principal.tenant,
         email=input.email, password=input.password, device=context.device,
     ))
-    return _signed_in(info, outcome, errors)
+    return signed_in_payload(info, outcome, errors)
 
 
 async def complete_mfa_sign_in(info: Info, input: CompleteMfaSignInInput) -> AuthPayload:
@@ -103,7 +103,7 @@ async def complete_mfa_sign_in(info: Info, input: CompleteMfaSignInInput) -> Aut
         context.runtime.database, context.runtime.identity, challenge=input.challenge,
         code=input.code, device=context.device,
     ))
-    return _signed_in(info, signed_in, errors)
+    return signed_in_payload(info, signed_in, errors)
 
 
 async def sign_out(info: Info) -> SignOutPayload:

@@ -21,6 +21,7 @@ from boka.identity.principal import Principal
 from boka.models.bookings import BookingResource, Customer
 from boka.models.catalog import Resource, Service, StaffMember
 from boka.models.identity import User
+from boka.models.sessions import ClassSession
 from boka.models.tenancy import Tenant
 
 # A domain function that fetches one relation for many parents in one query:
@@ -58,6 +59,14 @@ class Loaders:
     @cached_property
     def staff_member_by_id(self) -> DataLoader[uuid.UUID, StaffMember | None]:
         return DataLoader(self._staff)
+
+    @cached_property
+    def resource_by_id(self) -> DataLoader[uuid.UUID, Resource | None]:
+        return DataLoader(lambda ids: self._by_id(Resource, ids))
+
+    @cached_property
+    def class_session_by_id(self) -> DataLoader[uuid.UUID, ClassSession | None]:
+        return DataLoader(lambda ids: self._by_id(ClassSession, ids))
 
     @cached_property
     def resources_by_booking_id(self) -> DataLoader[uuid.UUID, list[Resource]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -21,6 +21,9 @@ from boka.schema.errors import UserError
 from boka.schema.related import related
 from boka.schema.payments import PaymentType
 from boka.schema.transactions import resolve_visible_nodes
+
+if TYPE_CHECKING:
+    from boka.schema.class_sessions import ClassSessionType
 
 BookingStatusEnum = strawberry.enum(BookingStatus, name="BookingStatus")
 
@@ -39,6 +42,7 @@ class BookingType(relay.Node):
     customer_id: strawberry.Private[uuid.UUID]
     service_id: strawberry.Private[uuid.UUID]
     staff_id: strawberry.Private[uuid.UUID]
+    class_session_id: strawberry.Private[uuid.UUID | None] = None
 
     @classmethod
     def from_model(cls, booking: Booking) -> BookingType:
@@ -51,6 +55,7 @@ class BookingType(relay.Node):
             notes=booking.notes, cancellation_reason=booking.cancellation_reason,
             created_at=booking.created_at, customer_id=booking.customer_id,
             service_id=booking.service_id, staff_id=booking.staff_id,
+            class_session_id=booking.class_session_id,
         )
 
     @strawberry.field
@@ -64,6 +69,17 @@ class BookingType(relay.Node):
     @strawberry.field
     def staff(self, info: strawberry.Info) -> StaffMemberType:
         return related(info.context.loaders.staff_member_by_id, self.staff_id, StaffMemberType.from_model)  # type: ignore[return-value]
+
+    @strawberry.field(description="The class session whose seats this booking holds (group services).")
+    async def class_session(
+        self, info: strawberry.Info
+    ) -> Annotated[ClassSessionType, strawberry.lazy("boka.schema.class_sessions")] | None:
+        from boka.schema.class_sessions import ClassSessionType
+
+        if self.class_session_id is None:
+            return None
+        session = await info.context.loaders.class_session_by_id.load(self.class_session_id)
+        return ClassSessionType.from_model(session) if session else None
 
     @strawberry.field
     async def resources(self, info: strawberry.Info) -> list[ResourceType]:

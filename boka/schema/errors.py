@@ -29,10 +29,17 @@ class UserError:
     def from_exception(cls, error: UserInputError) -> UserError:
         return cls(field=error.field, code=error.code, message=error.message)
 
+    @classmethod
+    def all_from(cls, error: UserInputError) -> list[UserError]:
+        """One UserError per field at fault (several when the domain checked a whole form)."""
+        return [cls.from_exception(each) for each in getattr(error, "errors", None) or [error]]
+
 
 # A client's malformed id (not base64, not "Type:id", padding stripped, a raw UUID) fails in
-# Strawberry's argument conversion, inside the resolver: the client's mistake, not ours.
-_CLIENT_INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError)
+# Strawberry's argument conversion, inside the resolver: the client's mistake, not ours. So is
+# a UserInputError that no payload took in (a query's argument, such as an id of the wrong
+# type): it names the argument at fault in ``extensions.field``.
+_CLIENT_INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError, UserInputError)
 
 
 # The pool had no connection free in time: the work was not started (or, for a read after a
@@ -74,6 +81,7 @@ def shape_error(error: GraphQLError) -> None:
         error.message = "Too busy to answer right now. Try again shortly."
     error.extensions = {
         **(original.extensions if isinstance(original, BokaError) else {}),
+        **({"field": original.field} if isinstance(original, UserInputError) and original.field else {}),
         **({"retry_after": BUSY_RETRY_AFTER_SECONDS} if code is ErrorCode.SERVICE_UNAVAILABLE else {}),
         "code": code.value,
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),

@@ -50,6 +50,7 @@ from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.persisted_queries import query_hash
 from boka.schema.cost import operation_cost
+from boka.schema.disclosure import INTROSPECTION_REFUSED, drop_suggestions, hides_schema_from, introspects
 from boka.schema.errors import error_code, shape_error
 from boka.schema.operation_names import operation_label
 
@@ -63,8 +64,9 @@ class PreparedDocument:
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
-    operations: dict[str | None, OperationType]  # by name; None: the only/first operation
+    operations: dict[str | None, OperationType]  # by name; None: the only operation, if one
     first_name: str | None = None  # the name of the first operation, if it has one
+    introspects: bool = False  # asks for __schema or __type (boka/schema/disclosure.py)
 
     def operation_name(self, requested: str | None) -> str | None:
         return requested if requested is not None else self.first_name
@@ -133,6 +135,7 @@ class DocumentCache:
         return PreparedDocument(
             document, tuple(errors), _operation_types(document),
             first.name.value if first is not None and first.name else None,
+            introspects(self._schema, document),
         )
 
 
@@ -141,7 +144,7 @@ def _operation_types(document: DocumentNode) -> dict[str | None, OperationType]:
     types: dict[str | None, OperationType] = {
         d.name.value: OperationType(d.operation.value) for d in operations if d.name
     }
-    if operations:  # no name given: the first operation (graphql-core refuses if several)
+    if len(operations) == 1:  # no name given: the only operation; with several, none
         types[None] = OperationType(operations[0].operation.value)
     return types
 
@@ -152,6 +155,7 @@ class OperationRunner:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self._schema = schema
         self._documents = DocumentCache(schema, settings)
+        self._public_introspection = settings.anonymous_introspection
 
     async def mutation(
         self, query: str | None, extensions: dict[str, Any] | None, operation_name: str | None,
@@ -192,6 +196,8 @@ class OperationRunner:
         shares_reads = getattr(context_value, "run_with_shared_reads", None)
         result, operation_name = await (shares_reads(run) if shares_reads else run)
         errors = result.errors or []
+        if errors and hides_schema_from(context_value, self._public_introspection):
+            drop_suggestions(errors)
         for error in errors:
             shape_error(error)
         outcome = error_code(errors[0]).value if errors else "ok"
@@ -223,6 +229,8 @@ class OperationRunner:
         name = prepared.operation_name(operation_name)
         if prepared.errors:
             return ExecutionResult(data=None, errors=prepared.fresh_errors()), name
+        if prepared.introspects and hides_schema_from(context, self._public_introspection):
+            return ExecutionResult(data=None, errors=[GraphQLError(INTROSPECTION_REFUSED)]), name
         outcome = graphql_execute(
             self._schema, prepared.document, root_value=root_value, context_value=context,
             variable_values=variables, operation_name=operation_name,

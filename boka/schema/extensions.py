@@ -19,6 +19,7 @@ from boka.config import Settings
 from boka.errors import ErrorCode
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
+from boka.schema.disclosure import HiddenSchema
 from boka.schema.errors import error_code
 from boka.schema.operation_names import operation_label
 
@@ -64,6 +65,7 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
         partial(QueryDepthLimiter, max_depth=settings.query_max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.query_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.query_max_tokens),
+        partial(HiddenSchema, public_introspection=settings.anonymous_introspection),
     ]
 
 

@@ -31,6 +31,9 @@ class UserType(relay.Node):
     full_name: str
     is_superadmin: bool
     created_at: datetime
+    email_verified: bool = strawberry.field(
+        default=False, description="The holder opened a verification link sent to this address."
+    )
 
     @classmethod
     def from_model(cls, user: UserModel) -> UserType:
@@ -38,6 +41,7 @@ class UserType(relay.Node):
             id=str(user.id),
             email=user.email,
             full_name=user.full_name,
+            email_verified=user.email_verified_at is not None,
             is_superadmin=user.is_superadmin,
             created_at=user.created_at,
         )

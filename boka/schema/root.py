@@ -15,21 +15,28 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
 from boka.resolvers.booking import BookingMutation, BookingQuery
+from boka.resolvers.business import BusinessMutation, BusinessQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
+from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
+from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
+from boka.resolvers.team import TeamMutation, TeamQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
+from boka.schema.class_sessions import ClassSessionType
 from boka.schema.customers import CustomerType
+from boka.schema.disclosure import drop_suggestions, hides_schema_from
 from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.team import InvitationType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
@@ -53,15 +60,16 @@ class NodeQuery:
 Query = merge_types(
     "Query",
     (
-        NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, CustomerQuery,
-        NotificationQuery, WebhookQuery, JobQuery,
+        NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
+        CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
     (
-        IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation, CustomerMutation,
-        NotificationMutation, WebhookMutation, PaymentMutation, JobMutation,
+        IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
+        ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
+        PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -74,6 +82,7 @@ class BokaSchema(strawberry.Schema):
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.operations = OperationRunner(self._schema, settings)
+        self.public_introspection = settings.anonymous_introspection
 
     async def execute(  # type: ignore[override]
         self,
@@ -101,6 +110,9 @@ class BokaSchema(strawberry.Schema):
         """Strawberry calls this for every error, whatever stage it came from (parsing,
         validation, execution, subscriptions), before the result leaves: the one place to
         shape and log them."""
+        context = execution_context.context if execution_context is not None else None
+        if hides_schema_from(context, self.public_introspection):
+            drop_suggestions(errors)
         for error in errors:
             shape_error(error)
 
@@ -111,8 +123,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[
-            UserType, TenantType, MembershipType, BookingType, CustomerType,
-            WebhookEndpointType, WebhookDeliveryType,
+            UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
+            WebhookEndpointType, WebhookDeliveryType, InvitationType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,

@@ -40,7 +40,7 @@ async def write(
         async with info.context.runtime.database.transaction(tenant_id, write=True) as db:
             return await work(db, principal), []
     except UserInputError as error:
-        return None, [UserError.from_exception(error)]
+        return None, UserError.all_from(error)
 
 
 async def resolve_visible_nodes(
@@ -63,4 +63,4 @@ async def attempt(work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
     try:
         return await work, []
     except UserInputError as error:
-        return None, [UserError.from_exception(error)]
+        return None, UserError.all_from(error)

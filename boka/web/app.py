@@ -16,10 +16,13 @@ from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
+from boka.web.cors import BokaCORS
+from boka.web.dev_mailbox import dev_mailbox_routes
 from boka.web.graphql import BokaGraphQL
 from boka.web.health import healthz, metrics, readyz
 from boka.web.middleware import RequestIdMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
+from boka.web.pages import page_routes
 from boka.web.webhooks import stripe_webhook
 
 
@@ -59,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: the view refuses others as GraphQL errors
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -67,10 +70,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            *(page_routes() if settings.web_pages else []),
+            *dev_mailbox_routes(settings),
         ],
         middleware=[
             *trusted_proxy_middleware(settings),
-            Middleware(RequestIdMiddleware, hsts=settings.cookie_secure),
+            Middleware(RequestIdMiddleware, hsts=settings.secure_cookies),
+            Middleware(BokaCORS, settings=settings, database=runtime.database, cache=runtime.identity_cache),
         ],
         lifespan=lifespan,
     )

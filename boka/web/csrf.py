@@ -1,7 +1,8 @@
 """Cross-site request forgery: a browser sends the session cookie with any request to us, even
 one a hostile page makes. SameSite=Lax already keeps it off cross-site POSTs in current
 browsers; this is the second lock. A request authenticated by the cookie (not by an
-Authorization or X-API-Key header) whose Origin names another site is refused. Clients that send no
+Authorization or X-API-Key header) whose Origin names another site, neither this server nor one
+of BOKA_CORS_ORIGINS (the list CORS grants credentials to, boka/web/cors.py), is refused. Clients that send no
 Origin (curl, servers) and bearer-token clients are unaffected: they carry no ambient
 credentials to abuse.
 """

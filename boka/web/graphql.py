@@ -1,4 +1,6 @@
-"""The /graphql endpoint: Strawberry's ASGI view with Boka's context and auth."""
+"""The /graphql endpoint: HTTP requests run here (one operation per request, by the GraphQL over
+HTTP rules of boka/web/graphql_http.py), websockets in Strawberry's view (boka/web/live_socket.py);
+both with Boka's context and auth."""
 
 from __future__ import annotations
 
@@ -7,14 +9,12 @@ from typing import Any
 
 import orjson
 from starlette.requests import HTTPConnection, Request
-from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
@@ -25,10 +25,22 @@ from boka.identity.authentication import resolve_principal
 from boka.identity.principal import Principal
 from boka.resolvers.context import Credentials, RequestContext
 from boka.runtime import Runtime
-from boka.schema.errors import BUSY_RETRY_AFTER_SECONDS, shape_error
+from boka.schema.errors import BUSY_RETRY_AFTER_SECONDS
 from boka.web.csrf import cookie_authenticated, is_cross_site
 from boka.web.idempotency import HEADER as IDEMPOTENCY_HEADER
-from boka.web.idempotency import Execution, IdempotentMutations, unsupported, worth_keeping
+from boka.web.idempotency import Execution, IdempotentMutations, worth_keeping
+from boka.web.graphql_http import (
+    GET_CACHE_HEADERS,
+    BadParameters,
+    OperationRequest,
+    asks_for_html,
+    not_acceptable,
+    posted_operation,
+    query_string_operation,
+    refusal,
+    response_media_type,
+    result_body,
+)
 from boka.web.live_socket import LiveSocketHandler
 
 
@@ -45,32 +57,19 @@ def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
     return connection.cookies.get(cookie_name) or None
 
 
-# Subscriptions are not run over POST: they need a websocket (graphql-transport-ws).
+# Subscriptions are not run over HTTP: they need a websocket (graphql-transport-ws). GET runs
+# queries only (it must not change anything).
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_GET_OPERATIONS = frozenset({OperationType.QUERY})
+_SUBSCRIPTIONS_NEED_A_WEBSOCKET = (
+    "Subscriptions run over a websocket (graphql-transport-ws at this URL), not over HTTP."
+)
 
 
 def _all_busy(errors: list[GraphQLError] | None) -> bool:
     return bool(errors) and all(
         (error.extensions or {}).get("code") == ErrorCode.SERVICE_UNAVAILABLE.value for error in errors or ()
     )
-
-
-def http_refusal(status: int, reason: str, method: str) -> Response:
-    """A request refused before any operation ran (bad body, wrong method or content type):
-    still a GraphQL response, with ``extensions.code`` and the request id, so clients handle
-    it like every other error. A mutation over GET is 405 (GraphQL over HTTP), a body that is
-    not JSON 415."""
-    if method == "GET" and reason.startswith("mutations are not allowed"):
-        status = 405
-    elif reason == "Unsupported content type":
-        status = 415
-    error = GraphQLError(reason)
-    shape_error(error)
-    response = Response(orjson.dumps({"errors": [error.formatted]}), status_code=status,
-                        media_type="application/json")
-    if status == 405:
-        response.headers["Allow"] = "POST"
-    return response
 
 
 def _is_json(scope: Scope) -> bool:
@@ -80,44 +79,11 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-def _has_idempotency_key(scope: Scope) -> bool:
-    return any(name == b"idempotency-key" for name, _ in scope["headers"])
-
-
-def _single_operation(
-    body: bytes,
-) -> tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None] | None:
-    """(query, variables, operationName, extensions) of a well-formed single operation; None
-    for anything else, which Strawberry's view then answers (batches, bad JSON, bad types)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    query, variables = data.get("query"), data.get("variables")
-    name, extensions = data.get("operationName"), data.get("extensions")
-    if not (
-        isinstance(query, str | None) and isinstance(variables, dict | None)
-        and isinstance(name, str | None) and isinstance(extensions, dict | None)
-    ):
-        return None
-    return query, variables, name, extensions
-
-
-def _replay(body: bytes) -> Receive:
-    """A receive that hands the already-read body to the next reader, then waits for the
-    client's disconnect."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
+def _unknown_operation(error: CannotGetOperationTypeError) -> str:
+    if error.operation_name is None:
+        return ("This document holds several operations (or none): name the one to run "
+                "with operationName.")
+    return f"There is no operation named {error.operation_name!r} in this document."
 
 
 def rate_limit_caller(principal: Principal, client_ip: str) -> str:
@@ -141,7 +107,7 @@ class BokaGraphQL(GraphQL):
             max_subscriptions_per_connection=20,
             keep_alive=True,
             keep_alive_interval=15,
-            graphql_ide="graphiql" if runtime.settings.graphiql else None,
+            graphql_ide="graphiql" if runtime.settings.serves_graphiql else None,
             # Strawberry refuses websocket handshakes from other origins (1008) unless listed.
             allowed_origins=sorted(runtime.settings.trusted_origin_set),
             **kwargs,
@@ -150,78 +116,103 @@ class BokaGraphQL(GraphQL):
         self.idempotency = IdempotentMutations(runtime.database, runtime.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Plain JSON POSTs, nearly every request, take the short path below; everything else
-        (GET, GraphiQL, multipart, streaming, batches, websockets) Strawberry's view."""
-        if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
-            request = Request(scope, receive)
-            body = await request.body()
-            operation = _single_operation(body)
-            if operation is not None:
-                response = await self._run_posted(request, *operation)
-                await response(scope, receive, send)
-                return
-            receive = _replay(body)
+        """HTTP requests (one operation as a JSON POST, or a query over GET) run here, by the
+        rules of boka/web/graphql_http.py; websockets go to Strawberry's view."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        if scope["method"] == "POST" and _has_idempotency_key(scope):
-            # A batch or multipart would run without the protection the client asked for.
-            await unsupported()(scope, receive, send)
-            return
         request = Request(scope, receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as refused:
-            response = http_refusal(refused.status_code, refused.reason, scope["method"])
+        if scope["method"] in ("GET", "HEAD"):
+            response = await self._answer_get(request)
+            response.headers.update(GET_CACHE_HEADERS)
+        elif scope["method"] == "POST":
+            response = await self._answer_post(request)
+        else:
+            response = refusal(405, "Send GraphQL operations with POST (or queries with GET).",
+                               headers={"Allow": "GET, POST"})
         await response(scope, receive, send)
 
-    async def _run_posted(
-        self, request: Request, query: str | None, variables: dict[str, Any] | None,
-        operation_name: str | None, extensions: dict[str, Any] | None,
+    async def _answer_post(self, request: Request) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
+        if media_type is None:
+            return not_acceptable()
+        if not _is_json(request.scope):
+            return refusal(415, "Send the operation as JSON (Content-Type: application/json).", media_type)
+        try:
+            operation = posted_operation(await request.body())
+        except BadParameters as bad:
+            return refusal(400, str(bad), media_type)
+        return await self._run_operation(request, operation, media_type)
+
+    async def _answer_get(self, request: Request) -> Response:
+        """A query in the URL (a persisted query's hash or its text), answered as JSON
+        whatever the wildcard ``Accept``; GraphiQL only for a browser asking for HTML with no
+        operation at all."""
+        accept = request.headers.get("accept")
+        params = request.query_params
+        if (
+            self.graphql_ide and "query" not in params and "extensions" not in params
+            and asks_for_html(accept)
+        ):
+            return await self.render_graphql_ide(request)
+        media_type = response_media_type(accept)
+        if media_type is None:
+            return not_acceptable()
+        try:
+            operation = query_string_operation(params)
+        except BadParameters as bad:
+            return refusal(400, str(bad), media_type)
+        return await self._run_operation(request, operation, media_type, _GET_OPERATIONS)
+
+    async def _run_operation(
+        self, request: Request, operation: OperationRequest, media_type: str,
+        allowed: frozenset[OperationType] = _POST_OPERATIONS,
     ) -> Response:
-        """What Strawberry's view does for one operation POSTed as JSON, minus its generality;
-        a mutation with an Idempotency-Key runs once per key (boka/web/idempotency.py)."""
+        """Run one operation; a mutation with an Idempotency-Key runs once per key
+        (boka/web/idempotency.py)."""
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, sub_response)
 
         async def execute() -> Execution:
-            return await self._execute(context, sub_response, query, variables, operation_name, extensions)
+            return await self._execute(context, sub_response, operation, media_type, allowed)
 
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is not None and context.principal_failure is None:
+        if key is not None and request.method == "POST" and context.principal_failure is None:
             mutation = await self.schema.operations.mutation(  # type: ignore[attr-defined]
-                query, extensions, operation_name, context
+                operation.query, operation.extensions, operation.operation_name, context
             )
             if mutation is not None:
-                return await self.idempotency.run(key, context.principal, mutation, variables, execute)
+                return await self.idempotency.run(key, context.principal, mutation, operation.variables, execute)
         response, _ = await execute()
         return response
 
     async def _execute(
-        self, context: RequestContext, sub_response: Response, query: str | None,
-        variables: dict[str, Any] | None, operation_name: str | None,
-        extensions: dict[str, Any] | None,
+        self, context: RequestContext, sub_response: Response, operation: OperationRequest,
+        media_type: str, allowed: frozenset[OperationType],
     ) -> Execution:
         """The response, and whether a retry with an idempotency key should get it back."""
+        method = context.request.method
         try:
             result = await self.schema.operations.execute(  # type: ignore[attr-defined]
-                query, variable_values=variables, context_value=context, root_value=None,
-                operation_name=operation_name, allowed_operation_types=_POST_OPERATIONS,
-                operation_extensions=extensions,
+                operation.query, variable_values=operation.variables, context_value=context,
+                root_value=None, operation_name=operation.operation_name,
+                allowed_operation_types=allowed, operation_extensions=operation.extensions,
             )
         except CannotGetOperationTypeError as error:
-            return http_refusal(400, error.as_http_error_reason(), "POST"), False
+            return refusal(400, _unknown_operation(error), media_type), False
         except InvalidOperationTypeError as error:
-            return http_refusal(400, error.as_http_error_reason("POST"), "POST"), False
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                return refusal(400, _SUBSCRIPTIONS_NEED_A_WEBSOCKET, media_type), False
+            # A mutation over GET: the method is wrong, not the request (GraphQL over HTTP).
+            return refusal(405, error.as_http_error_reason(method), media_type, {"Allow": "POST"}), False
         except MissingQueryError:
-            return http_refusal(400, "No GraphQL query found in the request", "POST"), False
-        status = sub_response.status_code or 200
+            return refusal(400, "No GraphQL query found in the request.", media_type), False
+        body, required_status = result_body(result, media_type)
+        status = required_status or sub_response.status_code or 200
         if result.data is None and _all_busy(result.errors):
             status = 503  # nothing ran: a load balancer or client may retry elsewhere or later
             sub_response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
-        response = Response(
-            orjson.dumps(process_result(result)), status_code=status, media_type="application/json",
-        )
+        response = Response(orjson.dumps(body), status_code=status, media_type=media_type)
         response.headers.raw.extend(sub_response.headers.raw)
         return response, worth_keeping(result)
 

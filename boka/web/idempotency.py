@@ -1,9 +1,7 @@
 """The ``Idempotency-Key`` header on POST /graphql: when it applies, and what is answered.
 
-It applies to one mutation POSTed as JSON (the fast path of boka/web/graphql.py) by a caller
-whose credentials resolved; queries ignore it. A POST that Strawberry's general view would
-take instead (a batch, multipart) is refused when it carries the header: it would run without
-the protection the client asked for.
+It applies to one mutation POSTed as JSON (boka/web/graphql.py) by a caller whose
+credentials resolved; queries ignore it. Batches and multipart bodies are not served at all.
 
 The first request with a key runs and its response (status and body) is kept; a retry with
 the same key and the same request gets that response back, with ``Idempotent-Replayed: true``,
@@ -24,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
@@ -48,8 +45,9 @@ from boka.idempotency import (
 )
 from boka.identity.principal import Principal
 from boka.observability.logging import get_logger
-from boka.schema.errors import error_code, shape_error
+from boka.schema.errors import error_code
 from boka.schema.execution import MutationDocument
+from boka.web.graphql_http import refusal as http_refusal
 
 log = get_logger("boka.idempotency")
 
@@ -80,25 +78,13 @@ def worth_keeping(result: ExecutionResult) -> bool:
 
 
 def refusal(error: Exception, status_code: int) -> Response:
-    """An HTTP-level refusal as a GraphQL response: ``errors[0].extensions.code``."""
-    graphql_error = GraphQLError(getattr(error, "message", str(error)), original_error=error)
-    shape_error(graphql_error)
-    body = {"data": None, "errors": [graphql_error.formatted]}
-    response = Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
-    retry_after = (graphql_error.extensions or {}).get("retry_after")
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
+    """An HTTP-level refusal as a GraphQL response: ``errors[0].extensions.code`` (and
+    ``data: null``, as these answers have always had)."""
+    response = http_refusal(status_code, error)
+    body = orjson.loads(response.body)
+    response.body = orjson.dumps({"data": None, **body})
+    response.headers["content-length"] = str(len(response.body))
     return response
-
-
-def unsupported() -> Response:
-    return refusal(
-        InvalidRequest(
-            "Idempotency-Key is honoured on a POST of one operation as JSON "
-            "(Content-Type: application/json); send the mutation that way, or without the key."
-        ),
-        400,
-    )
 
 
 class IdempotentMutations:

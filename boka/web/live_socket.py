@@ -24,6 +24,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from boka.errors import SlowConsumerDropped
@@ -175,6 +176,30 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 send_text, self.context.runtime.settings.live_queue_size, self._too_slow
             )
         return self._writer
+
+    # -- documents that cannot run --------------------------------------------------------
+
+    async def _send_result_stream(self, operation: Operation[Any, Any], result_source: Any) -> None:
+        try:
+            await super()._send_result_stream(operation, result_source)
+        except GraphQLError as error:  # a syntax error: Strawberry raises it from the stream
+            self.schema.process_errors([error], None)
+            await operation.send_initial_errors([error])
+
+    async def _handle_pre_execution_error(self, operation: Operation[Any, Any], result: Any) -> None:
+        """A document that fails to parse, names no operation it holds, or fails validation:
+        an ``error`` message for that operation (graphql-transport-ws's answer to a subscribe
+        that cannot run), with the errors shaped like every other; the connection and its
+        other subscriptions carry on. (Strawberry closes the socket with 4400 for the first
+        two, which a client such as graphql-ws reports as a dropped connection.)"""
+        errors = []
+        for error in result.errors:
+            if isinstance(error.original_error, CannotGetOperationTypeError):
+                # Strawberry leaves this one unshaped: no code, no request id.
+                error = GraphQLError(error.original_error.as_http_error_reason())
+                self.schema.process_errors([error], None)
+            errors.append(error)
+        await operation.send_initial_errors(errors)
 
     # -- taking subscriptions over ---------------------------------------------------------
 

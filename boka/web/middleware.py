@@ -35,7 +35,7 @@ def incoming_request_id(scope: Scope) -> str:
 
 
 # Paths whose last segment is a secret (calendar feed, unsubscribe link): logged without it.
-SECRET_PATH_PREFIXES = ("/calendar/", "/notifications/unsubscribe/")
+SECRET_PATH_PREFIXES = ("/calendar/", "/notifications/unsubscribe/", "/manage/")
 
 
 def loggable_path(path: str) -> str:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from boka.models.bookings import Booking, BookingHistory
 from boka.models.tenancy import Role
+from tests.booking.class_session_support import schedule
 from tests.booking.support import BookingWorld, future_day, local
 from tests.support import GraphQLClient, World
 
@@ -300,6 +301,7 @@ async def test_group_class_sells_seats_up_to_capacity(gql: GraphQLClient, world:
     tenant = await world.tenant("studio")
     staffed = await BookingWorld(world).staffed_service(tenant, name="Yoga", capacity=3)
     owner = await world.person(tenant, Role.OWNER)
+    await schedule(gql, owner.token, "studio", staffed.service_id, staffed.staff_id(), local(future_day(), 10))
     start = local(future_day(), 10).isoformat()
 
     results = []

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from boka.booking.availability import private_slot_key
 from boka.models.bookings import Booking, BookingStatus, Customer
-from boka.models.catalog import Service
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
+from tests.booking.class_session_support import UPDATE_SESSION, schedule
 from tests.booking.support import BookingWorld, future_day, gid, local
 from tests.support import GraphQLClient, World
 
@@ -92,6 +92,8 @@ async def test_raising_a_class_capacity_opens_more_seats(gql: GraphQLClient, wor
     tenant = await world.tenant("studio")
     staffed = await BookingWorld(world).staffed_service(tenant, name="Yoga", capacity=2)
     owner = await world.person(tenant, Role.OWNER)
+    session = await schedule(gql, owner.token, "studio", staffed.service_id, staffed.staff_id(),
+                             local(future_day(), 10))
     start = local(future_day(), 10).isoformat()
 
     async def book(email: str) -> list[dict]:
@@ -101,8 +103,9 @@ async def test_raising_a_class_capacity_opens_more_seats(gql: GraphQLClient, wor
 
     assert await book("a@example.com") == [] and await book("b@example.com") == []
     assert await book("c@example.com") == [{"field": "start", "code": "SLOT_UNAVAILABLE"}]
-    async with world.runtime.database.transaction(tenant.id, write=True) as db:
-        await db.execute(sa.update(Service).values(capacity=3))
+    raised = await gql(UPDATE_SESSION, {"input": {"id": session["id"], "capacity": 3}},
+                       token=owner.token, tenant="studio")
+    assert raised.data["updateClassSession"]["errors"] == []
     assert await book("c@example.com") == []
     assert await book("d@example.com") == [{"field": "start", "code": "SLOT_UNAVAILABLE"}]
 

@@ -12,9 +12,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from boka.booking.class_sessions import new_session
 from boka.config import Settings
-from boka.models.bookings import Booking, ClassSeats
+from boka.models.bookings import Booking
+from boka.models.sessions import ClassSession
 from boka.models.tenancy import Role
+from boka.models.types import utcnow
 from tests.booking.support import BookingWorld, future_day, local
 from tests.servers import clean_env, uvicorn_server
 from tests.support import World
@@ -71,6 +74,8 @@ async def test_thirty_racing_for_five_seats_get_exactly_five(server: str, world:
     tenant = await world.tenant("salon")
     staffed = await BookingWorld(world).staffed_service(tenant, name="Spin class", capacity=5)
     owner = await world.person(tenant, Role.OWNER)
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        db.add(new_session(staffed.service, staffed.staff[0].id, local(future_day(), 15), now=utcnow()))
     start = local(future_day(), 15).isoformat()
     requests = [
         {"input": {"serviceId": staffed.service_id, "staffId": staffed.staff_id(), "start": start,
@@ -83,7 +88,7 @@ async def test_thirty_racing_for_five_seats_get_exactly_five(server: str, world:
     assert outcomes == Counter({"BOOKED": 5, "SLOT_UNAVAILABLE": 25})
     async with world.runtime.database.transaction(all_tenants=True) as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(Booking))).scalar_one() == 5
-        assert (await db.execute(sa.select(ClassSeats.seats_taken))).scalar_one() == 5
+        assert (await db.execute(sa.select(ClassSession.seats_taken))).scalar_one() == 5
 
 
 async def test_overlapping_starts_on_one_staff_member_race_safely(server: str, world: World) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.models.tenancy import Role
+from tests.booking.class_session_support import schedule
 from tests.booking.support import BookingWorld, future_day, local
 from tests.support import GraphQLClient, World
 
@@ -108,6 +109,7 @@ async def test_a_fixed_code_comes_off_a_class_booking_once(gql: GraphQLClient, w
     async with world.runtime.database.transaction(tenant.id, write=True) as db:
         db.add(DiscountCode(tenant_id=tenant.id, code="TENOFF", kind="fixed", value=1000))
     owner = await world.person(tenant, Role.OWNER)
+    await schedule(gql, owner.token, "studio", staffed.service_id, staffed.staff_id(), local(future_day(), 10))
     request = {"serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),
                "seats": 3, "discountCode": "TENOFF"}
 

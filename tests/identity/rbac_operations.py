@@ -18,7 +18,12 @@ import sqlalchemy as sa
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service
 from boka.models.security import ApiKey, SecuritySettings
-from boka.models.tenancy import TenantUser
+from boka.identity.account_tokens import new_link_token
+from boka.identity.tokens import token_digest
+from boka.models.identity import User
+from boka.models.onboarding import Invitation
+from boka.models.tenancy import Role, Tenant, TenantUser
+from boka.models.types import utcnow
 from tests.booking.support import local
 from tests.support import GraphQLClient, GraphQLResult, World
 
@@ -28,6 +33,7 @@ DENY = "FORBIDDEN"  # error code, nothing written
 LOGIN = "UNAUTHENTICATED"  # error code: sign in first
 HIDE = "hidden"  # not yours to see: null node, NOT_FOUND, never FORBIDDEN (would confirm the id)
 NAME = "INVALID_INPUT on customer"  # a user error: say who the booking is for
+TOKEN = "INVALID_TOKEN on token"  # a user error: the single-use link is not (or no longer) valid
 # which reference bookings a list shows
 OWN, ASSIGNED, ALL, NONE = "own", "assigned", "all", "none"
 
@@ -69,6 +75,31 @@ AUTH_LOGS_OF = """query($types: [String!]) { authenticationLogs(first: 100, even
     edges { node { details } } } }"""
 UPDATE_SECURITY = """mutation { updateSecuritySettings(input: {requireMfaForStaff: false, staffIpAllowlist: []}) {
     securitySettings { requireMfaForStaff } errors { field code } } }"""
+SIGN_UP_BUSINESS = """mutation($input: SignUpBusinessInput!) { signUpBusiness(input: $input) {
+    tenant { slug } errors { field code } } }"""
+BUSINESS_PAGE = "query($slug: String!) { business(slug: $slug) { name services { name } } }"
+BUSINESS_SETTINGS = "{ businessSettings { name currency } }"
+UPDATE_BUSINESS = """mutation($title: String!) { updateBusinessSettings(input: {bookingPageTitle: $title}) {
+    settings { bookingPageTitle } errors { field code } } }"""
+INVITATIONS = "{ invitations(first: 5) { edges { node { id } } } }"
+INVITE_MEMBER = """mutation($email: String!, $role: Role!) { inviteMember(input: {email: $email, role: $role}) {
+    invitation { id } errors { field code } } }"""
+RESEND_INVITATION = """mutation($id: ID!) { resendInvitation(input: {id: $id}) {
+    invitation { sentCount } errors { field code } } }"""
+REVOKE_INVITATION = """mutation($id: ID!) { revokeInvitation(input: {id: $id}) {
+    invitation { status } errors { field code } } }"""
+ACCEPT_INVITATION = """mutation($token: String!) { acceptInvitation(input: {token: $token,
+    password: "a fine new passphrase"}) { token errors { field code } } }"""
+CHANGE_ROLE = """mutation($id: ID!, $role: Role!) { changeMemberRole(input: {id: $id, role: $role}) {
+    membership { role } errors { field code } } }"""
+REMOVE_MEMBER = """mutation($id: ID!) { removeMember(input: {id: $id}) { removed errors { field code } } }"""
+REQUEST_RESET = """mutation($email: String!) { requestPasswordReset(input: {email: $email}) {
+    message errors { field code } } }"""
+RESET_PASSWORD = """mutation { resetPassword(input: {token: "bkl_used-or-never-issued",
+    newPassword: "a fine new passphrase"}) { passwordReset errors { field code } } }"""
+VERIFY_EMAIL = """mutation { verifyEmail(input: {token: "bkl_used-or-never-issued"}) {
+    verified errors { field code } } }"""
+RESEND_VERIFICATION = "mutation { resendVerificationEmail { sent errors { field code } } }"
 
 
 def outcome_of(result: GraphQLResult, payload: str | None = None) -> str:
@@ -313,6 +344,114 @@ async def update_security(salon: Salon, who: Caller) -> str:
     return wrote(outcome, await salon.scalar(changed_at()) != before)
 
 
+async def _new_business(salon: Salon) -> dict[str, Any]:
+    name = salon.unique("matrix-business")
+    return {"input": {"businessName": name, "slug": name, "timeZone": "Europe/Berlin", "currency": "EUR",
+                      "owner": {"email": f"{name}@example.com", "password": "a fine new passphrase",
+                                "firstName": "New", "lastName": "Owner"}}}
+
+
+async def _invitee(salon: Salon) -> dict[str, Any]:
+    return {"email": salon.unique("invitee") + "@example.com", "role": "STAFF"}
+
+
+def _invitee_as(role: str) -> Variables:
+    async def make(salon: Salon) -> dict[str, Any]:
+        return {"email": salon.unique("invitee") + "@example.com", "role": role}
+
+    return make
+
+
+async def _staff_invitation(salon: Salon) -> tuple[uuid.UUID, str]:
+    """A staff invitation the owner made for this cell: its row id and its link's token."""
+    now = utcnow()
+    token = new_link_token()
+    invitation = Invitation(tenant_id=salon.tenant_id, email=salon.unique("invitee") + "@example.com",
+                            role=Role.STAFF, token_hash=token_digest(token), expires_at=now + timedelta(days=1))
+    async with salon.world.runtime.database.transaction(salon.tenant_id, write=True) as db:
+        db.add(invitation)
+    return invitation.id, token
+
+
+def invitation_change(mutation: str, payload: str, changed: Callable[[Invitation], bool]) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        invitation_id, _ = await _staff_invitation(salon)
+        global_id = base64.b64encode(f"Invitation:{invitation_id}".encode()).decode()
+        outcome = outcome_of(await salon.call(who, mutation, {"id": global_id}), payload)
+        async with salon.world.runtime.database.transaction(salon.tenant_id) as db:
+            row = await db.get(Invitation, invitation_id)
+        assert row is not None
+        return wrote(outcome, changed(row))
+
+    return run
+
+
+async def accept_invitation(salon: Salon, who: Caller) -> str:
+    _, token = await _staff_invitation(salon)
+    before = await salon.count(TenantUser)
+    result = await salon.call(who, ACCEPT_INVITATION, {"token": token})
+    salon.gql.http.cookies.clear()  # accepting signs the browser in; the next cell is someone else
+    outcome = outcome_of(result, "acceptInvitation")
+    return wrote(outcome, await salon.count(TenantUser) == before + 1)
+
+
+async def _member(salon: Salon, role: Role) -> uuid.UUID:
+    """A member made for this cell alone (no password: nobody signs in as them)."""
+    async with salon.world.runtime.database.transaction(salon.tenant_id, write=True) as db:
+        user = User(email=salon.unique("member") + "@example.com")
+        db.add(user)
+        await db.flush()
+        membership = TenantUser(tenant_id=salon.tenant_id, user_id=user.id, role=role)
+        db.add(membership)
+    return membership.id
+
+
+def _membership_gid(membership_id: uuid.UUID) -> str:
+    return base64.b64encode(f"Membership:{membership_id}".encode()).decode()
+
+
+async def promote_customer(salon: Salon, who: Caller) -> str:
+    membership_id = await _member(salon, Role.CUSTOMER)
+    result = await salon.call(who, CHANGE_ROLE, {"id": _membership_gid(membership_id), "role": "STAFF"})
+    outcome = outcome_of(result, "changeMemberRole")
+    role = await salon.scalar(sa.select(TenantUser.role).where(TenantUser.id == membership_id))
+    return wrote(outcome, role == Role.STAFF)
+
+
+async def demote_an_owner(salon: Salon, who: Caller) -> str:
+    """An owner made for this cell (so the salon never runs out of owners; the last owner's
+    protection has tests of its own in tests/onboarding/test_team.py)."""
+    membership_id = await _member(salon, Role.OWNER)
+    result = await salon.call(who, CHANGE_ROLE, {"id": _membership_gid(membership_id), "role": "MANAGER"})
+    outcome = outcome_of(result, "changeMemberRole")
+    role = await salon.scalar(sa.select(TenantUser.role).where(TenantUser.id == membership_id))
+    return wrote(outcome, role == Role.MANAGER)
+
+
+async def remove_customer(salon: Salon, who: Caller) -> str:
+    membership_id = await _member(salon, Role.CUSTOMER)
+    outcome = outcome_of(await salon.call(who, REMOVE_MEMBER, {"id": _membership_gid(membership_id)}),
+                         "removeMember")
+    gone = await salon.scalar(sa.select(TenantUser.id).where(TenantUser.id == membership_id)) is None
+    return wrote(outcome, gone)
+
+
+async def update_business(salon: Salon, who: Caller) -> str:
+    title = salon.unique("Book with us")
+    outcome = outcome_of(await salon.call(who, UPDATE_BUSINESS, {"title": title}), "updateBusinessSettings")
+    async with salon.world.runtime.database.transaction() as db:
+        tenant = await db.get(Tenant, salon.tenant_id, populate_existing=True)
+    assert tenant is not None
+    return wrote(outcome, tenant.settings.get("business", {}).get("booking_page_title") == title)
+
+
+def payload_of(text: str, payload: str, variables: dict[str, Any] | None = None) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        return outcome_of(await salon.call(who, text, variables), payload)
+
+    return run
+
+
 OPERATIONS: dict[str, Operation] = {
     "createBooking for a named customer":
         creates(Booking, CREATE_BOOKING, "createBooking", _named_customer),
@@ -342,4 +481,23 @@ OPERATIONS: dict[str, Operation] = {
     "authenticationLogs": query(AUTH_LOGS),
     "authenticationLogs: other tenant's": other_tenants_log,
     "updateSecuritySettings": update_security,
+    "signUpBusiness": creates(Tenant, SIGN_UP_BUSINESS, "signUpBusiness", _new_business),
+    "business (public page)": query(BUSINESS_PAGE, {"slug": SALON}),
+    "businessSettings": query(BUSINESS_SETTINGS),
+    "updateBusinessSettings": update_business,
+    "invitations (list)": query(INVITATIONS),
+    "inviteMember as STAFF": creates(Invitation, INVITE_MEMBER, "inviteMember", _invitee_as("STAFF")),
+    "inviteMember as MANAGER": creates(Invitation, INVITE_MEMBER, "inviteMember", _invitee_as("MANAGER")),
+    "resendInvitation: staff invite":
+        invitation_change(RESEND_INVITATION, "resendInvitation", lambda row: row.sent_count == 2),
+    "revokeInvitation: staff invite":
+        invitation_change(REVOKE_INVITATION, "revokeInvitation", lambda row: row.revoked_at is not None),
+    "acceptInvitation: staff invite": accept_invitation,
+    "changeMemberRole: customer": promote_customer,
+    "changeMemberRole: an owner": demote_an_owner,
+    "removeMember: a customer": remove_customer,
+    "requestPasswordReset": payload_of(REQUEST_RESET, "requestPasswordReset", {"email": "carl@example.com"}),
+    "resetPassword: a used link": payload_of(RESET_PASSWORD, "resetPassword"),
+    "verifyEmail: a used link": payload_of(VERIFY_EMAIL, "verifyEmail"),
+    "resendVerificationEmail": payload_of(RESEND_VERIFICATION, "resendVerificationEmail"),
 }

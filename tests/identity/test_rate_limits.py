@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 import pytest
 import sqlalchemy as sa
 from redis.asyncio import Redis
@@ -64,6 +65,7 @@ async def test_sixth_sign_in_in_a_minute_from_one_ip_is_refused(app: Any) -> Non
 
 @pytest.fixture
 async def tight_api_app(postgres_url: str) -> AsyncIterator[Any]:
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()  # no allowance left over from an earlier run
     application = create_app(settings_for(postgres_url, rate_limit_api_per_hour=3))
     async with application.router.lifespan_context(application):
         yield application

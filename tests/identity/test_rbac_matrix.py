@@ -53,6 +53,7 @@ from tests.identity.rbac_operations import (
     OTHER_KEY_NAME,
     OWN,
     SALON,
+    TOKEN,
     Caller,
     Salon,
     sees,
@@ -96,6 +97,23 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "authenticationLogs":                  (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "authenticationLogs: other tenant's":  (LOGIN,    DENY,     DENY,     DENY,     DENY,     HIDE,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "updateSecuritySettings":              (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "signUpBusiness":                      (DENY,     DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "business (public page)":              (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
+    "businessSettings":                    (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "updateBusinessSettings":              (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "invitations (list)":                  (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "inviteMember as STAFF":               (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "inviteMember as MANAGER":             (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "resendInvitation: staff invite":      (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "revokeInvitation: staff invite":      (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "acceptInvitation: staff invite":      (OK,       TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY,     DENY,     DENY,     DENY,     DENY),
+    "changeMemberRole: customer":          (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "changeMemberRole: an owner":          (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "removeMember: a customer":            (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "requestPasswordReset":                (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
+    "resetPassword: a used link":          (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
+    "verifyEmail: a used link":            (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
+    "resendVerificationEmail":             (LOGIN,    OK,       OK,       OK,       OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -110,7 +128,15 @@ MATRIX: dict[str, tuple[str, ...]] = {
 # - a list shows the rows the principal's scope reaches (possibly none) rather than an error;
 # - each request acts in one tenant: a superadmin ("All system") reaches another tenant's
 #   booking by naming that tenant, and until then it is hidden like everyone else's view;
-# - the authentication log and the security policy belong to owners ("User Manage: All tenant").
+# - the authentication log and the security policy belong to owners ("User Manage: All tenant");
+#   so do the business's settings, which managers ("Tenant users") may read;
+# - invitations follow addMember: managers invite and manage customers and staff, owners anyone;
+#   only owners change an owner's role (a business always keeps one: tests/onboarding);
+# - signing a business up is closed to the public on PostgreSQL (BOKA_PUBLIC_SIGNUP is off in
+#   production): only a superadmin may; the public booking page (business) is anyone's;
+# - the account's own operations (password reset, verification) need no grant: the mailed link
+#   is the authority, so a used or unknown link is a user error whoever sends it; accepting an
+#   invitation signed in as another address is one too, and an API key is never a person.
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")

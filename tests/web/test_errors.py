@@ -162,3 +162,35 @@ async def test_requests_refused_over_http_are_graphql_errors_too(http: httpx.Asy
         assert response.headers["content-type"] == "application/json"
         assert_error_shape(response.json()["errors"][0], "VALIDATION_ERROR",
                            response.headers["x-request-id"])
+
+
+async def test_no_malformed_id_anywhere_in_the_schema_answers_internal(gql: GraphQLClient, world: World) -> None:
+    """Every argument and input field of type ID, in every query and mutation, with an id that
+    is not one (and one of a type that does not exist): a typed error, never INTERNAL."""
+    from tests.web.id_probes import INTROSPECTION, IdProbes
+
+    tenant = await world.tenant("salon")
+    owner = await world.person(tenant, Role.OWNER)
+    schema = (await gql(INTROSPECTION, token=owner.token, tenant="salon")).data["__schema"]
+    probes = IdProbes(schema)
+    wrong_type = "Tm9TdWNoVHlwZTo2MTBlMmQxMi0xYWY5LTRiYzQtOTJmMS03ZmQxYjIxNGZlYWQ="  # NoSuchType:<uuid>
+    failures, sent = [], 0
+    for bad_id in ("garbage", wrong_type):
+        for field, operation in probes.operations(bad_id):
+            result = await gql(operation, token=owner.token, tenant="salon")
+            sent += 1
+            if result.response.status_code >= 500 or "INTERNAL" in result.error_codes:
+                failures.append((field, bad_id, result.body))
+    assert sent > 50
+    assert not failures, failures
+
+
+async def test_an_id_of_the_wrong_type_in_a_query_names_the_argument(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    owner = await world.person(tenant, Role.OWNER)
+    service_id = "U2VydmljZVR5cGU6NjEwZTJkMTItMWFmOS00YmM0LTkyZjEtN2ZkMWIyMTRmZWFk"  # ServiceType:<uuid>
+    result = await gql("query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { cursor } } }",
+                       {"id": service_id}, token=owner.token, tenant="salon")
+    assert result.error_codes == ["VALIDATION_ERROR"]
+    assert result.errors[0]["extensions"]["field"] == "endpointId"
+    assert result.errors[0]["path"] == ["webhookDeliveries"]

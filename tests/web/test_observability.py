@@ -67,7 +67,7 @@ async def test_metrics_count_operations_by_name_and_outcome(
     assert _sample(after, "boka_graphql_requests_total", ok) - _sample(before, "boka_graphql_requests_total", ok) == 2
     assert _sample(after, "boka_graphql_requests_total", denied) - _sample(before, "boka_graphql_requests_total", denied) == 1
     assert _sample(after, "boka_graphql_request_duration_seconds_count", ok) >= 2
-    assert _sample(after, "boka_http_requests_total", {"route": "/graphql", "status": "200"}) >= 3
+    assert _sample(after, "boka_http_requests_total", {"method": "POST", "route": "/graphql", "status": "200"}) >= 3
 
 
 async def test_api_responses_carry_security_headers(http: httpx.AsyncClient) -> None:

@@ -87,3 +87,26 @@ async def test_legacy_graphql_ws_protocol_is_refused(app: Any) -> None:
             await ws.send_json({"type": "connection_init", "payload": {}})
             await ws.receive_json(timeout=5)
     assert _close_codes(refused.value) == [4406]
+
+
+@pytest.mark.parametrize(("query", "operation_name", "says"), [
+    ("subscription { bookingEvents { type ", None, "Syntax Error"),
+    ("subscription { noSuchField }", None, "Cannot query field"),
+    ("subscription A { bookingEvents { type } }", "B", "Unknown operation named"),
+])
+async def test_a_subscription_that_cannot_run_gets_an_error_message(
+    app: Any, world: World, query: str, operation_name: str | None, says: str
+) -> None:
+    await world.tenant("salon")
+    async with websocket(app) as ws:
+        assert (await _init(ws, {"tenant": "salon"}))["type"] == "connection_ack"
+        await ws.send_json({"type": "subscribe", "id": "bad",
+                            "payload": {"query": query, "operationName": operation_name}})
+        message = await ws.receive_json(timeout=5)
+        assert message["type"] == "error" and message["id"] == "bad", message
+        assert says in message["payload"][0]["message"]
+        assert message["payload"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+        assert message["payload"][0]["extensions"]["request_id"]
+        # The connection carries on: another operation still runs.
+        await ws.send_json({"type": "subscribe", "id": "ok", "payload": {"query": "{ __typename }"}})
+        assert (await ws.receive_json(timeout=5))["payload"]["data"] == {"__typename": "Query"}

@@ -1,0 +1,54 @@
+"""GraphQL types of account recovery and email verification."""
+
+from __future__ import annotations
+
+import strawberry
+
+from boka.schema.errors import UserError
+
+
+@strawberry.input
+class RequestPasswordResetInput:
+    email: str
+
+
+@strawberry.type
+class RequestPasswordResetPayload:
+    message: str | None = strawberry.field(
+        default=None, description="The same whether or not the address has an account."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ResetPasswordInput:
+    token: str = strawberry.field(description="From the reset link.")
+    new_password: str
+    mfa_code: str | None = strawberry.field(
+        default=None, description="Needed when the account has two-factor authentication: a TOTP or backup code."
+    )
+
+
+@strawberry.type
+class ResetPasswordPayload:
+    password_reset: bool = strawberry.field(
+        default=False, description="True when the password changed; every session of the account ended."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class VerifyEmailInput:
+    token: str = strawberry.field(description="From the verification link.")
+
+
+@strawberry.type
+class VerifyEmailPayload:
+    verified: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ResendVerificationPayload:
+    sent: bool = strawberry.field(default=False, description="False when the address is verified already.")
+    errors: list[UserError] = strawberry.field(default_factory=list)

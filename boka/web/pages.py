@@ -1,0 +1,70 @@
+"""The reference web clients: the public booking page, the manage-booking page and the staff
+calendar.
+
+They are static files (plain ES modules, no build step) that use only the public GraphQL API,
+as any single-page app would; this module serves them with a Content-Security-Policy that allows
+exactly what they need: their own scripts and styles, and requests to this origin (POST /graphql
+and the graphql-transport-ws socket). BOKA_WEB_PAGES=false leaves all of it out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "Cache-Control": "no-cache",
+    # The manage page's address is a secret: never send it to anyone in a Referer.
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _page(name: str) -> Response:
+    return FileResponse(STATIC_DIR / name, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+
+
+async def booking_page(request: Request) -> Response:
+    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host)."""
+    return _page("book.html")
+
+
+async def manage_page(request: Request) -> Response:
+    return _page("manage.html")
+
+
+async def calendar_page(request: Request) -> Response:
+    return _page("calendar.html")
+
+
+async def old_manage_link(request: Request) -> Response:
+    """Links sent before the page existed: /manage-booking?token=…"""
+    token = request.query_params.get("token", "")
+    if not token:
+        return Response("This link is not complete.\n", status_code=404, media_type="text/plain")
+    target = f"/manage/{quote(token, safe='')}"
+    if tenant := request.query_params.get("tenant"):
+        target += f"?tenant={quote(tenant, safe='')}"
+    return RedirectResponse(target, status_code=308)
+
+
+def page_routes() -> list[BaseRoute]:
+    return [
+        Route("/book", booking_page, methods=["GET"]),
+        Route("/book/{slug}", booking_page, methods=["GET"]),
+        Route("/manage/{token}", manage_page, methods=["GET"]),
+        Route("/manage-booking", old_manage_link, methods=["GET"]),
+        Route("/calendar", calendar_page, methods=["GET"]),
+        Mount("/web", app=StaticFiles(directory=STATIC_DIR), name="web"),
+    ]

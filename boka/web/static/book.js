@@ -1,0 +1,237 @@
+// The public booking page: /book/<tenant slug> (or /book on the business's own domain).
+import { BokaApi, rowId } from "./api.js";
+import { errorText, t, translateStatic } from "./i18n.js";
+import { detectedTimeZone, el, field, icsUrl, money, timeZones, whenLabel } from "./format.js";
+import { SlotPicker } from "./slot-picker.js";
+
+const slug = decodeURIComponent(location.pathname.split("/")[2] || "") || null;
+const api = new BokaApi(slug);
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  business: null,
+  services: [],
+  service: null,
+  staffId: null,
+  timeZone: detectedTimeZone(),
+  slot: null,
+  quote: null,
+  discountCode: "",
+  idempotencyKey: null, // one key per booking attempt: a double click or a retry books once
+  busy: false,
+};
+
+function showAlert(message) {
+  const alert = $("alert");
+  alert.textContent = message || "";
+  alert.hidden = !message;
+}
+
+function newAttempt() {
+  state.idempotencyKey = null;
+}
+
+async function start() {
+  translateStatic(render);
+  $("status").textContent = t("loading");
+  try {
+    [state.business, state.services] = await Promise.all([api.business(), api.services()]);
+  } catch (error) {
+    $("status").textContent = "";
+    showAlert(errorText(error));
+    return;
+  }
+  $("status").textContent = "";
+  state.service = state.services[0] || null;
+  render();
+}
+
+let picker = null;
+
+function render() {
+  if (!state.business) return;
+  document.title = `${t("bookTitle")} · ${state.business.name}`;
+  $("business-name").textContent = state.business.name;
+  const section = $("booking");
+  section.hidden = false;
+
+  const serviceChoice = el("fieldset", { class: "services" }, el("legend", { text: t("service") }),
+    state.services.map((service) => {
+      const id = `service-${service.id}`;
+      return el("div", { class: "choice" },
+        el("input", {
+          type: "radio", name: "service", id, value: service.id, checked: service === state.service,
+          onchange: () => { state.service = service; state.staffId = null; newAttempt(); render(); },
+        }),
+        el("label", { for: id },
+          el("strong", { text: service.name }),
+          el("span", { class: "meta", text: [
+            t("minutes", { n: service.durationMinutes }), money(service.price),
+            service.capacity > 1 ? t("seats", { n: service.capacity }) : null,
+          ].filter(Boolean).join(" · ") }),
+          service.description ? el("span", { class: "description", text: service.description }) : null));
+    }));
+
+  const [staffField, staffSelect] = field(t("staff"), { id: "staff" }, "select");
+  staffSelect.append(el("option", { value: "", text: t("anyone") }),
+    ...(state.service ? state.service.staff : []).map((member) => el("option", {
+      value: member.id, text: member.displayName, selected: member.id === state.staffId,
+    })));
+  staffSelect.addEventListener("change", () => { state.staffId = staffSelect.value || null; newAttempt(); refreshSlots(); });
+
+  const [zoneField, zoneSelect] = field(t("timeZone"), { id: "time-zone" }, "select");
+  zoneSelect.append(...timeZones(state.timeZone).map((zone) => el("option", {
+    value: zone, text: zone.replace(/_/g, " "), selected: zone === state.timeZone,
+  })));
+  zoneSelect.addEventListener("change", () => { state.timeZone = zoneSelect.value; refreshSlots(); });
+
+  const pickerBox = el("div", { id: "slots" });
+  const details = detailsForm();
+  section.replaceChildren(el("h2", { text: t("bookTitle") }), serviceChoice,
+    el("div", { class: "row" }, staffField, zoneField), pickerBox, details);
+  if (picker) picker.unwatch();
+  picker = new SlotPicker(api, pickerBox, (slot) => {
+    state.slot = slot;
+    state.quote = null;
+    newAttempt();
+    renderSummary();
+    if (slot) refreshQuote();
+  });
+  refreshSlots();
+}
+
+function refreshSlots() {
+  if (!state.service) return;
+  picker.show({ serviceId: state.service.id, staffId: state.staffId, timeZone: state.timeZone });
+}
+
+function detailsForm() {
+  const form = el("form", { id: "details", novalidate: true });
+  const [first, firstInput] = field(t("firstName"), { name: "firstName", autocomplete: "given-name", required: true });
+  const [last, lastInput] = field(t("lastName"), { name: "lastName", autocomplete: "family-name" });
+  const [email, emailInput] = field(t("email"), { name: "email", type: "email", autocomplete: "email", required: true });
+  const [phone] = field(t("phone"), { name: "phone", type: "tel", autocomplete: "tel" });
+  const [notes] = field(t("notes"), { name: "notes" }, "textarea");
+  const [code, codeInput] = field(t("discountCode"), { name: "discountCode", value: state.discountCode, autocomplete: "off" });
+  const apply = el("button", { type: "button", class: "secondary", text: t("applyCode"), onclick: () => {
+    state.discountCode = codeInput.value.trim();
+    newAttempt();
+    refreshQuote();
+  } });
+  for (const input of [firstInput, lastInput, emailInput]) input.addEventListener("input", newAttempt);
+  form.append(
+    el("h2", { text: t("yourDetails") }),
+    el("div", { class: "row" }, first, last), el("div", { class: "row" }, email, phone), notes,
+    el("div", { class: "row code" }, code, apply),
+    el("div", { id: "summary", "aria-live": "polite" }),
+    el("button", { type: "submit", id: "book", class: "primary", text: t("book") }),
+  );
+  form.addEventListener("submit", (event) => { event.preventDefault(); submit(form); });
+  return form;
+}
+
+async function refreshQuote() {
+  if (!state.slot) return;
+  const slot = state.slot;
+  try {
+    state.quote = await api.quote({
+      serviceId: state.service.id, start: slot.start, staffId: state.staffId,
+      discountCode: state.discountCode, seats: 1,
+    });
+    state.quoteError = null;
+  } catch (error) {
+    state.quote = null;
+    state.quoteError = errorText(error);
+  }
+  if (slot === state.slot) renderSummary();
+}
+
+function renderSummary() {
+  const summary = $("summary");
+  if (!summary) return;
+  if (!state.slot) {
+    summary.replaceChildren(el("p", { class: "hint", text: t("chooseTime") }));
+    return;
+  }
+  const parts = [el("p", { class: "chosen", text: whenLabel(state.slot.start, state.timeZone) })];
+  if (state.quoteError) parts.push(el("p", { class: "alert", role: "alert", text: state.quoteError }));
+  if (state.quote) {
+    const { quote } = state;
+    parts.push(el("dl", { class: "quote" },
+      el("dt", { text: t("price") }), el("dd", { text: money(quote.base) }),
+      quote.lines.map((line) => [el("dt", { text: line.label }), el("dd", { text: money(line.amount) })]),
+      el("dt", { text: t("total") }), el("dd", { class: "total", text: money(quote.total) })));
+  }
+  summary.replaceChildren(...parts);
+}
+
+async function submit(form) {
+  if (state.busy) return;
+  showAlert("");
+  if (!state.slot) {
+    showAlert(t("chooseTime"));
+    return;
+  }
+  if (!form.reportValidity()) return;
+  const values = Object.fromEntries(new FormData(form));
+  state.idempotencyKey = state.idempotencyKey || crypto.randomUUID();
+  const button = $("book");
+  state.busy = true;
+  button.disabled = true;
+  button.textContent = t("booking");
+  try {
+    const booked = await api.book({
+      serviceId: state.service.id, start: state.slot.start, staffId: state.staffId,
+      customer: {
+        email: values.email.trim(), firstName: values.firstName.trim(), lastName: values.lastName.trim(),
+        phone: values.phone.trim() || null,
+      },
+      notes: values.notes || "", discountCode: state.discountCode || null, seats: 1,
+    }, state.idempotencyKey);
+    if (picker) picker.unwatch();
+    confirmation(booked);
+  } catch (error) {
+    showAlert(errorText(error));
+    if (error.code !== "NETWORK" && error.code !== "IDEMPOTENCY_IN_PROGRESS") newAttempt();
+  } finally {
+    state.busy = false;
+    button.disabled = false;
+    button.textContent = t("book");
+  }
+}
+
+function confirmation({ booking, manageToken, payment }) {
+  const tenant = state.business.slug;
+  const manageUrl = `${location.origin}/manage/${encodeURIComponent(manageToken)}?tenant=${encodeURIComponent(tenant)}`;
+  const when = whenLabel(booking.startTime, state.timeZone);
+  const paysOnSite = !payment || payment.status === "due_on_site";
+  // Paid up front (Stripe configured and the service asks it): this page has no card form yet,
+  // so it says so plainly instead of claiming a booking that expires unpaid.
+  const unpaid = payment && payment.status !== "due_on_site" && payment.status !== "succeeded";
+  const section = $("confirmation");
+  section.replaceChildren(...[
+    el("h2", { text: unpaid ? t("paymentNeeded") : t("booked") }),
+    unpaid ? el("p", { class: "alert", text: t("payOnlineUnsupported", {
+      until: whenLabel(payment.expiresAt, state.timeZone), business: state.business.name }) }) : null,
+    el("p", { text: t("confirmationText", { service: booking.service.name, staff: booking.staff.displayName, when }) }),
+    el("p", { text: `${t("total")}: ${money(booking.price)}` }),
+    booking.status === "PENDING" && !payment ? el("p", { text: t("pendingConfirmation") }) : null,
+    paysOnSite ? el("p", { text: t("payOnSite") }) : null,
+    el("p", {}, el("a", {
+      class: "button", id: "add-to-calendar", download: "booking.ics", text: t("addToCalendar"),
+      href: icsUrl({
+        // the UID of the invite in the confirmation email, so calendars keep one event
+        uid: `booking-${rowId(booking.id)}@${location.hostname}`, start: booking.startTime, end: booking.endTime,
+        summary: `${booking.service.name} · ${state.business.name}`, description: manageUrl, url: manageUrl,
+      }),
+    })),
+    el("p", {}, el("a", { id: "manage-link", href: manageUrl, text: t("manageLink") })),
+    el("p", { class: "hint", text: t("manageLinkHint") }),
+    el("p", {}, el("a", { href: location.pathname, text: t("bookAnother") })),
+  ].filter(Boolean));
+  $("booking").hidden = true;
+  section.hidden = false;
+  section.focus();
+}
+
+start();

@@ -1,0 +1,41 @@
+"""How the pages are served: their Content-Security-Policy, the switch that turns them off,
+and the manage links of messages sent before the page existed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from boka.config import Settings
+from boka.web.app import create_app
+from boka.web.pages import PAGE_CSP, STATIC_DIR
+
+
+async def test_the_pages_are_served_with_a_policy_that_allows_only_this_origin(http: httpx.AsyncClient) -> None:
+    for path in ("/book/demo", "/book", "/manage/bkm_abc.def", "/calendar"):
+        response = await http.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["content-security-policy"] == PAGE_CSP
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert "'unsafe-inline'" not in PAGE_CSP and "connect-src 'self'" in PAGE_CSP
+    script = await http.get("/web/book.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert (await http.get("/web/vendor/graphql-ws/client.js")).status_code == 200
+    assert "MIT" in (STATIC_DIR / "vendor" / "graphql-ws" / "LICENSE.md").read_text()
+
+
+async def test_old_manage_links_lead_to_the_page(http: httpx.AsyncClient) -> None:
+    response = await http.get("/manage-booking", params={"token": "bkm_abc.def", "tenant": "demo"})
+    assert response.status_code == 308
+    assert response.headers["location"] == "/manage/bkm_abc.def?tenant=demo"
+    assert (await http.get("/manage-booking")).status_code == 404
+
+
+async def test_web_pages_false_leaves_the_pages_out(settings: Settings, app: Any) -> None:
+    api_only = create_app(settings.model_copy(update={"web_pages": False}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api_only), base_url="http://t") as http:
+        for path in ("/book/demo", "/manage/bkm_abc.def", "/calendar", "/web/book.js", "/manage-booking?token=x"):
+            assert (await http.get(path)).status_code == 404, path
