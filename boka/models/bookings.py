@@ -108,6 +108,13 @@ class Booking(SQLModel, table=True):
     discount_code_id: uuid.UUID | None = Field(
         default=None, foreign_key="discount_codes.id", ondelete="SET NULL"
     )
+    # Fees of late moves (the service's late_reschedule "fee"): a later cancellation keeps them.
+    kept_fee_cents: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
+    # A guest's booking under an email: the account of that email sees it only once the guest
+    # has used the manage link sent to the email (proving it is theirs).
+    awaiting_email_proof: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     # The class session whose seats the booking holds (group services); None for appointments.
     class_session_id: uuid.UUID | None = Field(
         default=None, foreign_key="class_sessions.id", ondelete="RESTRICT", index=True
