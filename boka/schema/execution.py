@@ -223,6 +223,7 @@ class OperationRunner:
         name = prepared.operation_name(operation_name)
         if prepared.errors:
             return ExecutionResult(data=None, errors=prepared.fresh_errors()), name
+        await _remember_persisted(context, query, extensions)
         outcome = graphql_execute(
             self._schema, prepared.document, root_value=root_value, context_value=context,
             variable_values=variables, operation_name=operation_name,
@@ -243,6 +244,12 @@ async def _persisted_query(context: Any, query: str | None, extensions: dict[str
     if persisted is None:
         return query
     return await persisted.resolve(query, extensions)
+
+
+async def _remember_persisted(context: Any, query: str, extensions: dict[str, Any] | None) -> None:
+    runtime = getattr(context, "runtime", None)
+    if runtime is not None and runtime.persisted_queries is not None:
+        await runtime.persisted_queries.remember(query, extensions)
 
 
 @lru_cache(maxsize=2048)
