@@ -51,6 +51,7 @@ from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.persisted_queries import query_hash
 from boka.schema.cost import operation_cost
 from boka.schema.errors import error_code, shape_error
+from boka.schema.input_guard import StorableStringsRule, unstorable_variable
 from boka.schema.operation_names import operation_label
 
 DOCUMENT_CACHE_SIZE = 1024
@@ -103,6 +104,7 @@ class DocumentCache:
             OneOfInputValidationRule,
             max_depth_rule(settings.query_max_depth, None, None),
             max_aliases_rule(settings.query_max_aliases),
+            StorableStringsRule,
         )
         self._size = size
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
@@ -223,6 +225,8 @@ class OperationRunner:
         name = prepared.operation_name(operation_name)
         if prepared.errors:
             return ExecutionResult(data=None, errors=prepared.fresh_errors()), name
+        if (unstorable := unstorable_variable(variables)) is not None:
+            return ExecutionResult(data=None, errors=[unstorable]), name
         await _remember_persisted(context, query, extensions)
         outcome = graphql_execute(
             self._schema, prepared.document, root_value=root_value, context_value=context,

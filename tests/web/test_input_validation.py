@@ -1,0 +1,225 @@
+"""Input that used to reach the database unchecked (issue 12 item 7), each refused with a typed
+error on its field and nothing written: NUL and lone surrogates, a 1 MB name, prices and seats
+that overflow 32 bits, years 1 and 9999, a quote past the booking window, 10,000-character and
+made-up time zones, currencies and phone numbers that do not exist, huge and deeply nested
+bodies. On PostgreSQL as the app role; the text checks also on SQLite, which would have stored
+the value."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from boka.migrations import upgrade_to_head
+from boka.models.bookings import Customer
+from boka.models.catalog import Service
+from boka.models.tenancy import Role, Tenant
+from boka.models.types import utcnow
+from boka.web.app import create_app
+from tests.booking.catalog_support import count
+from tests.booking.support import BookingWorld, Staffed
+from tests.conftest import settings_for
+from tests.support import GraphQLClient, Person, World
+
+CREATE_CUSTOMER = """
+mutation C($input: CustomerInput!) {
+  createCustomer(input: $input) { customer { phone } errors { field code message } }
+}"""
+CREATE_SERVICE = """
+mutation S($input: CreateServiceInput!) {
+  createService(input: $input) { service { id } errors { field code message } }
+}"""
+CREATE_STAFF = """
+mutation M($input: CreateStaffMemberInput!) {
+  createStaffMember(input: $input) { staffMember { id } errors { field code message } }
+}"""
+QUOTE = """
+query Q($input: QuoteInput!) {
+  quote(input: $input) { quote { total { amount } } errors { field code message } }
+}"""
+AVAILABILITY = """
+query A($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
+  availability(serviceId: $service, from: $from, to: $to, timeZone: $zone) { start }
+}"""
+BOOKINGS = """
+query B($filter: BookingFilterInput) { bookings(first: 5, filter: $filter) { edges { cursor } } }
+"""
+
+
+async def _owner(world: World) -> tuple[Person, Staffed, Tenant]:
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant, capacity=8)
+    return await world.person(tenant, Role.OWNER), staffed, tenant
+
+
+def _user_errors(result: Any, name: str) -> list[tuple[str, str]]:
+    assert not result.errors, result.body
+    return [(error["field"], error["code"]) for error in result.data[name]["errors"]]
+
+
+@pytest.mark.parametrize("text", ["Carl\x00", "\x00"])
+async def test_nul_in_any_string_is_a_validation_error_inline_or_in_variables(
+    gql: GraphQLClient, world: World, text: str
+) -> None:
+    owner, _, _ = await _owner(world)
+    in_variables = await gql(
+        CREATE_CUSTOMER, {"input": {"email": "carl@example.com", "firstName": text}},
+        token=owner.token, tenant="salon",
+    )
+    assert in_variables.error_codes == ["VALIDATION_ERROR"]
+    assert in_variables.errors[0]["extensions"]["field"] == "$input.firstName"
+    inline = await gql(
+        'mutation { createCustomer(input: {email: "carl@example.com", firstName: "Carl\\u0000"})'
+        " { errors { code } } }",
+        token=owner.token, tenant="salon",
+    )
+    assert inline.error_codes == ["VALIDATION_ERROR"]
+    assert inline.errors[0]["locations"]
+
+
+async def test_a_lone_surrogate_is_refused_as_a_body_that_is_not_json(gql: GraphQLClient) -> None:
+    body = json.dumps({"query": "{ __typename }", "variables": {"name": "\ud800"}}).encode()
+    response = await gql.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_names_longer_than_their_columns_and_bad_phones_are_invalid_input(
+    gql: GraphQLClient, world: World
+) -> None:
+    owner, _, _ = await _owner(world)
+    cases = [
+        ({"firstName": "x" * 1_000_000}, "firstName"),
+        ({"lastName": "y" * 101}, "lastName"),
+        ({"phone": "12345"}, "phone"),
+        ({"phone": "+999 1234"}, "phone"),
+        ({"phone": "+46 70 123 45 67" * 3}, "phone"),
+    ]
+    for fields, field in cases:
+        result = await gql(
+            CREATE_CUSTOMER, {"input": {"email": "carl@example.com", **fields}},
+            token=owner.token, tenant="salon",
+        )
+        assert _user_errors(result, "createCustomer") == [(field, "INVALID_INPUT")], fields
+    assert await count(world, Customer) == 0
+    stored = await gql(
+        CREATE_CUSTOMER, {"input": {"email": "carl@example.com", "phone": "+46 70-123 45 67"}},
+        token=owner.token, tenant="salon",
+    )
+    assert stored.data["createCustomer"]["customer"]["phone"] == "+46701234567"
+
+
+async def test_prices_currencies_and_time_zones_are_checked(gql: GraphQLClient, world: World) -> None:
+    owner, _, tenant = await _owner(world)
+    service = {"name": "Gold", "durationMinutes": 60, "price": {"amount": 5000}}
+    cases = [
+        ({"price": {"amount": 2_147_483_647}}, "price.amount"),
+        ({"price": {"amount": 5000, "currency": "ZZZ"}}, "price.currency"),
+        ({"price": {"amount": 5000, "currency": "eur"}}, "price.currency"),
+        ({"name": "n" * 201}, "name"),
+    ]
+    for fields, field in cases:
+        result = await gql(CREATE_SERVICE, {"input": {**service, **fields}}, token=owner.token, tenant="salon")
+        assert _user_errors(result, "createService") == [(field, "INVALID_INPUT")], fields
+    anna = await world.person(tenant, Role.STAFF)
+    for zone in ("Z" * 10_000, "Not/AZone", "../../etc/passwd"):
+        result = await gql(
+            CREATE_STAFF, {"input": {"email": anna.email, "displayName": "Anna", "timeZone": zone}},
+            token=owner.token, tenant="salon",
+        )
+        assert _user_errors(result, "createStaffMember") == [("timeZone", "INVALID_INPUT")]
+    assert await count(world, Service) == 1  # the salon's own
+
+
+async def test_quotes_neither_overflow_nor_price_outside_the_booking_window(
+    gql: GraphQLClient, world: World
+) -> None:
+    owner, staffed, _ = await _owner(world)
+    soon = (utcnow() + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    cases = [
+        ({"seats": 2_147_483_647}, "seats"),
+        ({"seats": 9}, "seats"),
+        ({"start": "4546-06-01T10:00:00Z"}, "start"),
+        ({"start": (soon + timedelta(days=91)).isoformat()}, "start"),
+        ({"start": "0001-01-01T00:00:00+14:00"}, "start"),
+        ({"start": "9999-12-31T23:59:59-12:00"}, "start"),
+    ]
+    for fields, field in cases:
+        variables = {"input": {"serviceId": staffed.service_id, "start": soon.isoformat(), **fields}}
+        result = await gql(QUOTE, variables, token=owner.token, tenant="salon")
+        assert _user_errors(result, "quote") == [(field, "INVALID_INPUT")], fields
+    fine = await gql(QUOTE, {"input": {"serviceId": staffed.service_id, "start": soon.isoformat(),
+                                       "seats": 8}}, token=owner.token, tenant="salon")
+    assert fine.data["quote"]["quote"]["total"]["amount"] == 8 * 5000
+
+
+async def test_queries_refuse_far_dates_and_odd_zones_with_a_validation_error(
+    gql: GraphQLClient, world: World
+) -> None:
+    owner, staffed, _ = await _owner(world)
+    for window, zone, field in [
+        (("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"), None, "from"),
+        (("2026-12-01T00:00:00Z", "9999-12-31T23:59:59-12:00"), None, "to"),
+        (("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"), "Z" * 10_000, "timeZone"),
+    ]:
+        result = await gql(
+            AVAILABILITY, {"service": staffed.service_id, "from": window[0], "to": window[1], "zone": zone},
+            tenant="salon",
+        )
+        assert result.error_codes == ["VALIDATION_ERROR"], result.body
+        assert result.errors[0]["extensions"]["field"] == field
+    result = await gql(BOOKINGS, {"filter": {"startsBefore": "9999-12-31T23:59:59-12:00"}},
+                       token=owner.token, tenant="salon")
+    assert result.error_codes == ["VALIDATION_ERROR"]
+    assert result.errors[0]["extensions"]["field"] == "startsBefore"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400),
+        (b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 40 + b"]" * 40 + b"}}", 400),
+        (b'{"query": "' + b" " * 2_000_000 + b'{ __typename }"}', 413),
+    ],
+    ids=["100k nested arrays", "nested 42 deep", "2 MB"],
+)
+async def test_huge_and_deeply_nested_bodies_get_a_typed_json_refusal(
+    gql: GraphQLClient, body: bytes, status: int
+) -> None:
+    response = await gql.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["errors"][0]["extensions"]["request_id"]
+
+
+@pytest.fixture
+async def sqlite_app(tmp_path: Path) -> AsyncIterator[Any]:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", redis_url=None)
+    await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.mark.sqlite
+async def test_on_sqlite_the_same_text_is_refused_not_stored(sqlite_app: Any) -> None:
+    world = World(sqlite_app.state.runtime)
+    owner, _, _ = await _owner(world)
+    transport = httpx.ASGITransport(app=sqlite_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        gql = GraphQLClient(http)
+        nul = await gql(CREATE_CUSTOMER, {"input": {"email": "c@example.com", "firstName": "C\x00"}},
+                        token=owner.token, tenant="salon")
+        long = await gql(CREATE_CUSTOMER, {"input": {"email": "c@example.com", "firstName": "x" * 1_000_000}},
+                         token=owner.token, tenant="salon")
+    assert nul.error_codes == ["VALIDATION_ERROR"]
+    assert _user_errors(long, "createCustomer") == [("firstName", "INVALID_INPUT")]
+    assert await count(world, Customer) == 0
