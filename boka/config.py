@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins of front ends that may use the session cookie."
     )
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS only).")
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body /graphql reads (413 beyond)."
+    )
     trusted_proxies: str = Field(
         "127.0.0.1",
         description="Comma-separated addresses or CIDRs of the proxies in front of Boka: only a "

@@ -30,6 +30,7 @@ from boka.web.csrf import cookie_authenticated, is_cross_site
 from boka.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boka.web.idempotency import Execution, IdempotentMutations, unsupported, worth_keeping
 from boka.web.live_socket import LiveSocketHandler
+from boka.web.request_body import BodyRefused, parse_json, read_body
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -85,14 +86,10 @@ def _has_idempotency_key(scope: Scope) -> bool:
 
 
 def _single_operation(
-    body: bytes,
+    data: Any,
 ) -> tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None] | None:
     """(query, variables, operationName, extensions) of a well-formed single operation; None
-    for anything else, which Strawberry's view then answers (batches, bad JSON, bad types)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
+    for anything else, which Strawberry's view then answers (batches, bad types)."""
     if not isinstance(data, dict):
         return None
     query, variables = data.get("query"), data.get("variables")
@@ -152,12 +149,18 @@ class BokaGraphQL(GraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain JSON POSTs, nearly every request, take the short path below; everything else
         (GET, GraphiQL, multipart, streaming, batches, websockets) Strawberry's view."""
-        if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
+        if scope["type"] == "http" and scope["method"] == "POST":
+            # Every body read here first, bounded; a JSON one parsed once, bounded too.
             request = Request(scope, receive)
-            body = await request.body()
-            operation = _single_operation(body)
+            try:
+                body = await read_body(request, self.runtime.settings.max_body_bytes)
+                data = parse_json(body) if _is_json(scope) else None
+            except BodyRefused as refused:
+                await http_refusal(refused.status, refused.reason, "POST")(scope, receive, send)
+                return
+            operation = _single_operation(data)
             if operation is not None:
-                response = await self._run_posted(request, *operation)
+                response = await self._run_posted(Request(scope, _replay(body)), *operation)
                 await response(scope, receive, send)
                 return
             receive = _replay(body)
