@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test bench
+.PHONY: install run test fuzz bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,6 +25,14 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The schema fuzzer with a large budget and fresh randomness (`make test` runs 300 operations with
+# a fixed seed): FUZZ_EXAMPLES operations generated from the live schema, as every role and
+# anonymous, against PostgreSQL mode; fails on any INTERNAL, 5xx, traceback or SQL text.
+FUZZ_EXAMPLES ?= 2000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest -p no:cacheprovider \
+		tests/web/test_schema_fuzz.py -k no_generated_operation $(PYTEST_ARGS)
 
 # Benchmarks (issue 10): each measures Boka against a baseline in the same run and prints
 # ratios. Needs the test services (PostgreSQL, Redis) and wrk, which this installs if missing.
