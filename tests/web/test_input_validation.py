@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from boka.errors import UserErrorCode, UserInputError
 from boka.migrations import upgrade_to_head
 from boka.models.bookings import Customer
 from boka.models.catalog import Service
@@ -185,10 +186,13 @@ async def test_queries_refuse_far_dates_and_odd_zones_with_a_validation_error(
     ("body", "status"),
     [
         (b"[" * 100_000 + b"]" * 100_000, 400),
+        (b'{"query": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}", 400),
         (b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 40 + b"]" * 40 + b"}}", 400),
+        (b'{"query": ', 400),
         (b'{"query": "' + b" " * 2_000_000 + b'{ __typename }"}', 413),
+        (b'{"query": "' + b" " * 50_000_000 + b'{ __typename }"}', 413),
     ],
-    ids=["100k nested arrays", "nested 42 deep", "2 MB"],
+    ids=["100k nested arrays", "50k nested objects", "nested 42 deep", "not json", "2 MB", "50 MB"],
 )
 async def test_huge_and_deeply_nested_bodies_get_a_typed_json_refusal(
     gql: GraphQLClient, body: bytes, status: int
@@ -222,4 +226,16 @@ async def test_on_sqlite_the_same_text_is_refused_not_stored(sqlite_app: Any) ->
                          token=owner.token, tenant="salon")
     assert nul.error_codes == ["VALIDATION_ERROR"]
     assert _user_errors(long, "createCustomer") == [("firstName", "INVALID_INPUT")]
+    assert await count(world, Customer) == 0
+
+
+async def test_no_row_is_flushed_with_text_longer_than_its_column(world: World) -> None:
+    """The backstop behind the domain's checks (boka/column_limits.py): a field that forgets
+    its check still gets INVALID_INPUT, never PostgreSQL's 'value too long' as INTERNAL."""
+    tenant = await world.tenant("salon")
+    with pytest.raises(UserInputError) as refused:
+        async with world.runtime.database.transaction(tenant.id, write=True) as db:
+            db.add(Customer(tenant_id=tenant.id, email="c@example.com", first_name="x" * 101))
+            await db.flush()
+    assert (refused.value.code, refused.value.field) == (UserErrorCode.INVALID_INPUT, "firstName")
     assert await count(world, Customer) == 0
