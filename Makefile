@@ -26,7 +26,7 @@ run: install
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The schema fuzzer with a large budget and fresh randomness (`make test` runs 300 operations with
+# The schema fuzzer with a large budget and fresh randomness (`make test` runs 200 operations with
 # a fixed seed): FUZZ_EXAMPLES operations generated from the live schema, as every role and
 # anonymous, against PostgreSQL mode; fails on any INTERNAL, 5xx, traceback or SQL text.
 FUZZ_EXAMPLES ?= 2000

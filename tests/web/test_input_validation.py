@@ -7,27 +7,22 @@ the value."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from boka.errors import UserErrorCode, UserInputError
-from boka.migrations import upgrade_to_head
 from boka.models.bookings import Customer
 from boka.models.catalog import Service
 from boka.models.tenancy import Role, Tenant
 from boka.models.types import utcnow
-from boka.web.app import create_app
 from tests.booking.catalog_support import count
 from tests.booking.support import BookingWorld, Staffed
-from tests.conftest import settings_for
 from tests.support import GraphQLClient, Person, World
+from tests.web.test_idempotency_sqlite import sqlite_app  # noqa: F401 - a fixture
 
 CREATE_CUSTOMER = """
 mutation C($input: CustomerInput!) {
@@ -204,17 +199,8 @@ async def test_huge_and_deeply_nested_bodies_get_a_typed_json_refusal(
     assert response.json()["errors"][0]["extensions"]["request_id"]
 
 
-@pytest.fixture
-async def sqlite_app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'boka.db'}", redis_url=None)
-    await asyncio.to_thread(upgrade_to_head, settings.database_url)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
 @pytest.mark.sqlite
-async def test_on_sqlite_the_same_text_is_refused_not_stored(sqlite_app: Any) -> None:
+async def test_on_sqlite_the_same_text_is_refused_not_stored(sqlite_app: Any) -> None:  # noqa: F811
     world = World(sqlite_app.state.runtime)
     owner, _, _ = await _owner(world)
     transport = httpx.ASGITransport(app=sqlite_app)
