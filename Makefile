@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test fuzz bench
+.PHONY: install run test fuzz bench schema
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,6 +33,11 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest -p no:cacheprovider \
 		tests/web/test_schema_fuzz.py -k no_generated_operation $(PYTEST_ARGS)
+
+# The API's contract: regenerate schema.graphql after changing the schema in code, then commit it.
+schema: install
+	$(VENV)/bin/python -m boka.schema.contract write
+	$(VENV)/bin/python -m boka.schema.contract check
 
 # Benchmarks (issue 10): each measures Boka against a baseline in the same run and prints
 # ratios. Needs the test services (PostgreSQL, Redis) and wrk, which this installs if missing.

@@ -168,6 +168,9 @@ class Database:
         await self.engine.dispose()
 
 
+SCOPE_TO_TENANT = f"SELECT set_config('{TENANT_SETTING}', $1, true)"  # asyncpg's placeholders
+
+
 def dialect_insert(db: AsyncSession) -> Any:
     """INSERT with ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
     return postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
@@ -182,7 +185,7 @@ async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID | None) ->
     """
     if tenant_id is None or session.bind.dialect.name == "sqlite":
         return
-    await session.execute(
-        sa.text(f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)"),
-        {"tenant_id": str(tenant_id)},
-    )
+    # Straight to the driver: this runs at the start of nearly every transaction, and the ORM's
+    # execute path (statement coercion, cache key, result setup) cost more than the round trip.
+    connection = await session.connection()
+    await connection.exec_driver_sql(SCOPE_TO_TENANT, (str(tenant_id),))

@@ -4,7 +4,8 @@ subscriptions' hub, relay)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from boka.identity.secret_box import SecretBox
 from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
+from boka.notifications.delivery import Senders
 from boka.payments.providers import OnSiteProvider, PaymentProvider
 from boka.persisted_queries import (
     MemoryQueryStore,
@@ -89,11 +91,22 @@ class Runtime:
         register_queue_depth(jobs.depths)
         return runtime
 
+    _senders: Senders | None = field(default=None, repr=False)
+
+    @property
+    def senders(self) -> Senders:
+        """Email and SMS senders, made on first use (only processes that send need them)."""
+        if self._senders is None:
+            self._senders = Senders(self.settings)
+        return self._senders
+
     @property
     def payment_hold(self) -> timedelta:
         return timedelta(seconds=self.settings.payment_hold_seconds)
 
     async def close(self) -> None:
+        if self._senders is not None:
+            await asyncio.to_thread(self._senders.close)
         await self.rate_limiter.close()
         await self.jobs.close()
         await self.database.dispose()

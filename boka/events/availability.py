@@ -29,14 +29,22 @@ async def services_of_staff(db: AsyncSession, staff_ids: Iterable[uuid.UUID]) ->
     return set((await db.execute(statement)).scalars())
 
 
-async def services_sharing_resources(db: AsyncSession, service_id: uuid.UUID) -> set[uuid.UUID]:
+async def services_affected_by_booking(
+    db: AsyncSession, staff_ids: Iterable[uuid.UUID], service_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """The services a booking's time touches, in one statement: those the staff perform,
+    those sharing a resource with its service, and its service."""
     other = aliased(ServiceResource)
-    statement = (
+    sharing = (
         sa.select(other.service_id)
         .join(ServiceResource, ServiceResource.resource_id == other.resource_id)
         .where(ServiceResource.service_id == service_id)
     )
-    return set((await db.execute(statement)).scalars())
+    ids = list(staff_ids)
+    if ids:
+        performed = sa.select(StaffService.service_id).where(StaffService.staff_member_id.in_(ids))
+        sharing = sa.union(performed, sharing)  # type: ignore[assignment]
+    return set((await db.execute(sharing)).scalars()) | {service_id}
 
 
 async def record_availability_change(

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.events.availability import (
     record_availability_change,
-    services_of_staff,
-    services_sharing_resources,
+    services_affected_by_booking,
 )
 from boka.events.outbox import record_event
 from boka.events.types import BOOKING, booking_event_type
@@ -58,9 +57,7 @@ async def announce_booking_change(
     ranges, staff_ids = _held_time_changes(booking, from_status, details)
     if not ranges:
         return
-    services = await services_of_staff(db, staff_ids)
-    services |= await services_sharing_resources(db, booking.service_id)
-    services.add(booking.service_id)
+    services = await services_affected_by_booking(db, staff_ids, booking.service_id)
     await record_availability_change(
         db, tenant_id=booking.tenant_id, aggregate_type=BOOKING, aggregate_id=booking.id,
         service_ids=services, staff_ids=staff_ids,

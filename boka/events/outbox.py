@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.events.wakeup import announce_outbox_written
+from boka.events.wakeup import OUTBOX_CHANNEL, announce_outbox_written, first_write_of_transaction
 from boka.models.events import Event, EventStream
 from boka.models.types import utcnow
 
@@ -45,18 +45,20 @@ async def record_event(
         occurred_at=occurred_at or utcnow(),
     )
     if db.bind.dialect.name == "postgresql":
-        event.sequence, event.position = await _insert_numbered(db, event)
+        notify = first_write_of_transaction(db)
+        event.sequence, event.position = await _insert_numbered(db, event, notify=notify)
     else:
         event.sequence = await _next_sequence(db, tenant_id, aggregate_type, aggregate_id)
         db.add(event)
         await db.flush()
-    await announce_outbox_written(db)
+        await announce_outbox_written(db)
     return event
 
 
-async def _insert_numbered(db: AsyncSession, event: Event) -> tuple[int, int]:
+async def _insert_numbered(db: AsyncSession, event: Event, *, notify: bool) -> tuple[int, int]:
     """PostgreSQL: the stream upsert (see _next_sequence) and the event's insert in one
-    statement, the upsert as a data-modifying CTE; (sequence, position) of the new row."""
+    statement, the upsert as a data-modifying CTE; (sequence, position) of the new row. With
+    ``notify``, the same statement also wakes the relays (``pg_notify``, delivered at commit)."""
     stream = (
         postgres_insert(EventStream)
         .values(aggregate_type=event.aggregate_type, aggregate_id=event.aggregate_id,
@@ -75,7 +77,10 @@ async def _insert_numbered(db: AsyncSession, event: Event) -> tuple[int, int]:
         sa.literal(event.aggregate_id, columns.aggregate_id.type), stream.c.version,
         sa.literal(event.type, columns.type.type), sa.literal(event.payload, columns.payload.type),
         sa.literal(event.occurred_at, columns.occurred_at.type), sa.literal(0, columns.attempts.type),
-    )
+    ).select_from(stream)
+    if notify:
+        wake = sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, "").label("sent")).cte("wake")
+        values = values.join(wake, sa.true())
     statement = (
         postgres_insert(Event)
         .from_select(["id", "tenant_id", "aggregate_type", "aggregate_id", "sequence", "type",

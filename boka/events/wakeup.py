@@ -23,14 +23,21 @@ def mark_outbox_written(session: Session) -> None:
     session.info[OUTBOX_WRITTEN] = True
 
 
+def first_write_of_transaction(db: AsyncSession) -> bool:
+    """Mark ``db``'s transaction as one that wrote events; True the first time, when the
+    writer must also notify the relays on other connections (on PostgreSQL: with
+    ``notify_relays`` or ``pg_notify(OUTBOX_CHANNEL, '')`` inside its own statement)."""
+    session = db.sync_session
+    if session.info.get(OUTBOX_WRITTEN):
+        return False
+    mark_outbox_written(session)
+    return True
+
+
 async def announce_outbox_written(db: AsyncSession) -> None:
     """Mark ``db``'s transaction as one that wrote events; on PostgreSQL, once per
     transaction, notify the relays listening on other connections."""
-    session = db.sync_session
-    if session.info.get(OUTBOX_WRITTEN):
-        return
-    mark_outbox_written(session)
-    if db.get_bind().dialect.name == "postgresql":
+    if first_write_of_transaction(db) and db.get_bind().dialect.name == "postgresql":
         await db.execute(sa.text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
 
@@ -43,8 +50,13 @@ def unwatch(signal: asyncio.Event) -> None:
         _waiting.discard(entry)
 
 
+# Both events fire for a SAVEPOINT's release and rollback too (SQLAlchemy 2.1): those are not
+# the transaction's end. Reacting to them woke the relay before the commit, and then not at it.
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     if session.info.pop(OUTBOX_WRITTEN, False):
         for loop, signal in list(_waiting):
             if not loop.is_closed():
@@ -53,4 +65,5 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    session.info.pop(OUTBOX_WRITTEN, None)
+    if not session.in_nested_transaction():
+        session.info.pop(OUTBOX_WRITTEN, None)

@@ -64,8 +64,11 @@ async def expire_payment_hold(payment_id: str) -> str:
     async with job_runtime() as runtime:
         async with runtime.database.transaction(write=True, all_tenants=True) as db:
             expiry = await holds.expire_hold(db, uuid.UUID(payment_id), now=utcnow())
+        if expiry.due_at is not None:
+            await enqueue_hold_expiry(runtime, uuid.UUID(payment_id), expiry.due_at, again=True)
+            return "not yet due: looked at again when it is"
         if not expiry.expired:
-            return "still held or settled"
+            return "paid, or expired before"
         if expiry.provider_payment_id:
             await enqueue_provider_cancel(runtime, expiry.provider_payment_id)
         return "expired"
@@ -102,10 +105,14 @@ async def enqueue_provider_cancel(runtime: Runtime, provider_payment_id: str) ->
     )
 
 
-async def enqueue_hold_expiry(runtime: Runtime, payment_id: uuid.UUID, at: datetime) -> None:
+async def enqueue_hold_expiry(
+    runtime: Runtime, payment_id: uuid.UUID, at: datetime, *, again: bool = False
+) -> None:
+    """``again``: from a job that found its hold not yet due (its own id still exists, so the
+    next look needs another; expiring is idempotent, so a duplicate look is harmless)."""
+    job_id = f"hold-expiry:{payment_id}" + (f":again:{uuid.uuid4().hex}" if again else "")
     await runtime.jobs.enqueue(
-        expire_payment_hold, str(payment_id), queue="high", job_id=f"hold-expiry:{payment_id}",
-        at=at, retry=PAYMENT_RETRY,
+        expire_payment_hold, str(payment_id), queue="high", job_id=job_id, at=at, retry=PAYMENT_RETRY,
     )
 
 

@@ -21,7 +21,7 @@ from boka.models.catalog import Service, StaffMember
 from boka.models.identity import User
 from boka.models.tenancy import Tenant
 from boka.models.types import utcnow
-from boka.notifications.delivery import Message, Outcome, Senders, deliver
+from boka.notifications.delivery import Message, Outcome, deliver
 from boka.notifications.email import OutgoingEmail
 from boka.notifications.kinds import Channel, MessageKind
 from boka.notifications.preferences import agenda_hour, message_language
@@ -63,7 +63,7 @@ async def send_staff_agenda(
     runtime: Runtime, tenant_id: uuid.UUID, staff_member_id: uuid.UUID, day: date
 ) -> Outcome | None:
     """The agenda email for ``day`` (the staff member's local date); None if nothing to send."""
-    senders = Senders(runtime.settings)
+    senders = runtime.senders
     if not senders.configured(Channel.EMAIL):
         return None
     async with runtime.database.transaction(tenant_id) as db:

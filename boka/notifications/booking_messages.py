@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.links import manage_token
 from boka.models.bookings import BookingStatus
 from boka.models.types import utcnow
-from boka.notifications.delivery import Message, Outcome, Senders, deliver
+from boka.notifications.delivery import Message, Outcome, deliver
 from boka.notifications.email import CalendarPart, OutgoingEmail
 from boka.notifications.facts import BookingFacts, load_booking_facts
 from boka.notifications.ics import invite
@@ -117,7 +117,7 @@ async def _compose(
     now: datetime | None = None, extra: dict[str, str] | None = None,
 ) -> list[Message]:
     settings = runtime.settings
-    senders = Senders(settings)
+    senders = runtime.senders
     customer, booking, tenant = facts.customer, facts.booking, facts.tenant
     language = message_language(customer, tenant, settings)
     zone = tenant.time_zone
@@ -166,7 +166,7 @@ async def _compose(
 async def _deliver_all(runtime: Runtime, messages: list[Message]) -> dict[Channel, Outcome]:
     """Every channel is tried even if one fails; the first failure is raised afterwards so the
     job retries (channels already sent are then skipped by their dedupe keys)."""
-    senders = Senders(runtime.settings)
+    senders = runtime.senders
     outcomes: dict[Channel, Outcome] = {}
     failure: Exception | None = None
     for message in messages:

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from boka.config import Settings
-from boka.db import Database
+from boka.db import Database, dialect_insert
 from boka.models.notifications import NotificationLog
-from boka.models.types import utcnow
+from boka.models.types import new_id, utcnow
 from boka.notifications.email import OutgoingEmail, SmtpEmailSender
 from boka.notifications.kinds import Channel, MessageKind
 
@@ -58,7 +57,8 @@ class Message:
 
 
 class Senders:
-    """The providers the settings configure; a channel without one is not used."""
+    """The providers the settings configure; a channel without one is not used. One per
+    process (``Runtime.senders``): the email sender keeps its connections open."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -84,6 +84,10 @@ class Senders:
 
             self._sms = TwilioSmsSender(self.settings)
         return await self._sms.send(message.recipient, message.sms_body)
+
+    def close(self) -> None:
+        if self._email is not None:
+            self._email.close()
 
 
 async def deliver(database: Database, senders: Senders, message: Message) -> Outcome:
@@ -131,25 +135,23 @@ def is_permanent(error: Exception) -> bool:
 
 
 async def _claim(database: Database, message: Message) -> bool:
+    """Take the message's dedupe key, in one statement: a new key is inserted as ``sending``;
+    a key taken before may be taken again only after a failed attempt (and by one claimer:
+    the row lock of the conflicting insert queues the others, who then see ``sending``)."""
     async with database.transaction(message.tenant_id, write=True) as db:
-        try:
-            async with db.begin_nested():
-                db.add(NotificationLog(
-                    tenant_id=message.tenant_id, dedupe_key=message.dedupe_key,
-                    kind=message.kind.value, channel=message.channel.value,
-                    recipient=message.recipient, booking_id=message.booking_id, status="sending",
-                ))
-                await db.flush()
-            return True
-        except IntegrityError:
-            pass
-        # Taken before: only a failed attempt may be tried again, and only by one claimer.
-        retaken = await db.execute(
-            sa.update(NotificationLog)
-            .where(NotificationLog.dedupe_key == message.dedupe_key, NotificationLog.status == "failed")
-            .values(status="sending", attempts=NotificationLog.attempts + 1, recipient=message.recipient)
+        statement = dialect_insert(db)(NotificationLog).values(
+            id=new_id(), tenant_id=message.tenant_id, dedupe_key=message.dedupe_key,
+            kind=message.kind.value, channel=message.channel.value,
+            recipient=message.recipient, booking_id=message.booking_id, status="sending",
+            attempts=1, created_at=utcnow(),
         )
-        return retaken.rowcount == 1
+        statement = statement.on_conflict_do_update(
+            index_elements=[NotificationLog.dedupe_key],
+            set_={"status": "sending", "attempts": NotificationLog.attempts + 1,
+                  "recipient": statement.excluded.recipient},
+            where=NotificationLog.status == "failed",
+        ).returning(NotificationLog.id)
+        return (await db.execute(statement)).first() is not None
 
 
 async def _finish(

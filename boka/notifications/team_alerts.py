@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from boka.models.identity import User
 from boka.models.tenancy import Role, Tenant, TenantUser
-from boka.notifications.delivery import Message, Outcome, Senders, deliver
+from boka.notifications.delivery import Message, Outcome, deliver
 from boka.notifications.email import OutgoingEmail
 from boka.notifications.kinds import Channel, MessageKind
 from boka.notifications.preferences import message_language
@@ -31,7 +31,7 @@ class TeamAlert:
 
 async def send_team_alert(runtime: Runtime, tenant_id: uuid.UUID, alert: TeamAlert) -> dict[str, Outcome]:
     """Email ``alert`` to the tenant's members in ``alert.roles``; {} when email is off."""
-    senders = Senders(runtime.settings)
+    senders = runtime.senders
     if not senders.configured(Channel.EMAIL):
         return {}
     async with runtime.database.transaction(tenant_id) as db:

@@ -25,19 +25,17 @@ class Expiry:
     expired: bool
     provider: str | None = None
     provider_payment_id: str | None = None  # to cancel at the provider, after commit
+    due_at: datetime | None = None  # still unpaid but not yet due: when to look again
 
 
 async def expire_hold(db: AsyncSession, payment_id: uuid.UUID, *, now: datetime) -> Expiry:
     """Expire the hold if it is still unpaid and its time has come; otherwise do nothing
     (paid meanwhile, already expired, or not yet due)."""
     payment = await payment_by_id(db, payment_id, lock=True)
-    if (
-        payment is None
-        or payment.status not in UNPAID
-        or payment.expires_at is None
-        or payment.expires_at > now
-    ):
+    if payment is None or payment.status not in UNPAID or payment.expires_at is None:
         return Expiry(expired=False)
+    if payment.expires_at > now:  # early (another host's clock runs ahead of this one's)
+        return Expiry(expired=False, due_at=payment.expires_at)
     booking = await locked_booking(db, payment.booking_id)
     payment.status = PaymentStatus.CANCELED.value
     payment.updated_at = now

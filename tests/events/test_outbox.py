@@ -120,3 +120,29 @@ async def test_sequences_work_on_sqlite(tmp_path) -> None:  # type: ignore[no-un
         assert [e.sequence for e in await events(database)] == [1, 2, 3]
     finally:
         await database.dispose()
+
+
+async def test_the_relay_is_woken_at_the_commit_not_at_a_savepoint(world: World) -> None:
+    """A savepoint's release or rollback is not the transaction's end: the relay is woken once
+    the events are committed (and a rolled-back savepoint after the event does not cancel it)."""
+    from boka.events.wakeup import unwatch, watch
+
+    tenant = await world.tenant("salon")
+    woken = asyncio.Event()
+    watch(woken)
+    try:
+        async with world.runtime.database.transaction(tenant.id, write=True) as db:
+            await record_event(db, tenant_id=tenant.id, aggregate_type="test",
+                               aggregate_id=uuid.uuid4(), type="test.happened", payload={})
+            async with db.begin_nested():
+                pass
+            await asyncio.sleep(0.05)  # a wake-up is delivered with call_soon
+            assert not woken.is_set()  # released, not committed: nothing to see yet
+            with pytest.raises(RuntimeError):
+                async with db.begin_nested():
+                    raise RuntimeError("this part is undone")
+            await asyncio.sleep(0.05)
+            assert not woken.is_set()
+        await asyncio.wait_for(woken.wait(), 1)
+    finally:
+        unwatch(woken)

@@ -25,6 +25,7 @@ class ReceivedMail:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    session: Any = None  # aiosmtpd's session: one per connection
 
     @property
     def subject(self) -> str:
@@ -66,7 +67,8 @@ class MailSink:
                 self.refuse_next -= 1
                 return "451 4.3.0 Try again later"
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message,  # type: ignore[arg-type]
+                                              session=session))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[ReceivedMail]:

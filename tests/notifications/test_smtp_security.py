@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from pathlib import Path
 
@@ -43,3 +44,24 @@ async def test_sends_over_tls_with_a_login(security: str, tmp_path: Path) -> Non
     assert mail.recipients == ["carl@example.com"]
     assert mail.text.strip() == "Secure hello"
     assert mail.message["Message-ID"] == message_id
+
+
+async def test_one_connection_carries_message_after_message_and_a_dropped_one_is_replaced() -> None:
+    from tests.notifications.servers import start_smtp
+
+    controller, server = start_smtp()
+    try:
+        sender = SmtpEmailSender(settings_for("sqlite+aiosqlite://", smtp_host=server.host,
+                                              smtp_port=server.port, smtp_security="none"))
+        for _ in range(3):
+            await sender.send(MAIL)
+        [pooled] = sender._idle
+        pooled.sock.shutdown(socket.SHUT_RDWR)  # the server (or a NAT) dropped the idle connection
+        await sender.send(MAIL)
+        sender.close()
+    finally:
+        controller.stop()
+
+    sessions = [mail.session for mail in server.sink.received]
+    assert len(sessions) == 4
+    assert sessions[0] is sessions[1] is sessions[2] and sessions[3] is not sessions[0]

@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import stripe
 
 from boka.migrations import upgrade_to_head
+from boka.models.payments import Payment
 from boka.models.tenancy import Role
 from boka.web.app import create_app
 from tests.booking.support import BookingWorld, future_day, local
@@ -97,6 +100,30 @@ async def test_embedded_mode_expires_unpaid_holds_in_process(
 
         await _eventually(canceled_at_stripe, "the in-process cancel job")
     assert (await ledger(world.runtime.database))["history"] == ["created", "expired"]
+
+
+@pytest.mark.sqlite
+async def test_a_hold_expiry_that_runs_early_looks_again_when_the_hold_is_due(
+    embedded_app: Any, stripe_client: stripe.StripeClient
+) -> None:
+    """The expiry job runs at the hold's time by the clock of whoever scheduled it; by the
+    worker's clock it may be early (hosts' clocks differ). Here the hold is moved 2 s later
+    after its job was scheduled: the job finds it not yet due, and looks again when it is."""
+    world, http, gql, staffed, customer = await _setup(embedded_app)
+    async with aclosing(http):
+        payload = await _book(gql, staffed, customer)
+        async with world.runtime.database.transaction(write=True) as db:
+            payment = (await db.execute(sa.select(Payment))).scalar_one()
+            payment.expires_at += timedelta(seconds=2)
+
+        async def expired() -> bool:
+            state = await ledger(world.runtime.database)
+            return [b.status.value for b in state["bookings"]] == ["cancelled"]
+
+        await asyncio.sleep(1.5)  # past the first look
+        assert not await expired()
+        await _eventually(expired, "the second look", timeout=10)
+    assert payload["booking"]["status"] == "PENDING"
 
 
 @pytest.mark.sqlite
