@@ -320,9 +320,7 @@ async def time_off_of(
 ) -> dict[uuid.UUID, list[TimeOff]]:
     """The staff members' time off that overlaps [start, end), for those who manage them."""
     tenant = require_catalog_manager(principal)
-    for moment in (start, end):
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise InvalidRequest("'from' and 'to' must include a UTC offset.")
+    start, end = check_instant(start, "from"), check_instant(end, "to")
     _check_window(start, end, LONGEST_READ_WINDOW)
     statement = (
         sa.select(TimeOff.staff_member_id, TimeOff)

@@ -225,3 +225,25 @@ async def test_no_row_is_flushed_with_text_longer_than_its_column(world: World) 
             await db.flush()
     assert (refused.value.code, refused.value.field) == (UserErrorCode.INVALID_INPUT, "firstName")
     assert await count(world, Customer) == 0
+
+
+async def test_far_or_naive_instants_in_time_off_and_api_keys_are_refused(
+    gql: GraphQLClient, world: World
+) -> None:
+    """Both found by the fuzzer: comparing 0001-01-01T00:00:00+14:00 with another instant
+    overflows, and a naive expiry could not be compared at all (INTERNAL)."""
+    owner, staffed, _ = await _owner(world)
+    time_off = await gql(
+        """query T($id: ID!) { node(id: $id) { ... on StaffMember {
+             timeOff(from: "0001-01-01T00:00:00+14:00", to: "2026-01-02T00:00:00Z") { id } } } }""",
+        {"id": staffed.staff_id(0)}, token=owner.token, tenant="salon",
+    )
+    assert time_off.error_codes == ["VALIDATION_ERROR"], time_off.body
+    assert time_off.errors[0]["extensions"]["field"] == "from"
+    for expires in ("9999-12-31T23:59:59-12:00", "2030-01-01T00:00:00"):
+        created = await gql(
+            """mutation K($expires: DateTime) { createApiKey(input: {name: "k",
+                 scopes: ["bookings:read"], expiresAt: $expires}) { key errors { field code } } }""",
+            {"expires": expires}, token=owner.token, tenant="salon",
+        )
+        assert _user_errors(created, "createApiKey") == [("expiresAt", "INVALID_INPUT")], expires
