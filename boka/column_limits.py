@@ -28,7 +28,7 @@ def _limited_columns(model: type) -> tuple[tuple[str, int, str], ...]:
     return tuple(limited)
 
 
-def check_column_lengths(session: Session, _flush_context: Any = None, _instances: Any = None) -> None:
+def check_column_lengths(session: Session, _context: Any = None, _instances: Any = None) -> None:
     """A ``before_flush`` listener: every new or changed row's text fits its columns."""
     for row in (*session.new, *session.dirty):
         for key, length, field in _limited_columns(type(row)):

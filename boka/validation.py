@@ -78,7 +78,8 @@ def check_amount(value: int, field: str) -> int:
 
 def check_currency(value: str, field: str) -> str:
     """An ISO 4217 currency code that exists (EUR, SEK, JPY; not ZZZ)."""
-    if len(value) != 3 or not value.isascii() or not value.isupper() or pycountry.currencies.get(alpha_3=value) is None:
+    well_formed = len(value) == 3 and value.isascii() and value.isupper()
+    if not well_formed or pycountry.currencies.get(alpha_3=value) is None:
         raise invalid("Use an ISO 4217 currency code, such as EUR.", field)
     return value
 
@@ -95,14 +96,17 @@ def check_time_zone(value: str, field: str) -> str:
     return value
 
 
+PHONE_FORM = "Give the number in international form, such as +46701234567."
+
+
 def check_phone(value: str, field: str) -> str:
     """A phone number in E.164 (+46701234567), returned in that form."""
     if len(value) > MAX_PHONE_LENGTH or has_unstorable_characters(value):
-        raise invalid("Give the number in international form, such as +46701234567.", field)
+        raise invalid(PHONE_FORM, field)
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise invalid("Give the number in international form, such as +46701234567.", field) from exc
+        raise invalid(PHONE_FORM, field) from exc
     if not phonenumbers.is_valid_number(number):
         raise invalid("This is not a valid phone number.", field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -120,7 +124,9 @@ def check_instant(value: datetime, field: str) -> datetime:
     returned in UTC, as stored."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise invalid("Include a UTC offset, such as 2030-01-31T09:00:00+01:00.", field)
-    if not MIN_YEAR <= value.year <= MAX_YEAR or not MIN_YEAR <= value.astimezone(UTC).year <= MAX_YEAR:
+    # The local year first: converting year 9999 at -12:00 to UTC would itself overflow.
+    years = range(MIN_YEAR, MAX_YEAR + 1)
+    if value.year not in years or value.astimezone(UTC).year not in years:
         raise invalid(f"Give a time between the years {MIN_YEAR} and {MAX_YEAR}.", field)
     return value.astimezone(UTC)
 

@@ -30,7 +30,15 @@ from boka.identity.principal import Principal
 from boka.models.catalog import Service
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.pagination import Page, keyset_page
-from boka.validation import MAX_PRICE, check_day, check_instant, check_range, check_wall_clock, clean_text, invalid
+from boka.validation import (
+    MAX_PRICE,
+    check_day,
+    check_instant,
+    check_range,
+    check_wall_clock,
+    clean_text,
+    invalid,
+)
 
 PERCENT_RULE_RANGE = (-100, 500)
 MAX_RULE_SERVICES = 200
