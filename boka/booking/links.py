@@ -33,6 +33,6 @@ def booking_id_from_token(secret: str, token: str) -> uuid.UUID | None:
         booking_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded_id + "=" * (-len(encoded_id) % 4)))
     except ValueError:
         return None
-    if not hmac.compare_digest(signature, _signature(secret, booking_id)):
+    if not hmac.compare_digest(signature.encode(), _signature(secret, booking_id).encode()):
         return None
     return booking_id

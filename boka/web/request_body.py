@@ -26,7 +26,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or BodyRefused(413) as soon as it is known to be longer than ``limit``
     (from Content-Length, or counted as it arrives)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0

@@ -32,6 +32,8 @@ HOSTILE_STRINGS = (
     "EUR",
     "eur",
     "+4915112345678",
+    "¹²³⁴⁵⁶",  # digits to str.isdigit(), not to hmac.compare_digest
+    "bkm_AAAAAAAAAAAAAAAAAAAAAA.¹",
     "12345",
     "not-an-email",
     "anna@example.com",

@@ -247,3 +247,20 @@ async def test_far_or_naive_instants_in_time_off_and_api_keys_are_refused(
             {"expires": expires}, token=owner.token, tenant="salon",
         )
         assert _user_errors(created, "createApiKey") == [("expiresAt", "INVALID_INPUT")], expires
+
+
+async def test_digits_that_are_not_ascii_are_a_wrong_code_not_an_internal_error(
+    gql: GraphQLClient, world: World
+) -> None:
+    """Found by make fuzz: "¹".isdigit() is True, and hmac.compare_digest raises on non-ASCII
+    text, so an MFA code or a link's signature of such characters answered INTERNAL."""
+    owner, _, _ = await _owner(world)
+    enrolled = await gql("mutation { enrollMfa { otpauthUri } }", token=owner.token, tenant="salon")
+    assert not enrolled.errors, enrolled.body
+    enabled = await gql('mutation { enableMfa(input: {code: "¹²³⁴⁵⁶"}) { errors { field code } } }',
+                        token=owner.token, tenant="salon")
+    assert not enabled.errors, enabled.body
+    assert [error["code"] for error in enabled.data["enableMfa"]["errors"]] == ["MFA_INVALID_CODE"]
+    by_link = await gql('{ bookingByLink(manageToken: "bkm_AAAAAAAAAAAAAAAAAAAAAA.¹") { id } }',
+                        tenant="salon")
+    assert by_link.error_codes and "INTERNAL" not in by_link.error_codes, by_link.body
