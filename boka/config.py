@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         None, description="Mark the session cookie Secure (HTTPS only) and send HSTS. Unset: "
         "yes when BOKA_PUBLIC_URL is https://.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body /graphql reads (413 beyond)."
+    )
     trusted_proxies: str = Field(
         "127.0.0.1",
         description="Comma-separated addresses or CIDRs of the proxies in front of Boka: only a "

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from boka.column_limits import check_column_lengths
 from boka.config import Settings
 from boka.rls import ALL_TENANTS_SETTING, TENANT_SETTING
 
@@ -91,6 +92,9 @@ BOOKKEEPING = "bookkeeping"
 
 class TrackedSession(Session):
     """A session that notes which models its transaction wrote, for ``Database.on_commit``."""
+
+
+event.listen(TrackedSession, "before_flush", check_column_lengths)
 
 
 @event.listens_for(TrackedSession, "after_flush")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.errors import UserErrorCode, UserInputError
 from boka.models.tenancy import Tenant
+from boka.validation import check_currency, check_time_zone
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -49,14 +49,8 @@ async def create_tenant(
         )
     if not name.strip() or len(name) > 200:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Give a name of 1-200 characters.", "name")
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UserInputError(
-            UserErrorCode.INVALID_INPUT, f"Unknown time zone '{time_zone}'.", "timeZone"
-        ) from exc
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise UserInputError(UserErrorCode.INVALID_INPUT, "Use an ISO 4217 code.", "currency")
+    check_time_zone(time_zone, "timeZone")
+    check_currency(currency, "currency")
     if await find_tenant(db, slug) is not None:
         raise UserInputError(UserErrorCode.SLUG_TAKEN, f"'{slug}' is taken.", "slug")
     tenant = Tenant(

@@ -9,35 +9,31 @@ request's tenant, so a row of another tenant is simply not found.
 
 from __future__ import annotations
 
-import functools
-import re
 import uuid
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, time
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.policies import LateReschedule
-from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.errors import NotFound
 from boka.events.catalog import announce_service_change
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.catalog import Resource, Service, ServiceResource
 from boka.models.tenancy import Tenant
 from boka.pagination import Page, group_rows, keyset_page
+from boka.validation import MAX_PRICE, check_currency, check_range, clean_text, invalid
 
 RowT = TypeVar("RowT")
 MAX_LINKED_RESOURCES = 20
-_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 # Column → (input field clients see, smallest, largest allowed value; None = no upper bound).
 SERVICE_LIMITS: dict[str, tuple[str, int, int | None]] = {
     "duration_minutes": ("durationMinutes", 5, 720),
-    "price_cents": ("price.amount", 0, None),
+    "price_cents": ("price.amount", 0, MAX_PRICE),
     "buffer_before_minutes": ("bufferBeforeMinutes", 0, 360),
     "buffer_after_minutes": ("bufferAfterMinutes", 0, 360),
     "min_notice_minutes": ("minNoticeMinutes", 0, 730 * 24 * 60),
@@ -128,60 +124,6 @@ async def rows_in_tenant(
 def active_unless_manager(principal: Principal, active_column: Any) -> sa.ColumnElement[bool]:
     """A WHERE clause: every row for those who manage the catalogue, active ones for others."""
     return sa.true() if manages_catalog(principal) else active_column.is_(True)
-
-
-# --- input checks: each raises an INVALID_INPUT user error naming the input field ---
-
-
-def invalid(message: str, field: str) -> UserInputError:
-    return UserInputError(UserErrorCode.INVALID_INPUT, message, field)
-
-
-def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
-    text = value.strip()
-    if len(text) < min_length:
-        raise invalid("This field cannot be empty.", field)
-    if len(text) > max_length:
-        raise invalid(f"Use at most {max_length} characters.", field)
-    return text
-
-
-def check_range(value: int, field: str, low: int, high: int | None) -> int:
-    if value < low or (high is not None and value > high):
-        wanted = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise invalid(f"Use a whole number {wanted}.", field)
-    return value
-
-
-def check_currency(value: str, field: str) -> str:
-    if _CURRENCY_CODE.fullmatch(value) is None:
-        raise invalid("Use an ISO 4217 code of three upper-case letters, such as EUR.", field)
-    return value
-
-
-@functools.cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def check_time_zone(value: str, field: str) -> str:
-    if value not in _known_time_zones():
-        raise invalid("Use an IANA time zone name, such as Europe/Stockholm.", field)
-    return value
-
-
-def check_wall_clock(value: time, field: str) -> time:
-    """Schedules and pricing windows are local wall-clock times, without an offset."""
-    if value.tzinfo is not None:
-        raise invalid("Give a local time without a UTC offset.", field)
-    return value
-
-
-def check_instant(value: datetime, field: str) -> datetime:
-    """An absolute moment, which must carry its UTC offset; returned in UTC, as stored."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise invalid("Include a UTC offset, such as 2030-01-31T09:00:00+01:00.", field)
-    return value.astimezone(UTC)
 
 
 # --- services ---

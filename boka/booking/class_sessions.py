@@ -19,16 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.availability import TimeRange
-from boka.booking.catalog import (
-    SERVICE_LIMITS,
-    check_instant,
-    check_range,
-    check_wall_clock,
-    clean_text,
-    get_in_tenant,
-    invalid,
-    require_catalog_manager,
-)
+from boka.booking.catalog import SERVICE_LIMITS, get_in_tenant, require_catalog_manager
 from boka.booking.changes import BookingRef, cancel_booking
 from boka.booking.engine import claim_time
 from boka.booking.history import record
@@ -43,6 +34,7 @@ from boka.models.bookings import ACTIVE_STATUSES, Booking
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
 from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.models.tenancy import Tenant
+from boka.validation import check_instant, check_range, check_wall_clock, clean_text, invalid
 
 LONGEST_TIMETABLE = timedelta(days=366)
 LONGEST_READ_WINDOW = timedelta(days=62)

@@ -20,6 +20,10 @@ from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Customer
 from boka.models.types import utcnow
+from boka.validation import check_phone, clean_text
+
+
+NAME_LENGTH = 100  # customers.first_name and last_name
 
 
 async def find_or_create_customer(
@@ -36,17 +40,16 @@ async def find_or_create_customer(
     """The tenant's customer with this email, created if new. Given names fill blanks only;
     a signed-in user's account is linked to the customer record of their email."""
     email = normalize_email(email)
-    if len(first_name) > 100 or len(last_name) > 100:
-        raise UserInputError(UserErrorCode.INVALID_INPUT, "Names are limited to 100 characters.", "customer")
-    if phone is not None and len(phone) > 32:
-        raise UserInputError(UserErrorCode.INVALID_INPUT, "Use at most 32 characters.", "customer.phone")
+    first_name = clean_text(first_name, "customer.firstName", max_length=NAME_LENGTH, min_length=0)
+    last_name = clean_text(last_name, "customer.lastName", max_length=NAME_LENGTH, min_length=0)
+    phone = None if phone is None else check_phone(phone, "customer.phone")
     existing = await _find(db, tenant_id, email)
     if existing is None:
         customer = Customer(
             tenant_id=tenant_id,
             email=email,
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
+            first_name=first_name,
+            last_name=last_name,
             phone=phone,
             user_id=user_id,
             user_linked_at=(now or utcnow()) if user_id else None,
@@ -100,11 +103,13 @@ async def create_customer(
     principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     tenant = principal.require_tenant()
     email = normalize_email(email)
+    first_name = clean_text(first_name, "firstName", max_length=NAME_LENGTH, min_length=0)
+    last_name = clean_text(last_name, "lastName", max_length=NAME_LENGTH, min_length=0)
+    phone = None if phone is None else check_phone(phone, "phone")
     if await _find(db, tenant.id, email) is not None:
         raise _duplicate_email()
     customer = Customer(
-        tenant_id=tenant.id, email=email, first_name=first_name.strip(),
-        last_name=last_name.strip(), phone=phone,
+        tenant_id=tenant.id, email=email, first_name=first_name, last_name=last_name, phone=phone,
     )
     await _flush_unique(db, customer)
     await announce_customer_change(db, customer, "created")
@@ -149,16 +154,12 @@ async def update_customer(
         customer.user_id = None  # the account belongs to the old address
         customer.user_linked_at = None
         await _flush_unique(db, customer)
-    for field, input_name, limit in (
-        ("first_name", "firstName", 100), ("last_name", "lastName", 100), ("phone", "phone", 32)
-    ):
+    for field, input_name in (("first_name", "firstName"), ("last_name", "lastName")):
         value = getattr(changes, field)
         if value is not None:
-            if len(value) > limit:
-                raise UserInputError(
-                    UserErrorCode.INVALID_INPUT, f"Use at most {limit} characters.", input_name
-                )
-            setattr(customer, field, value.strip())
+            setattr(customer, field, clean_text(value, input_name, max_length=NAME_LENGTH, min_length=0))
+    if changes.phone is not None:
+        customer.phone = check_phone(changes.phone, "phone")
     await db.flush()
     await announce_customer_change(db, customer, "updated")
     return customer

@@ -99,10 +99,7 @@ async def create_booking(
     if principal.api_key is not None:  # guests may book, but a key only with bookings:write
         principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     service = await load_service(db, tenant, request.service_id)
-    if not 1 <= request.seats <= service.capacity:
-        raise UserInputError(
-            UserErrorCode.INVALID_INPUT, f"Book 1 to {service.capacity} seats.", "seats"
-        )
+    _check_seats(service, request.seats)
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
     customer = await _customer_for(db, principal, tenant, request.customer, now=now)
@@ -149,6 +146,12 @@ async def quote_booking(
     take it). A start nobody can take gets no price: a NO_AVAILABILITY user error."""
     tenant = principal.require_tenant()
     service = await load_service(db, tenant, request.service_id)
+    _check_seats(service, request.seats)
+    if request.start > now + timedelta(days=service.max_advance_days):
+        raise UserInputError(
+            UserErrorCode.INVALID_INPUT,
+            f"This service is booked at most {service.max_advance_days} days ahead.", "start",
+        )
     candidates = await _candidates_in_fair_order(db, principal, service, request, now=now)
     if not candidates:
         raise UserInputError(
@@ -162,6 +165,11 @@ async def quote_booking(
         customer_id=None, now=now, seats=request.seats,
     )
     return priced.quote
+
+
+def _check_seats(service: Service, seats: int) -> None:
+    if not 1 <= seats <= service.capacity:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, f"Book 1 to {service.capacity} seats.", "seats")
 
 
 def _new_booking(

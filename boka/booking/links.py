@@ -59,7 +59,7 @@ def linked_booking(secret: str, token: str) -> LinkedBooking | None:
         booking_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded_id + "=" * (-len(encoded_id) % 4)))
     except ValueError:
         return None
-    if not hmac.compare_digest(signature, _signature(secret, booking_id, prefix)):
+    if not hmac.compare_digest(signature.encode(), _signature(secret, booking_id, prefix).encode()):
         return None
     return LinkedBooking(booking_id, proves_email=prefix == PROOF_PREFIX)
 

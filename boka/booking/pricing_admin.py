@@ -18,13 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.catalog import (
-    check_instant,
-    check_range,
-    check_wall_clock,
-    clean_text,
     delete_in_tenant,
     get_in_tenant,
-    invalid,
     manages_catalog,
     require_catalog_manager,
     rows_in_tenant,
@@ -35,6 +30,15 @@ from boka.identity.principal import Principal
 from boka.models.catalog import Service
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.pagination import Page, keyset_page
+from boka.validation import (
+    MAX_PRICE,
+    check_day,
+    check_instant,
+    check_range,
+    check_wall_clock,
+    clean_text,
+    invalid,
+)
 
 PERCENT_RULE_RANGE = (-100, 500)
 MAX_RULE_SERVICES = 200
@@ -65,6 +69,8 @@ async def create_pricing_rule(
     kind = AdjustmentKind(kind)
     if kind is AdjustmentKind.PERCENT:
         check_range(amount, "amount", *PERCENT_RULE_RANGE)
+    else:
+        check_range(amount, "amount", -MAX_PRICE, MAX_PRICE)
     for index, weekday in enumerate(weekdays):
         if not 0 <= weekday <= 6:
             raise invalid("Use 0 (Monday) to 6 (Sunday).", f"weekdays.{index}")
@@ -73,6 +79,9 @@ async def create_pricing_rule(
             check_wall_clock(bound, field)
     if starts_at is not None and starts_at == ends_at:
         raise invalid("The window must not start and end at the same time.", "endsAt")
+    for bound, field in ((valid_from, "validFrom"), (valid_until, "validUntil")):
+        if bound is not None:
+            check_day(bound, field)
     if valid_from is not None and valid_until is not None and valid_from > valid_until:
         raise invalid("The rule must not end before it begins.", "validUntil")
     wanted = list(dict.fromkeys(service_ids))
@@ -153,7 +162,7 @@ async def create_discount_code(
     if kind is AdjustmentKind.PERCENT:
         check_range(value, "value", 1, 100)
     else:
-        check_range(value, "value", 1, None)
+        check_range(value, "value", 1, MAX_PRICE)
     if valid_from is not None:
         valid_from = check_instant(valid_from, "validFrom")
     if valid_until is not None:

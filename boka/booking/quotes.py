@@ -16,6 +16,7 @@ from boka.models.bookings import Booking, Customer
 from boka.models.catalog import Service, StaffService
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule
 from boka.models.tenancy import Tenant
+from boka.validation import MAX_AMOUNT, invalid
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ async def _priced(
         if code
         else None,
     )
+    # Within the API's and the columns' integers whatever the seats and the rules add up to.
+    for amount in (quote.base, quote.subtotal, quote.total, *(line.amount for line in quote.lines)):
+        if abs(amount) > MAX_AMOUNT:
+            raise invalid("This booking's price is more than Boka can charge at once.", "seats")
     return PricedBooking(quote=quote, discount_code=code)
 
 

@@ -19,12 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.catalog import (
     active_unless_manager,
-    check_instant,
-    check_wall_clock,
-    clean_text,
     delete_in_tenant,
     get_in_tenant,
-    invalid,
     manages_catalog,
     require_catalog_manager,
 )
@@ -34,6 +30,7 @@ from boka.identity.principal import Principal
 from boka.models.catalog import StaffMember
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
 from boka.pagination import group_rows
+from boka.validation import check_day, check_instant, check_wall_clock, clean_text, invalid
 
 MAX_WEEKLY_INTERVALS = 100
 LONGEST_TIME_OFF = timedelta(days=366)
@@ -158,6 +155,7 @@ async def add_schedule_override(
         db, StaffMember, staff_member_id, tenant_id=tenant.id, label="staff member", lock=True
     )
     note = clean_text(note, "note", max_length=200, min_length=0)
+    check_day(day, "day")
     if day_off and (start is not None or end is not None):
         raise invalid("A day off has no hours; leave start and end out.", "start")
     if not day_off:
@@ -234,6 +232,8 @@ async def schedule_overrides_of(
 ) -> dict[uuid.UUID, list[ScheduleOverride]]:
     """Overrides of the staff members from ``first_day`` to ``last_day``, both included."""
     tenant = principal.require_tenant()
+    check_day(first_day, "from")
+    check_day(last_day, "to")
     _check_window(first_day, last_day + timedelta(days=1), LONGEST_READ_WINDOW)
     statement = (
         sa.select(ScheduleOverride.staff_member_id, ScheduleOverride)
@@ -320,9 +320,7 @@ async def time_off_of(
 ) -> dict[uuid.UUID, list[TimeOff]]:
     """The staff members' time off that overlaps [start, end), for those who manage them."""
     tenant = require_catalog_manager(principal)
-    for moment in (start, end):
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise InvalidRequest("'from' and 'to' must include a UTC offset.")
+    start, end = check_instant(start, "from"), check_instant(end, "to")
     _check_window(start, end, LONGEST_READ_WINDOW)
     statement = (
         sa.select(TimeOff.staff_member_id, TimeOff)

@@ -16,11 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.catalog import (
     SERVICE_LIMITS,
     active_unless_manager,
-    check_range,
-    check_time_zone,
-    clean_text,
     get_in_tenant,
-    invalid,
     require_catalog_manager,
 )
 from boka.errors import UserErrorCode, UserInputError
@@ -32,6 +28,7 @@ from boka.identity.rbac import Action, Scope, grants_for
 from boka.models.catalog import Service, StaffMember, StaffService
 from boka.models.tenancy import Role
 from boka.pagination import Page, group_rows, keyset_page
+from boka.validation import check_price, check_range, check_time_zone, clean_text, invalid
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ async def assign_service(
     )
     service = await get_in_tenant(db, Service, service_id, tenant_id=tenant.id, label="service")
     if price_cents is not None:
-        check_range(price_cents, "priceOverride", 0, None)
+        check_price(price_cents, "priceOverride")
     if duration_minutes is not None:
         _, low, high = SERVICE_LIMITS["duration_minutes"]
         check_range(duration_minutes, "durationMinutesOverride", low, high)

@@ -21,6 +21,7 @@ from boka.identity.tokens import token_digest
 from boka.models.security import ApiKey, ApiKeyUsage
 from boka.models.tenancy import Tenant
 from boka.pagination import Page, keyset_page
+from boka.validation import check_instant
 
 API_KEY_PREFIX = "bkk_"
 DISPLAY_PREFIX_LENGTH = 12  # "bkk_" and eight characters of the key
@@ -59,7 +60,7 @@ async def create_api_key(
             raise UserInputError(
                 UserErrorCode.INVALID_INPUT, "A key cannot do more than the person who creates it.", "scopes"
             )
-    if expires_at is not None and expires_at <= now:
+    if expires_at is not None and check_instant(expires_at, "expiresAt") <= now:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "The expiry must be in the future.", "expiresAt")
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(

@@ -28,7 +28,7 @@ def code_for(secret: str, at: datetime) -> str:
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step (counter) ``code`` is valid for within the drift window, or None."""
     code = code.strip().replace(" ", "")
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):  # "¹".isdigit() is True, and compare_digest refuses it
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

@@ -54,6 +54,7 @@ from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccountToken", "Invitation",
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "ClassSession",

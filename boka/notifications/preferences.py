@@ -146,7 +146,7 @@ def customer_id_from_unsubscribe_token(secret: str, token: str) -> uuid.UUID | N
         customer_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
     except ValueError:
         return None
-    if not hmac.compare_digest(signature, _signature(secret, customer_id)):
+    if not hmac.compare_digest(signature.encode(), _signature(secret, customer_id).encode()):
         return None
     return customer_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import strawberry
@@ -35,7 +35,7 @@ from boka.booking.policies import allows_customer_overlap, set_customer_overlap
 from boka.booking.pricing import Quote
 from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots, slots_by_day
-from boka.errors import InvalidRequest, UserErrorCode, UserInputError
+from boka.errors import InvalidRequest, UserInputError
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service, StaffMember
@@ -67,24 +67,24 @@ from boka.schema.booking import (
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.pagination import connection_from_page
-from boka.schema.related import preload, selected_subfields
 from boka.schema.payments import PaymentType
+from boka.schema.related import preload, selected_subfields
 from boka.schema.transactions import read, write
+from boka.validation import check_instant, check_time_zone
 
 
 def aware(moment: datetime, field: str) -> datetime:
-    if moment.tzinfo is None:
-        raise UserInputError(
-            UserErrorCode.INVALID_INPUT, "Give the time with its UTC offset.", field
-        )
-    return moment
+    """An instant from the input: with its UTC offset, within the years Boka handles."""
+    return check_instant(moment, field)
 
 
-def zone_named(name: str | None, default: str) -> ZoneInfo:
+def zone_named(name: str | None, default: str, field: str = "timeZone") -> ZoneInfo:
+    if name is None:
+        return ZoneInfo(default)
     try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidRequest(f"Unknown time zone '{name}'.") from exc
+        return ZoneInfo(check_time_zone(name, field))
+    except UserInputError as error:
+        raise InvalidRequest(error.message, field=field) from error
 
 
 async def _slots_asked(
@@ -104,7 +104,10 @@ async def _slots_asked(
         service_row_id = row_id(service_id, "Service", "serviceId")
         staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
     except (UserInputError, ValueError) as error:
-        raise InvalidRequest(getattr(error, "message", None) or "'from' must be before 'to'.") from error
+        raise InvalidRequest(
+            getattr(error, "message", None) or "'from' must be before 'to'.",
+            **({"field": error.field} if isinstance(error, UserInputError) else {}),
+        ) from error
     async with info.context.read_transaction(tenant.id) as db:
         service = await load_service(db, tenant, service_row_id)
         slots = await find_slots(db, service, window=window, now=utcnow(), staff_id=staff_row_id)
@@ -177,7 +180,7 @@ async def bookings(
             service_id=optional_row_id(criteria.service_id, "Service", "serviceId"),
         )
     except UserInputError as error:
-        raise InvalidRequest(error.message) from error
+        raise InvalidRequest(error.message, field=error.field) from error
     page = await read(
         info, lambda db, principal: list_bookings(db, principal, decoded, first=first, after=after)
     )

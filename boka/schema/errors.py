@@ -53,7 +53,9 @@ def error_code(error: GraphQLError) -> ErrorCode:
     original = error.original_error
     if isinstance(original, BokaError):
         return original.code
-    if isinstance(original, _CLIENT_INPUT_ERRORS):
+    if isinstance(original, (*_CLIENT_INPUT_ERRORS, UserInputError)):
+        # UserInputError: a check of the input that a query resolver did not turn into an
+        # InvalidRequest itself (mutations report them in their payload).
         return ErrorCode.VALIDATION_ERROR
     if isinstance(original, _BUSY_ERRORS):
         return ErrorCode.SERVICE_UNAVAILABLE
@@ -62,6 +64,15 @@ def error_code(error: GraphQLError) -> ErrorCode:
         # wrong, and nothing was executed.
         return ErrorCode.VALIDATION_ERROR
     return ErrorCode.INTERNAL
+
+
+def _field_of(error: GraphQLError) -> dict[str, object]:
+    """``{"field": …}``: the input at fault, when one is known."""
+    original = error.original_error
+    if isinstance(original, UserInputError) and original.field:
+        return {"field": original.field}
+    field = (error.extensions or {}).get("field")
+    return {"field": field} if field else {}
 
 
 def shape_error(error: GraphQLError) -> None:
@@ -80,6 +91,7 @@ def shape_error(error: GraphQLError) -> None:
         log.warning("no database connection free in time", path=error.path)
         error.message = "Too busy to answer right now. Try again shortly."
     error.extensions = {
+        **_field_of(error),
         **(original.extensions if isinstance(original, BokaError) else {}),
         **({"field": original.field} if isinstance(original, UserInputError) and original.field else {}),
         **({"retry_after": BUSY_RETRY_AFTER_SECONDS} if code is ErrorCode.SERVICE_UNAVAILABLE else {}),

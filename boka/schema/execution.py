@@ -52,6 +52,7 @@ from boka.persisted_queries import query_hash
 from boka.schema.cost import operation_cost
 from boka.schema.disclosure import INTROSPECTION_REFUSED, drop_suggestions, hides_schema_from, introspects
 from boka.schema.errors import error_code, shape_error
+from boka.schema.input_guard import StorableStringsRule, unstorable_variable
 from boka.schema.operation_names import operation_label
 
 DOCUMENT_CACHE_SIZE = 1024
@@ -105,6 +106,7 @@ class DocumentCache:
             OneOfInputValidationRule,
             max_depth_rule(settings.query_max_depth, None, None),
             max_aliases_rule(settings.query_max_aliases),
+            StorableStringsRule,
         )
         self._size = size
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
@@ -231,6 +233,9 @@ class OperationRunner:
             return ExecutionResult(data=None, errors=prepared.fresh_errors()), name
         if prepared.introspects and hides_schema_from(context, self._public_introspection):
             return ExecutionResult(data=None, errors=[GraphQLError(INTROSPECTION_REFUSED)]), name
+        if (unstorable := unstorable_variable(variables)) is not None:
+            return ExecutionResult(data=None, errors=[unstorable]), name
+        await _remember_persisted(context, query, extensions)
         outcome = graphql_execute(
             self._schema, prepared.document, root_value=root_value, context_value=context,
             variable_values=variables, operation_name=operation_name,
@@ -251,6 +256,12 @@ async def _persisted_query(context: Any, query: str | None, extensions: dict[str
     if persisted is None:
         return query
     return await persisted.resolve(query, extensions)
+
+
+async def _remember_persisted(context: Any, query: str, extensions: dict[str, Any] | None) -> None:
+    runtime = getattr(context, "runtime", None)
+    if runtime is not None and runtime.persisted_queries is not None:
+        await runtime.persisted_queries.remember(query, extensions)
 
 
 @lru_cache(maxsize=2048)

@@ -36,6 +36,8 @@ class PersistedQueryLookup(SchemaExtension):
         persisted = runtime.persisted_queries if runtime is not None else None
         if persisted is not None:
             context.query = await persisted.resolve(context.query, context.operation_extensions)
+            if context.query:  # a subscription: Strawberry validates it later
+                await persisted.remember(context.query, context.operation_extensions)
         yield
 
 

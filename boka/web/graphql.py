@@ -42,6 +42,7 @@ from boka.web.graphql_http import (
     result_body,
 )
 from boka.web.live_socket import LiveSocketHandler
+from boka.web.request_body import BodyRefused, read_body
 
 
 def bearer_token(connection: HTTPConnection, cookie_name: str) -> str | None:
@@ -139,7 +140,9 @@ class BokaGraphQL(GraphQL):
         if not _is_json(request.scope):
             return refusal(415, "Send the operation as JSON (Content-Type: application/json).", media_type)
         try:
-            operation = posted_operation(await request.body())
+            operation = posted_operation(await read_body(request, self.runtime.settings.max_body_bytes))
+        except BodyRefused as refused:
+            return refusal(refused.status, refused.reason, media_type)
         except BadParameters as bad:
             return refusal(400, str(bad), media_type)
         return await self._run_operation(request, operation, media_type)

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 
 from boka.errors import InvalidRequest
 from boka.schema.errors import shape_error
+from boka.web.request_body import parse_json
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -131,12 +132,9 @@ class BadParameters(Exception):
 
 
 def posted_operation(body: bytes) -> OperationRequest:
-    """The operation in a JSON body; BadParameters for anything else (bad JSON, a batch,
-    parameters of the wrong type)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadParameters("The body is not valid JSON.") from exc
+    """The operation in a JSON body; BodyRefused for a body that is not JSON (or nests too
+    deep), BadParameters for anything else (a batch, parameters of the wrong type)."""
+    data = parse_json(body)
     if isinstance(data, list):
         raise BadParameters("Batching is not enabled: send one operation per request.")
     if not isinstance(data, dict):

@@ -65,3 +65,17 @@ async def test_the_allowlist_runs_registered_operations_only(postgres_url: str, 
     assert by_hash == by_text == {"data": {"viewer": {"user": None}}}
     assert other["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
     assert unknown_hash["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+async def test_only_documents_that_validate_are_kept_and_huge_ones_are_refused(app: Any) -> None:
+    junk = "{ nothingLikeThis }"
+    huge = "{ __typename }" + " " * 100_001
+    async with await _client_for(app) as client:
+        invalid = await _post(client, {"query": junk, "extensions": _persisted(query_hash(junk))})
+        junk_by_hash = await _post(client, {"extensions": _persisted(query_hash(junk))})
+        too_big = await _post(client, {"query": huge, "extensions": _persisted(query_hash(huge))})
+
+    assert invalid["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert junk_by_hash["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert too_big["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert "at most" in too_big["errors"][0]["message"]
