@@ -1,7 +1,7 @@
 """The pages behind the links in account mails, in real headless Chromium on the real app over
 TCP (PostgreSQL under row level security, mail to a real local SMTP server, jobs in the
 process): a business signs up and opens its verification link, invites a staff member who joins
-from the mailed link, and its owner, with two-factor on, resets the password from the mailed
+from the mailed link (and, with that account, joins a second business), and its owner, with two-factor on, resets the password from the mailed
 link. Every link is taken from the mail as sent."""
 
 from __future__ import annotations
@@ -100,6 +100,28 @@ async def test_the_mailed_links_verify_join_the_team_and_reset_a_password(
         await page.goto(invitation_link)  # used: nothing to fill in
         await page.get_by_text("This link has expired or was used already.").wait_for()
         assert not await page.get_by_label("Choose a password").is_visible()
+
+        # An account holder joins a second business as the account signed in in the browser.
+        http.cookies.clear()
+        other = (await gql(SIGN_UP, {"input": business("Salon Süd", owner={
+            "email": "max@sued.example", "password": "max's long passphrase", "firstName": "Max",
+            "lastName": "Owner"})})).data["signUpBusiness"]
+        assert other["errors"] == []
+        await gql(INVITE, {"email": "sam@example.com", "role": "MANAGER"}, token=other["token"],
+                  tenant=other["tenant"]["slug"])
+        second_invitation = await mailed_link(smtp, "sam@example.com", "/accept-invitation", 2)
+        elsewhere = await browser.new_page(locale="en-US")  # a browser not signed in (joining signed this one in)
+        await elsewhere.goto(second_invitation)
+        await elsewhere.get_by_text("Salon Süd invites sam@example.com to join its team as manager.").wait_for()
+        assert not await elsewhere.get_by_label("Choose a password").is_visible()
+        await elsewhere.get_by_role("button", name="Join the team").click()
+        await elsewhere.get_by_text("An account with this address exists: sign in first").wait_for()
+        signed_in = await elsewhere.request.post(f"{base}/graphql", data={
+            "query": SIGN_IN, "variables": {"email": "sam@example.com", "password": "sam's new passphrase"}})
+        assert (await signed_in.json())["data"]["signIn"]["errors"] == []  # the session cookie is set
+        await elsewhere.get_by_role("button", name="Join the team").click()
+        await elsewhere.get_by_text("Welcome! You have joined Salon Süd as manager.").wait_for()
+        await elsewhere.close()
 
         # Reset with two-factor on: the code field appears when the API asks for it.
         secret = (await gql(ENROLL, token=owner_token)).data["enrollMfa"]["secret"]

@@ -1,6 +1,6 @@
 // /accept-invitation?token=…, the link in a team invitation: shows the business and the role;
-// a new person chooses a name and password and joins; the holder of an existing account is
-// told to sign in first (acceptInvitation links a signed-in account only).
+// a new person chooses a name and password and joins; the holder of an existing account joins
+// as the account signed in in this browser (the session cookie), or is told to sign in first.
 import { BokaApi, acceptInvitation, invitationByToken } from "./api.js";
 import { errorText, t, translateStatic } from "./i18n.js";
 
@@ -28,7 +28,16 @@ function render() {
   $("status").textContent = invitation.hasAccount
     ? `${t("invitationFor", facts)} ${t("invitationSignInFirst", facts)}`
     : t("invitationFor", facts);
-  $("accept-form").hidden = invitation.hasAccount;
+  $("accept-form").hidden = false;
+  $("new-account").hidden = invitation.hasAccount;
+}
+
+/** In words: a wrong account signed in is told which one the invitation is for. */
+function acceptError(error) {
+  if (error.code === "INVALID_TOKEN" && state.invitation && state.invitation.hasAccount) {
+    return t("invitationOtherAccount", { email: state.invitation.email });
+  }
+  return errorText(error);
 }
 
 async function accept(event) {
@@ -36,9 +45,12 @@ async function accept(event) {
   $("accept").disabled = true;
   state.alert = "";
   try {
-    state.joined = await acceptInvitation(api, token, $("full-name").value.trim(), $("password").value);
+    const newAccount = !state.invitation.hasAccount;
+    state.joined = await acceptInvitation(
+      api, token, newAccount ? $("full-name").value.trim() : "", newAccount ? $("password").value : null,
+    );
   } catch (error) {
-    state.alert = errorText(error);
+    state.alert = acceptError(error);
   } finally {
     $("accept").disabled = false;
   }
