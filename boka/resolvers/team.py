@@ -100,6 +100,7 @@ async def invitations(
 
 async def invitation_by_token(info: Info, token: str) -> InvitationPreviewType | None:
     """For the page behind the mailed link: the business and role, before accepting."""
+    _ = info.context.principal  # resolved first: a credential sent to the wrong tenant is refused
     preview = await preview_invitation(info.context.runtime.database, token=token, now=utcnow())
     if preview is None:
         return None
