@@ -7,7 +7,7 @@ import asyncio
 import uvicorn
 
 from boka.config import get_settings
-from boka.db import Database, create_engine
+from boka.db import Database, create_background_engine, create_engine
 from boka.seed import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG, seed_demo_tenant
 from boka.web.app import create_app
 
@@ -15,7 +15,8 @@ app = create_app()
 
 
 async def _seed() -> bool:
-    database = Database(create_engine(get_settings()))
+    settings = get_settings()
+    database = Database(create_engine(settings), background_engine=create_background_engine(settings))
     try:
         return await seed_demo_tenant(database)
     finally:

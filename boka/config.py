@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         "On PostgreSQL the app's own role (database_url) should own nothing, so that row level "
         "security binds it.",
     )
+    background_database_url: str | None = Field(
+        None,
+        description="URL (PostgreSQL) of the role for work that must see every tenant: the relay, "
+        "sweeps, superadmin listings, cross-tenant look-ups (Database.transaction(all_tenants=True)). "
+        "Its role is made a member of boka_all_tenants; the role of database_url is not. Unset: "
+        "database_url's role does that work too, and is made a member.",
+    )
     redis_url: str | None = Field(
         None, description="Redis URL for fan-out, rate limits and queues; unset = embedded mode."
     )
@@ -147,6 +154,10 @@ class Settings(BaseSettings):
         "(embedded), no with Redis (worker.py runs it). Several relays are safe (one leads).",
     )
     relay_poll_seconds: float = Field(0.1, gt=0, description="How often the relay looks for new events.")
+    rearm_check_seconds: float = Field(
+        60, gt=0, description="How often each app process checks that the job store still holds "
+        "what PostgreSQL says should be queued, re-arming it from the database if not.",
+    )
     relay_max_attempts: int = Field(5, ge=1, description="Tries of a failing event consumer before it is passed over.")
     live_queue_size: int = Field(100, ge=1, description="Pushes a live subscriber may fall behind before it is dropped.")
     live_session_check_seconds: float = Field(
@@ -242,6 +253,11 @@ class Settings(BaseSettings):
     def migration_url(self) -> str:
         """Where migrations run: the owner's URL, or the app's when no separate one is set."""
         return self.migration_database_url or self.database_url
+
+    @property
+    def background_url(self) -> str:
+        """Where all-tenant work connects: its own role's URL, or the app's."""
+        return self.background_database_url or self.database_url
 
     @property
     def runs_relay_in_app(self) -> bool:

@@ -32,6 +32,21 @@ from boka.config import Settings
 from boka.rls import ALL_TENANTS_SETTING, TENANT_SETTING
 
 
+def create_background_engine(settings: Settings) -> AsyncEngine | None:
+    """The engine of the background role (``BOKA_BACKGROUND_DATABASE_URL``), for all-tenant
+    transactions only; None when it has no URL of its own (then the app's engine serves)."""
+    if settings.is_sqlite or not settings.background_database_url:
+        return None
+    return create_async_engine(
+        settings.background_database_url,
+        echo=settings.db_echo,
+        pool_size=max(2, settings.db_pool_size // 2),
+        max_overflow=max(2, settings.db_pool_size // 2),
+        pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         engine = create_async_engine(
@@ -99,11 +114,22 @@ def _note_bulk_write(state: ORMExecuteState) -> None:
 class Database:
     """The process's engine plus the way every piece of code opens a transaction."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, background_engine: AsyncEngine | None = None) -> None:
+        """``background_engine`` connects as the role that may see every tenant (a member of
+        boka_all_tenants, see boka/rls.py); all-tenant transactions run on it, and only they.
+        Without one, they run on ``engine``, whose role must then be such a member."""
         self.engine = engine
+        self.background_engine = background_engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(
             engine, expire_on_commit=False, autoflush=False, sync_session_class=TrackedSession
+        )
+        self._all_tenant_sessions = (
+            async_sessionmaker(
+                background_engine, expire_on_commit=False, autoflush=False, sync_session_class=TrackedSession
+            )
+            if background_engine is not None
+            else self._sessions
         )
         self._sqlite_writer = asyncio.Lock()
         self._commit_listeners: list[CommitListener] = []
@@ -141,7 +167,8 @@ class Database:
 
     @asynccontextmanager
     async def _open(self, tenant_id: uuid.UUID | None, all_tenants: bool) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
+        sessions = self._all_tenant_sessions if all_tenants else self._sessions
+        async with sessions() as session:
             async with session.begin():
                 if all_tenants and not self.is_sqlite:
                     await session.execute(
@@ -162,6 +189,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.background_engine is not None:
+            await self.background_engine.dispose()
 
 
 SCOPE_TO_TENANT = f"SELECT set_config('{TENANT_SETTING}', $1, true)"  # asyncpg's placeholders

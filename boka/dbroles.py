@@ -1,7 +1,11 @@
-"""The PostgreSQL role the app connects as, so that row level security really binds it.
+"""The PostgreSQL roles the app connects as, so that row level security really binds them.
 
-Two roles: the *owner* runs migrations (``BOKA_MIGRATION_DATABASE_URL``) and owns every table;
-the *app role* (the user in ``BOKA_DATABASE_URL``) may only read and write rows. The app role
+Three roles: the *owner* runs migrations (``BOKA_MIGRATION_DATABASE_URL``) and owns every table;
+the *app role* (the user in ``BOKA_DATABASE_URL``) may only read and write rows, of one tenant
+at a time; the *background role* (``BOKA_BACKGROUND_DATABASE_URL``) is the app role's equal
+plus membership of ``boka_all_tenants``, which alone lets ``app.all_tenants = 'on'`` show every
+tenant (boka/rls.py). Without a background URL the app role is made the member (one role for
+both, as before: then a request's transaction could switch to every tenant). The app role
 must not be a superuser, must not have BYPASSRLS and must own no table, or the tenant policies
 would not apply to it. It gets SELECT/INSERT/UPDATE/DELETE on the tables (never TRUNCATE,
 which ignores row level security) and USAGE on sequences; default privileges extend that to
@@ -17,6 +21,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from boka.config import Settings
+from boka.rls import ALL_TENANTS_ROLE
 
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 SEQUENCE_PRIVILEGES = "USAGE, SELECT"
@@ -37,27 +42,57 @@ def app_role_of(settings: Settings) -> str | None:
     return app_user
 
 
+def background_role_of(settings: Settings) -> str | None:
+    """The role all-tenant work connects as, when it has a URL of its own (PostgreSQL only)."""
+    if settings.is_sqlite or not settings.background_database_url:
+        return None
+    background_user = make_url(settings.background_database_url).username
+    if not background_user or background_user == make_url(settings.migration_url).username:
+        return None
+    return background_user
+
+
 def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def grant_app_role_async(owner_url: str, role: str, *, password: str | None = None) -> None:
+async def grant_app_role_async(
+    owner_url: str, role: str, *, password: str | None = None, all_tenants: bool = True
+) -> None:
     """As the owner (``owner_url``): create ``role`` if it is missing and ``password`` is given,
     check that row level security binds it, and grant it row access to every table and
-    sequence in the current schema, now and (default privileges) created later by the owner."""
+    sequence in the current schema, now and (default privileges) created later by the owner.
+    ``all_tenants``: make it a member of boka_all_tenants, or (False) make sure it is not."""
     connection = await asyncpg.connect(_asyncpg_dsn(owner_url))
     try:
         async with connection.transaction():
             await _ensure_role(connection, role, password)
             await _check_role(connection, role)
             await _grant(connection, role)
+            await _set_all_tenants_membership(connection, role, all_tenants)
     finally:
         await connection.close()
 
 
-def grant_app_role(owner_url: str, role: str, *, password: str | None = None) -> None:
+def grant_app_role(owner_url: str, role: str, *, password: str | None = None, all_tenants: bool = True) -> None:
     """``grant_app_role_async`` for callers without a running event loop."""
-    asyncio.run(grant_app_role_async(owner_url, role, password=password))
+    asyncio.run(grant_app_role_async(owner_url, role, password=password, all_tenants=all_tenants))
+
+
+async def _set_all_tenants_membership(connection: asyncpg.Connection, role: str, member: bool) -> None:
+    if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", ALL_TENANTS_ROLE):
+        return  # the schema predates it (boka/rls.py creates it with the policies)
+    is_member = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE g.rolname = $1 AND r.rolname = $2)",
+        ALL_TENANTS_ROLE, role,
+    )
+    if member == is_member:
+        return
+    template = "GRANT %I TO %I" if member else "REVOKE %I FROM %I"
+    await connection.execute(
+        await connection.fetchval("SELECT format($1::text, $2::text, $3::text)", template, ALL_TENANTS_ROLE, role)
+    )
 
 
 async def _ensure_role(connection: asyncpg.Connection, role: str, password: str | None) -> None:

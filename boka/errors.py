@@ -54,6 +54,10 @@ class UserErrorCode(str, enum.Enum):
     MFA_CHALLENGE_EXPIRED = "MFA_CHALLENGE_EXPIRED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
     PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
+    # Booking policies (boka/booking/policies.py)
+    RESCHEDULE_NOT_ALLOWED = "RESCHEDULE_NOT_ALLOWED"  # inside the window, the service refuses
+    CUSTOMER_OVERLAP = "CUSTOMER_OVERLAP"  # the customer already has an appointment then
+    NO_AVAILABILITY = "NO_AVAILABILITY"  # a quote for a time nobody can take
     INVALID_TOKEN = "INVALID_TOKEN"  # a single-use link that is unknown, used, revoked or expired
     CURRENCY_IN_USE = "CURRENCY_IN_USE"
     LAST_OWNER = "LAST_OWNER"

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from alembic import command
 from boka.config import Settings, get_settings
-from boka.dbroles import AppRoleError, app_role_of, grant_app_role
+from boka.dbroles import AppRoleError, app_role_of, background_role_of, grant_app_role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +40,20 @@ def upgrade_to_head(database_url: str) -> None:
 
 
 def migrate(settings: Settings, *, create_app_role: bool = False) -> str | None:
-    """Upgrade to head as the owner, then grant the app's own role (if it has one) its
-    privileges. Returns that role's name. Must not be called from a running event loop."""
+    """Upgrade to head as the owner, then grant the app's own role (if it has one) and the
+    background role (if it has one) their privileges; only the background role, or the app
+    role when there is none, may see every tenant. Returns the app role's name. Must not be
+    called from a running event loop."""
     upgrade_to_head(settings.migration_url)
     role = app_role_of(settings)
+    background = background_role_of(settings)
     if role is not None:
         password = make_url(settings.database_url).password if create_app_role else None
-        grant_app_role(settings.migration_url, role, password=password)
+        grant_app_role(settings.migration_url, role, password=password,
+                       all_tenants=background is None or background == role)
+    if background is not None and background != role:
+        password = make_url(settings.background_url).password if create_app_role else None
+        grant_app_role(settings.migration_url, background, password=password, all_tenants=True)
     return role
 
 
@@ -55,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--create-app-role",
         action="store_true",
-        help="create the role named in BOKA_DATABASE_URL (with its password) if it is missing",
+        help="create the roles named in BOKA_DATABASE_URL and BOKA_BACKGROUND_DATABASE_URL "
+        "(with their passwords) if they are missing",
     )
     args = parser.parse_args(argv)
     settings = get_settings()

@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from boka.config import Settings
-from boka.db import Database, create_engine
+from boka.db import Database, create_background_engine, create_engine
 from boka.events.live import Live
 from boka.identity.cache import IdentityCache
 from boka.identity.policy import IdentityPolicy
@@ -64,7 +64,7 @@ class Runtime:
             if settings.redis_url
             else InProcessJobQueue()
         )
-        database = Database(create_engine(settings))
+        database = Database(create_engine(settings), background_engine=create_background_engine(settings))
         identity_cache = IdentityCache(ttl=settings.identity_cache_seconds, redis=redis)
         database.on_commit(identity_cache.after_commit)
         runtime = cls(

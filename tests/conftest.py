@@ -114,10 +114,16 @@ async def _drop_database(name: str) -> None:
 def app_role() -> Iterator[str]:
     """The run's app role (cluster-wide, hence a unique name). Dropped after every database of
     the run (``fresh_postgres`` depends on it, so it is torn down first), which takes its
-    privileges and default privileges with them."""
+    privileges and default privileges with them. Its background role (the one that may see
+    every tenant) is named after it with ``_bg``."""
     name = f"boka_test_app_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     yield name
     _run(_drop_role(name))
+    _run(_drop_role(background_role(name)))
+
+
+def background_role(app_role: str) -> str:
+    return f"{app_role}_bg"
 
 
 async def _drop_role(name: str) -> None:
@@ -147,8 +153,10 @@ def fresh_postgres(app_role: str) -> Iterator[Callable[[], str]]:
         _run(_drop_database(name))
 
 
-# The URL the app uses (as the run's app role) -> the owner's URL of the same database.
+# The URL the app uses (as the run's app role) -> the owner's URL of the same database, and
+# the background role's (the one that may see every tenant, see boka/dbroles.py).
 _OWNER_URLS: dict[str, str] = {}
+BACKGROUND_URLS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -162,9 +170,15 @@ def postgres_url(fresh_postgres: Callable[[], str], app_role: str) -> str:
         .set(username=app_role, password=uuid.uuid4().hex)
         .render_as_string(hide_password=False)
     )
-    settings = settings_for(app_url, migration_database_url=owner_url)
-    _run(asyncio.to_thread(migrate, settings, create_app_role=True))
+    background_url = (
+        make_url(owner_url)
+        .set(username=background_role(app_role), password=uuid.uuid4().hex)
+        .render_as_string(hide_password=False)
+    )
     _OWNER_URLS[app_url] = owner_url
+    BACKGROUND_URLS[app_url] = background_url
+    settings = settings_for(app_url)
+    _run(asyncio.to_thread(migrate, settings, create_app_role=True))
     return app_url
 
 
@@ -178,6 +192,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "migration_database_url": _OWNER_URLS.get(database_url),
+        "background_database_url": BACKGROUND_URLS.get(database_url),
         "redis_url": TEST_REDIS_URL,
         "graphiql": True,
         "secret_key": TEST_SECRET_KEY,

@@ -126,6 +126,10 @@ def test_migrations_run_as_the_owner_and_the_app_as_another_role():
         assert "BOKA_MIGRATION_DATABASE_URL" not in env, (
             f"{name} must not be given the owner's credentials"
         )
+        background_user = _database_user(env["BOKA_BACKGROUND_DATABASE_URL"])
+        assert background_user not in (owner, app_user), (
+            f"{name}'s all-tenant work must connect as a role of its own (issue 12 item 10)"
+        )
 
 
 def test_every_mounted_deploy_file_exists():

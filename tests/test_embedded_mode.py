@@ -88,7 +88,7 @@ def test_embedded_server_serves_the_demo_owner(embedded_server: Any) -> None:
         "tenant": {"slug": "demo", "name": "Demo Studio"},
         "role": "OWNER",
     }
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "live": "ok"}
     output = _stop(process)
     assert "new demo tenant" in output and owner.email in output and DEMO_PASSWORD in output
 

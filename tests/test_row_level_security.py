@@ -24,7 +24,7 @@ from boka.dbroles import AppRoleError, grant_app_role_async
 from boka.migrations import PROJECT_ROOT
 from boka.models.bookings import Customer
 from boka.models.tenancy import Role, Tenant
-from boka.rls import GLOBAL_TABLES_WITH_TENANT_ID, POLICY_NAME
+from boka.rls import ALL_TENANTS_POLICY_NAME, ALL_TENANTS_ROLE, GLOBAL_TABLES_WITH_TENANT_ID, POLICY_NAME
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_DATABASE_URL, _asyncpg_dsn, execute_as_owner
 from tests.servers import clean_env
@@ -61,6 +61,33 @@ async def test_a_query_without_a_tenant_filter_sees_only_its_tenants_rows(
     assert await _booking_tenants(database, tenant_id=salon.id) == [salon.id]
     assert await _booking_tenants(database, tenant_id=studio.id) == [studio.id]
     assert await _booking_tenants(database) == []  # no tenant named: nothing, not everything
+    assert sorted(await _booking_tenants(database, all_tenants=True)) == sorted([salon.id, studio.id])
+
+
+async def test_the_request_role_cannot_switch_to_all_tenants(gql: GraphQLClient, world: World) -> None:
+    """Issue 12 item 10: ``SET LOCAL app.all_tenants = 'on'`` in a transaction of the role that
+    serves tenant requests sees nothing of any tenant, nor may it write; only the background
+    role, which ``Database.transaction(all_tenants=True)`` connects as, sees them all."""
+    salon = await _tenant_with_booking(gql, world, "salon")
+    studio = await _tenant_with_booking(gql, world, "studio")
+    database = world.runtime.database
+    assert database.background_engine is not None
+    async with database.engine.connect() as connection:  # the request role, switch on by hand
+        async with connection.begin():
+            await connection.execute(sa.text("SET LOCAL app.all_tenants = 'on'"))
+            assert (await connection.execute(sa.text("SELECT count(*) FROM bookings"))).scalar() == 0
+            await connection.execute(sa.text(f"SET LOCAL app.tenant_id = '{salon.id}'"))
+            seen = (await connection.execute(sa.text("SELECT DISTINCT tenant_id FROM bookings"))).scalars().all()
+            assert seen == [salon.id]  # its own tenant's, never the studio's
+            updated = await connection.execute(
+                sa.text("UPDATE customers SET first_name = 'x' WHERE tenant_id = :studio"), {"studio": studio.id})
+            assert updated.rowcount == 0
+    user = {}
+    for name, engine in (("request", database.engine), ("background", database.background_engine)):
+        async with engine.connect() as connection:
+            user[name] = (await connection.execute(sa.text(
+                "SELECT pg_has_role(current_user, 'boka_all_tenants', 'MEMBER')"))).scalar()
+    assert user == {"request": False, "background": True}
     assert sorted(await _booking_tenants(database, all_tenants=True)) == sorted([salon.id, studio.id])
 
 
@@ -151,13 +178,12 @@ async def test_every_table_with_a_tenant_id_has_the_forced_policy(world: World) 
                   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                               AND a.attname = 'tenant_id' AND NOT a.attisdropped)"""
         )
-        policies = {
-            row["tablename"]: row
-            for row in await connection.fetch(
-                "SELECT tablename, policyname, permissive, roles, cmd, qual, with_check "
-                "FROM pg_policies WHERE schemaname = 'public'"
-            )
-        }
+        policies: dict[str, dict[str, Any]] = {}
+        for row in await connection.fetch(
+            "SELECT tablename, policyname, permissive, roles, cmd, qual, with_check "
+            "FROM pg_policies WHERE schemaname = 'public'"
+        ):
+            policies.setdefault(row["tablename"], {})[row["policyname"]] = row
     finally:
         await connection.close()
 
@@ -169,12 +195,19 @@ async def test_every_table_with_a_tenant_id_has_the_forced_policy(world: World) 
         table = row["relname"]
         if table in GLOBAL_TABLES_WITH_TENANT_ID:
             continue
-        policy = policies.get(table)
+        table_policies = policies.get(table, {})
+        policy = table_policies.get(POLICY_NAME)
+        everyone = table_policies.get(ALL_TENANTS_POLICY_NAME)
         protected = (
             row["relrowsecurity"] and row["relforcerowsecurity"] and policy is not None
-            and policy["policyname"] == POLICY_NAME and policy["permissive"] == "PERMISSIVE"
+            and set(table_policies) == {POLICY_NAME, ALL_TENANTS_POLICY_NAME}
+            and policy["permissive"] == "PERMISSIVE"
             and policy["cmd"] == "ALL" and list(policy["roles"]) == ["public"]
             and "app.tenant_id" in policy["qual"] and "app.tenant_id" in policy["with_check"]
+            # the switch to every tenant is not in the policy that binds every role ...
+            and "app.all_tenants" not in policy["qual"] + policy["with_check"]
+            # ... only in the one for members of boka_all_tenants
+            and list(everyone["roles"]) == [ALL_TENANTS_ROLE]
         )
         if not protected:
             unprotected.append(table)

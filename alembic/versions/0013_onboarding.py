@@ -5,7 +5,7 @@ invitations, and when a user's email was verified.
 ``invitations`` is tenant-owned and under the tenant policy.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-30 20:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from boka.rls import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0013'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

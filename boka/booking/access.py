@@ -19,7 +19,8 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
     """A WHERE clause: the request tenant's bookings that the principal's scope reaches.
 
     Customers see their own (bookings made for the customer record linked to their account,
-    since it was linked: emails are unverified, so earlier guest bookings stay hidden), staff
+    since it was linked: emails are unverified, so earlier guest bookings stay hidden, and so
+    do later ones a guest made under that email until the guest proved it), staff
     the ones assigned to them, managers and owners the whole tenant.
     """
     tenant = principal.require_tenant()
@@ -41,7 +42,7 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
         Customer.user_id == user.id,
         Booking.created_at >= Customer.user_linked_at,
     )
-    return sa.and_(in_tenant, own)
+    return sa.and_(in_tenant, own, Booking.awaiting_email_proof.is_(False))
 
 
 def is_staff_side_principal(principal: Principal) -> bool:
@@ -126,4 +127,5 @@ class BookingViewer:
             and facts.customer_user_id == self.user_id
             and facts.customer_linked_at is not None
             and booking.created_at >= facts.customer_linked_at
+            and not booking.awaiting_email_proof
         )

@@ -90,28 +90,7 @@ async def load_availability_inputs(
     staff_ids = [member.id for member in staff]
     wide_start = window.start - LONGEST_BLOCK
     wide_end = window.end + LONGEST_BLOCK
-
-    weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
-    override_rows: dict[tuple[uuid.UUID, Any], list[tuple[bool, Any, Any]]] = defaultdict(list)
-    time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
-    first_day = (wide_start - timedelta(days=1)).date()
-    last_day = (wide_end + timedelta(days=1)).date()
-    schedules = _schedule_rows(staff_ids, first_day, last_day, wide_start, wide_end)
-    for row in await db.execute(schedules):
-        kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row
-        if kind == "weekly":
-            weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=flag))
-        elif kind == "override":
-            override_rows[(staff_id, day)].append((flag, start, end))
-        else:
-            time_off[staff_id].append(TimeRange(starts_at, ends_at))
-    overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
-    for (staff_id, day), rows in override_rows.items():
-        day_off = any(off for off, _, _ in rows)
-        intervals = tuple(
-            sorted((start, end) for off, start, end in rows if not off and start and end)
-        )
-        overrides[staff_id].append(DayOverride(day, day_off, () if day_off else intervals))
+    schedules = await load_schedules(db, staff_ids, TimeRange(wide_start, wide_end))
 
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
     resource_busy: list[BusyBlock] = []
@@ -127,22 +106,59 @@ async def load_availability_inputs(
             busy[staff_id].append(block)
             seats_taken[slot_key] += seats
 
-    calendars = [
-        StaffCalendar(
-            staff_id=member.id,
-            time_zone=member.time_zone,
-            weekly=tuple(weekly[member.id]),
-            overrides=tuple(overrides[member.id]),
-            time_off=tuple(time_off[member.id]),
-            busy=tuple(busy[member.id]),
-        )
-        for member in staff
-    ]
+    calendars = [schedules.calendar(member, busy=tuple(busy[member.id])) for member in staff]
     return AvailabilityInputs(
         calendars=calendars,
         resource_busy=resource_busy,
         seats_taken=dict(seats_taken),
     )
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Staff members' weekly hours, date overrides and time off, by staff member id."""
+
+    weekly: dict[uuid.UUID, list[WeeklyInterval]]
+    overrides: dict[uuid.UUID, list[DayOverride]]
+    time_off: dict[uuid.UUID, list[TimeRange]]
+
+    def calendar(self, member: StaffMember, busy: tuple[BusyBlock, ...] = ()) -> StaffCalendar:
+        return StaffCalendar(
+            staff_id=member.id,
+            time_zone=member.time_zone,
+            weekly=tuple(self.weekly.get(member.id, ())),
+            overrides=tuple(self.overrides.get(member.id, ())),
+            time_off=tuple(self.time_off.get(member.id, ())),
+            busy=busy,
+        )
+
+
+async def load_schedules(
+    db: AsyncSession, staff_ids: list[uuid.UUID], window: TimeRange
+) -> Schedules:
+    """The schedules of ``staff_ids`` that can matter in ``window``, in one statement."""
+    weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
+    override_rows: dict[tuple[uuid.UUID, Any], list[tuple[bool, Any, Any]]] = defaultdict(list)
+    time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
+    first_day = (window.start - timedelta(days=1)).date()
+    last_day = (window.end + timedelta(days=1)).date()
+    rows = _schedule_rows(staff_ids, first_day, last_day, window.start, window.end)
+    for row in await db.execute(rows):
+        kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row
+        if kind == "weekly":
+            weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=flag))
+        elif kind == "override":
+            override_rows[(staff_id, day)].append((flag, start, end))
+        else:
+            time_off[staff_id].append(TimeRange(starts_at, ends_at))
+    overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
+    for (staff_id, day), entries in override_rows.items():
+        day_off = any(off for off, _, _ in entries)
+        intervals = tuple(
+            sorted((start, end) for off, start, end in entries if not off and start and end)
+        )
+        overrides[staff_id].append(DayOverride(day, day_off, () if day_off else intervals))
+    return Schedules(dict(weekly), dict(overrides), dict(time_off))
 
 
 def select_resource_ids(service: Service) -> sa.Select[tuple[uuid.UUID]]:

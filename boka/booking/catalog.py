@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.booking.policies import LateReschedule
 from boka.errors import NotFound, UserErrorCode, UserInputError
 from boka.events.catalog import announce_service_change
 from boka.identity.principal import Principal
@@ -66,6 +67,7 @@ class ServiceFields:
     requires_confirmation: bool | None = None
     free_cancel_hours: int | None = None
     late_cancel_refund_percent: int | None = None
+    late_reschedule: LateReschedule | None = None
 
 
 # --- access and lookups, shared by the catalogue, schedules and pricing administration ---
@@ -196,6 +198,8 @@ def _apply_service_fields(service: Service, changes: ServiceFields) -> None:
             value = clean_text(value, "description", max_length=5000, min_length=0)
         elif item.name == "currency":
             check_currency(value, "price.currency")
+        elif item.name == "late_reschedule":
+            value = LateReschedule(value).value
         elif item.name in SERVICE_LIMITS:
             field, low, high = SERVICE_LIMITS[item.name]
             check_range(value, field, low, high)

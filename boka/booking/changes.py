@@ -20,10 +20,12 @@ from boka.booking.engine import (
 )
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
-from boka.booking.links import booking_id_from_token
+from boka.booking.links import linked_booking
+from boka.booking.policies import RescheduleTerms, refuse_customer_overlap, reschedule_terms
+from boka.booking.quotes import release_code, requote_booking
 from boka.booking.session_seats import open_sessions, take_session_seats
 from boka.booking.slots import find_slots
-from boka.errors import NotFound, UserErrorCode, UserInputError
+from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
@@ -38,14 +40,15 @@ class BookingRef:
 
     booking_id: uuid.UUID
     via_link: bool = False
+    proves_email: bool = False  # the link emailed to the booking's address (links.py)
 
 
 def booking_ref(booking_id: uuid.UUID | None, link_token: str | None, secret: str) -> BookingRef:
     if link_token:
-        linked = booking_id_from_token(secret, link_token)
-        if linked is None or (booking_id is not None and booking_id != linked):
+        linked = linked_booking(secret, link_token)
+        if linked is None or (booking_id is not None and booking_id != linked.booking_id):
             raise NotFound("This booking link is not valid.")
-        return BookingRef(linked, via_link=True)
+        return BookingRef(linked.booking_id, via_link=True, proves_email=linked.proves_email)
     if booking_id is None:
         raise NotFound("No such booking.")
     return BookingRef(booking_id)
@@ -70,7 +73,26 @@ async def load_booking(
     booking = (await db.execute(statement)).scalar_one_or_none()
     if booking is None:
         raise NotFound("No such booking.")
+    if for_update and ref.proves_email:
+        booking.awaiting_email_proof = False
     return booking
+
+
+async def prove_booking_email(db: AsyncSession, principal: Principal, ref: BookingRef) -> Booking:
+    """A guest opened the link emailed to the booking's address: the address is theirs, so
+    the booking now shows in the list of the account of that email (if there is one)."""
+    booking = await load_booking(db, principal, ref)
+    if ref.proves_email and booking.awaiting_email_proof:
+        booking.awaiting_email_proof = False
+        await db.flush()
+    return booking
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    booking: Booking
+    previous_price_cents: int
+    terms: RescheduleTerms
 
 
 async def reschedule_booking(
@@ -81,20 +103,34 @@ async def reschedule_booking(
     start: datetime,
     staff_id: uuid.UUID | None,
     now: datetime,
-) -> Booking:
+    override_policy: bool = False,
+) -> Rescheduled:
     """Move an active booking to another start (and optionally another staff member).
-    The price stays as it was frozen at booking time."""
+
+    Inside the cancellation window the service's policy applies (``policies.reschedule_terms``:
+    refused, or allowed with the late fee), unless staff override it. The price is quoted
+    again at the new time (the booking's discount code still applies) plus any fee; the
+    caller settles money already paid against it (``boka.payments.reschedules``)."""
     booking = await load_booking(db, principal, ref, for_update=True)
     if booking.status not in ACTIVE_STATUSES:
         raise UserInputError(
             UserErrorCode.INVALID_TRANSITION, f"A {booking.status.value} booking cannot move."
         )
     _refuse_after_start_unless_staff(principal, ref, booking, now, "moved")
+    if override_policy and (ref.via_link or not is_staff_side_principal(principal)):
+        raise Forbidden("Only staff, managers and owners can override the booking policy.")
     service = await service_of(db, booking)
+    terms = reschedule_terms(service, booking, now=now, override=override_policy)
     if service.capacity > 1:
-        return await _move_to_session(
+        previous_price = booking.price_cents
+        moved = await _move_to_session(
             db, principal, booking, service, start=start, staff_id=staff_id, now=now
         )
+        if terms.fee_cents:  # a class keeps its price; a late move still costs the fee
+            moved.price_cents += terms.fee_cents
+            moved.kept_fee_cents += terms.fee_cents
+            await db.flush()
+        return Rescheduled(booking=moved, previous_price_cents=previous_price, terms=terms)
     target_staff = staff_id or booking.staff_id
     slots = await find_slots(
         db, service, window=TimeRange(start, start + timedelta(seconds=1)), now=now,
@@ -113,8 +149,16 @@ async def reschedule_booking(
         "start": booking.start_time.isoformat(),
         "end": booking.end_time.isoformat(),
         "staff_id": str(booking.staff_id),
+        "price_cents": booking.price_cents,
     }
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
+    tenant = principal.require_tenant()
+    await refuse_customer_overlap(
+        db, tenant, customer_id=booking.customer_id, start=start, end=start + duration,
+        ignore_booking_id=booking.id,
+    )
+    requoted = await requote_booking(db, tenant, service, link, booking, start=start)
+    kept_fees = booking.kept_fee_cents + terms.fee_cents
     block = (
         start - timedelta(minutes=service.buffer_before_minutes),
         start + duration + timedelta(minutes=service.buffer_after_minutes),
@@ -126,6 +170,8 @@ async def reschedule_booking(
         booking.end_time = start + duration
         booking.block_start, booking.block_end = block
         booking.slot_key = slot_key_for(booking.id)
+        booking.price_cents = requoted.quote.total + kept_fees
+        booking.kept_fee_cents = kept_fees
         booking.updated_at = now
         await db.flush()
         await db.execute(
@@ -137,9 +183,11 @@ async def reschedule_booking(
     if not await claim_time(db, move, staff_id=target_staff, block=block):
         raise slot_unavailable()
     await record(db, booking, principal, "rescheduled", booking.status, details={
-        "from": previous, "to": {"start": start.isoformat(), "staff_id": str(target_staff)},
+        "from": previous,
+        "to": {"start": start.isoformat(), "staff_id": str(target_staff), "price_cents": booking.price_cents},
+        **terms.history(),
     })
-    return booking
+    return Rescheduled(booking=booking, previous_price_cents=previous["price_cents"], terms=terms)
 
 
 async def _move_to_session(
@@ -186,8 +234,10 @@ async def cancel_booking(
     db: AsyncSession, principal: Principal, ref: BookingRef, *, reason: str, now: datetime,
     terms: CancellationTerms | None = None,
 ) -> tuple[Booking, CancellationTerms]:
-    """Cancel and free the time. The service's policy decides the refund share, unless the
-    business cancels and gives ``terms`` itself (a cancelled class session refunds in full)."""
+    """Cancel, free the time and give the discount code's use back. The service's policy
+    decides the refund share of what was paid (``CancellationTerms``; the caller settles it),
+    unless the business cancels and gives ``terms`` itself (a cancelled class session refunds
+    in full)."""
     if len(reason) > MAX_REASON:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "The reason is too long.", "reason")
     booking = await load_booking(db, principal, ref, for_update=True)
@@ -196,13 +246,17 @@ async def cancel_booking(
     previous = booking.status
     check_transition(previous, BookingStatus.CANCELLED)
     if terms is None:
-        terms = cancellation_terms(service, price_cents=booking.price_cents, start=booking.start_time, now=now)
+        terms = cancellation_terms(
+            service, start=booking.start_time, now=now, kept_fee_cents=booking.kept_fee_cents,
+        )
     booking.status = BookingStatus.CANCELLED
     booking.cancellation_reason = reason.strip() or None
     booking.updated_at = now
     await _release_time(db, booking, service.capacity)
+    released_code = await release_code(db, booking.id)
     await record(db, booking, principal, "cancelled", previous, details={
-        "reason": reason, "refund_percent": terms.refund_percent, "refund_cents": terms.refund_cents,
+        "reason": reason, "refund_percent": terms.refund_percent,
+        "kept_fee_cents": terms.kept_fee_cents, "released_discount_code": released_code,
     })
     return booking, terms
 
@@ -247,6 +301,10 @@ async def system_transition(
     if target not in ACTIVE_STATUSES:
         service = await service_of(db, booking)
         await _release_time(db, booking, service.capacity)
+    if target == BookingStatus.CANCELLED:  # e.g. an unpaid hold expired: the code is free again
+        released = await release_code(db, booking.id)
+        if released is not None:
+            details = {**(details or {}), "released_discount_code": released}
     await record(db, booking, SYSTEM, action, previous, details=details)
 
 

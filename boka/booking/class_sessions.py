@@ -205,7 +205,7 @@ async def cancel_class_session(
     await db.flush()
     cancelled = []
     for booking in await _active_bookings(db, session):
-        full_refund = CancellationTerms(refund_percent=100, refund_cents=booking.price_cents, free=True)
+        full_refund = CancellationTerms(refund_percent=100, kept_fee_cents=0, free=True)
         cancelled.append(await cancel_booking(
             db, principal, BookingRef(booking.id), reason=reason or "The class was cancelled.",
             now=now, terms=full_refund,

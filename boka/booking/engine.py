@@ -25,6 +25,7 @@ from boka.booking.availability import TimeRange, private_slot_key
 from boka.booking.calendars import staff_for_service
 from boka.booking.customers import find_or_create_customer
 from boka.booking.history import record
+from boka.booking.policies import refuse_customer_overlap
 from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
@@ -115,13 +116,19 @@ async def create_booking(
     if not candidates:
         raise slot_unavailable()
     for member, link, session in candidates:
+        await refuse_customer_overlap(
+            db, tenant, customer_id=customer.id,
+            start=session.start_time if session else request.start,
+            end=session.end_time if session else
+            request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
+        )
         priced = await price_booking(
             db, tenant, service, link,
             start=request.start, discount_code=request.discount_code,
             customer_id=customer.id, now=now, seats=request.seats,
         )
         booking = _new_booking(
-            tenant, service, member, link, customer, request, priced.quote.total, principal, now,
+            tenant, service, member, link, customer, request, priced.quote, principal, now,
             session,
         )
         if await _try_to_hold(db, booking, service, session):
@@ -139,13 +146,17 @@ async def quote_booking(
 ) -> Quote:
     """What createBooking would charge for this request right now: priced for the staff
     member it would pick (the named one, or the first in the fair order when any staff may
-    take it), or at the service's own price when nobody can take that start."""
+    take it). A start nobody can take gets no price: a NO_AVAILABILITY user error."""
     tenant = principal.require_tenant()
     service = await load_service(db, tenant, request.service_id)
     candidates = await _candidates_in_fair_order(db, principal, service, request, now=now)
-    if not candidates and request.staff_id is not None:
-        candidates = await staff_for_service(db, service, request.staff_id)
-    link = candidates[0][1] if candidates else None
+    if not candidates:
+        raise UserInputError(
+            UserErrorCode.NO_AVAILABILITY,
+            "Nobody can take this time, so it has no price; pick a time from the availability.",
+            "start",
+        )
+    link = candidates[0][1]
     priced = await price_booking(
         db, tenant, service, link, start=request.start, discount_code=request.discount_code,
         customer_id=None, now=now, seats=request.seats,
@@ -155,7 +166,7 @@ async def quote_booking(
 
 def _new_booking(
     tenant: Tenant, service: Service, member: StaffMember, link: StaffService,
-    customer: Customer, request: BookingRequest, price: int, principal: Principal, now: datetime,
+    customer: Customer, request: BookingRequest, price: Quote, principal: Principal, now: datetime,
     session: ClassSession | None = None,
 ) -> Booking:
     booking_id = uuid.uuid4()
@@ -166,8 +177,9 @@ def _new_booking(
             status=_initial_status(service, request),
             start_time=session.start_time, end_time=session.end_time,
             block_start=session.block_start, block_end=session.block_end,
-            slot_key=session.slot_key, seats=request.seats, price_cents=price,
-            currency=service.currency, notes=request.notes,
+            slot_key=session.slot_key, seats=request.seats, price_cents=price.total,
+            list_price_cents=price.base, currency=service.currency, notes=request.notes,
+            awaiting_email_proof=principal.user is None,  # see links.py
             created_by_user_id=principal.user.id if principal.user else None,
             created_at=now, updated_at=now,
         )
@@ -186,9 +198,12 @@ def _new_booking(
         block_end=start + duration + timedelta(minutes=service.buffer_after_minutes),
         slot_key=slot_key_for(booking_id),
         seats=request.seats,
-        price_cents=price,
+        price_cents=price.total,
+        list_price_cents=price.base,
         currency=service.currency,
         notes=request.notes,
+        # a guest's email is unproven until they use the link emailed to it (links.py)
+        awaiting_email_proof=principal.user is None,
         created_by_user_id=principal.user.id if principal.user else None,
         created_at=now,
         updated_at=now,

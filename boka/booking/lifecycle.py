@@ -31,19 +31,25 @@ def check_transition(current: BookingStatus, target: BookingStatus) -> None:
 
 @dataclass(frozen=True)
 class CancellationTerms:
-    refund_percent: int  # share of what was paid that goes back to the customer
-    refund_cents: int
+    """What the policy gives back of the money actually paid. Nothing paid, nothing back:
+    the terms say the share, ``refund_of`` turns a paid amount into the refund."""
+
+    refund_percent: int  # share of what was paid (less kept fees) that goes back
+    kept_fee_cents: int  # fees of late moves (policies.LateReschedule.FEE), kept in any case
     free: bool
+
+    def refund_of(self, paid_cents: int) -> int:
+        """Integer arithmetic, rounded down in the business's favour."""
+        return max(paid_cents - self.kept_fee_cents, 0) * self.refund_percent // 100
 
 
 def cancellation_terms(
-    service: Service, *, price_cents: int, start: datetime, now: datetime
+    service: Service, *, start: datetime, now: datetime, kept_fee_cents: int = 0
 ) -> CancellationTerms:
-    """Free (full refund) until ``free_cancel_hours`` before the start; after that the
-    service's late-cancellation refund share. Integer arithmetic, rounded down in the
-    business's favour."""
+    """Free (full refund, less the fees of late moves) until ``free_cancel_hours`` before the
+    start; after that the service's late-cancellation refund share. A booking moved late for
+    a fee keeps that fee even when it is cancelled far ahead of its new start, so moving and
+    then cancelling never costs less than cancelling late straight away."""
     free = now <= start - timedelta(hours=service.free_cancel_hours)
     percent = 100 if free else service.late_cancel_refund_percent
-    return CancellationTerms(
-        refund_percent=percent, refund_cents=price_cents * percent // 100, free=free
-    )
+    return CancellationTerms(refund_percent=percent, kept_fee_cents=kept_fee_cents, free=free)

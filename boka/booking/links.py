@@ -2,6 +2,12 @@
 
 A token is the booking id plus an HMAC-SHA256 of it under the tenant-independent secret key;
 nothing is stored, and changing BOKA_SECRET_KEY revokes every link.
+
+Two kinds, both good for managing the booking:
+- ``bkm_`` (manage): returned to whoever made the booking; it proves nothing about the email.
+- ``bkp_`` (proof): only ever sent to the booking's email, so using it proves that whoever
+  holds it reads that mailbox. Until then a guest's booking stays out of the list of the
+  account that owns the email (``Booking.awaiting_email_proof``).
 """
 
 from __future__ import annotations
@@ -10,33 +16,57 @@ import base64
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 TOKEN_PREFIX = "bkm_"
+PROOF_PREFIX = "bkp_"
+_PURPOSES = {TOKEN_PREFIX: b"manage-booking:", PROOF_PREFIX: b"prove-booking-email:"}
 
 
-def _signature(secret: str, booking_id: uuid.UUID) -> str:
-    digest = hmac.new(secret.encode(), b"manage-booking:" + booking_id.bytes, hashlib.sha256)
+@dataclass(frozen=True)
+class LinkedBooking:
+    booking_id: uuid.UUID
+    proves_email: bool  # a proof token, which only the booking's email ever received
+
+
+def _signature(secret: str, booking_id: uuid.UUID, prefix: str) -> str:
+    digest = hmac.new(secret.encode(), _PURPOSES[prefix] + booking_id.bytes, hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()[:24]).decode().rstrip("=")
 
 
-def manage_token(secret: str, booking_id: uuid.UUID) -> str:
+def _token(secret: str, booking_id: uuid.UUID, prefix: str) -> str:
     encoded_id = base64.urlsafe_b64encode(booking_id.bytes).decode().rstrip("=")
-    return f"{TOKEN_PREFIX}{encoded_id}.{_signature(secret, booking_id)}"
+    return f"{prefix}{encoded_id}.{_signature(secret, booking_id, prefix)}"
 
 
-def booking_id_from_token(secret: str, token: str) -> uuid.UUID | None:
+def manage_token(secret: str, booking_id: uuid.UUID) -> str:
+    return _token(secret, booking_id, TOKEN_PREFIX)
+
+
+def proof_token(secret: str, booking_id: uuid.UUID) -> str:
+    """The token of the link emailed to the booking's address (never returned by the API)."""
+    return _token(secret, booking_id, PROOF_PREFIX)
+
+
+def linked_booking(secret: str, token: str) -> LinkedBooking | None:
     """The booking a token is for, or None if it is malformed or its signature is wrong."""
-    if not token.startswith(TOKEN_PREFIX) or "." not in token:
+    prefix = token[:4]
+    if prefix not in _PURPOSES or "." not in token:
         return None
-    encoded_id, signature = token[len(TOKEN_PREFIX):].split(".", 1)
+    encoded_id, signature = token[len(prefix):].split(".", 1)
     try:
         booking_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded_id + "=" * (-len(encoded_id) % 4)))
     except ValueError:
         return None
-    if not hmac.compare_digest(signature, _signature(secret, booking_id)):
+    if not hmac.compare_digest(signature, _signature(secret, booking_id, prefix)):
         return None
-    return booking_id
+    return LinkedBooking(booking_id, proves_email=prefix == PROOF_PREFIX)
+
+
+def booking_id_from_token(secret: str, token: str) -> uuid.UUID | None:
+    linked = linked_booking(secret, token)
+    return linked.booking_id if linked else None
 
 
 def manage_url(public_url: str, token: str, tenant_slug: str) -> str:

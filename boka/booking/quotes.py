@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking import pricing
 from boka.errors import UserErrorCode, UserInputError
-from boka.models.bookings import Customer
+from boka.models.bookings import Booking, Customer
 from boka.models.catalog import Service, StaffService
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule
 from boka.models.tenancy import Tenant
@@ -92,6 +92,34 @@ async def price_booking(
 ) -> PricedBooking:
     """The whole booking's price: the seat price times the seats is the base, so percentage
     rules scale with it while fixed adjustments and a code apply once per booking."""
+    code = (
+        await find_usable_code(db, tenant.id, discount_code, customer_id=customer_id, now=now)
+        if discount_code
+        else None
+    )
+    return await _priced(db, tenant, service, link, start=start, seats=seats, code=code)
+
+
+async def requote_booking(
+    db: AsyncSession, tenant: Tenant, service: Service, link: StaffService, booking: Booking,
+    *, start: datetime,
+) -> PricedBooking:
+    """A booking's price at another start (a reschedule): today's rules at the new time, with
+    the code the booking already redeemed (its use is not counted, or checked, again)."""
+    code = (
+        await db.execute(
+            sa.select(DiscountCode)
+            .join(DiscountRedemption, DiscountRedemption.discount_code_id == DiscountCode.id)
+            .where(DiscountRedemption.booking_id == booking.id)
+        )
+    ).scalars().first()
+    return await _priced(db, tenant, service, link, start=start, seats=booking.seats, code=code)
+
+
+async def _priced(
+    db: AsyncSession, tenant: Tenant, service: Service, link: StaffService | None, *,
+    start: datetime, seats: int, code: DiscountCode | None,
+) -> PricedBooking:
     rules = (
         await db.execute(
             sa.select(PricingRule).where(
@@ -99,11 +127,6 @@ async def price_booking(
             )
         )
     ).scalars()
-    code = (
-        await find_usable_code(db, tenant.id, discount_code, customer_id=customer_id, now=now)
-        if discount_code
-        else None
-    )
     unit = link.price_cents if link is not None and link.price_cents is not None else service.price_cents
     base = unit * seats
     quote = pricing.quote_price(
@@ -141,3 +164,24 @@ async def redeem_code(
             UserErrorCode.DISCOUNT_ALREADY_USED, "You have already used this code.", "discountCode"
         )
     db.add(DiscountRedemption(tenant_id=code.tenant_id, discount_code_id=code.id, customer_id=customer.id, booking_id=booking_id))
+
+
+async def release_code(db: AsyncSession, booking_id: uuid.UUID) -> str | None:
+    """A cancelled booking gives its code's use back: the redemption goes, the count drops
+    (never below 0). The code, if there was one, is returned for the history."""
+    redemption = (
+        await db.execute(sa.select(DiscountRedemption).where(DiscountRedemption.booking_id == booking_id))
+    ).scalars().first()
+    if redemption is None:
+        return None
+    code = (
+        await db.execute(
+            sa.update(DiscountCode)
+            .where(DiscountCode.id == redemption.discount_code_id, DiscountCode.uses > 0)
+            .values(uses=DiscountCode.uses - 1)
+            .returning(DiscountCode.code)
+        )
+    ).scalar_one_or_none()
+    await db.delete(redemption)
+    await db.flush()
+    return code

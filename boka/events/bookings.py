@@ -5,9 +5,11 @@ the one place every booking change passes through, in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.events.availability import (
@@ -15,14 +17,50 @@ from boka.events.availability import (
     services_affected_by_booking,
 )
 from boka.events.outbox import record_event
-from boka.events.types import BOOKING, booking_event_type
-from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus
+from boka.events.types import AVAILABILITY, BOOKING, booking_event_type, global_id
+from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus, Customer
+from boka.models.catalog import Service, StaffMember
+
+
+@dataclass(frozen=True)
+class BookingNames:
+    """What an integrator shows for a booking without asking the API back."""
+
+    customer: str
+    service: str
+    staff: str
+
+
+async def booking_names(db: AsyncSession, booking: Booking) -> BookingNames:
+    customer_first, customer_last, service, staff = (await db.execute(
+        sa.select(Customer.first_name, Customer.last_name, Service.name, StaffMember.display_name)
+        .select_from(Booking)
+        .join(Customer, Customer.id == Booking.customer_id)
+        .join(Service, Service.id == Booking.service_id)
+        .join(StaffMember, StaffMember.id == Booking.staff_id)
+        .where(Booking.id == booking.id)
+    )).one()
+    return BookingNames(" ".join(p for p in (customer_first, customer_last) if p), service, staff)
 
 
 def booking_payload(
-    booking: Booking, action: str, from_status: BookingStatus | None, actor_user_id: uuid.UUID | None
+    booking: Booking, action: str, from_status: BookingStatus | None, actor_user_id: uuid.UUID | None,
+    names: BookingNames | None = None,
 ) -> dict[str, Any]:
+    """Raw UUIDs (``*_id``, kept for existing integrations) and, for each object, its Relay
+    global id and name (``booking``, ``customer``, ``service``, ``staff``)."""
+    linked = {
+        "booking": {"id": global_id("Booking", booking.id)},
+        "customer": {"id": global_id("Customer", booking.customer_id),
+                     "name": names.customer if names else None},
+        "service": {"id": global_id("Service", booking.service_id),
+                    "name": names.service if names else None},
+        "staff": {"id": global_id("StaffMember", booking.staff_id),
+                  "name": names.staff if names else None},
+    }
     return {
+        **linked,
+        "price": {"amount": booking.price_cents, "currency": booking.currency},
         "booking_id": str(booking.id),
         "action": action,
         "status": BookingStatus(booking.status).value,
@@ -52,14 +90,17 @@ async def announce_booking_change(
         aggregate_type=BOOKING,
         aggregate_id=booking.id,
         type=booking_event_type(action),
-        payload=booking_payload(booking, action, from_status, actor_user_id),
+        payload=booking_payload(
+            booking, action, from_status, actor_user_id, await booking_names(db, booking)
+        ),
     )
     ranges, staff_ids = _held_time_changes(booking, from_status, details)
     if not ranges:
         return
     services = await services_affected_by_booking(db, staff_ids, booking.service_id)
     await record_availability_change(
-        db, tenant_id=booking.tenant_id, aggregate_type=BOOKING, aggregate_id=booking.id,
+        # its own stream, so the booking's own events number 1, 2, 3… without gaps
+        db, tenant_id=booking.tenant_id, aggregate_type=AVAILABILITY, aggregate_id=booking.id,
         service_ids=services, staff_ids=staff_ids,
         start=min(start for start, _ in ranges), end=max(end for _, end in ranges),
     )

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
 
 from boka.config import Settings
 from boka.db import Database
-from boka.events.broadcast import make_broadcast
+from boka.events.broadcast import broadcast_backend, make_broadcast
 from boka.events.consumers import load_consumer_modules
 from boka.events.fanout import BookingFanout
 from boka.events.hub import LiveHub
@@ -38,6 +38,13 @@ def events_channel(settings: Settings) -> str:
     return f"boka.events.{database}"
 
 
+class LiveConnection(Protocol):
+    """A client connection with live subscriptions (a websocket), told to reconnect when the
+    process's fan-out lost events."""
+
+    async def reconnect(self) -> None: ...
+
+
 def build_relay(settings: Settings, database: Database, broadcast: Broadcast | None) -> Relay:
     return Relay(
         database, broadcast, channel=events_channel(settings),
@@ -60,6 +67,27 @@ class Live:
         self._connecting: asyncio.Task[None] | None = None
         self.runtime: Runtime | None = None
         self.connected = False
+        self.connections: set[LiveConnection] = set()
+        self._reconnecting: set[asyncio.Task[None]] = set()
+
+    @property
+    def ready(self) -> bool:
+        """Subscribed to the broadcast channel now: events published reach this process."""
+        return self.connected and getattr(broadcast_backend(self.broadcast), "healthy", True)
+
+    def _channel_state(self, healthy: bool) -> None:
+        """The broadcast channel was lost (or is back). Whatever was published meanwhile never
+        reached this process's subscribers, so every live connection is told to reconnect (and
+        resync); until the channel is back, new ones are turned away (see boka/web/live_socket.py)."""
+        if healthy:
+            log.info("live fan-out subscribed again")
+            return
+        log.warning("live fan-out lost the broadcast channel; closing live connections",
+                    connections=len(self.connections))
+        for connection in list(self.connections):
+            task = asyncio.create_task(connection.reconnect(), name="boka-live-reconnect")
+            self._reconnecting.add(task)
+            task.add_done_callback(self._reconnecting.discard)
 
     async def start(self, runtime: Runtime | None = None) -> None:
         """Connect the broadcast and start the hub (and relay). If Redis is away the app still
@@ -80,6 +108,9 @@ class Live:
         await relay.run()
 
     async def _connect(self) -> None:
+        backend = broadcast_backend(self.broadcast)
+        if hasattr(backend, "on_state") and self._channel_state not in backend.on_state:
+            backend.on_state.append(self._channel_state)
         await self.broadcast.connect()
         try:
             await self.hub.start()

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.events.business_metrics import note_event
 from boka.events.wakeup import OUTBOX_CHANNEL, announce_outbox_written, first_write_of_transaction
 from boka.models.events import Event, EventStream
 from boka.models.types import utcnow
@@ -53,6 +54,7 @@ async def record_event(
         db.add(event)
         await db.flush()
         await announce_outbox_written(db)
+    note_event(db.sync_session, type)
     return event
 
 

@@ -31,6 +31,7 @@ from boka.events.outbox import as_message, unpublished
 from boka.models.events import Event
 from boka.models.types import utcnow
 from boka.observability.logging import get_logger
+from boka.observability.metrics import RELAY_LAG
 
 EVENTS_CHANNEL = "boka.events"
 # pg_try_advisory_lock key of the relay leader: any constant shared by all processes.
@@ -147,6 +148,8 @@ class Relay:
         """Publish one batch of unpublished events; the number handed out."""
         async with self.database.transaction(all_tenants=True) as db:
             events = list((await db.execute(unpublished(self.batch_size))).scalars())
+        oldest = events[0].occurred_at if events else None
+        RELAY_LAG.set(0 if oldest is None else max((utcnow() - oldest).total_seconds(), 0))
         done: list[int] = []
         try:
             for event in events:

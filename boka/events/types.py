@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import uuid
+
 BOOKING = "booking"
+AVAILABILITY = "availability"  # availability.changed of a booking: its own stream per booking
 SERVICE = "service"
 STAFF_MEMBER = "staff_member"
 CUSTOMER = "customer"
@@ -23,3 +27,9 @@ SECURITY_ALERT = "security.alert"
 
 def booking_event_type(action: str) -> str:
     return f"{BOOKING_EVENT_PREFIX}{action}"
+
+
+def global_id(type_name: str, row_id: uuid.UUID) -> str:
+    """The Relay global id the GraphQL API gives a row (base64 of ``Type:uuid``), so that an
+    integrator can pass an event's ids straight to ``node(id:)`` and the mutations."""
+    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()

@@ -125,7 +125,7 @@ async def _deliveries_for(
     )
 
 
-async def enqueue_deliveries(runtime: Runtime, deliveries: Sequence[WebhookDelivery]) -> None:
+async def enqueue_deliveries(runtime: Runtime, deliveries: Sequence[WebhookDelivery]) -> int:
     from boka.jobs.retry import RetryPolicy
     from boka.jobs.webhooks import deliver_webhook
 
@@ -133,12 +133,25 @@ async def enqueue_deliveries(runtime: Runtime, deliveries: Sequence[WebhookDeliv
     policy = RetryPolicy.exponential(
         settings.webhook_max_retries, base=settings.webhook_retry_base_seconds, cap=3600
     )
+    enqueued = 0
     for delivery in deliveries:
-        # One job per delivery round: enqueueing the same round again is a no-op.
-        await runtime.jobs.enqueue(
+        # One job per delivery round, named by the attempts made before the round began (a
+        # retry keeps the job's id): enqueueing the same round again is a no-op.
+        job = await runtime.jobs.enqueue(
             deliver_webhook, str(delivery.id), queue="default",
-            job_id=f"webhook-{delivery.id}-{delivery.attempts}", retry=policy,
+            job_id=f"webhook-{delivery.id}-{delivery.attempts - delivery.round_attempts}", retry=policy,
         )
+        enqueued += not job.duplicate
+    return enqueued
+
+
+async def pending_deliveries(db: AsyncSession) -> list[WebhookDelivery]:
+    """Every delivery not yet succeeded or dead, in every tenant (the transaction must see all
+    tenants): each has a job in its current round, unless the job store lost it."""
+    return list(
+        (await db.execute(sa.select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.PENDING.value)))
+        .scalars()
+    )
 
 
 # --- one attempt ---------------------------------------------------------------------------

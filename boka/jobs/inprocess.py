@@ -54,6 +54,7 @@ class InProcessJobQueue:
         self._state: dict[str, tuple[str, str]] = {}  # job id -> (queue, state)
         self._not_before: dict[str, datetime] = {}  # job id -> when a scheduled job is due
         self.failed: list[FailedInProcessJob] = []
+        self._armed = False  # jobs live in memory: a new process holds none of them yet
 
     def bind(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -167,6 +168,12 @@ class InProcessJobQueue:
                                    job_id=job_id, retry=job.retry)
                 return True
         return False
+
+    async def holds_everything(self) -> bool:
+        return self._armed
+
+    async def mark_holds_everything(self) -> None:
+        self._armed = True
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         counts = {(queue, state): 0 for queue in QUEUE_NAMES

@@ -30,7 +30,7 @@ from boka.notifications.booking_messages import (
     send_payment_message,
 )
 from boka.notifications.kinds import MessageKind
-from boka.notifications.reminders import plan_reminders
+from boka.notifications.reminders import PlannedReminder, plan_reminders
 from boka.notifications.team_alerts import TeamAlert, role_names, roles_from, send_team_alert
 from boka.runtime import Runtime
 
@@ -142,12 +142,18 @@ async def schedule_reminders(runtime: Runtime, tenant_id: uuid.UUID, booking_id:
     """Schedule the booking's future reminders; idempotent (job ids name booking, lead, start)."""
     planned = await plan_reminders(runtime, tenant_id, booking_id)
     for reminder in planned:
-        await runtime.jobs.enqueue(
-            send_booking_reminder_job, str(tenant_id), str(booking_id), reminder.lead_minutes,
-            reminder.start.isoformat(), queue=QUEUE, retry=MESSAGE_RETRY,
-            job_id=reminder.job_id, at=reminder.send_at,
-        )
+        await enqueue_reminder(runtime, tenant_id, reminder)
     return len(planned)
+
+
+async def enqueue_reminder(runtime: Runtime, tenant_id: uuid.UUID, reminder: PlannedReminder) -> bool:
+    """Schedule one planned reminder; False if it was already scheduled (same job id)."""
+    enqueued = await runtime.jobs.enqueue(
+        send_booking_reminder_job, str(tenant_id), str(reminder.booking_id), reminder.lead_minutes,
+        reminder.start.isoformat(), queue=QUEUE, retry=MESSAGE_RETRY,
+        job_id=reminder.job_id, at=reminder.send_at,
+    )
+    return not enqueued.duplicate
 
 
 async def notify_payment(

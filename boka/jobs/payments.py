@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from boka.jobs.context import job_runtime
+from boka.jobs.queues import EnqueuedJob
 from boka.jobs.retry import RetryPolicy
 from boka.models.payments import RefundStatus
 from boka.models.types import utcnow
@@ -107,11 +108,11 @@ async def enqueue_provider_cancel(runtime: Runtime, provider_payment_id: str) ->
 
 async def enqueue_hold_expiry(
     runtime: Runtime, payment_id: uuid.UUID, at: datetime, *, again: bool = False
-) -> None:
+) -> EnqueuedJob:
     """``again``: from a job that found its hold not yet due (its own id still exists, so the
     next look needs another; expiring is idempotent, so a duplicate look is harmless)."""
     job_id = f"hold-expiry:{payment_id}" + (f":again:{uuid.uuid4().hex}" if again else "")
-    await runtime.jobs.enqueue(
+    return await runtime.jobs.enqueue(
         expire_payment_hold, str(payment_id), queue="high", job_id=job_id, at=at, retry=PAYMENT_RETRY,
     )
 

@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from redis import Redis
@@ -33,6 +33,8 @@ from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 
 QueueName = Literal["high", "default", "low"]
 QUEUE_NAMES: tuple[QueueName, ...] = ("high", "default", "low")
+# Set once the jobs kept in PostgreSQL are all in Redis; gone when Redis lost its contents.
+ARMED_KEY = "boka:jobs:armed"
 JOB_TIMEOUT_SECONDS = 300
 
 
@@ -57,6 +59,13 @@ class JobQueue(Protocol):
     async def failed_jobs(self) -> list[FailedJob]: ...
 
     async def requeue_failed(self, job_id: str) -> bool: ...
+
+    async def holds_everything(self) -> bool:
+        """False when the store may have lost jobs since ``mark_holds_everything`` (it was
+        emptied, or is new): time to re-arm them from the database (boka/jobs/rearm.py)."""
+        ...
+
+    async def mark_holds_everything(self) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -158,6 +167,12 @@ class RQJobQueue:
 
     async def requeue_failed(self, job_id: str) -> bool:
         return await asyncio.to_thread(requeue_failed_job, self.connection, job_id)
+
+    async def holds_everything(self) -> bool:
+        return bool(await asyncio.to_thread(self.connection.exists, ARMED_KEY))
+
+    async def mark_holds_everything(self) -> None:
+        await asyncio.to_thread(self.connection.set, ARMED_KEY, datetime.now(UTC).isoformat())
 
     def depths(self) -> Iterable[tuple[str, str, int]]:
         for name in QUEUE_NAMES:

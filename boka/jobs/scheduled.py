@@ -17,7 +17,7 @@ from boka.idempotency import delete_expired_keys
 from boka.jobs.context import job_runtime
 from boka.jobs.notifications import enqueue_due_agendas
 from boka.jobs.payments import expire_overdue_holds
-from boka.jobs.queues import function_name
+from boka.jobs.queues import EnqueuedJob, function_name
 from boka.jobs.retry import RetryPolicy
 from boka.models.types import utcnow
 from boka.observability.logging import get_logger
@@ -70,9 +70,9 @@ RECURRING: dict[Callable[[], Awaitable[int]], timedelta] = {
 }
 
 
-async def schedule_next(runtime: Runtime, job: Callable[[], Awaitable[int]]) -> None:
+async def schedule_next(runtime: Runtime, job: Callable[[], Awaitable[int]]) -> EnqueuedJob:
     at = next_boundary(datetime.now(UTC), RECURRING[job])
-    await runtime.jobs.enqueue(
+    return await runtime.jobs.enqueue(
         job, queue="low", job_id=f"{job.__name__}:{at.isoformat()}", at=at, retry=RECURRING_RETRY
     )
 

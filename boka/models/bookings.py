@@ -76,7 +76,14 @@ class Booking(SQLModel, table=True):
         sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
         sa.Index("ix_bookings_tenant_id_start_time_id", "tenant_id", "start_time", "id"),
         sa.Index("ix_bookings_staff_id_block_start", "staff_id", "block_start"),
-        sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time"),
+        # status and tenant_id: "had they booked before?" (analytics) from the index alone
+        sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time",
+                 postgresql_include=["status", "tenant_id"]),
+        sa.Index("ix_bookings_staff_id_start_time", "staff_id", "start_time"),
+        # group-class bookings (see boka/analytics/queries.py IN_CLASS_SESSION)
+        sa.Index("ix_bookings_class_sessions", "tenant_id", "start_time",
+                 postgresql_where=sa.text("slot_key LIKE '%:%'"),
+                 sqlite_where=sa.text("slot_key LIKE '%:%'")),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -94,9 +101,19 @@ class Booking(SQLModel, table=True):
     slot_key: str = Field(sa_type=sa.String(200), nullable=False)
     seats: int = Field(default=1, nullable=False)
     price_cents: int = Field(nullable=False)  # frozen at booking time
+    # The base price (seat price times seats) before pricing rules and a discount code: what
+    # analytics reports as gross, price_cents being what was charged. NULL: the same.
+    list_price_cents: int | None = Field(default=None)
     currency: str = Field(sa_type=sa.String(3), nullable=False)
     discount_code_id: uuid.UUID | None = Field(
         default=None, foreign_key="discount_codes.id", ondelete="SET NULL"
+    )
+    # Fees of late moves (the service's late_reschedule "fee"): a later cancellation keeps them.
+    kept_fee_cents: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
+    # A guest's booking under an email: the account of that email sees it only once the guest
+    # has used the manage link sent to the email (proving it is theirs).
+    awaiting_email_proof: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
     )
     # The class session whose seats the booking holds (group services); None for appointments.
     class_session_id: uuid.UUID | None = Field(

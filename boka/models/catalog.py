@@ -46,6 +46,12 @@ class Service(SQLModel, table=True):
     # customer gets back this share of what they paid.
     free_cancel_hours: int = Field(default=24, nullable=False)
     late_cancel_refund_percent: int = Field(default=0, nullable=False)
+    # A reschedule inside that window: "refuse" it, or allow it for a "fee" (what a late
+    # cancellation would keep), which a later cancellation keeps too.
+    late_reschedule: str = Field(
+        default="refuse", sa_type=sa.String(16), nullable=False,
+        sa_column_kwargs={"server_default": "refuse"},
+    )
     active: bool = Field(default=True, nullable=False)
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

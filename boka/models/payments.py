@@ -113,6 +113,7 @@ class Refund(SQLModel, table=True):
         sa.UniqueConstraint("provider", "provider_refund_id"),
         sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
         sa.CheckConstraint(_enum_check("status", RefundStatus), name="status"),
+        sa.Index("ix_refunds_booking_id", "booking_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.links import manage_token, manage_url
+from boka.booking.links import manage_url, proof_token
 from boka.models.bookings import BookingStatus
 from boka.models.types import utcnow
 from boka.notifications.delivery import Message, Outcome, deliver
@@ -130,7 +130,8 @@ async def _compose(
         "start_time": local_time(booking.start_time, zone),
         "end_time": local_time(booking.end_time, zone),
         "time_zone": zone,
-        "manage_url": manage_url(settings.public_url, manage_token(settings.secret_key, booking.id),
+        # the proof token: only this email receives it (links.py)
+        "manage_url": manage_url(settings.public_url, proof_token(settings.secret_key, booking.id),
                                  tenant.slug),
         "unsubscribe_url": unsubscribe_url(settings, customer.id),
         "reason": booking.cancellation_reason or "",

@@ -32,6 +32,7 @@ from boka.models.types import new_id, utcnow
 from boka.notifications.dev_mailbox import DevMailbox
 from boka.notifications.email import OutgoingEmail, SmtpEmailSender, build_message
 from boka.notifications.kinds import AccountMailKind, Channel, MessageKind
+from boka.observability.metrics import MESSAGES
 
 if TYPE_CHECKING:
     from boka.notifications.sms import TwilioSmsSender
@@ -119,13 +120,19 @@ async def deliver(database: Database, senders: Senders, message: Message) -> Out
         provider_id = await senders.send(message)
     except Exception as error:
         await _finish(database, message, status="failed", error=describe_error(error))
+        _count(message, "failed")
         log.warning("notification failed", dedupe_key=message.dedupe_key, error=str(error))
         if is_permanent(error):
             return Outcome.REFUSED
         raise
     await _finish(database, message, status="sent", provider_id=provider_id)
+    _count(message, "sent")
     log.info("notification sent", dedupe_key=message.dedupe_key, channel=message.channel.value)
     return Outcome.SENT
+
+
+def _count(message: Message, outcome: str) -> None:
+    MESSAGES.labels(channel=message.channel.value, kind=message.kind.value, outcome=outcome).inc()
 
 
 def _twilio_refusal(error: Exception) -> Any | None:

@@ -10,8 +10,12 @@ So there is nothing to unschedule, and a lost "unschedule" can never send a wron
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.tenancy import Tenant
@@ -40,7 +44,14 @@ async def plan_reminders(
     async with runtime.database.transaction(tenant_id) as db:
         booking = await db.get(Booking, booking_id)
         tenant = await db.get(Tenant, tenant_id)
-    if booking is None or tenant is None or booking.status != BookingStatus.CONFIRMED:
+    if booking is None or tenant is None:
+        return []
+    return reminders_for(booking, tenant, now=now)
+
+
+def reminders_for(booking: Booking, tenant: Tenant, *, now: datetime) -> list[PlannedReminder]:
+    """The reminders of a booking still to be sent: one per tenant lead time, if confirmed."""
+    if booking.status != BookingStatus.CONFIRMED:
         return []
     planned = []
     for lead in reminder_lead_minutes(tenant):
@@ -48,3 +59,35 @@ async def plan_reminders(
         if send_at > now:
             planned.append(PlannedReminder(booking.id, lead, booking.start_time, send_at))
     return planned
+
+
+async def upcoming_reminders(
+    db: AsyncSession, *, now: datetime, page: int = 1_000
+) -> AsyncIterator[tuple[uuid.UUID, PlannedReminder]]:
+    """(tenant id, reminder) for every confirmed booking still ahead, in every tenant (the
+    transaction must see all tenants): what the job store holds when nothing was lost."""
+    tenants: dict[uuid.UUID, Tenant] = {}
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = (
+            sa.select(Booking)
+            .where(Booking.status == BookingStatus.CONFIRMED, Booking.start_time > now)
+            .order_by(Booking.start_time, Booking.id)
+            .limit(page)
+        )
+        if after is not None:  # keyset: compared column by column, so each binds as its type
+            start, booking_id = after
+            query = query.where(sa.or_(
+                Booking.start_time > start, sa.and_(Booking.start_time == start, Booking.id > booking_id)
+            ))
+        bookings = list((await db.execute(query)).scalars())
+        for booking in bookings:
+            tenant = tenants.get(booking.tenant_id)
+            if tenant is None:
+                tenant = tenants[booking.tenant_id] = await db.get(Tenant, booking.tenant_id)
+            if tenant is not None:
+                for reminder in reminders_for(booking, tenant, now=now):
+                    yield booking.tenant_id, reminder
+        if len(bookings) < page:
+            return
+        after = (bookings[-1].start_time, bookings[-1].id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -27,4 +27,24 @@ HTTP_LATENCY = Histogram(
     "Time to answer an HTTP request, by method and route.",
     ["method", "route"],
     buckets=LATENCY_BUCKETS,
+)
+
+# --- the business, without per-tenant labels (a label per tenant would grow without bound) ---
+
+BUSINESS_EVENTS = Counter(
+    "boka_business_events_total",
+    "Committed domain events of the business, by type: booking.created, booking.cancelled "
+    "(and the other booking transitions), payment.<status>, refund.<status>.",
+    ["type"],
+)
+MESSAGES = Counter(
+    "boka_messages_total",
+    "Notifications handed to a provider, by channel (email, sms), kind and outcome (sent, "
+    "failed: the provider refused or was unreachable; a failed attempt may be retried).",
+    ["channel", "kind", "outcome"],
+)
+RELAY_LAG = Gauge(
+    "boka_relay_lag_seconds",
+    "Age of the oldest event not yet published, as the relay leading in this process last "
+    "saw it (0: nothing waiting; a process whose relay stands by reports 0).",
 )

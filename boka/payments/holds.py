@@ -49,6 +49,22 @@ async def expire_hold(db: AsyncSession, payment_id: uuid.UUID, *, now: datetime)
     return Expiry(True, payment.provider, payment.provider_payment_id)
 
 
+async def open_holds(db: AsyncSession, *, limit: int = 10_000) -> list[tuple[uuid.UUID, datetime]]:
+    """(payment id, expiry) of every unpaid booking payment that still holds its slot, each of
+    which has an expiry job (re-armed from here when the job store lost them)."""
+    rows = await db.execute(
+        sa.select(Payment.id, Payment.expires_at)
+        .where(
+            Payment.kind == PaymentKind.BOOKING.value,
+            Payment.status.in_(UNPAID),
+            Payment.expires_at.is_not(None),
+        )
+        .order_by(Payment.expires_at)
+        .limit(limit)
+    )
+    return [(payment_id, expires_at) for payment_id, expires_at in rows.all()]
+
+
 async def overdue_holds(db: AsyncSession, *, now: datetime, limit: int = 500) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(tenant id, payment id) of unpaid booking payments past their expiry, oldest first."""
     rows = await db.execute(

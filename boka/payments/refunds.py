@@ -18,7 +18,7 @@ from boka.events.payments import announce_payment, announce_refund
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import payment_idempotency_key
-from boka.payments.ledger import booking_payment, payment_by_id, refund_by_id
+from boka.payments.ledger import booking_payment, payment_by_id, refund_by_id, refunds_of_payment
 from boka.payments.policies import no_show_fee, policy_for
 from boka.payments.providers import ChargeRequest, PaymentProvider, PaymentUnavailable
 
@@ -29,14 +29,23 @@ UNPAID = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
 class CancellationMoney:
     refund: Refund | None = None  # to send to the provider after commit
     cancel_provider_payment: tuple[str, str] | None = None  # (provider, id) of an unpaid intent
-    paid_up_front: bool = False  # False: nothing was paid, so nothing goes back
+    paid_cents: int = 0  # what the customer had actually paid, less earlier refunds
 
-    def refund_cents(self, policy_share_of_price: int) -> int:
-        """What goes back: the ledger's refund when something was paid up front; else the
-        policy's share of the price (services paid on site, as before payments existed)."""
-        if self.refund is not None:
-            return self.refund.amount_cents
-        return 0 if self.paid_up_front else policy_share_of_price
+    @property
+    def refund_cents(self) -> int:
+        """What goes back: only ever money that was paid (0 when nothing was)."""
+        return self.refund.amount_cents if self.refund is not None else 0
+
+
+async def net_paid(db: AsyncSession, payment: Payment) -> int:
+    """A succeeded payment less what has gone back of it (refunds not failed)."""
+    if payment.status != PaymentStatus.SUCCEEDED.value:
+        return 0
+    refunded = sum(
+        refund.amount_cents for refund in await refunds_of_payment(db, payment.id)
+        if refund.status != RefundStatus.FAILED.value
+    )
+    return max(payment.amount_cents - refunded, 0)
 
 
 async def settle_cancellation(
@@ -53,16 +62,12 @@ async def settle_cancellation(
         await db.flush()
         await announce_payment(db, payment)
         if payment.provider_payment_id:
-            return CancellationMoney(
-                cancel_provider_payment=(payment.provider, payment.provider_payment_id),
-                paid_up_front=True,
-            )
-        return CancellationMoney(paid_up_front=True)
-    if payment.status != PaymentStatus.SUCCEEDED.value:
-        return CancellationMoney(paid_up_front=True)
-    amount = payment.amount_cents * terms.refund_percent // 100
+            return CancellationMoney(cancel_provider_payment=(payment.provider, payment.provider_payment_id))
+        return CancellationMoney()
+    paid = await net_paid(db, payment)
+    amount = terms.refund_of(paid)
     if amount == 0:
-        return CancellationMoney(paid_up_front=True)
+        return CancellationMoney(paid_cents=paid)
     refund = Refund(
         tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=booking.id,
         idempotency_key=f"cancellation:{booking.id}", provider=payment.provider,
@@ -73,7 +78,7 @@ async def settle_cancellation(
     db.add(refund)
     await db.flush()
     await announce_refund(db, refund)
-    return CancellationMoney(refund=refund, paid_up_front=True)
+    return CancellationMoney(refund=refund, paid_cents=paid)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from strawberry import relay
 from boka.booking.availability import Slot, TimeRange
 from boka.booking.changes import (
     BookingRef,
+    Rescheduled,
     booking_ref,
     cancel_booking,
     change_status,
     load_booking,
+    prove_booking_email,
     reschedule_booking,
 )
 from boka.booking.engine import (
@@ -29,6 +31,7 @@ from boka.booking.engine import (
 )
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
+from boka.booking.policies import allows_customer_overlap, set_customer_overlap
 from boka.booking.pricing import Quote
 from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots, slots_by_day
@@ -40,12 +43,15 @@ from boka.models.types import utcnow
 from boka.payments.checkout import Checkout, book_with_payment
 from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
 from boka.resolvers.context import Info
-from boka.resolvers.payments import after_cancellation, after_checkout
+from boka.payments.reschedules import RescheduleMoney, settle_reschedule
+from boka.resolvers.payments import after_cancellation, after_checkout, after_refund
 from boka.schema.booking import (
     AvailabilityDayType,
     BookingActionInput,
     BookingFilterInput,
     BookingPayload,
+    BookingSettingsPayload,
+    BookingSettingsType,
     BookingType,
     CancelBookingInput,
     CancelBookingPayload,
@@ -54,7 +60,9 @@ from boka.schema.booking import (
     QuotePayload,
     QuoteType,
     RescheduleBookingInput,
+    RescheduleBookingPayload,
     SlotType,
+    UpdateBookingSettingsInput,
 )
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
@@ -193,10 +201,17 @@ async def _preload_relations(info: Info, bookings: list[Booking]) -> None:
 
 
 async def booking_by_link(info: Info, manage_token: str) -> BookingType:
-    """The booking a guest's link is for: what they see when they open it."""
+    """The booking a guest's link is for: what they see when they open it. Opening the link
+    that was emailed to the booking's address proves the guest reads that mailbox, so the
+    booking joins the list of the account of that email (if any)."""
     ref = booking_ref(None, manage_token, info.context.runtime.settings.secret_key)
-    booking = await read(info, lambda db, principal: load_booking(db, principal, ref))
-    return BookingType.from_model(booking)
+    if not ref.proves_email:
+        booking = await read(info, lambda db, principal: load_booking(db, principal, ref))
+        return BookingType.from_model(booking)
+    proven, errors = await write(info, lambda db, principal: prove_booking_email(db, principal, ref))
+    if proven is None:  # prove_booking_email raises no user errors; keep the types honest
+        raise InvalidRequest(errors[0].message if errors else "This booking link is not valid.")
+    return BookingType.from_model(proven)
 
 
 async def create_booking_mutation(info: Info, input: CreateBookingInput) -> BookingPayload:
@@ -259,16 +274,39 @@ def _ref(info: Info, booking_id: relay.GlobalID | None, token: str | None) -> Bo
     )
 
 
-async def reschedule_booking_mutation(info: Info, input: RescheduleBookingInput) -> BookingPayload:
-    async def work(db: AsyncSession, principal: Principal) -> Booking:
-        return await _keep_relations(info, db, await reschedule_booking(
+async def reschedule_booking_mutation(
+    info: Info, input: RescheduleBookingInput
+) -> RescheduleBookingPayload:
+    async def work(db: AsyncSession, principal: Principal) -> tuple[Rescheduled, RescheduleMoney]:
+        now = utcnow()
+        moved = await reschedule_booking(
             db, principal, _ref(info, input.id, input.manage_token),
             start=aware(input.start, "start"),
-            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=utcnow(),
-        ))
+            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"), now=now,
+            override_policy=input.override_policy,
+        )
+        await _keep_relations(info, db, moved.booking)
+        return moved, await settle_reschedule(db, moved.booking, now=now)
 
-    booking, errors = await write(info, work)
-    return BookingPayload(booking=BookingType.from_model(booking) if booking else None, errors=errors)
+    done, errors = await write(info, work)
+    if done is None:
+        return RescheduleBookingPayload(errors=errors)
+    moved, money = done
+    if money.refund is not None:
+        await after_refund(info.context.runtime, money.refund)
+    booking = moved.booking
+
+    def money_of(amount: int) -> MoneyType:
+        return MoneyType(amount=amount, currency=booking.currency)
+
+    return RescheduleBookingPayload(
+        booking=BookingType.from_model(booking),
+        previous_price=money_of(moved.previous_price_cents),
+        price=money_of(booking.price_cents),
+        fee=money_of(moved.terms.fee_cents),
+        refund=money_of(money.refund.amount_cents if money.refund else 0),
+        balance_due=money_of(money.balance_due_cents),
+    )
 
 
 async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> CancelBookingPayload:
@@ -287,12 +325,31 @@ async def cancel_booking_mutation(info: Info, input: CancelBookingInput) -> Canc
         return CancelBookingPayload(errors=errors)
     booking, terms, money = cancelled
     await after_cancellation(info.context.runtime, money)
-    refund_cents = money.refund_cents(terms.refund_cents)
     return CancelBookingPayload(
         booking=BookingType.from_model(booking),
-        refund=MoneyType(amount=refund_cents, currency=booking.currency),
-        refund_percent=terms.refund_percent,
+        refund=MoneyType(amount=money.refund_cents, currency=booking.currency),
+        refund_percent=terms.refund_percent if money.paid_cents > 0 else None,
     )
+
+
+async def booking_settings(info: Info) -> BookingSettingsType:
+    """The tenant's booking rules."""
+    allowed = await read(
+        info, lambda db, principal: allows_customer_overlap(db, principal.require_tenant().id)
+    )
+    return BookingSettingsType(allow_overlapping_customer_bookings=allowed)
+
+
+async def update_booking_settings(
+    info: Info, input: UpdateBookingSettingsInput
+) -> BookingSettingsPayload:
+    """Managers and owners: whether one customer may hold overlapping appointments."""
+    allowed, errors = await write(info, lambda db, principal: set_customer_overlap(
+        db, principal, allowed=input.allow_overlapping_customer_bookings
+    ))
+    if allowed is None:
+        return BookingSettingsPayload(errors=errors)
+    return BookingSettingsPayload(settings=BookingSettingsType(allow_overlapping_customer_bookings=allowed))
 
 
 def status_mutation(target: BookingStatus) -> Callable[[Info, BookingActionInput], Awaitable[BookingPayload]]:
@@ -322,13 +379,15 @@ class BookingQuery:
     quote: QuotePayload = strawberry.field(resolver=quote)
     bookings: relay.Connection[BookingType] = strawberry.field(resolver=bookings)
     booking_by_link: BookingType = strawberry.field(resolver=booking_by_link)
+    booking_settings: BookingSettingsType = strawberry.field(resolver=booking_settings)
 
 
 @strawberry.type
 class BookingMutation:
     create_booking: BookingPayload = strawberry.field(resolver=create_booking_mutation)
-    reschedule_booking: BookingPayload = strawberry.field(resolver=reschedule_booking_mutation)
+    reschedule_booking: RescheduleBookingPayload = strawberry.field(resolver=reschedule_booking_mutation)
     cancel_booking: CancelBookingPayload = strawberry.field(resolver=cancel_booking_mutation)
     confirm_booking: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.CONFIRMED))
     complete_booking: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.COMPLETED))
     mark_no_show: BookingPayload = strawberry.field(resolver=status_mutation(BookingStatus.NO_SHOW))
+    update_booking_settings: BookingSettingsPayload = strawberry.field(resolver=update_booking_settings)

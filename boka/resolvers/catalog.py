@@ -103,6 +103,7 @@ def _service_fields(input: CreateServiceInput | UpdateServiceInput) -> catalog.S
         requires_confirmation=input.requires_confirmation,
         free_cancel_hours=policy.free_cancel_hours if policy else None,
         late_cancel_refund_percent=policy.late_cancel_refund_percent if policy else None,
+        late_reschedule=policy.late_reschedule if policy else None,
     )
 
 

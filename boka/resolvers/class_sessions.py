@@ -120,26 +120,25 @@ async def cancel_class_session(info: Info, input: CancelClassSessionInput) -> Ca
         session, cancelled = await class_sessions.cancel_class_session(
             db, principal, row_id(input.id, "ClassSession", "id"), reason=input.reason, now=now
         )
-        settled: list[tuple[Booking, int, CancellationMoney]] = []
+        settled: list[tuple[Booking, CancellationMoney]] = []
         for booking, terms in cancelled:
-            money = await settle_cancellation(db, booking, terms, now=now)
-            settled.append((booking, terms.refund_cents, money))
+            settled.append((booking, await settle_cancellation(db, booking, terms, now=now)))
         return session, settled
 
     done, errors = await write(info, work)
     if done is None:
         return CancelClassSessionPayload(errors=errors)
     session, settled = done
-    for _, _, money in settled:
+    for _, money in settled:
         await after_cancellation(info.context.runtime, money)
     return CancelClassSessionPayload(
         class_session=ClassSessionType.from_model(session),
         cancelled_bookings=[
             CancelledClassBooking(
                 booking=BookingType.from_model(booking),
-                refund=MoneyType(amount=money.refund_cents(refund_cents), currency=booking.currency),
+                refund=MoneyType(amount=money.refund_cents, currency=booking.currency),
             )
-            for booking, refund_cents, money in settled
+            for booking, money in settled
         ],
     )
 

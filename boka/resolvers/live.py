@@ -105,7 +105,16 @@ def _event_of(message: dict[str, Any], booking: Booking) -> BookingEventType:
         occurred_at=datetime.fromisoformat(message["occurred_at"]),
         status=booking.status,
         booking=BookingType.from_model(booking),
+        customer_name=_name(message, "customer"),
+        service_name=_name(message, "service"),
+        staff_name=_name(message, "staff"),
     )
+
+
+def _name(message: dict[str, Any], key: str) -> str | None:
+    """A name the event recorded (events written before names were added have none)."""
+    linked = message.get("payload", {}).get(key)
+    return linked.get("name") if isinstance(linked, dict) else None
 
 
 class _RenderedBookingEvents:

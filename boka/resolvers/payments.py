@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.identity.principal import Principal
 from boka.jobs import payments as payment_jobs
-from boka.models.payments import PaymentMode, PaymentStatus, ServicePaymentPolicy
+from boka.models.payments import PaymentMode, PaymentStatus, Refund, ServicePaymentPolicy
 from boka.models.types import utcnow
 from boka.payments.checkout import Checkout
 from boka.payments.policies import PolicyChange, set_payment_policy
@@ -31,9 +31,14 @@ async def after_checkout(runtime: Runtime, checkout: Checkout) -> None:
         await payment_jobs.enqueue_hold_expiry(runtime, payment.id, payment.expires_at)
 
 
+async def after_refund(runtime: Runtime, refund: Refund) -> None:
+    """After the commit: the refund job sends a refund the transaction recorded."""
+    await payment_jobs.enqueue_refund(runtime, refund.id)
+
+
 async def after_cancellation(runtime: Runtime, money: CancellationMoney) -> None:
     if money.refund is not None:
-        await payment_jobs.enqueue_refund(runtime, money.refund.id)
+        await after_refund(runtime, money.refund)
     if money.cancel_provider_payment is not None:
         await payment_jobs.enqueue_provider_cancel(runtime, money.cancel_provider_payment[1])
 

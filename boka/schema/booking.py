@@ -233,6 +233,11 @@ class RescheduleBookingInput:
     id: relay.GlobalID | None = None
     manage_token: str | None = strawberry.field(default=None, description="A guest's link token.")
     staff_id: relay.GlobalID | None = None
+    override_policy: bool = strawberry.field(
+        default=False,
+        description="Staff, managers and owners only: move inside the cancellation window "
+        "without the service's refusal or fee. Recorded in the booking's history.",
+    )
 
 
 @strawberry.input
@@ -272,16 +277,67 @@ class BookingPayload:
 
 
 @strawberry.type
+class RescheduleBookingPayload:
+    booking: BookingType | None = None
+    previous_price: MoneyType | None = strawberry.field(
+        default=None, description="The booking's price before the move."
+    )
+    price: MoneyType | None = strawberry.field(
+        default=None,
+        description="The price quoted again at the new time (the booking's discount code still "
+        "applies), plus any late-reschedule fee.",
+    )
+    fee: MoneyType | None = strawberry.field(
+        default=None,
+        description="The late-reschedule fee this move added (0 outside the cancellation window "
+        "or when staff overrode the policy). A later cancellation keeps it.",
+    )
+    refund: MoneyType | None = strawberry.field(
+        default=None,
+        description="Paid up front beyond what the new price asks up front: refunded (0 if none).",
+    )
+    balance_due: MoneyType | None = strawberry.field(
+        default=None, description="The new price less what has been paid: still to pay."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class CancelBookingPayload:
     booking: BookingType | None = None
     refund: MoneyType | None = strawberry.field(
-        default=None, description="What goes back to the customer under the cancellation policy."
+        default=None,
+        description="What goes back to the customer: the policy's share of the money actually "
+        "paid (less fees of late moves). 0 when nothing was paid (e.g. a service paid on site).",
     )
-    refund_percent: int | None = None
+    refund_percent: int | None = strawberry.field(
+        default=None,
+        description="The share of what was paid that goes back under the cancellation policy; "
+        "null when nothing was paid, so there is nothing to refund.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class QuotePayload:
     quote: QuoteType | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(name="BookingSettings", description="The tenant's booking rules.")
+class BookingSettingsType:
+    allow_overlapping_customer_bookings: bool = strawberry.field(
+        description="Whether one customer may hold appointments that overlap in time. Off by "
+        "default: a second one is refused with CUSTOMER_OVERLAP."
+    )
+
+
+@strawberry.input
+class UpdateBookingSettingsInput:
+    allow_overlapping_customer_bookings: bool
+
+
+@strawberry.type
+class BookingSettingsPayload:
+    settings: BookingSettingsType | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

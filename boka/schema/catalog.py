@@ -21,6 +21,7 @@ from boka.booking.catalog import (
     visible_resources,
     visible_services,
 )
+from boka.booking.policies import LateReschedule
 from boka.booking.schedules import schedule_overrides_of, time_off_of, weekly_hours_of_staff
 from boka.booking.staff import services_of_staff_members, staff_of_services, visible_staff_members
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
@@ -35,6 +36,9 @@ class MoneyType:
     currency: str = strawberry.field(description="ISO 4217 code, e.g. EUR.")
 
 
+LateReschedulePolicy = strawberry.enum(LateReschedule, name="LateReschedulePolicy")
+
+
 @strawberry.type(name="CancellationPolicy")
 class CancellationPolicyType:
     free_cancel_hours: int = strawberry.field(
@@ -42,6 +46,10 @@ class CancellationPolicyType:
     )
     late_cancel_refund_percent: int = strawberry.field(
         description="The share of the payment refunded for a later cancellation."
+    )
+    late_reschedule: LateReschedulePolicy = strawberry.field(  # type: ignore[valid-type]
+        description="What a reschedule inside the window does: REFUSE it, or allow it for a FEE "
+        "(what a late cancellation would keep), which a later cancellation keeps too."
     )
 
 
@@ -92,6 +100,7 @@ class ServiceType(relay.Node):
             cancellation_policy=CancellationPolicyType(
                 free_cancel_hours=service.free_cancel_hours,
                 late_cancel_refund_percent=service.late_cancel_refund_percent,
+                late_reschedule=LateReschedule(service.late_reschedule),
             ),
             active=service.active,
             created_at=service.created_at,
@@ -255,6 +264,7 @@ class MoneyInput:
 class CancellationPolicyInput:
     free_cancel_hours: int | None = None
     late_cancel_refund_percent: int | None = None
+    late_reschedule: LateReschedulePolicy | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input

@@ -22,3 +22,12 @@ class BookingEventType:
     occurred_at: datetime
     status: BookingStatusEnum  # type: ignore[valid-type]
     booking: BookingType = strawberry.field(description="The booking as it is now.")
+    customer_name: str | None = strawberry.field(
+        default=None, description="The customer's name when the change happened."
+    )
+    service_name: str | None = strawberry.field(
+        default=None, description="The service's name when the change happened."
+    )
+    staff_name: str | None = strawberry.field(
+        default=None, description="The staff member's name when the change happened."
+    )

@@ -14,6 +14,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
+from boka.resolvers.analytics import AnalyticsQuery
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.business import BusinessMutation, BusinessQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
@@ -62,6 +63,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
+        AnalyticsQuery,
     ),
 )
 Mutation = merge_types(

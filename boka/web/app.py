@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from boka.config import Settings, get_settings
+from boka.jobs.rearm import RearmWatch
 from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
 from boka.runtime import Runtime
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await runtime.identity_cache.start()
         await runtime.live.start(runtime)
         await enqueue_startup_jobs(runtime)
+        rearm_watch = RearmWatch(runtime)
+        rearm_watch.start()
         # Everything built so far (modules, the schema, the mappers: most of the heap) lives
         # as long as the process. Frozen, the cyclic GC no longer walks it on each full
         # collection: those took 200-800 ms with 1,000 live subscribers (bench/fanout.py).
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await rearm_watch.stop()
             await runtime.live.stop()
             await runtime.identity_cache.stop()
             await runtime.close()

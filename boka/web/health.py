@@ -21,11 +21,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to take traffic: the database answers and, when configured, Redis too."""
+    """Ready to take traffic: the database answers, when configured Redis too, and the live
+    fan-out is subscribed to the broadcast channel (else subscriptions would get nothing)."""
     runtime: Runtime = request.app.state.runtime
     checks = {"database": await _check(runtime.database.ping())}
     if runtime.redis is not None:
         checks["redis"] = await _check(runtime.redis.ping())
+    checks["live"] = "ok" if runtime.live.ready else "unavailable"
     ready = all(state == "ok" for state in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},

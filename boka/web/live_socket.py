@@ -36,6 +36,11 @@ from boka.resolvers.live_render import payload_text
 log = get_logger("boka.web.live_socket")
 
 SESSION_ENDED = 4401
+# The process's live fan-out lost events (its pub/sub connection to Redis broke): reconnect,
+# subscribe again and re-read what the subscriptions show (RFC 6455 "Service Restart").
+RECONNECT = 1012
+# The live fan-out is not subscribed right now: try again shortly ("Try Again Later").
+TRY_AGAIN_LATER = 1013
 
 
 class _Resume:
@@ -162,6 +167,27 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         self._writer: SocketWriter | None = None
         self._session_timer: asyncio.TimerHandle | None = None
         self._session_check: asyncio.Task[None] | None = None
+
+    async def handle(self) -> None:
+        live = self.context.runtime.live
+        live.connections.add(self)
+        try:
+            await super().handle()
+        finally:
+            live.connections.discard(self)
+
+    async def reconnect(self) -> None:
+        """Close with ``RECONNECT``: events this connection should have had were lost."""
+        try:
+            await self.websocket.close(code=RECONNECT, reason="Live updates were interrupted; reconnect and resync.")
+        except Exception:  # noqa: BLE001 - already gone
+            log.debug("live socket already closed", exc_info=True)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        if not self.context.runtime.live.ready:
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason="Live updates are reconnecting; try again shortly.")
+            return
+        await super().handle_connection_init(message)
 
     @property
     def writer(self) -> SocketWriter:

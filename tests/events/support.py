@@ -25,7 +25,7 @@ mutation Cancel($input: CancelBookingInput!) {
 BOOKING_EVENTS = """
 subscription Events($staffId: ID) {
   bookingEvents(staffId: $staffId) {
-    eventId type sequence status booking { id status customer { email } }
+    eventId type sequence status serviceName staffName booking { id status customer { email } }
   }
 }"""
 CREATE_ENDPOINT = """

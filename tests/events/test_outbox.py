@@ -13,7 +13,7 @@ from boka.events.outbox import record_event
 from boka.identity.principal import Principal
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
-from tests.booking.support import BookingWorld, future_day, local
+from tests.booking.support import BookingWorld, future_day, gid, local
 from tests.events.support import CANCEL, CREATE, events
 from tests.support import GraphQLClient, World
 
@@ -34,11 +34,18 @@ async def test_booking_changes_write_their_events_in_order(gql: GraphQLClient, w
     assert [(e.type, e.sequence) for e in written] == [
         ("customer.changed", 1),
         ("booking.created", 1),
+        ("availability.changed", 1),  # its own stream: the booking's events number 1, 2, 3…
+        ("booking.cancelled", 2),
         ("availability.changed", 2),
-        ("booking.cancelled", 3),
-        ("availability.changed", 4),
     ]
     created = written[1].payload
+    # what an integrator needs without asking back: Relay global ids (raw UUIDs kept) and names
+    assert created["booking"] == {"id": gid("Booking", written[1].aggregate_id)}
+    assert created["booking"]["id"] == booking_gid
+    assert created["service"] == {"id": gid("Service", staffed.service.id), "name": "Haircut"}
+    assert created["staff"] == {"id": gid("StaffMember", staffed.staff[0].id), "name": "Staff 0"}
+    assert created["customer"]["id"] == gid("Customer", uuid.UUID(created["customer_id"]))
+    assert created["price"] == {"amount": 5000, "currency": "EUR"}
     assert created["status"] == "confirmed" and created["from_status"] is None
     assert created["service_id"] == str(staffed.service.id)
     assert created["staff_id"] == str(staffed.staff[0].id)

@@ -82,6 +82,9 @@ async def test_managers_staff_and_customers_each_see_their_bookings_change(
             ]
             assert events[1]["status"] == "CANCELLED"
             assert events[0]["booking"]["customer"]["email"] == "dana@example.com"
+            # the booking's own numbering, without gaps (availability.changed has its own)
+            assert [e["sequence"] for e in events] == [1, 2]
+            assert {(e["serviceName"], e["staffName"]) for e in events} == {("Haircut", "Staff 0")}
         # nothing else arrives for them (Carl's booking was not theirs)
         for ws in (staff_ws, dana_ws):
             with pytest.raises(TimeoutError):

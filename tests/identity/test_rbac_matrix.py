@@ -210,7 +210,7 @@ async def _build(gql: GraphQLClient, world: World) -> Salon:
     customer_ids: dict[str, str] = {}
     for label, by, staff_index, hour in (
         ("carl/A", callers["customer"], 0, 10),
-        ("carl/B", callers["customer"], 1, 10),
+        ("carl/B", callers["customer"], 1, 14),  # not at 10: one customer, one place at a time
         ("dana/A", callers["owner"], 0, 12),
     ):
         variables: dict[str, Any] = {"serviceId": staffed.service_id,

@@ -46,7 +46,7 @@ async def test_confirmation_email_carries_an_invite_the_calendar_understands(
     assert f"{day.day} " in mail.subject
     assert "Haircut with Staff 0" in mail.text
     assert "10:00-11:00 (Europe/Berlin)" in mail.text
-    assert "https://book.salon.example/manage/bkm_" in mail.text
+    assert "https://book.salon.example/manage/bkp_" in mail.text  # the proof link: only the email gets it
     assert mail.message["List-Unsubscribe"].startswith("<https://book.salon.example/notifications/unsubscribe/bku_")
     inline, attached = mail.calendar_parts()
     assert inline == attached

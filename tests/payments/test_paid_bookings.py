@@ -97,7 +97,7 @@ async def test_services_without_a_policy_or_paid_on_site_book_as_before(
     assert result.data["setServicePaymentPolicy"]["policy"]["mode"] == "ON_SITE"
 
     plain = await _book(gql, staffed, customer)
-    paid_later = await _book(gql, on_site, customer)
+    paid_later = await _book(gql, on_site, customer, hour=12)  # one customer, one place at a time
 
     assert (plain["booking"]["status"], plain["payment"]) == ("CONFIRMED", None)
     assert (paid_later["booking"]["status"], paid_later["payment"]) == ("CONFIRMED", None)

@@ -39,7 +39,7 @@ async def test_healthz_and_readyz_are_ok_with_postgres_and_redis(http: httpx.Asy
     ready = await http.get("/readyz")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok", "live": "ok"}}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(client_for: Any, postgres_url: str) -> None:
@@ -59,15 +59,15 @@ async def test_readyz_is_503_when_redis_is_unreachable(client_for: Any, postgres
     ready = await client.get("/readyz")
 
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+    assert ready.json()["checks"] == {"database": "ok", "redis": "unavailable", "live": "unavailable"}
 
 
 @pytest.mark.sqlite
-async def test_readyz_without_redis_checks_only_the_database(client_for: Any, tmp_path: Any) -> None:
+async def test_readyz_without_redis_checks_the_database_and_the_in_memory_fan_out(client_for: Any, tmp_path: Any) -> None:
     client = await client_for(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", redis_url=None)
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "live": "ok"}
 
 
 async def test_postgres_deployment_refuses_the_development_secret(postgres_url: str) -> None:
