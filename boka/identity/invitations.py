@@ -135,6 +135,33 @@ class Accepted:
     session: IssuedSession
 
 
+@dataclass(frozen=True)
+class InvitationPreview:
+    """What the page behind an invitation link shows before accepting."""
+    business_name: str
+    role: Role
+    email: str
+    has_account: bool  # the address has an account: its holder signs in first
+
+
+async def preview_invitation(database: Database, *, token: str, now: datetime) -> InvitationPreview | None:
+    """The open invitation ``token`` is for, or None when the link is not valid any more.
+    Only the holder of the mailed link can ask, and learns only what the mail told them."""
+    digest = token_digest(token.strip())
+    async with database.transaction(all_tenants=True) as db:  # which tenant: the link says
+        invitation = (await db.execute(sa.select(Invitation).where(
+            Invitation.token_hash == digest, Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None), Invitation.expires_at > now,
+        ))).scalar_one_or_none()
+        if invitation is None:
+            return None
+        tenant = await db.get(Tenant, invitation.tenant_id)
+        assert tenant is not None
+        has_account = await find_user_by_email(db, invitation.email) is not None
+    return InvitationPreview(business_name=tenant.name, role=invitation.role, email=invitation.email,
+                             has_account=has_account)
+
+
 async def accept_invitation(
     database: Database, principal: Principal, *, token: str, password: str | None, full_name: str,
     now: datetime, device: DeviceInfo, session_ttl: timedelta,

@@ -14,6 +14,7 @@ from boka.identity.invitations import (
     SentInvitation,
     accept_invitation,
     invite_member,
+    preview_invitation,
     list_invitations,
     resend_invitation,
     revoke_invitation,
@@ -38,6 +39,7 @@ from boka.schema.team import (
     ChangeMemberRoleInput,
     InvitationActionInput,
     InvitationPayload,
+    InvitationPreviewType,
     InvitationType,
     InviteMemberInput,
     RemoveMemberInput,
@@ -94,6 +96,16 @@ async def invitations(
     page = await read(info, lambda db, principal: list_invitations(
         db, principal, pending_only=pending_only, first=first, after=after))
     return connection_from_page(page, InvitationType.from_model)
+
+
+async def invitation_by_token(info: Info, token: str) -> InvitationPreviewType | None:
+    """For the page behind the mailed link: the business and role, before accepting."""
+    _ = info.context.principal  # resolved first: a credential sent to the wrong tenant is refused
+    preview = await preview_invitation(info.context.runtime.database, token=token, now=utcnow())
+    if preview is None:
+        return None
+    return InvitationPreviewType(business_name=preview.business_name, role=preview.role,
+                                 email=preview.email, has_account=preview.has_account)
 
 
 async def accept(info: Info, input: AcceptInvitationInput) -> AuthPayload:
@@ -155,6 +167,12 @@ def _needs_choice(removal: Removal) -> UserError:
 class TeamQuery:
     invitations: relay.Connection[InvitationType] = strawberry.field(
         resolver=invitations, description="The tenant's invitations, newest first (managers and owners)."
+    )
+    # Not on the sign-in budget (5 a minute): the page asks once before acceptInvitation, which
+    # is on it; the token is unguessable and the lookup one indexed row.
+    invitation_by_token: InvitationPreviewType | None = strawberry.field(
+        resolver=invitation_by_token,
+        description="The open invitation a mailed link is for (null when it is not valid any more).",
     )
 
 

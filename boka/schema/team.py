@@ -71,6 +71,16 @@ class InvitationType(relay.Node):
         return await resolve_visible_nodes(info, node_ids, visible_invitations, cls.from_model)
 
 
+@strawberry.type(name="InvitationPreview")
+class InvitationPreviewType:
+    business_name: str
+    role: RoleEnum  # type: ignore[valid-type]
+    email: str
+    has_account: bool = strawberry.field(
+        description="The address has an account already: sign in as it, then accept."
+    )
+
+
 @strawberry.input
 class InviteMemberInput:
     email: str

@@ -1,5 +1,6 @@
-"""The reference web clients: the public booking page, the manage-booking page and the staff
-calendar.
+"""The reference web clients: the public booking page, the manage-booking page, the staff
+calendar, and the pages behind the links in account mails (verify an email address, accept a
+team invitation, reset a password).
 
 They are static files (plain ES modules, no build step) that use only the public GraphQL API,
 as any single-page app would; this module serves them with a Content-Security-Policy that allows
@@ -16,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from boka.notifications.account_mail import PATHS as ACCOUNT_PATHS
+from boka.notifications.kinds import AccountMailKind
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -48,6 +52,18 @@ async def calendar_page(request: Request) -> Response:
     return _page("calendar.html")
 
 
+async def verify_email_page(request: Request) -> Response:
+    return _page("verify-email.html")
+
+
+async def accept_invitation_page(request: Request) -> Response:
+    return _page("accept-invitation.html")
+
+
+async def reset_password_page(request: Request) -> Response:
+    return _page("reset-password.html")
+
+
 async def old_manage_link(request: Request) -> Response:
     """Links sent before the page existed: /manage-booking?token=…"""
     token = request.query_params.get("token", "")
@@ -66,5 +82,9 @@ def page_routes() -> list[BaseRoute]:
         Route("/manage/{token}", manage_page, methods=["GET"]),
         Route("/manage-booking", old_manage_link, methods=["GET"]),
         Route("/calendar", calendar_page, methods=["GET"]),
+        # The paths the account mails link to (?token=…), as they build them
+        Route(ACCOUNT_PATHS[AccountMailKind.VERIFY_EMAIL], verify_email_page, methods=["GET"]),
+        Route(ACCOUNT_PATHS[AccountMailKind.TEAM_INVITATION], accept_invitation_page, methods=["GET"]),
+        Route(ACCOUNT_PATHS[AccountMailKind.PASSWORD_RESET], reset_password_page, methods=["GET"]),
         Mount("/web", app=StaticFiles(directory=STATIC_DIR), name="web"),
     ]

@@ -99,6 +99,8 @@ RESET_PASSWORD = """mutation { resetPassword(input: {token: "bkl_used-or-never-i
     newPassword: "a fine new passphrase"}) { passwordReset errors { field code } } }"""
 VERIFY_EMAIL = """mutation { verifyEmail(input: {token: "bkl_used-or-never-issued"}) {
     verified errors { field code } } }"""
+INVITATION_BY_TOKEN = """query { invitationByToken(token: "bkl_used-or-never-issued") {
+    businessName role } }"""
 RESEND_VERIFICATION = "mutation { resendVerificationEmail { sent errors { field code } } }"
 
 
@@ -499,5 +501,6 @@ OPERATIONS: dict[str, Operation] = {
     "requestPasswordReset": payload_of(REQUEST_RESET, "requestPasswordReset", {"email": "carl@example.com"}),
     "resetPassword: a used link": payload_of(RESET_PASSWORD, "resetPassword"),
     "verifyEmail: a used link": payload_of(VERIFY_EMAIL, "verifyEmail"),
+    "invitationByToken: a used link": query(INVITATION_BY_TOKEN),
     "resendVerificationEmail": payload_of(RESEND_VERIFICATION, "resendVerificationEmail"),
 }

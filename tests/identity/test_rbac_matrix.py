@@ -113,6 +113,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "requestPasswordReset":                (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "resetPassword: a used link":          (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
     "verifyEmail: a used link":            (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
+    "invitationByToken: a used link":      (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "resendVerificationEmail":             (LOGIN,    OK,       OK,       OK,       OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
 }
 # fmt: on

@@ -61,8 +61,11 @@ async def test_a_business_gets_started_in_embedded_mode(sqlite_app: Any, smtp: S
         assert invited.data["inviteMember"]["errors"] == []
         await jobs.drain()
         http.cookies.clear()
-        joined = await gql(ACCEPT, {"token": link_token(smtp, "sam@example.com", "/accept-invitation"),
-                                    "password": "sam's new passphrase"})
+        invitation = link_token(smtp, "sam@example.com", "/accept-invitation")
+        preview = await gql("query($t: String!) { invitationByToken(token: $t) { businessName role } }",
+                            {"t": invitation})
+        assert preview.data["invitationByToken"] == {"businessName": "Studio Nord", "role": "STAFF"}
+        joined = await gql(ACCEPT, {"token": invitation, "password": "sam's new passphrase"})
         assert joined.data["acceptInvitation"]["viewer"]["role"] == "STAFF"
 
         await gql(REQUEST_RESET, {"email": "olivia@studio.example"})

@@ -26,6 +26,8 @@ CHANGE_ROLE = """mutation($id: ID!, $role: Role!) { changeMemberRole(input: {id:
 REMOVE = """mutation($id: ID!, $choice: FutureBookingsChoice, $to: ID) {
     removeMember(input: {id: $id, futureBookings: $choice, reassignTo: $to}) {
     removed affectedBookings { id status staff { id } } errors { field code message } } }"""
+PREVIEW = """query($token: String!) { invitationByToken(token: $token) {
+    businessName role email hasAccount } }"""
 BOOK = """mutation($input: CreateBookingInput!) { createBooking(input: $input) {
     booking { id } errors { code message } } }"""
 
@@ -49,14 +51,19 @@ async def test_an_invited_person_joins_from_the_mailed_link_once(
     await deliver_mail(world)
     [mail] = smtp.sink.to("sam@example.com")
     token = link_token(smtp, "sam@example.com", "/accept-invitation")
+    preview = await gql(PREVIEW, {"token": token})
     no_password = await gql(ACCEPT, {"token": token})
     joined = await gql(ACCEPT, {"token": token, "password": "sam's new passphrase", "name": "Sam"})
     again = await gql(ACCEPT, {"token": token, "password": "sam's new passphrase"})
+    preview_after = await gql(PREVIEW, {"token": token})
     listed = await gql(INVITATIONS, token=owner.token, tenant="salon")
 
     assert invited.data["inviteMember"]["invitation"]["status"] == "PENDING"
     assert above_manager.error_codes == ["FORBIDDEN"]
     assert mail.subject == "You are invited to join Salon on Boka" and "as staff" in mail.text
+    assert preview.data["invitationByToken"] == {
+        "businessName": "Salon", "role": "STAFF", "email": "sam@example.com", "hasAccount": False}
+    assert preview_after.data == {"invitationByToken": None}  # used: the page says so
     assert no_password.data["acceptInvitation"]["errors"][0]["field"] == "password"
     payload = joined.data["acceptInvitation"]
     assert payload["errors"] == [] and payload["viewer"]["role"] == "STAFF"
@@ -81,12 +88,14 @@ async def test_resent_revoked_and_expired_links_stop_working_and_accounts_sign_i
     resent = await gql(RESEND, {"id": invitation_id}, token=owner.token, tenant="salon")
     await deliver_mail(world)
     new_token = link_token(smtp, "max@example.com", "/accept-invitation")
+    previews = [(await gql(PREVIEW, {"token": t})).data["invitationByToken"] for t in (old_token, new_token)]
     with_old = await gql(ACCEPT, {"token": old_token})
     signed_out = await gql(ACCEPT, {"token": new_token, "password": "another passphrase"})
     gql.http.cookies.clear()
     signed_in = await gql(ACCEPT, {"token": new_token}, token=existing.token)
 
     assert resent.data["resendInvitation"]["invitation"] == {"status": "PENDING", "sentCount": 2}
+    assert previews[0] is None and previews[1]["hasAccount"] is True  # the page asks to sign in first
     assert with_old.data["acceptInvitation"]["errors"][0]["code"] == "INVALID_TOKEN"
     assert signed_out.data["acceptInvitation"]["errors"][0]["code"] == "EMAIL_TAKEN"
     assert signed_in.data["acceptInvitation"]["viewer"]["role"] == "MANAGER"
@@ -102,6 +111,7 @@ async def test_resent_revoked_and_expired_links_stop_working_and_accounts_sign_i
         token = link_token(smtp, address, "/accept-invitation")
         result = await gql(ACCEPT, {"token": token, "password": "a fine passphrase"})
         assert result.data["acceptInvitation"]["errors"][0]["code"] == "INVALID_TOKEN", address
+        assert (await gql(PREVIEW, {"token": token})).data == {"invitationByToken": None}, address
     assert expired.data["inviteMember"]["errors"] == []
 
     customer = await world.person(tenant, Role.CUSTOMER, email="carl@example.com")

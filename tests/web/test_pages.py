@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from boka.config import Settings
+from boka.notifications.account_mail import AccountMail, compose
+from boka.notifications.kinds import AccountMailKind
 from boka.web.app import create_app
 from boka.web.pages import PAGE_CSP, STATIC_DIR
 
@@ -27,6 +29,25 @@ async def test_the_pages_are_served_with_a_policy_that_allows_only_this_origin(h
     assert "MIT" in (STATIC_DIR / "vendor" / "graphql-ws" / "LICENSE.md").read_text()
 
 
+async def test_the_links_in_account_mails_answer_with_their_pages(http: httpx.AsyncClient) -> None:
+    """The link as the mail carries it (composed by the same function), not a path typed here."""
+    pages = {
+        AccountMailKind.VERIFY_EMAIL: "/web/verify-email.js",
+        AccountMailKind.TEAM_INVITATION: "/web/accept-invitation.js",
+        AccountMailKind.PASSWORD_RESET: "/web/reset-password.js",
+    }
+    for kind, script in pages.items():
+        mail = compose(AccountMail(kind=kind, to="sam@example.com", token="tok_abc.def", detail="staff"),
+                       "https://book.example/", 30)
+        link = next(word for word in mail.body.split() if word.startswith("https://book.example/"))
+        response = await http.get(link.removeprefix("https://book.example"))
+        assert response.status_code == 200, link
+        assert response.headers["content-security-policy"] == PAGE_CSP
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert f'src="{script}"' in response.text
+        assert (await http.get(script)).status_code == 200
+
+
 async def test_old_manage_links_lead_to_the_page(http: httpx.AsyncClient) -> None:
     response = await http.get("/manage-booking", params={"token": "bkm_abc.def", "tenant": "demo"})
     assert response.status_code == 308
@@ -37,5 +58,6 @@ async def test_old_manage_links_lead_to_the_page(http: httpx.AsyncClient) -> Non
 async def test_web_pages_false_leaves_the_pages_out(settings: Settings, app: Any) -> None:
     api_only = create_app(settings.model_copy(update={"web_pages": False}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api_only), base_url="http://t") as http:
-        for path in ("/book/demo", "/manage/bkm_abc.def", "/calendar", "/web/book.js", "/manage-booking?token=x"):
+        for path in ("/book/demo", "/manage/bkm_abc.def", "/calendar", "/web/book.js", "/manage-booking?token=x",
+                     "/verify-email?token=x", "/accept-invitation?token=x", "/reset-password?token=x"):
             assert (await http.get(path)).status_code == 404, path

@@ -293,3 +293,43 @@ const BOOKING_FIELDS = `id status startTime endTime seats price { amount currenc
             staff { id displayName } }
   staff { id displayName }
   payments { kind status amount { amount currency } refunds { amount { amount currency } } }`;
+
+// --- the pages behind the links in account mails (verify, invitation, reset) -------------
+
+export async function verifyEmail(api, token) {
+  return api.mutate(
+    `mutation($token: String!) { verifyEmail(input: { token: $token }) { verified errors { field code message } } }`,
+    { token }, "verifyEmail",
+  );
+}
+
+/** A new verification link for the signed-in account (this browser's session). */
+export async function resendVerificationEmail(api) {
+  return api.mutate(
+    `mutation { resendVerificationEmail { sent errors { field code message } } }`, {}, "resendVerificationEmail",
+  );
+}
+
+/** The business and role of the invitation, or null when the link is not valid any more. */
+export async function invitationByToken(api, token) {
+  const data = await api.request(
+    `query($token: String!) { invitationByToken(token: $token) { businessName role email hasAccount } }`,
+    { token },
+  );
+  return data.invitationByToken;
+}
+
+export async function acceptInvitation(api, token, fullName, password) {
+  return api.mutate(
+    `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
+      token viewer { role tenant { name } } errors { field code message } } }`,
+    { input: { token, fullName, password } }, "acceptInvitation",
+  );
+}
+
+export async function resetPassword(api, token, newPassword, mfaCode) {
+  return api.mutate(
+    `mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { passwordReset errors { field code message } } }`,
+    { input: { token, newPassword, mfaCode: mfaCode || null } }, "resetPassword",
+  );
+}
