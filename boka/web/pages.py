@@ -24,7 +24,7 @@ from boka.notifications.kinds import AccountMailKind
 STATIC_DIR = Path(__file__).parent / "static"
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _PAGE_HEADERS = {

@@ -290,3 +290,28 @@ async def test_the_staff_calendar_shows_new_bookings_live_and_converges_after_a_
     finally:
         await context.close()
         await proxy.close()
+
+
+async def test_the_booking_page_wears_the_business_colours_and_welcome(
+    server: tuple[str, Any], demo: str, browser: Any
+) -> None:
+    """What the owner sets in the business settings (issue 15) reaches the page through the
+    public business(slug) query: the brand colour (with readable text on it) and the welcome."""
+    base, settings = server
+    await _owner_query(
+        settings,
+        "UPDATE tenants SET settings = jsonb_set(settings, '{business}', "
+        "coalesce(settings -> 'business', '{}') || $1::jsonb) WHERE slug = 'demo'",
+        '{"brand_color": "#ffcc00", "booking_page_intro": "Welcome to the studio!"}',
+    )
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    errors = page_errors(page)
+    await page.goto(f"{base}/book/demo")
+    await page.get_by_text("Welcome to the studio!").wait_for()
+    header = page.locator("header.brand")
+    assert await header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 204, 0)"
+    assert await header.evaluate("e => getComputedStyle(e).color") == "rgb(17, 24, 39)"  # dark on yellow
+    assert not errors, errors
+    await context.close()

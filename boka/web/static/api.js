@@ -119,10 +119,16 @@ export class BokaApi {
 
   // --- what the pages ask ----------------------------------------------------------------
 
+  /** The tenant, with its booking page's branding (business(slug): logo, colour, texts). */
   async business() {
     const data = await this.request(`{ tenant { name slug timeZone currency } }`);
     if (!data.tenant) throw new ApiError("NOT_FOUND", "no tenant");
-    return data.tenant;
+    const page = await this.request(
+      `query($slug: String!) { business(slug: $slug) {
+        name logoUrl brandColor bookingPageTitle bookingPageIntro } }`,
+      { slug: data.tenant.slug },
+    );
+    return { ...data.tenant, ...(page.business || {}) };
   }
 
   async services() {

@@ -48,10 +48,37 @@ async function start() {
 
 let picker = null;
 
+/** The business's logo, colour and welcome text (set in its settings; CSSOM, not inline CSS). */
+function showBranding(business) {
+  const logo = $("business-logo");
+  logo.hidden = !business.logoUrl;
+  if (business.logoUrl) {
+    logo.src = business.logoUrl;
+    logo.alt = business.name;
+  }
+  const intro = $("business-intro");
+  intro.textContent = business.bookingPageIntro || "";
+  intro.hidden = !business.bookingPageIntro;
+  if (business.brandColor) {
+    const root = document.documentElement.style;
+    root.setProperty("--brand", business.brandColor);
+    root.setProperty("--brand-text", readableOn(business.brandColor));
+  }
+}
+
+/** Black or white, whichever reads better on a #rrggbb background (WCAG relative luminance). */
+function readableOn(hex) {
+  const channels = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+  return luminance > 0.179 ? "#111827" : "#ffffff";
+}
+
 function render() {
   if (!state.business) return;
   document.title = `${t("bookTitle")} · ${state.business.name}`;
-  $("business-name").textContent = state.business.name;
+  $("business-name").textContent = state.business.bookingPageTitle || state.business.name;
+  showBranding(state.business);
   const section = $("booking");
   section.hidden = false;
 
