@@ -21,6 +21,7 @@ from boka.models.tenancy import Role, Tenant
 from boka.models.types import utcnow
 from tests.booking.catalog_support import count
 from tests.booking.support import BookingWorld, Staffed
+from tests.booking.class_session_support import schedule
 from tests.support import GraphQLClient, Person, World
 from tests.web.test_idempotency_sqlite import sqlite_app  # noqa: F401 - a fixture
 
@@ -147,6 +148,8 @@ async def test_quotes_neither_overflow_nor_price_outside_the_booking_window(
         ({"start": "0001-01-01T00:00:00+14:00"}, "start"),
         ({"start": "9999-12-31T23:59:59-12:00"}, "start"),
     ]
+    # a group service sells the seats of its scheduled sessions: one at that time
+    await schedule(gql, owner.token, "salon", staffed.service_id, staffed.staff_id(), soon)
     for fields, field in cases:
         variables = {"input": {"serviceId": staffed.service_id, "start": soon.isoformat(), **fields}}
         result = await gql(QUOTE, variables, token=owner.token, tenant="salon")
