@@ -88,12 +88,13 @@ def _unknown_operation(error: CannotGetOperationTypeError) -> str:
 
 
 def rate_limit_caller(principal: Principal, client_ip: str) -> str:
-    """Whose allowance a request spends: its API key's, its session's, or (anonymous, so
-    made-up tokens buy no fresh allowance) its address's."""
+    """Whose allowance a request spends: its API key's, its user's (all their sessions
+    together: signing in again buys no fresh allowance), or (anonymous, so made-up tokens buy
+    none either) its address's."""
     if principal.api_key is not None:
         return f"api_key:{principal.api_key.id}"
-    if principal.session_id is not None:
-        return f"session:{principal.session_id}"
+    if principal.user is not None:
+        return f"user:{principal.user.id}"
     return f"ip:{client_ip}"
 
 

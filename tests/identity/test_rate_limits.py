@@ -10,19 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 import pytest
+import redis
 import sqlalchemy as sa
 from redis.asyncio import Redis
 
 from boka.config import Settings
 from boka.identity.rate_limits import SYNC_INTERVAL, Limit, SharedRateLimiter, decide
+from boka.identity.sessions import DeviceInfo, start_session
 from boka.migrations import upgrade_to_head
 from boka.models.security import AuthenticationLog
+from boka.models.tenancy import Role
 from boka.web.app import create_app
 from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.servers import clean_env, uvicorn_server
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, World
 
 SIGN_IN = """mutation { signIn(input: {email: "nobody@example.com", password: "wrong password"}) {
   errors { code } } }"""
@@ -81,6 +83,22 @@ async def test_general_api_limit_answers_429_and_made_up_tokens_do_not_reset_it(
     assert results[3].body["data"] is None
     assert results[3].error_codes == ["RATE_LIMITED"]
     assert results[3].errors[0]["extensions"]["request_id"]
+
+
+async def test_the_api_allowance_is_the_users_not_the_sessions(tight_api_app: Any) -> None:
+    """Signing in again must not buy a fresh allowance (issue 12 item 9): two sessions of one
+    user spend one allowance."""
+    world = World(tight_api_app.state.runtime)
+    tenant = await world.tenant("salon")
+    first = await world.person(tenant, Role.STAFF)
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        again = await start_session(db, first.user, tenant_id=tenant.id, ttl=timedelta(hours=1),
+                                    device=DeviceInfo(ip_address="127.0.0.1", user_agent="pytest"))
+    async with _client(tight_api_app, "203.0.113.21") as client:
+        gql = GraphQLClient(client)
+        statuses = [(await gql("{ viewer { role } }", token=token, tenant="salon")).response.status_code
+                    for token in (first.token, first.token, again.token, again.token)]
+    assert statuses == [200, 200, 200, 429]
 
 
 async def test_limits_are_shared_by_app_processes_through_redis(settings: Settings, tmp_path: Path) -> None:
