@@ -147,6 +147,11 @@ async def update_customer(
             # Bookings are found by email: a customer who could take another address would
             # receive whatever is booked under it.
             raise Forbidden("Ask the business to change your email.")
+        if principal.api_key is None and principal.grants.get(Action.USER_MANAGE, 0) < Scope.TENANT_STAFF:
+            # The seed's matrix gives staff "own profile" for user management: they add walk-ins
+            # and edit names and numbers, but moving a customer (and their account's bookings)
+            # to another address is a manager's call.
+            raise Forbidden("Ask a manager to change a customer's email.")
         email = normalize_email(changes.email)
         if await _find(db, tenant.id, email) is not None:
             raise _duplicate_email()

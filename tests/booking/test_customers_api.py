@@ -53,3 +53,25 @@ async def test_customers_cannot_list_others_but_can_update_themselves(gql: Graph
     assert mine.data["updateCustomer"]["customer"]["phone"] == "+46701234567"  # stored in E.164
     assert theirs.error_codes == ["NOT_FOUND"]
     assert too_long.data["updateCustomer"]["errors"] == [{"field": "firstName", "code": "INVALID_INPUT"}]
+
+
+async def test_staff_edit_a_customers_name_and_number_but_only_managers_move_their_email(
+    gql: GraphQLClient, world: World
+) -> None:
+    """Issue 12 item 9: a staff member who changed a customer's email cut the customer's account
+    off from its bookings; the seed's matrix gives staff "own profile" for user management."""
+    tenant = await world.tenant("salon")
+    staff = await world.person(tenant, Role.STAFF)
+    manager = await world.person(tenant, Role.MANAGER)
+    made = await gql(CREATE, {"input": {"email": "carl@example.com"}}, token=staff.token, tenant="salon")
+    carl = made.data["createCustomer"]["customer"]["id"]
+
+    renamed = await gql(UPDATE, {"input": {"id": carl, "firstName": "Carl"}}, token=staff.token, tenant="salon")
+    moved_by_staff = await gql(UPDATE, {"input": {"id": carl, "email": "other@example.com"}},
+                               token=staff.token, tenant="salon")
+    moved_by_manager = await gql(UPDATE, {"input": {"id": carl, "email": "carl@work.example"}},
+                                 token=manager.token, tenant="salon")
+
+    assert renamed.data["updateCustomer"]["customer"]["firstName"] == "Carl"
+    assert moved_by_staff.error_codes == ["FORBIDDEN"]
+    assert moved_by_manager.data["updateCustomer"]["customer"]["email"] == "carl@work.example"
