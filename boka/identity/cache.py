@@ -57,6 +57,10 @@ class IdentityCache:
         self._subscribed = redis is None
         self._redis = redis
         self._listener: asyncio.Task[None] | None = None
+        # Pub/sub channels are the Redis server's, not a database's: deployments (and test runs)
+        # sharing a server on different databases would clear each other's caches.
+        db = redis.connection_pool.connection_kwargs.get("db", 0) if redis is not None else 0
+        self._channel = f"{CHANNEL}:{db}"
 
     @property
     def enabled(self) -> bool:
@@ -101,7 +105,7 @@ class IdentityCache:
         self.clear()
         if self._redis is not None:
             try:
-                await self._redis.publish(CHANNEL, b"clear")
+                await self._redis.publish(self._channel, b"clear")
             except Exception:  # the others stop caching when their subscription breaks
                 log.warning("identity cache invalidation not published", exc_info=True)
 
@@ -131,7 +135,7 @@ class IdentityCache:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 self.clear()
                 self._subscribed = True
                 delay = 0.5

@@ -321,7 +321,7 @@ def update_customer(whose: str) -> Operation:
         stored = await salon.scalar(
             sa.select(Customer.phone).where(Customer.id == row_id(customer))
         )
-        return wrote(outcome, stored == phone)
+        return wrote(outcome, stored == phone.replace(" ", ""))  # stored in E.164
 
     return run
 
