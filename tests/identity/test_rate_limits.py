@@ -22,7 +22,7 @@ from boka.migrations import upgrade_to_head
 from boka.models.security import AuthenticationLog
 from boka.models.tenancy import Role
 from boka.web.app import create_app
-from tests.conftest import TEST_REDIS_URL, settings_for
+from tests.conftest import TEST_REDIS_URL, _truncate_all, settings_for
 from tests.servers import clean_env, uvicorn_server
 from tests.support import GraphQLClient, World
 
@@ -71,6 +71,7 @@ async def tight_api_app(postgres_url: str) -> AsyncIterator[Any]:
     application = create_app(settings_for(postgres_url, rate_limit_api_per_hour=3))
     async with application.router.lifespan_context(application):
         yield application
+    await _truncate_all(application.state.runtime.settings)  # what the tests wrote goes
 
 
 async def test_general_api_limit_answers_429_and_made_up_tokens_do_not_reset_it(tight_api_app: Any) -> None:
