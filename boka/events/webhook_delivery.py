@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -187,6 +186,8 @@ async def attempt_delivery(runtime: Runtime, delivery_id: uuid.UUID) -> None:
         "Boka-Event-Type": event.type,
         "Boka-Delivery-Id": str(delivery.id),
     }
+    import httpx  # imported on first delivery: the app process that only enqueues never needs it
+
     started = time.perf_counter()
     status_code: int | None = None
     error = await refused_target(endpoint.url, allow_private=runtime.settings.webhook_allow_private_targets)

@@ -13,12 +13,16 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
-import icalendar
+from typing import TYPE_CHECKING
 
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.types import utcnow
 from boka.notifications.facts import BookingFacts
 
+if TYPE_CHECKING:
+    import icalendar
+
+# icalendar is imported where a calendar is written (workers, feeds), not when the app starts.
 PRODID = "-//Boka//Booking notifications//EN"
 
 
@@ -28,6 +32,8 @@ def booking_uid(booking_id: object, public_url: str) -> str:
 
 
 def _calendar(method: str | None) -> icalendar.Calendar:
+    import icalendar
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -42,6 +48,8 @@ def invite(facts: BookingFacts, *, public_url: str, organizer: str, now: datetim
     booking = facts.booking
     cancelled = booking.status == BookingStatus.CANCELLED
     method = "CANCEL" if cancelled else "REQUEST"
+    import icalendar
+
     calendar = _calendar(method)
     event = icalendar.Event()
     event.add("uid", booking_uid(booking.id, public_url))
@@ -76,6 +84,8 @@ def staff_feed(
     entries: Iterable[FeedEntry], *, calendar_name: str, public_url: str, now: datetime | None = None
 ) -> bytes:
     """A subscribable calendar of a staff member's bookings (METHOD:PUBLISH)."""
+    import icalendar
+
     calendar = _calendar("PUBLISH")
     calendar.add("x-wr-calname", calendar_name)
     # How often subscribers should refetch (RFC 7986, and the older Microsoft name).
