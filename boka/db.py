@@ -218,3 +218,24 @@ async def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID | None) ->
     # execute path (statement coercion, cache key, result setup) cost more than the round trip.
     connection = await session.connection()
     await connection.exec_driver_sql(SCOPE_TO_TENANT, (str(tenant_id),))
+
+
+
+def keep_in_hand(db: AsyncSession, *rows: object) -> None:
+    """Hold these rows for the rest of the transaction, so ``already_loaded`` finds them (the
+    session's identity map holds unmodified rows weakly: a row nobody references is forgotten)."""
+    db.info.setdefault("in_hand", []).extend(rows)
+
+
+def already_loaded(db: AsyncSession, model: type[Any], row_id: object) -> Any | None:
+    """The ``model`` row with this primary key if this session already holds it with every
+    column loaded (read or written earlier in the transaction, and still referenced: see
+    ``keep_in_hand``), without a statement; else None. For work that would otherwise read back
+    what the transaction has in hand."""
+    from sqlalchemy.orm.util import identity_key
+
+    found = db.sync_session.identity_map.get(identity_key(model, row_id))
+    if found is None:
+        return None
+    state = sa.inspect(found)
+    return None if state.expired or state.unloaded else found

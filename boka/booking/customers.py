@@ -39,6 +39,34 @@ async def find_or_create_customer(
 ) -> Customer:
     """The tenant's customer with this email, created if new. Given names fill blanks only;
     a signed-in user's account is linked to the customer record of their email."""
+    found = await find_or_add_customer(
+        db, tenant_id=tenant_id, email=email, first_name=first_name, last_name=last_name,
+        phone=phone, user_id=user_id, now=now,
+    )
+    return found.customer
+
+
+@dataclass(frozen=True)
+class FoundCustomer:
+    customer: Customer
+    # True when this transaction inserted the row: until it commits no other transaction sees
+    # the customer (a concurrent insert of the same email waits on it), so nothing else can
+    # have booked for them yet.
+    created: bool
+
+
+async def find_or_add_customer(
+    db: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str | None = None,
+    user_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> FoundCustomer:
+    """``find_or_create_customer``, saying whether the customer is new."""
     email = normalize_email(email)
     first_name = clean_text(first_name, "customer.firstName", max_length=NAME_LENGTH, min_length=0)
     last_name = clean_text(last_name, "customer.lastName", max_length=NAME_LENGTH, min_length=0)
@@ -66,7 +94,7 @@ async def find_or_create_customer(
             make_transient_to_detached(customer)  # the row exists: track it, insert nothing
             db.add(customer)
             await announce_customer_change(db, customer, "created")
-            return customer
+            return FoundCustomer(customer, created=True)
         existing = await _find(db, tenant_id, email)
         assert existing is not None
     if user_id is not None and existing.user_id is None:
@@ -75,7 +103,7 @@ async def find_or_create_customer(
     existing.first_name = existing.first_name or first_name.strip()
     existing.last_name = existing.last_name or last_name.strip()
     existing.phone = existing.phone or phone
-    return existing
+    return FoundCustomer(existing, created=False)
 
 
 async def _find(db: AsyncSession, tenant_id: uuid.UUID, email: str) -> Customer | None:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.access import can_book_for_others
 from boka.booking.availability import TimeRange, private_slot_key
 from boka.booking.calendars import staff_for_service
-from boka.booking.customers import find_or_create_customer
+from boka.booking.customers import FoundCustomer, find_or_add_customer
 from boka.booking.history import record
 from boka.booking.policies import refuse_customer_overlap
 from boka.booking.pricing import Quote
@@ -31,6 +31,7 @@ from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
 from boka.booking.session_time import TimeTaken, queue_for_time, refuse_if_session_holds_room, refuse_if_session_holds_staff
 from boka.booking.slots import find_slots
+from boka.db import keep_in_hand
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.memberships import add_membership, find_membership
 from boka.identity.principal import Principal
@@ -102,7 +103,8 @@ async def create_booking(
     _check_seats(service, request.seats)
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
-    customer = await _customer_for(db, principal, tenant, request.customer, now=now)
+    found = await _customer_for(db, principal, tenant, request.customer, now=now)
+    customer = found.customer
     if service.capacity > 1:
         candidates = await _sessions_to_try(db, service, request, now=now)
     else:
@@ -113,12 +115,13 @@ async def create_booking(
     if not candidates:
         raise slot_unavailable()
     for member, link, session in candidates:
-        await refuse_customer_overlap(
-            db, tenant, customer_id=customer.id,
-            start=session.start_time if session else request.start,
-            end=session.end_time if session else
-            request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
-        )
+        if not found.created:  # a customer new to this transaction has no bookings anywhere
+            await refuse_customer_overlap(
+                db, tenant, customer_id=customer.id,
+                start=session.start_time if session else request.start,
+                end=session.end_time if session else
+                request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
+            )
         priced = await price_booking(
             db, tenant, service, link,
             start=request.start, discount_code=request.discount_code,
@@ -131,6 +134,7 @@ async def create_booking(
         if await _try_to_hold(db, booking, service, session):
             if priced.discount_code is not None:
                 await redeem_code(db, priced.discount_code, customer=customer, booking_id=booking.id)
+            keep_in_hand(db, customer, service, member)  # the answer and the events name them
             await record(db, booking, principal, "created", None, details={
                 "price_cents": booking.price_cents, "discount_code": request.discount_code,
             })
@@ -250,7 +254,7 @@ async def _sessions_to_try(
 async def _customer_for(
     db: AsyncSession, principal: Principal, tenant: Tenant, details: CustomerDetails | None,
     *, now: datetime,
-) -> Customer:
+) -> FoundCustomer:
     """Guests name themselves; signed-in customers book for themselves; staff, managers and
     owners book for whoever they name."""
     user = principal.user
@@ -259,7 +263,7 @@ async def _customer_for(
             raise UserInputError(
                 UserErrorCode.INVALID_INPUT, "Say who the booking is for.", "customer"
             )
-        return await find_or_create_customer(
+        return await find_or_add_customer(
             db, tenant_id=tenant.id, email=details.email, first_name=details.first_name,
             last_name=details.last_name, phone=details.phone,
         )
@@ -269,7 +273,7 @@ async def _customer_for(
         if await find_membership(db, tenant_id=tenant.id, user_id=user.id) is None:
             await add_membership(db, tenant_id=tenant.id, user_id=user.id, role=Role.CUSTOMER)
     names = user.full_name.split(" ", 1)
-    return await find_or_create_customer(
+    return await find_or_add_customer(
         db, tenant_id=tenant.id, email=user.email, first_name=names[0],
         last_name=names[1] if len(names) > 1 else "",
         phone=details.phone if details else None, user_id=user.id, now=now,
@@ -285,12 +289,13 @@ async def _candidates_in_fair_order(
     zone) first; ties go to the longest-serving staff member.
     """
     start = request.start
+    performers = await staff_for_service(db, service, request.staff_id)
     slots = await find_slots(
         db, service, window=TimeRange(start, start + timedelta(seconds=1)), now=now,
-        staff_id=request.staff_id,
+        staff_id=request.staff_id, staff=performers,
     )
     able = {staff_id for slot in slots if slot.start == start for staff_id in slot.staff_ids}
-    staff = [(m, link) for m, link in await staff_for_service(db, service, request.staff_id) if m.id in able]
+    staff = [(m, link) for m, link in performers if m.id in able]
     if len(staff) <= 1:
         return staff
     zone = ZoneInfo(principal.require_tenant().time_zone)

@@ -15,7 +15,7 @@ from boka.booking.availability import Slot, TimeRange, compute_slots
 from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
 from boka.booking.session_seats import session_slots
 from boka.errors import InvalidRequest, NotFound
-from boka.models.catalog import Service
+from boka.models.catalog import Service, StaffMember, StaffService
 
 MAX_WINDOW = timedelta(days=62)
 
@@ -28,8 +28,10 @@ async def find_slots(
     now: datetime,
     staff_id: uuid.UUID | None = None,
     ignore_booking_id: uuid.UUID | None = None,
+    staff: list[tuple[StaffMember, StaffService]] | None = None,
 ) -> list[Slot]:
-    """Bookable slots of ``service`` starting in ``window``, for one staff member or any.
+    """Bookable slots of ``service`` starting in ``window``, for one staff member or any
+    (``staff``: the service's staff as ``staff_for_service`` answers, when the caller has them).
 
     Staff who perform the service at their own duration are computed separately (their slots
     end at a different time), then merged with the rest by (start, end). A group service's
@@ -37,7 +39,8 @@ async def find_slots(
     """
     if window.end - window.start > MAX_WINDOW:
         raise InvalidRequest(f"Ask for at most {MAX_WINDOW.days} days at a time.")
-    staff = await staff_for_service(db, service, staff_id)
+    if staff is None:
+        staff = await staff_for_service(db, service, staff_id)
     if staff_id is not None and not staff:
         raise NotFound("No such staff member performs this service.")
     if service.capacity > 1:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.db import already_loaded
 from boka.events.availability import (
     record_availability_change,
     services_affected_by_booking,
@@ -32,6 +33,15 @@ class BookingNames:
 
 
 async def booking_names(db: AsyncSession, booking: Booking) -> BookingNames:
+    """From the rows the transaction already holds (a new booking's), else one read."""
+    customer = already_loaded(db, Customer, booking.customer_id)
+    service = already_loaded(db, Service, booking.service_id)
+    staff = already_loaded(db, StaffMember, booking.staff_id)
+    if customer is not None and service is not None and staff is not None:
+        return BookingNames(
+            " ".join(p for p in (customer.first_name, customer.last_name) if p),
+            service.name, staff.display_name,
+        )
     customer_first, customer_last, service, staff = (await db.execute(
         sa.select(Customer.first_name, Customer.last_name, Service.name, StaffMember.display_name)
         .select_from(Booking)

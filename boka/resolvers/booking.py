@@ -35,6 +35,7 @@ from boka.booking.policies import allows_customer_overlap, set_customer_overlap
 from boka.booking.pricing import Quote
 from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots, slots_by_day
+from boka.db import already_loaded
 from boka.errors import InvalidRequest, UserInputError
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus, Customer
@@ -255,8 +256,12 @@ async def _keep_relations(info: Info, db: AsyncSession, booking: Booking) -> Boo
     """Prime the request's loaders with the booking's customer, service and staff, read in
     this write transaction (one statement), so that the payload needs no connection after the
     commit. Under load the pool could run dry between a booking's commit and its answer: a
-    booking made, an error shown (issue 12's ghost bookings)."""
-    customer, service, staff = (await db.execute(
+    booking made, an error shown (issue 12's ghost bookings). A new booking's rows are
+    already in the transaction's hands: then no statement at all."""
+    held = (already_loaded(db, Customer, booking.customer_id),
+            already_loaded(db, Service, booking.service_id),
+            already_loaded(db, StaffMember, booking.staff_id))
+    customer, service, staff = held if all(row is not None for row in held) else (await db.execute(
         sa.select(Customer, Service, StaffMember)
         .select_from(Booking)
         .join(Customer, Customer.id == Booking.customer_id)

@@ -116,3 +116,39 @@ async def test_listing_services_with_staff_and_resources_does_not_grow_with_the_
     nodes = [edge["node"] for edge in eight.data["services"]["edges"]]
     assert len(nodes) == 8 and all(len(node["staff"][0]["weeklyHours"]) == 7 for node in nodes)
     assert len(for_eight) == len(for_one), for_eight
+
+
+CREATE = """mutation Book($input: CreateBookingInput!) { createBooking(input: $input) {
+  booking { id customer { email } service { name } staff { displayName } } errors { code } } }"""
+
+
+async def test_a_booking_reads_nothing_twice_and_a_new_guest_skips_the_overlap_lock(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    """createBooking's own reads are the only reads: the staff are read once (not again for
+    the fair order), the answer and the events name customer, service and staff from the rows
+    the transaction holds (no read-back), and a customer created by this very booking needs
+    no customer-overlap lock (nobody else can see them yet). A returning customer takes it."""
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant, staff_count=2)
+    day = future_day()
+
+    def book(email: str, hour: int) -> dict:
+        return {"input": {"serviceId": staffed.service_id, "start": local(day, hour).isoformat(),
+                          "customer": {"email": email, "firstName": "Ada", "lastName": "Guest"}}}
+
+    with counting_statements(app) as new_guest:
+        first = await gql(CREATE, book("ada@example.com", 10), tenant="salon")
+    with counting_statements(app) as returning:
+        again = await gql(CREATE, book("ada@example.com", 14), tenant="salon")
+
+    for result in (first, again):
+        payload = result.data["createBooking"]
+        assert payload["errors"] == []
+        assert payload["booking"]["customer"] == {"email": "ada@example.com"}
+        assert payload["booking"]["service"]["name"] and payload["booking"]["staff"]["displayName"]
+    for statements in (new_guest, returning):
+        assert sum(s.startswith("SELECT staff_members.id") for s in statements) == 1, statements
+        assert not any("FROM bookings JOIN customers" in s for s in statements), statements
+    locks = [sum("pg_advisory_xact_lock" in s for s in run) for run in (new_guest, returning)]
+    assert locks == [1, 2]  # the staff member's time; then also the returning customer's
