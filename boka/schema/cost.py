@@ -12,11 +12,15 @@ The estimate walks the operation with the schema's types, fragments included:
   the bounds are variables), for the schedule computation behind it.
 
 It is computed once per document (with the document cache), so it costs a request nothing.
+``max_cost_rule`` makes it a validation rule, so queries and mutations (boka/schema/execution.py)
+and subscriptions (Strawberry's websocket pipeline, boka/schema/extensions.py) meet one limit.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -27,6 +31,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    GraphQLError,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -34,13 +39,15 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
+from graphql.validation import ValidationRule
 
 from boka.booking.slots import MAX_WINDOW
 from boka.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 LIST_GUESS = 5
 AVAILABILITY_DAY_COST = 50
-AVAILABILITY_FIELDS = frozenset({"availability", "availabilityDays"})
+# availabilityChanged recomputes its window on every change it hears of
+AVAILABILITY_FIELDS = frozenset({"availability", "availabilityDays", "availabilityChanged"})
 
 
 def operation_cost(schema: GraphQLSchema, document: DocumentNode) -> int:
@@ -52,6 +59,23 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode) -> int:
         if isinstance(d, OperationDefinitionNode)
     ]
     return max(costs, default=0)
+
+
+@cache
+def max_cost_rule(max_cost: int) -> type[ValidationRule]:
+    """The limit as a graphql-core validation rule (one class per limit, so validation caches
+    keyed by their rules keep hitting)."""
+
+    class MaxQueryCost(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
+            cost = operation_cost(self.context.schema, node)
+            if cost > max_cost:
+                self.report_error(GraphQLError(
+                    f"This query would cost about {cost:,} units; the limit is {max_cost:,}. "
+                    "Ask for fewer items, a shorter availability window or fewer aliases."
+                ))
+
+    return MaxQueryCost
 
 
 def _selection_cost(
@@ -71,9 +95,10 @@ def _selection_cost(
                                      in_connection=in_connection)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is not None:
+            if fragment is not None:  # not inside itself: a cycle (invalid anyway) stops here
+                inner = {name: f for name, f in fragments.items() if f is not fragment}
                 target = schema.get_type(fragment.type_condition.name.value)
-                total += _selection_cost(schema, fragment.selection_set, target, fragments,
+                total += _selection_cost(schema, fragment.selection_set, target, inner,
                                          in_connection=in_connection)
     return total
 

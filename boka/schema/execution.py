@@ -49,7 +49,7 @@ from boka.errors import BokaError, ErrorCode
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.persisted_queries import query_hash
-from boka.schema.cost import operation_cost
+from boka.schema.cost import max_cost_rule
 from boka.schema.disclosure import INTROSPECTION_REFUSED, drop_suggestions, hides_schema_from, introspects
 from boka.schema.errors import error_code, shape_error
 from boka.schema.input_guard import StorableStringsRule, unstorable_variable
@@ -99,7 +99,6 @@ class DocumentCache:
     def __init__(self, schema: GraphQLSchema, settings: Settings, size: int = DOCUMENT_CACHE_SIZE) -> None:
         self._schema = schema
         self._max_tokens = settings.query_max_tokens
-        self._max_cost = settings.query_max_cost
         self._rules: tuple[type[ASTValidationRule], ...] = (
             *specified_rules,
             MaybeNullValidationRule,
@@ -107,6 +106,7 @@ class DocumentCache:
             max_depth_rule(settings.query_max_depth, None, None),
             max_aliases_rule(settings.query_max_aliases),
             StorableStringsRule,
+            max_cost_rule(settings.query_max_cost),
         )
         self._size = size
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
@@ -128,11 +128,6 @@ class DocumentCache:
         except GraphQLError as error:
             return PreparedDocument(None, (error,), {})
         errors = validate(self._schema, document, self._rules)
-        if not errors and (cost := operation_cost(self._schema, document)) > self._max_cost:
-            errors = [GraphQLError(
-                f"This query would cost about {cost:,} units; the limit is {self._max_cost:,}. "
-                "Ask for fewer items, a shorter availability window or fewer aliases."
-            )]
         first = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
         return PreparedDocument(
             document, tuple(errors), _operation_types(document),

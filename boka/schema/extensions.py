@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -19,6 +20,7 @@ from boka.config import Settings
 from boka.errors import ErrorCode
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
+from boka.schema.cost import max_cost_rule
 from boka.schema.disclosure import HiddenSchema
 from boka.schema.errors import error_code
 from boka.schema.operation_names import operation_label
@@ -67,6 +69,7 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
         partial(QueryDepthLimiter, max_depth=settings.query_max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.query_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.query_max_tokens),
+        partial(AddValidationRules, [max_cost_rule(settings.query_max_cost)]),  # subscriptions too
         partial(HiddenSchema, public_introspection=settings.anonymous_introspection),
     ]
 
