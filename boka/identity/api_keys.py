@@ -83,12 +83,12 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
 ) -> Page[ApiKey]:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     statement = sa.select(ApiKey).where(ApiKey.tenant_id == principal.require_tenant().id)
     return await keyset_page(
-        db, statement, sort_column=ApiKey.created_at, id_column=ApiKey.id, first=first, after=after,
+        db, statement, sort_column=ApiKey.created_at, id_column=ApiKey.id, first=first, after=after, last=last, before=before,
         descending=True,
     )
 
