@@ -163,3 +163,14 @@ async def record_key_use(
         sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
         .execution_options(**{BOOKKEEPING: True})
     )
+
+
+async def api_keys_by_ids(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ApiKey]:
+    """Of ``ids``, the tenant's keys, for whoever may list them (apiKeys); nothing for others."""
+    scope = principal.scope(Action.USER_MANAGE)
+    if principal.tenant is None or scope is None or scope < Scope.TENANT_STAFF:
+        return {}
+    statement = sa.select(ApiKey).where(ApiKey.id.in_(ids), ApiKey.tenant_id == principal.tenant.id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

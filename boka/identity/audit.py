@@ -135,3 +135,17 @@ async def read_logs(
     """``list_logs`` in its own read (see log_transaction)."""
     async with log_transaction(database, principal) as db:
         return await list_logs(db, principal, log_filter, first=first, after=after, last=last, before=before)
+
+
+async def logs_by_ids(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AuthenticationLog]:
+    """Of ``ids``, the entries the principal's trail shows (list_logs): their tenant's for its
+    owners, any for superadmins; nothing for others."""
+    scope = principal.scope(Action.USER_MANAGE)
+    if principal.tenant is None or scope is None or scope < Scope.TENANT:
+        return {}
+    statement = sa.select(AuthenticationLog).where(AuthenticationLog.id.in_(ids))
+    if scope < Scope.SYSTEM:
+        statement = statement.where(AuthenticationLog.tenant_id == principal.tenant.id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

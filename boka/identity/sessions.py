@@ -196,3 +196,13 @@ async def delete_expired_sessions(db: AsyncSession, *, now: datetime, idle: time
         )
     )
     return (await db.execute(statement)).rowcount
+
+
+async def sessions_by_ids(
+    db: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID], *, idle: timedelta
+) -> dict[uuid.UUID, UserSession]:
+    """Of ``ids``, the user's own live sessions (what mySessions lists)."""
+    statement = sa.select(UserSession).where(
+        UserSession.id.in_(ids), UserSession.user_id == user_id, is_live(utcnow(), idle)
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
