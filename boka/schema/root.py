@@ -33,6 +33,7 @@ from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
 from boka.schema.customers import CustomerType
+from boka.schema.describe import describe
 from boka.schema.disclosure import drop_suggestions, hides_schema_from
 from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
@@ -133,6 +134,7 @@ class BokaSchema(strawberry.Schema):
 
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        describe(self._schema)
         self.operations = OperationRunner(self._schema, settings)
         self.public_introspection = settings.anonymous_introspection
 
