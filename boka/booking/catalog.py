@@ -292,7 +292,8 @@ async def set_service_resources(
 
 
 async def list_resources(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Resource]:
     tenant = principal.require_tenant()
     statement = sa.select(Resource).where(

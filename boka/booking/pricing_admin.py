@@ -213,7 +213,8 @@ async def set_discount_code_active(
 
 
 async def list_discount_codes(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[DiscountCode]:
     tenant = require_catalog_manager(principal)
     statement = sa.select(DiscountCode).where(DiscountCode.tenant_id == tenant.id)

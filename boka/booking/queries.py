@@ -27,7 +27,8 @@ class BookingFilter:
 
 
 async def list_bookings(
-    db: AsyncSession, principal: Principal, criteria: BookingFilter, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, criteria: BookingFilter, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Booking]:
     """Bookings by start time, filtered, limited to the principal's scope."""
     statement = sa.select(Booking).where(visible_bookings(principal))
@@ -50,7 +51,8 @@ async def list_bookings(
 
 
 async def list_customers(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Customer]:
     """The tenant's customers: for staff and up (customers see only themselves)."""
     principal.authorize(Action.BOOKING_VIEW, Scope.ASSIGNED)

@@ -147,7 +147,8 @@ async def delete_endpoint(db: AsyncSession, principal: Principal, endpoint_id: u
 
 
 async def list_endpoints(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[WebhookEndpoint]:
     tenant = require_webhook_manager(principal)
     statement = sa.select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant.id)

@@ -83,7 +83,8 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[ApiKey]:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     statement = sa.select(ApiKey).where(ApiKey.tenant_id == principal.require_tenant().id)

@@ -134,7 +134,8 @@ async def read_logs(
 ) -> Page[AuthenticationLog]:
     """``list_logs`` in its own read (see log_transaction)."""
     async with log_transaction(database, principal) as db:
-        return await list_logs(db, principal, log_filter, first=first, after=after, last=last, before=before)
+        return await list_logs(
+            db, principal, log_filter, first=first, after=after, last=last, before=before)
 
 
 async def logs_by_ids(

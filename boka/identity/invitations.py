@@ -115,7 +115,8 @@ async def revoke_invitation(
 
 
 async def list_invitations(
-    db: AsyncSession, principal: Principal, *, pending_only: bool, first: int | None, after: str | None, last: int | None = None, before: str | None = None,
+    db: AsyncSession, principal: Principal, *, pending_only: bool,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Invitation]:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     statement = sa.select(Invitation).where(Invitation.tenant_id == principal.require_tenant().id)

@@ -65,7 +65,8 @@ async def add_member_by_email(
 
 
 async def list_memberships(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[TenantUser]:
     """The request tenant's members, for those who manage its users."""
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)

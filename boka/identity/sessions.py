@@ -125,7 +125,8 @@ async def end_session(db: AsyncSession, session_id: uuid.UUID) -> None:
 
 
 async def list_sessions(
-    db: AsyncSession, user_id: uuid.UUID, *, idle: timedelta, first: int | None, after: str | None, last: int | None = None, before: str | None = None
+    db: AsyncSession, user_id: uuid.UUID, *, idle: timedelta,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[UserSession]:
     """The user's live sessions, newest first."""
     statement = sa.select(UserSession).where(UserSession.user_id == user_id, is_live(utcnow(), idle))

@@ -190,7 +190,8 @@ async def bookings(
     except UserInputError as error:
         raise InvalidRequest(error.message, field=error.field) from error
     page = await read(
-        info, lambda db, principal: list_bookings(db, principal, decoded, first=first, after=after, last=last, before=before)
+        info, lambda db, principal: list_bookings(
+            db, principal, decoded, first=first, after=after, last=last, before=before)
     )
     await _preload_relations(info, page.items)
     return connection_from_page(page, BookingType.from_model, counted_in_read(info))

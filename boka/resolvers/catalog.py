@@ -66,7 +66,8 @@ from boka.schema.transactions import read, write
 
 
 async def services(
-    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None, include_inactive: bool = False
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+    include_inactive: bool = False,
 ) -> Connection[ServiceType]:
     page = await read(
         info,
@@ -80,14 +81,16 @@ async def services(
 async def staff_members(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[StaffMemberType]:
-    page = await read(info, lambda db, p: staff.list_staff_members(db, p, first=first, after=after, last=last, before=before))
+    page = await read(info, lambda db, p: staff.list_staff_members(
+        db, p, first=first, after=after, last=last, before=before))
     return connection_from_page(page, StaffMemberType.from_model, counted_in_read(info))
 
 
 async def resources(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[ResourceType]:
-    page = await read(info, lambda db, p: catalog.list_resources(db, p, first=first, after=after, last=last, before=before))
+    page = await read(info, lambda db, p: catalog.list_resources(
+        db, p, first=first, after=after, last=last, before=before))
     return connection_from_page(page, ResourceType.from_model, counted_in_read(info))
 
 

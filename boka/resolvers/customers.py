@@ -29,7 +29,8 @@ async def customers(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[CustomerType]:
     """The tenant's customers, oldest first: for staff, managers and owners."""
-    page = await read(info, lambda db, principal: list_customers(db, principal, first=first, after=after, last=last, before=before))
+    page = await read(info, lambda db, principal: list_customers(
+        db, principal, first=first, after=after, last=last, before=before))
     return connection_from_page(page, CustomerType.from_model, counted_in_read(info))
 
 

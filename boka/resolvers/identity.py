@@ -69,7 +69,8 @@ async def tenant(info: Info) -> TenantType | None:
 async def members(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[MembershipType]:
-    page = await read(info, lambda db, principal: list_memberships(db, principal, first=first, after=after, last=last, before=before))
+    page = await read(info, lambda db, principal: list_memberships(
+        db, principal, first=first, after=after, last=last, before=before))
     return connection_from_page(page, MembershipType.from_model, counted_in_read(info))
 
 

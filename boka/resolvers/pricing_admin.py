@@ -40,7 +40,8 @@ async def discount_codes(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[DiscountCodeType]:
     page = await read(
-        info, lambda db, p: pricing_admin.list_discount_codes(db, p, first=first, after=after, last=last, before=before)
+        info, lambda db, p: pricing_admin.list_discount_codes(
+            db, p, first=first, after=after, last=last, before=before)
     )
     return connection_from_page(page, DiscountCodeType.from_model, counted_in_read(info))
 

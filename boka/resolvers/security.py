@@ -52,12 +52,18 @@ from boka.schema.transactions import attempt, read, write
 
 # --- queries ---------------------------------------------------------------------------
 
-async def my_sessions(info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None) -> Connection[SessionType]:
+async def my_sessions(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[SessionType]:
     context = info.context
     principal = context.principal
     user = principal.require_user()
     async with context.runtime.database.transaction() as db:
-        page = await list_sessions(db, user.id, idle=context.runtime.identity.session_idle, first=first, after=after, last=last, before=before)
+        page = await list_sessions(
+            db, user.id, idle=context.runtime.identity.session_idle,
+            first=first, after=after, last=last, before=before,
+        )
+
     async def count(everything: sa.Select[Any]) -> int:
         async with context.runtime.database.transaction() as db:
             return await count_rows(db, everything)
@@ -74,8 +80,11 @@ async def mfa_status(info: Info) -> MfaStatus:
     return MfaStatus(enabled=enabled, backup_codes_remaining=remaining)
 
 
-async def api_key_list(info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None) -> Connection[ApiKeyType]:
-    page = await read(info, lambda db, principal: api_keys.list_api_keys(db, principal, first=first, after=after, last=last, before=before))
+async def api_key_list(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[ApiKeyType]:
+    page = await read(info, lambda db, principal: api_keys.list_api_keys(
+        db, principal, first=first, after=after, last=last, before=before))
     return connection_from_page(page, ApiKeyType.from_model, counted_in_read(info))
 
 
@@ -94,8 +103,11 @@ async def authentication_logs(
     return connection_from_page(page, AuthenticationLogEntry.from_model, count)
 
 
-async def security_alerts(info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None) -> Connection[AuthenticationLogEntry]:
-    return await authentication_logs(info, first=first, after=after, last=last, before=before, suspicious_only=True)
+async def security_alerts(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[AuthenticationLogEntry]:
+    return await authentication_logs(
+        info, first=first, after=after, last=last, before=before, suspicious_only=True)
 
 
 async def security_settings(info: Info) -> SecuritySettingsType:

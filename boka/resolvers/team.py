@@ -99,7 +99,8 @@ async def revoke(info: Info, input: InvitationActionInput) -> InvitationPayload:
 
 
 async def invitations(
-    info: Info, pending_only: bool = True, first: First = None, after: After = None, last: Last = None, before: Before = None
+    info: Info, pending_only: bool = True,
+    first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[InvitationType]:
     page = await read(info, lambda db, principal: list_invitations(
         db, principal, pending_only=pending_only, first=first, after=after, last=last, before=before))

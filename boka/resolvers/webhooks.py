@@ -43,7 +43,8 @@ from boka.schema.webhooks import (
 async def webhook_endpoints_(
     info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
 ) -> Connection[WebhookEndpointType]:
-    page = await read(info, lambda db, p: webhook_endpoints.list_endpoints(db, p, first=first, after=after, last=last, before=before))
+    page = await read(info, lambda db, p: webhook_endpoints.list_endpoints(
+        db, p, first=first, after=after, last=last, before=before))
     return connection_from_page(page, WebhookEndpointType.from_model, counted_in_read(info))
 
 

@@ -30,7 +30,9 @@ from boka.schema.descriptions import DESCRIPTIONS
 
 BACKREF = "strawberry-definition"
 
-NODE_ID = "The global ID (Relay): node(id:) takes it, and so does every argument that names one of these."
+NODE_ID = (
+    "The global ID (Relay): node(id:) takes it, and so does every argument that names one of these."
+)
 ERRORS = "What was wrong, field by field; empty when it worked. When not empty, nothing was changed."
 INPUT = "What to do: see the input type's fields."
 CREATED_AT = "When it was created (UTC)."
