@@ -193,7 +193,7 @@ async def list_services(
     principal: Principal,
     *,
     first: int | None,
-    after: str | None,
+    after: str | None, last: int | None = None, before: str | None = None,
     include_inactive: bool = False,
 ) -> Page[Service]:
     """The tenant's services, oldest first; inactive ones only for those who manage them."""
@@ -209,7 +209,7 @@ async def list_services(
         sort_column=Service.created_at,
         id_column=Service.id,
         first=first,
-        after=after,
+        after=after, last=last, before=before,
     )
 
 
@@ -292,7 +292,8 @@ async def set_service_resources(
 
 
 async def list_resources(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Resource]:
     tenant = principal.require_tenant()
     statement = sa.select(Resource).where(
@@ -304,7 +305,7 @@ async def list_resources(
         sort_column=Resource.created_at,
         id_column=Resource.id,
         first=first,
-        after=after,
+        after=after, last=last, before=before,
     )
 
 

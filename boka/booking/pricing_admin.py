@@ -213,7 +213,8 @@ async def set_discount_code_active(
 
 
 async def list_discount_codes(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[DiscountCode]:
     tenant = require_catalog_manager(principal)
     statement = sa.select(DiscountCode).where(DiscountCode.tenant_id == tenant.id)
@@ -223,7 +224,7 @@ async def list_discount_codes(
         sort_column=DiscountCode.created_at,
         id_column=DiscountCode.id,
         first=first,
-        after=after,
+        after=after, last=last, before=before,
     )
 
 

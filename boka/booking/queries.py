@@ -27,7 +27,8 @@ class BookingFilter:
 
 
 async def list_bookings(
-    db: AsyncSession, principal: Principal, criteria: BookingFilter, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, criteria: BookingFilter, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Booking]:
     """Bookings by start time, filtered, limited to the principal's scope."""
     statement = sa.select(Booking).where(visible_bookings(principal))
@@ -45,18 +46,19 @@ async def list_bookings(
         if value is not None:
             statement = statement.where(column == value)
     return await keyset_page(
-        db, statement, sort_column=Booking.start_time, id_column=Booking.id, first=first, after=after
+        db, statement, sort_column=Booking.start_time, id_column=Booking.id, first=first, after=after, last=last, before=before
     )
 
 
 async def list_customers(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Customer]:
     """The tenant's customers: for staff and up (customers see only themselves)."""
     principal.authorize(Action.BOOKING_VIEW, Scope.ASSIGNED)
     statement = sa.select(Customer).where(Customer.tenant_id == principal.require_tenant().id)
     return await keyset_page(
-        db, statement, sort_column=Customer.created_at, id_column=Customer.id, first=first, after=after
+        db, statement, sort_column=Customer.created_at, id_column=Customer.id, first=first, after=after, last=last, before=before
     )
 
 

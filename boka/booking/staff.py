@@ -174,7 +174,8 @@ async def _find_link(
 
 
 async def list_staff_members(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[StaffMember]:
     tenant = principal.require_tenant()
     statement = sa.select(StaffMember).where(
@@ -186,7 +187,7 @@ async def list_staff_members(
         sort_column=StaffMember.created_at,
         id_column=StaffMember.id,
         first=first,
-        after=after,
+        after=after, last=last, before=before,
     )
 
 

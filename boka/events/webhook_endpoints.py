@@ -147,13 +147,14 @@ async def delete_endpoint(db: AsyncSession, principal: Principal, endpoint_id: u
 
 
 async def list_endpoints(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[WebhookEndpoint]:
     tenant = require_webhook_manager(principal)
     statement = sa.select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant.id)
     return await keyset_page(
         db, statement, sort_column=WebhookEndpoint.created_at, id_column=WebhookEndpoint.id,
-        first=first, after=after,
+        first=first, after=after, last=last, before=before,
     )
 
 
@@ -164,7 +165,7 @@ async def list_deliveries(
     endpoint_id: uuid.UUID | None,
     status: str | None,
     first: int | None,
-    after: str | None,
+    after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[WebhookDelivery]:
     """The delivery log (oldest first), optionally of one endpoint and in one status (e.g.
     the dead letters)."""
@@ -176,7 +177,7 @@ async def list_deliveries(
         statement = statement.where(WebhookDelivery.status == status)
     return await keyset_page(
         db, statement, sort_column=WebhookDelivery.created_at, id_column=WebhookDelivery.id,
-        first=first, after=after,
+        first=first, after=after, last=last, before=before,
     )
 
 

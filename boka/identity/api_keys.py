@@ -83,12 +83,13 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[ApiKey]:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     statement = sa.select(ApiKey).where(ApiKey.tenant_id == principal.require_tenant().id)
     return await keyset_page(
-        db, statement, sort_column=ApiKey.created_at, id_column=ApiKey.id, first=first, after=after,
+        db, statement, sort_column=ApiKey.created_at, id_column=ApiKey.id, first=first, after=after, last=last, before=before,
         descending=True,
     )
 
@@ -163,3 +164,14 @@ async def record_key_use(
         sa.update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
         .execution_options(**{BOOKKEEPING: True})
     )
+
+
+async def api_keys_by_ids(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ApiKey]:
+    """Of ``ids``, the tenant's keys, for whoever may list them (apiKeys); nothing for others."""
+    scope = principal.scope(Action.USER_MANAGE)
+    if principal.tenant is None or scope is None or scope < Scope.TENANT_STAFF:
+        return {}
+    statement = sa.select(ApiKey).where(ApiKey.id.in_(ids), ApiKey.tenant_id == principal.tenant.id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

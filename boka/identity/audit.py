@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,8 @@ class LogFilter:
 
 
 async def list_logs(
-    db: AsyncSession, principal: Principal, log_filter: LogFilter, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, log_filter: LogFilter, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[AuthenticationLog]:
     """The trail, newest first: the tenant's entries for its owners, everything for superadmins."""
     scope = principal.authorize(Action.USER_MANAGE, Scope.TENANT)
@@ -114,18 +116,37 @@ async def list_logs(
         statement = statement.where(AuthenticationLog.user_id == log_filter.user_id)
     return await keyset_page(
         db, statement, sort_column=AuthenticationLog.created_at, id_column=AuthenticationLog.id,
-        first=first, after=after, descending=True,
+        first=first, after=after, last=last, before=before, descending=True,
     )
 
 
-async def read_logs(
-    database: Database, principal: Principal, log_filter: LogFilter, *, first: int | None, after: str | None
-) -> Page[AuthenticationLog]:
-    """``list_logs`` in its own read: a superadmin's reaches every tenant (the explicit
-    cross-tenant opt-in), an owner's only their tenant's rows."""
+def log_transaction(database: Database, principal: Principal) -> AbstractAsyncContextManager[AsyncSession]:
+    """The read the trail is listed (and counted) in: a superadmin's reaches every tenant (the
+    explicit cross-tenant opt-in), an owner's only their tenant's rows."""
     if principal.is_superadmin:
-        async with database.transaction(all_tenants=True) as db:
-            return await list_logs(db, principal, log_filter, first=first, after=after)
-    tenant_id = principal.tenant.id if principal.tenant else None
-    async with database.transaction(tenant_id) as db:
-        return await list_logs(db, principal, log_filter, first=first, after=after)
+        return database.transaction(all_tenants=True)
+    return database.transaction(principal.tenant.id if principal.tenant else None)
+
+
+async def read_logs(
+    database: Database, principal: Principal, log_filter: LogFilter, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
+) -> Page[AuthenticationLog]:
+    """``list_logs`` in its own read (see log_transaction)."""
+    async with log_transaction(database, principal) as db:
+        return await list_logs(
+            db, principal, log_filter, first=first, after=after, last=last, before=before)
+
+
+async def logs_by_ids(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AuthenticationLog]:
+    """Of ``ids``, the entries the principal's trail shows (list_logs): their tenant's for its
+    owners, any for superadmins; nothing for others."""
+    scope = principal.scope(Action.USER_MANAGE)
+    if principal.tenant is None or scope is None or scope < Scope.TENANT:
+        return {}
+    statement = sa.select(AuthenticationLog).where(AuthenticationLog.id.in_(ids))
+    if scope < Scope.SYSTEM:
+        statement = statement.where(AuthenticationLog.tenant_id == principal.tenant.id)
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

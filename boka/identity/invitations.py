@@ -115,7 +115,8 @@ async def revoke_invitation(
 
 
 async def list_invitations(
-    db: AsyncSession, principal: Principal, *, pending_only: bool, first: int | None, after: str | None,
+    db: AsyncSession, principal: Principal, *, pending_only: bool,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Invitation]:
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
     statement = sa.select(Invitation).where(Invitation.tenant_id == principal.require_tenant().id)
@@ -123,7 +124,7 @@ async def list_invitations(
         statement = statement.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
     return await keyset_page(
         db, statement, sort_column=Invitation.created_at, id_column=Invitation.id,
-        first=first, after=after, descending=True,
+        first=first, after=after, last=last, before=before, descending=True,
     )
 
 

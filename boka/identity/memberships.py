@@ -65,7 +65,8 @@ async def add_member_by_email(
 
 
 async def list_memberships(
-    db: AsyncSession, principal: Principal, *, first: int | None, after: str | None
+    db: AsyncSession, principal: Principal, *,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[TenantUser]:
     """The request tenant's members, for those who manage its users."""
     principal.authorize(Action.USER_MANAGE, Scope.TENANT_STAFF)
@@ -76,7 +77,7 @@ async def list_memberships(
         sort_column=TenantUser.created_at,
         id_column=TenantUser.id,
         first=first,
-        after=after,
+        after=after, last=last, before=before,
     )
 
 

@@ -125,13 +125,14 @@ async def end_session(db: AsyncSession, session_id: uuid.UUID) -> None:
 
 
 async def list_sessions(
-    db: AsyncSession, user_id: uuid.UUID, *, idle: timedelta, first: int | None, after: str | None
+    db: AsyncSession, user_id: uuid.UUID, *, idle: timedelta,
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[UserSession]:
     """The user's live sessions, newest first."""
     statement = sa.select(UserSession).where(UserSession.user_id == user_id, is_live(utcnow(), idle))
     return await keyset_page(
         db, statement, sort_column=UserSession.created_at, id_column=UserSession.id,
-        first=first, after=after, descending=True,
+        first=first, after=after, last=last, before=before, descending=True,
     )
 
 
@@ -196,3 +197,13 @@ async def delete_expired_sessions(db: AsyncSession, *, now: datetime, idle: time
         )
     )
     return (await db.execute(statement)).rowcount
+
+
+async def sessions_by_ids(
+    db: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID], *, idle: timedelta
+) -> dict[uuid.UUID, UserSession]:
+    """Of ``ids``, the user's own live sessions (what mySessions lists)."""
+    statement = sa.select(UserSession).where(
+        UserSession.id.in_(ids), UserSession.user_id == user_id, is_live(utcnow(), idle)
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

@@ -8,6 +8,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.booking.access import visible_bookings
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, Refund
@@ -84,3 +85,26 @@ async def refunds_of_payments(
     for refund in rows.scalars():
         found[refund.payment_id].append(refund)
     return found
+
+
+async def visible_payments(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Payment]:
+    """Of ``ids``, the payments of bookings the principal sees (Relay node lookups): whoever
+    may see a booking may see its money, nobody else."""
+    statement = (
+        sa.select(Payment).join(Booking, Booking.id == Payment.booking_id)
+        .where(Payment.id.in_(ids), visible_bookings(principal))
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+async def visible_refunds(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Refund]:
+    """Of ``ids``, the refunds of bookings the principal sees."""
+    statement = (
+        sa.select(Refund).join(Booking, Booking.id == Refund.booking_id)
+        .where(Refund.id.in_(ids), visible_bookings(principal))
+    )
+    return {row.id: row for row in (await db.execute(statement)).scalars()}

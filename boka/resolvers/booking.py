@@ -67,7 +67,15 @@ from boka.schema.booking import (
 )
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.payments import PaymentType
 from boka.schema.related import preload, selected_subfields
 from boka.schema.transactions import read, write
@@ -165,9 +173,9 @@ async def quote(info: Info, input: QuoteInput) -> QuotePayload:
 
 
 async def bookings(
-    info: Info, first: int | None = None, after: str | None = None,
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
     filter: BookingFilterInput | None = None,
-) -> relay.Connection[BookingType]:
+) -> Connection[BookingType]:
     """Bookings by start time: customers see their own, staff their assigned ones, managers
     and owners the whole tenant."""
     criteria = filter or BookingFilterInput()
@@ -183,10 +191,11 @@ async def bookings(
     except UserInputError as error:
         raise InvalidRequest(error.message, field=error.field) from error
     page = await read(
-        info, lambda db, principal: list_bookings(db, principal, decoded, first=first, after=after)
+        info, lambda db, principal: list_bookings(
+            db, principal, decoded, first=first, after=after, last=last, before=before)
     )
     await _preload_relations(info, page.items)
-    return connection_from_page(page, BookingType.from_model)
+    return connection_from_page(page, BookingType.from_model, counted_in_read(info))
 
 
 async def _preload_relations(info: Info, bookings: list[Booking]) -> None:
@@ -385,7 +394,7 @@ class BookingQuery:
         description="The slots of `availability` by local date, staff as plain ids: for a calendar.",
     )
     quote: QuotePayload = strawberry.field(resolver=quote)
-    bookings: relay.Connection[BookingType] = strawberry.field(resolver=bookings)
+    bookings: Connection[BookingType] = strawberry.field(resolver=bookings)
     booking_by_link: BookingType = strawberry.field(resolver=booking_by_link)
     booking_settings: BookingSettingsType = strawberry.field(resolver=booking_settings)
 

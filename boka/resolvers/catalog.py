@@ -36,7 +36,15 @@ from boka.schema.catalog import (
     UpdateStaffMemberInput,
 )
 from boka.schema.ids import row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.pricing_admin import (
     DeletePricingRulePayload,
     DiscountCodePayload,
@@ -58,29 +66,32 @@ from boka.schema.transactions import read, write
 
 
 async def services(
-    info: Info, first: int | None = None, after: str | None = None, include_inactive: bool = False
-) -> relay.Connection[ServiceType]:
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+    include_inactive: bool = False,
+) -> Connection[ServiceType]:
     page = await read(
         info,
         lambda db, p: catalog.list_services(
-            db, p, first=first, after=after, include_inactive=include_inactive
+            db, p, first=first, after=after, last=last, before=before, include_inactive=include_inactive
         ),
     )
-    return connection_from_page(page, ServiceType.from_model)
+    return connection_from_page(page, ServiceType.from_model, counted_in_read(info))
 
 
 async def staff_members(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[StaffMemberType]:
-    page = await read(info, lambda db, p: staff.list_staff_members(db, p, first=first, after=after))
-    return connection_from_page(page, StaffMemberType.from_model)
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[StaffMemberType]:
+    page = await read(info, lambda db, p: staff.list_staff_members(
+        db, p, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, StaffMemberType.from_model, counted_in_read(info))
 
 
 async def resources(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[ResourceType]:
-    page = await read(info, lambda db, p: catalog.list_resources(db, p, first=first, after=after))
-    return connection_from_page(page, ResourceType.from_model)
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[ResourceType]:
+    page = await read(info, lambda db, p: catalog.list_resources(
+        db, p, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, ResourceType.from_model, counted_in_read(info))
 
 
 # --- services, staff and resources ---
@@ -241,17 +252,17 @@ async def set_service_resources(info: Info, input: SetServiceResourcesInput) -> 
 
 @strawberry.type
 class CatalogQuery:
-    services: relay.Connection[ServiceType] = strawberry.field(
+    services: Connection[ServiceType] = strawberry.field(
         resolver=services,
         description="The tenant's services; includeInactive is for managers and owners.",
     )
-    staff_members: relay.Connection[StaffMemberType] = strawberry.field(resolver=staff_members)
-    resources: relay.Connection[ResourceType] = strawberry.field(resolver=resources)
+    staff_members: Connection[StaffMemberType] = strawberry.field(resolver=staff_members)
+    resources: Connection[ResourceType] = strawberry.field(resolver=resources)
     pricing_rules: list[PricingRuleType] = strawberry.field(
         resolver=pricing_resolvers.pricing_rules,
         description="Every pricing rule, in the order they apply (managers and owners).",
     )
-    discount_codes: relay.Connection[DiscountCodeType] = strawberry.field(
+    discount_codes: Connection[DiscountCodeType] = strawberry.field(
         resolver=pricing_resolvers.discount_codes, description="For managers and owners."
     )
 

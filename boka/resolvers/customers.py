@@ -13,16 +13,25 @@ from boka.models.bookings import Customer
 from boka.resolvers.context import Info
 from boka.schema.customers import CustomerInput, CustomerPayload, CustomerType, UpdateCustomerInput
 from boka.schema.ids import row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.transactions import read, write
 
 
 async def customers(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[CustomerType]:
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[CustomerType]:
     """The tenant's customers, oldest first: for staff, managers and owners."""
-    page = await read(info, lambda db, principal: list_customers(db, principal, first=first, after=after))
-    return connection_from_page(page, CustomerType.from_model)
+    page = await read(info, lambda db, principal: list_customers(
+        db, principal, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, CustomerType.from_model, counted_in_read(info))
 
 
 async def create_customer_mutation(info: Info, input: CustomerInput) -> CustomerPayload:
@@ -49,7 +58,7 @@ async def update_customer_mutation(info: Info, input: UpdateCustomerInput) -> Cu
 
 @strawberry.type
 class CustomerQuery:
-    customers: relay.Connection[CustomerType] = strawberry.field(resolver=customers)
+    customers: Connection[CustomerType] = strawberry.field(resolver=customers)
 
 
 @strawberry.type

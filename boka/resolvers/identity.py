@@ -32,7 +32,15 @@ from boka.schema.identity import (
     UserType,
     Viewer,
 )
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.rate_limits import admin_limited, auth_limited
 from boka.schema.transactions import attempt, read, write
 
@@ -59,10 +67,11 @@ async def tenant(info: Info) -> TenantType | None:
 
 
 async def members(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[MembershipType]:
-    page = await read(info, lambda db, principal: list_memberships(db, principal, first=first, after=after))
-    return connection_from_page(page, MembershipType.from_model)
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[MembershipType]:
+    page = await read(info, lambda db, principal: list_memberships(
+        db, principal, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, MembershipType.from_model, counted_in_read(info))
 
 
 def signed_in_payload(info: Info, outcome: SignedIn | MfaRequired | None, errors: list[UserError]) -> AuthPayload:
@@ -132,7 +141,7 @@ async def add_member(info: Info, input: AddMemberInput) -> MembershipPayload:
 class IdentityQuery:
     viewer: Viewer = strawberry.field(resolver=viewer, description="Who is asking.")
     tenant: TenantType | None = strawberry.field(resolver=tenant)
-    members: relay.Connection[MembershipType] = strawberry.field(
+    members: Connection[MembershipType] = strawberry.field(
         resolver=members, description="The tenant's members (managers and owners)."
     )
 

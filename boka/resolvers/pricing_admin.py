@@ -8,7 +8,15 @@ from strawberry import relay
 from boka.booking import pricing_admin
 from boka.resolvers.context import Info
 from boka.schema.ids import row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.pricing_admin import (
     CreateDiscountCodeInput,
     CreatePricingRuleInput,
@@ -29,12 +37,13 @@ async def pricing_rules(info: Info) -> list[PricingRuleType]:
 
 
 async def discount_codes(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[DiscountCodeType]:
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[DiscountCodeType]:
     page = await read(
-        info, lambda db, p: pricing_admin.list_discount_codes(db, p, first=first, after=after)
+        info, lambda db, p: pricing_admin.list_discount_codes(
+            db, p, first=first, after=after, last=last, before=before)
     )
-    return connection_from_page(page, DiscountCodeType.from_model)
+    return connection_from_page(page, DiscountCodeType.from_model, counted_in_read(info))
 
 
 async def create_pricing_rule(info: Info, input: CreatePricingRuleInput) -> PricingRulePayload:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 import strawberry
 from strawberry import relay
 
@@ -9,9 +12,18 @@ from boka.identity import api_keys, audit, lockout, second_factor, session_manag
 from boka.identity.mfa import find_factor, remaining_backup_codes
 from boka.identity.sessions import list_sessions
 from boka.models.types import utcnow
+from boka.pagination import count_rows
 from boka.resolvers.context import Info
 from boka.schema.ids import row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.rate_limits import admin_limited
 from boka.schema.security import (
     ApiKeyPayload,
@@ -40,13 +52,23 @@ from boka.schema.transactions import attempt, read, write
 
 # --- queries ---------------------------------------------------------------------------
 
-async def my_sessions(info: Info, first: int | None = None, after: str | None = None) -> relay.Connection[SessionType]:
+async def my_sessions(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[SessionType]:
     context = info.context
     principal = context.principal
     user = principal.require_user()
     async with context.runtime.database.transaction() as db:
-        page = await list_sessions(db, user.id, idle=context.runtime.identity.session_idle, first=first, after=after)
-    return connection_from_page(page, lambda s: SessionType.from_model(s, principal.session_id))
+        page = await list_sessions(
+            db, user.id, idle=context.runtime.identity.session_idle,
+            first=first, after=after, last=last, before=before,
+        )
+
+    async def count(everything: sa.Select[Any]) -> int:
+        async with context.runtime.database.transaction() as db:
+            return await count_rows(db, everything)
+
+    return connection_from_page(page, lambda s: SessionType.from_model(s, principal.session_id), count)
 
 
 async def mfa_status(info: Info) -> MfaStatus:
@@ -58,24 +80,34 @@ async def mfa_status(info: Info) -> MfaStatus:
     return MfaStatus(enabled=enabled, backup_codes_remaining=remaining)
 
 
-async def api_key_list(info: Info, first: int | None = None, after: str | None = None) -> relay.Connection[ApiKeyType]:
-    page = await read(info, lambda db, principal: api_keys.list_api_keys(db, principal, first=first, after=after))
-    return connection_from_page(page, ApiKeyType.from_model)
+async def api_key_list(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[ApiKeyType]:
+    page = await read(info, lambda db, principal: api_keys.list_api_keys(
+        db, principal, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, ApiKeyType.from_model, counted_in_read(info))
 
 
 async def authentication_logs(
-    info: Info, first: int | None = None, after: str | None = None,
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
     event_types: list[str] | None = None, suspicious_only: bool = False,
-) -> relay.Connection[AuthenticationLogEntry]:
+) -> Connection[AuthenticationLogEntry]:
     log_filter = audit.LogFilter(event_types=tuple(event_types or ()), suspicious_only=suspicious_only)
     page = await audit.read_logs(
-        info.context.runtime.database, info.context.principal, log_filter, first=first, after=after
+        info.context.runtime.database, info.context.principal, log_filter, first=first, after=after, last=last, before=before
     )
-    return connection_from_page(page, AuthenticationLogEntry.from_model)
+    async def count(everything: sa.Select[Any]) -> int:
+        async with audit.log_transaction(info.context.runtime.database, info.context.principal) as db:
+            return await count_rows(db, everything)
+
+    return connection_from_page(page, AuthenticationLogEntry.from_model, count)
 
 
-async def security_alerts(info: Info, first: int | None = None, after: str | None = None) -> relay.Connection[AuthenticationLogEntry]:
-    return await authentication_logs(info, first=first, after=after, suspicious_only=True)
+async def security_alerts(
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None,
+) -> Connection[AuthenticationLogEntry]:
+    return await authentication_logs(
+        info, first=first, after=after, last=last, before=before, suspicious_only=True)
 
 
 async def security_settings(info: Info) -> SecuritySettingsType:
@@ -207,18 +239,18 @@ async def update_security_settings(info: Info, input: UpdateSecuritySettingsInpu
 
 @strawberry.type
 class SecurityQuery:
-    my_sessions: relay.Connection[SessionType] = strawberry.field(
+    my_sessions: Connection[SessionType] = strawberry.field(
         resolver=my_sessions, description="Your live sessions, newest first."
     )
     mfa_status: MfaStatus = strawberry.field(resolver=mfa_status)
-    api_keys: relay.Connection[ApiKeyType] = strawberry.field(
+    api_keys: Connection[ApiKeyType] = strawberry.field(
         resolver=api_key_list, description="The tenant's API keys (managers and owners)."
     )
-    authentication_logs: relay.Connection[AuthenticationLogEntry] = strawberry.field(
+    authentication_logs: Connection[AuthenticationLogEntry] = strawberry.field(
         resolver=authentication_logs,
         description="The authentication audit trail, newest first: the tenant's for owners, all for superadmins.",
     )
-    security_alerts: relay.Connection[AuthenticationLogEntry] = strawberry.field(
+    security_alerts: Connection[AuthenticationLogEntry] = strawberry.field(
         resolver=security_alerts,
         description="Suspicious activity: new devices, failure bursts, lockouts, blocked MFA.",
     )

@@ -32,7 +32,15 @@ from boka.schema.booking import BookingType
 from boka.schema.errors import UserError
 from boka.schema.identity import AuthPayload, MembershipPayload, MembershipType
 from boka.schema.ids import optional_row_id, row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.rate_limits import admin_limited, auth_limited
 from boka.schema.team import (
     AcceptInvitationInput,
@@ -91,11 +99,12 @@ async def revoke(info: Info, input: InvitationActionInput) -> InvitationPayload:
 
 
 async def invitations(
-    info: Info, pending_only: bool = True, first: int | None = None, after: str | None = None
-) -> relay.Connection[InvitationType]:
+    info: Info, pending_only: bool = True,
+    first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[InvitationType]:
     page = await read(info, lambda db, principal: list_invitations(
-        db, principal, pending_only=pending_only, first=first, after=after))
-    return connection_from_page(page, InvitationType.from_model)
+        db, principal, pending_only=pending_only, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, InvitationType.from_model, counted_in_read(info))
 
 
 async def invitation_by_token(info: Info, token: str) -> InvitationPreviewType | None:
@@ -165,7 +174,7 @@ def _needs_choice(removal: Removal) -> UserError:
 
 @strawberry.type
 class TeamQuery:
-    invitations: relay.Connection[InvitationType] = strawberry.field(
+    invitations: Connection[InvitationType] = strawberry.field(
         resolver=invitations, description="The tenant's invitations, newest first (managers and owners)."
     )
     # Not on the sign-in budget (5 a minute): the page asks once before acceptInvitation, which

@@ -13,7 +13,15 @@ from boka.models.webhooks import DeliveryStatus
 from boka.resolvers.booking import aware
 from boka.resolvers.context import Info
 from boka.schema.ids import optional_row_id, row_id
-from boka.schema.pagination import connection_from_page
+from boka.schema.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    connection_from_page,
+    counted_in_read,
+)
 from boka.schema.rate_limits import admin_limited
 from boka.schema.transactions import read, write
 from boka.schema.webhooks import (
@@ -33,25 +41,26 @@ from boka.schema.webhooks import (
 
 
 async def webhook_endpoints_(
-    info: Info, first: int | None = None, after: str | None = None
-) -> relay.Connection[WebhookEndpointType]:
-    page = await read(info, lambda db, p: webhook_endpoints.list_endpoints(db, p, first=first, after=after))
-    return connection_from_page(page, WebhookEndpointType.from_model)
+    info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+) -> Connection[WebhookEndpointType]:
+    page = await read(info, lambda db, p: webhook_endpoints.list_endpoints(
+        db, p, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, WebhookEndpointType.from_model, counted_in_read(info))
 
 
 async def webhook_deliveries(
     info: Info,
     endpoint_id: relay.GlobalID | None = None,
     status: DeliveryStatusEnum | None = None,  # type: ignore[valid-type]
-    first: int | None = None,
-    after: str | None = None,
-) -> relay.Connection[WebhookDeliveryType]:
+    first: First = None, after: After = None,
+    last: Last = None, before: Before = None,
+) -> Connection[WebhookDeliveryType]:
     """The delivery log, oldest first; ``status: DEAD`` lists the dead letters."""
     endpoint_row_id = optional_row_id(endpoint_id, "WebhookEndpoint", "endpointId")
     status_value = DeliveryStatus(status).value if status is not None else None
     page = await read(info, lambda db, p: webhook_endpoints.list_deliveries(
-        db, p, endpoint_id=endpoint_row_id, status=status_value, first=first, after=after))
-    return connection_from_page(page, WebhookDeliveryType.from_model)
+        db, p, endpoint_id=endpoint_row_id, status=status_value, first=first, after=after, last=last, before=before))
+    return connection_from_page(page, WebhookDeliveryType.from_model, counted_in_read(info))
 
 
 async def create_webhook_endpoint(info: Info, input: CreateWebhookEndpointInput) -> WebhookEndpointPayload:
@@ -111,8 +120,8 @@ async def replay_webhook_events(info: Info, input: ReplayWebhookEventsInput) -> 
 
 @strawberry.type
 class WebhookQuery:
-    webhook_endpoints: relay.Connection[WebhookEndpointType] = strawberry.field(resolver=webhook_endpoints_)
-    webhook_deliveries: relay.Connection[WebhookDeliveryType] = strawberry.field(resolver=webhook_deliveries)
+    webhook_endpoints: Connection[WebhookEndpointType] = strawberry.field(resolver=webhook_endpoints_)
+    webhook_deliveries: Connection[WebhookDeliveryType] = strawberry.field(resolver=webhook_deliveries)
 
 
 @strawberry.type

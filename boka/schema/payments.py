@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from boka.models.payments import Payment, PaymentMode, Refund, ServicePaymentPolicy
-from boka.payments.ledger import refunds_of_payments
+from boka.payments.ledger import refunds_of_payments, visible_payments, visible_refunds
 from boka.schema.catalog import MoneyType
 from boka.schema.errors import UserError
+from boka.schema.transactions import resolve_visible_nodes
+
+DATABASE_ID = (
+    "The row's own id (a UUID), as webhook payloads and exports carry it. `id` is the Relay "
+    "global id that node(id:) takes."
+)
 
 PaymentModeEnum = strawberry.enum(PaymentMode, name="PaymentMode")
 
 
 @strawberry.type(name="Payment", description="Money asked of the customer for a booking.")
-class PaymentType:
-    id: strawberry.ID
+class PaymentType(relay.Node):
+    id: relay.NodeID[str]
+    database_id: str = strawberry.field(description=DATABASE_ID)
     kind: str = strawberry.field(description="booking (deposit or full price) or no_show_fee.")
     amount: MoneyType
     status: str = strawberry.field(
@@ -42,7 +51,7 @@ class PaymentType:
     @classmethod
     def from_model(cls, payment: Payment, client_secret: str | None = None) -> PaymentType:
         return cls(
-            id=strawberry.ID(str(payment.id)), kind=payment.kind,
+            id=str(payment.id), database_id=str(payment.id), kind=payment.kind,
             amount=MoneyType(amount=payment.amount_cents, currency=payment.currency),
             status=payment.status, provider=payment.provider, client_secret=client_secret,
             expires_at=payment.expires_at, provider_payment_id=payment.provider_payment_id,
@@ -54,10 +63,17 @@ class PaymentType:
         rows = await info.context.loaders.related(refunds_of_payments).load(uuid.UUID(self.id))
         return [RefundType.from_model(refund) for refund in rows]
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
+    ) -> list[PaymentType | None]:
+        return await resolve_visible_nodes(info, node_ids, visible_payments, cls.from_model)
 
-@strawberry.type(name="Refund")
-class RefundType:
-    id: strawberry.ID
+
+@strawberry.type(name="Refund", description="Money sent back to the customer from a payment.")
+class RefundType(relay.Node):
+    id: relay.NodeID[str]
+    database_id: str = strawberry.field(description=DATABASE_ID)
     amount: MoneyType
     status: str = strawberry.field(description="pending, succeeded, failed, or manual (on site).")
     reason: str
@@ -67,11 +83,17 @@ class RefundType:
     @classmethod
     def from_model(cls, refund: Refund) -> RefundType:
         return cls(
-            id=strawberry.ID(str(refund.id)),
+            id=str(refund.id), database_id=str(refund.id),
             amount=MoneyType(amount=refund.amount_cents, currency=refund.currency),
             status=refund.status, reason=refund.reason,
             provider_refund_id=refund.provider_refund_id, created_at=refund.created_at,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
+    ) -> list[RefundType | None]:
+        return await resolve_visible_nodes(info, node_ids, visible_refunds, cls.from_model)
 
 
 @strawberry.type(name="ServicePaymentPolicy")

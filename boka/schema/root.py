@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -14,6 +14,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from boka.config import Settings
+from boka.errors import InvalidRequest
 from boka.resolvers.analytics import AnalyticsQuery
 from boka.resolvers.booking import BookingMutation, BookingQuery
 from boka.resolvers.business import BusinessMutation, BusinessQuery
@@ -32,30 +33,80 @@ from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
 from boka.schema.customers import CustomerType
+from boka.schema.describe import describe
 from boka.schema.disclosure import drop_suggestions, hides_schema_from
 from boka.schema.errors import shape_error
 from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
+from boka.schema.ids import parse_node_ids
 from boka.schema.team import InvitationType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
-async def node(info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
-    """Any object by its global ID; null when it does not exist or is not yours to see."""
+MAX_NODES = 100
+# Node types whose ids are not UUIDs (a failed job is named by its queue's id).
+FREE_FORM_IDS = frozenset({"FailedJob"})
+
+
+def _node_type(info: strawberry.Info, global_id: relay.GlobalID) -> type[relay.Node] | None:
+    """The Node type a global id names, if it names one and its inner id has that type's form."""
     try:
-        node_type = id.resolve_type(info)
+        node_type = global_id.resolve_type(info)
     except (KeyError, ValueError, TypeError):
         return None
     if not isinstance(node_type, type) or not issubclass(node_type, relay.Node):
+        return None
+    if global_id.type_name not in FREE_FORM_IDS and parse_node_ids([global_id.node_id]) == [None]:
+        return None
+    return node_type
+
+
+async def node(
+    info: strawberry.Info,
+    id: Annotated[relay.GlobalID, strawberry.argument(description="A global id, as any `id` field gives it.")],
+) -> relay.Node | None:
+    """Any object by its global ID; null when it does not exist or is not yours to see."""
+    node_type = _node_type(info, id)
+    if node_type is None:
         return None
     found = await node_type.resolve_nodes(info=info, node_ids=[id.node_id], required=False)
     return next(iter(found), None)
 
 
+async def nodes(
+    info: strawberry.Info,
+    ids: Annotated[list[relay.GlobalID], strawberry.argument(
+        description=f"Up to {MAX_NODES} global ids, of any types."
+    )],
+) -> list[relay.Node | None]:
+    """Several objects by their global IDs, in the order asked, one lookup per type: null for
+    one that does not exist or is not yours to see (another tenant's, say). An id that is not
+    one of ours at all is the client's mistake: VALIDATION_ERROR naming its position."""
+    if len(ids) > MAX_NODES:
+        raise InvalidRequest(f"Ask for at most {MAX_NODES} ids at a time.", field="ids")
+    by_type: dict[type[relay.Node], list[int]] = {}
+    for position, global_id in enumerate(ids):
+        node_type = _node_type(info, global_id)
+        if node_type is None:
+            raise InvalidRequest(
+                f"ids[{position}] is not the id of anything in this API.", field=f"ids.{position}"
+            )
+        by_type.setdefault(node_type, []).append(position)
+    found: list[relay.Node | None] = [None] * len(ids)
+    for node_type, positions in by_type.items():
+        resolved = await node_type.resolve_nodes(
+            info=info, node_ids=[ids[p].node_id for p in positions], required=False
+        )
+        for position, value in zip(positions, resolved, strict=True):
+            found[position] = value
+    return found
+
+
 @strawberry.type
 class NodeQuery:
     node: relay.Node | None = strawberry.field(resolver=node)
+    nodes: list[relay.Node | None] = strawberry.field(resolver=nodes)
 
 
 Query = merge_types(
@@ -83,6 +134,7 @@ class BokaSchema(strawberry.Schema):
 
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        describe(self._schema)
         self.operations = OperationRunner(self._schema, settings)
         self.public_introspection = settings.anonymous_introspection
 

@@ -12,10 +12,15 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from boka.identity.api_keys import api_keys_by_ids
+from boka.identity.audit import log_transaction, logs_by_ids
+from boka.identity.sessions import sessions_by_ids
 from boka.models.identity import UserSession
 from boka.models.security import ApiKey, AuthenticationLog, SecuritySettings
 from boka.schema.errors import UserError
 from boka.schema.identity import UserType
+from boka.schema.ids import parse_node_ids
+from boka.schema.transactions import resolve_visible_nodes
 
 
 @strawberry.type(name="Session", description="A signed-in device of yours.")
@@ -42,7 +47,18 @@ class SessionType(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[SessionType | None]:
-        return [None for _ in node_ids]  # listed through mySessions only
+        """Your own live sessions (what mySessions lists); null for anyone else's."""
+        ids = parse_node_ids(node_ids)
+        context = info.context
+        principal = context.principal
+        if principal.user is None:
+            return [None for _ in ids]
+        async with context.runtime.database.transaction() as db:
+            found = await sessions_by_ids(
+                db, principal.user.id, [i for i in ids if i is not None],
+                idle=context.runtime.identity.session_idle,
+            )
+        return [cls.from_model(found[i], principal.session_id) if i in found else None for i in ids]
 
 
 @strawberry.type(name="ApiKey", description="An integrator's key. The key itself is shown once, at creation.")
@@ -68,12 +84,16 @@ class ApiKeyType(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Any, node_ids: Iterable[str], required: bool = False
     ) -> list[ApiKeyType | None]:
-        return [None for _ in node_ids]  # listed through apiKeys only
+        """The tenant's keys, for whoever may list them (apiKeys)."""
+        return await resolve_visible_nodes(info, node_ids, api_keys_by_ids, cls.from_model)
 
 
 @strawberry.type(name="AuthenticationLogEntry", description="One entry of the authentication audit trail.")
-class AuthenticationLogEntry:
-    id: strawberry.ID
+class AuthenticationLogEntry(relay.Node):
+    id: relay.NodeID[str]
+    database_id: str = strawberry.field(
+        description="The entry's own id (a UUID). `id` is the Relay global id."
+    )
     event_type: str
     success: bool
     suspicious: bool
@@ -94,11 +114,22 @@ class AuthenticationLogEntry:
     @classmethod
     def from_model(cls, entry: AuthenticationLog) -> AuthenticationLogEntry:
         return cls(
-            id=strawberry.ID(str(entry.id)), event_type=entry.event_type, success=entry.success,
+            id=str(entry.id), database_id=str(entry.id), event_type=entry.event_type, success=entry.success,
             suspicious=entry.suspicious, reason=entry.failure_reason, ip_address=entry.ip_address,
             user_agent=entry.user_agent, details=entry.details, created_at=entry.created_at,
             user_id=entry.user_id,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Any, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuthenticationLogEntry | None]:
+        """Entries of the trail the principal may read (authenticationLogs)."""
+        ids = parse_node_ids(node_ids)
+        principal = info.context.principal
+        async with log_transaction(info.context.runtime.database, principal) as db:
+            found = await logs_by_ids(db, principal, [i for i in ids if i is not None])
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
 
 
 @strawberry.type(name="SecuritySettings", description="The tenant's security policy.")

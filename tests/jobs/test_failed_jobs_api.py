@@ -11,7 +11,8 @@ from tests.jobs import probe_jobs
 from tests.jobs.workers import run_worker, worker_env
 from tests.support import GraphQLClient, World
 
-FAILED = "{ failedJobs { id queue function arguments error failedAt } }"
+FAILED = "{ failedJobs { id databaseId queue function arguments error failedAt } }"
+NODE = "query($id: ID!) { node(id: $id) { __typename ... on FailedJob { databaseId queue } } }"
 REQUEUE = """mutation($id: ID!) { requeueFailedJob(input: {id: $id}) {
   requeued errors { field code message } } }"""
 
@@ -27,12 +28,17 @@ async def test_a_superadmin_lists_and_requeues_failed_jobs(app, gql: GraphQLClie
 
     listed = await gql(FAILED, token=admin.token)
     refused = await gql(FAILED, token=owner.token, tenant="salon")
-    requeued = await gql(REQUEUE, {"id": "doomed"}, token=admin.token)
+    [job] = listed.data["failedJobs"]
+    # A failed job is a Node: its global id finds it for a superadmin, and for nobody else.
+    found = await gql(NODE, {"id": job["id"]}, token=admin.token)
+    hidden = await gql(NODE, {"id": job["id"]}, token=owner.token, tenant="salon")
+    assert found.data["node"] == {"__typename": "FailedJob", "databaseId": "doomed", "queue": "default"}
+    assert hidden.errors == [] and hidden.data["node"] is None
+    requeued = await gql(REQUEUE, {"id": job["id"]}, token=admin.token)  # the global id
     unknown = await gql(REQUEUE, {"id": "no-such-job"}, token=admin.token)
     run_worker("--burst", env=worker_env(TEST_REDIS_URL))
 
-    [job] = listed.data["failedJobs"]
-    assert (job["id"], job["queue"], job["function"]) == ("doomed", "default", "tests.jobs.probe_jobs.flaky")
+    assert (job["databaseId"], job["queue"], job["function"]) == ("doomed", "default", "tests.jobs.probe_jobs.flaky")
     assert job["arguments"] == [TEST_REDIS_URL, "runs", "1"]
     assert "run 1 of runs fails on purpose" in job["error"]
     assert refused.error_codes == ["FORBIDDEN"]

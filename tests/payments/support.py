@@ -21,7 +21,7 @@ CREATE = """
 mutation Book($input: CreateBookingInput!) {
   createBooking(input: $input) {
     booking { id status price { amount currency } }
-    payment { id kind status provider clientSecret expiresAt amount { amount currency } }
+    payment { id databaseId kind status provider clientSecret expiresAt amount { amount currency } }
     manageToken
     errors { field code message }
   }

@@ -121,7 +121,7 @@ async def test_an_expired_unpaid_hold_gives_its_discount_use_back(
     assert held.data["createBooking"]["booking"]["status"] == "PENDING"
 
     async with world.runtime.database.transaction(tenant.id, write=True) as db:
-        expiry = await expire_hold(db, uuid.UUID(payment["id"]), now=utcnow() + timedelta(days=1))
+        expiry = await expire_hold(db, uuid.UUID(payment["databaseId"]), now=utcnow() + timedelta(days=1))
     again = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "discountCode": "ONCE",
                                          "start": local(future_day(), 12).isoformat()}},
                       token=carl.token, tenant="salon")

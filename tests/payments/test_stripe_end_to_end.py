@@ -249,7 +249,7 @@ async def test_money_arriving_after_the_hold_expired_is_refunded_in_full(
         await asyncio.sleep(1.1)  # past expiresAt: the hold may expire now
         token = bind_runtime(world.runtime)  # run the job function here, on this runtime
         try:
-            assert await expire_payment_hold(payment["id"]) == "expired"
+            assert await expire_payment_hold(payment["databaseId"]) == "expired"
         finally:
             unbind_runtime(token)
 
