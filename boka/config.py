@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
+    rate_limit_api_cost_unit: int = Field(
+        1_000, ge=1, description="A GraphQL operation uses one request of the API allowance per "
+        "this many units of its estimated cost (boka/schema/cost.py), at least one: a page of 100 "
+        "bookings with their relations is one request, a 62-day availability window four.",
+    )
     identity_cache_seconds: float = Field(
         30, ge=0, description="How long a process may reuse who a token or tenant hint names "
         "(cleared on every change to users, sessions, memberships, tenants or keys; 0 = off).",

@@ -77,6 +77,7 @@ class Runtime:
                 auth=Limit("auth", settings.rate_limit_auth_per_minute, timedelta(minutes=1)),
                 api=Limit("api", settings.rate_limit_api_per_hour, timedelta(hours=1), exact=False),
                 admin=Limit("admin", settings.rate_limit_admin_per_hour, timedelta(hours=1)),
+                api_cost_unit=settings.rate_limit_api_cost_unit,
             ),
             identity=IdentityPolicy.from_settings(settings),
             identity_cache=identity_cache,

@@ -60,11 +60,14 @@ class Decision:
     reset_after_seconds: int  # until the full allowance is back
 
 
-def decide(limit: Limit, *, now_ms: int, stored_tat_ms: int | None) -> tuple[Decision, int | None]:
+def decide(
+    limit: Limit, *, now_ms: int, stored_tat_ms: int | None, cost: int = 1
+) -> tuple[Decision, int | None]:
     """GCRA, as a pure function: the decision and the new theoretical arrival time to store
-    (None when the request is refused and nothing changes)."""
+    (None when the request is refused and nothing changes). A request of ``cost`` counts as
+    that many hits, all admitted or none."""
     tat = max(stored_tat_ms or now_ms, now_ms)
-    new_tat = tat + limit.interval_ms
+    new_tat = tat + limit.interval_ms * cost
     allow_at = new_tat - limit.period_ms
     if now_ms < allow_at:
         return (
@@ -76,7 +79,7 @@ def decide(limit: Limit, *, now_ms: int, stored_tat_ms: int | None) -> tuple[Dec
 
 
 class RateLimiter(Protocol):
-    async def hit(self, limit: Limit, key: str) -> Decision: ...
+    async def hit(self, limit: Limit, key: str, cost: int = 1) -> Decision: ...
 
     async def close(self) -> None: ...
 
@@ -90,10 +93,10 @@ class MemoryRateLimiter:
         self._tats: dict[str, int] = {}
         self._clock = clock or (lambda: int(time.monotonic() * 1000))
 
-    async def hit(self, limit: Limit, key: str) -> Decision:
+    async def hit(self, limit: Limit, key: str, cost: int = 1) -> Decision:
         now_ms = self._clock()
         full_key = f"{limit.name}:{key}"
-        decision, new_tat = decide(limit, now_ms=now_ms, stored_tat_ms=self._tats.get(full_key))
+        decision, new_tat = decide(limit, now_ms=now_ms, stored_tat_ms=self._tats.get(full_key), cost=cost)
         if new_tat is not None:
             self._store(full_key, new_tat, now_ms)
         return decision
@@ -113,17 +116,19 @@ class MemoryRateLimiter:
 
 
 # The same arithmetic as decide(), run inside Redis so that check-and-update is one step, for
-# each key in turn (KEYS[i] with its limit's period and interval in ARGV[2i-1], ARGV[2i]).
+# each key in turn (KEYS[i] with its limit's period, interval and the hit's cost in ARGV[3i-2],
+# ARGV[3i-1], ARGV[3i]).
 _GCRA_LUA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local answers = {}
 for i, key in ipairs(KEYS) do
-  local period = tonumber(ARGV[2 * i - 1])
-  local interval = tonumber(ARGV[2 * i])
+  local period = tonumber(ARGV[3 * i - 2])
+  local interval = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
-  local new_tat = tat + interval
+  local new_tat = tat + interval * cost
   local allow_at = new_tat - period
   if now < allow_at then
     table.insert(answers, 0)
@@ -149,12 +154,12 @@ class RedisRateLimiter:
     def __init__(self, redis: Redis, prefix: str = "boka:ratelimit") -> None:
         self._script = redis.register_script(_GCRA_LUA)
         self._prefix = prefix
-        self._pending: list[tuple[Limit, str, asyncio.Future[Decision]]] = []
+        self._pending: list[tuple[Limit, str, int, asyncio.Future[Decision]]] = []
         self._sending: asyncio.Task[None] | None = None
 
-    async def hit(self, limit: Limit, key: str) -> Decision:
+    async def hit(self, limit: Limit, key: str, cost: int = 1) -> Decision:
         decided: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        self._pending.append((limit, f"{self._prefix}:{limit.name}:{key}", decided))
+        self._pending.append((limit, f"{self._prefix}:{limit.name}:{key}", cost, decided))
         if self._sending is None:
             self._sending = asyncio.create_task(self._send_pending())
         return await decided
@@ -165,15 +170,16 @@ class RedisRateLimiter:
                 batch, self._pending = self._pending, []
                 try:
                     answers = await self._script(
-                        keys=[key for _, key, _ in batch],
-                        args=[n for limit, _, _ in batch for n in (limit.period_ms, limit.interval_ms)],
+                        keys=[key for _, key, _, _ in batch],
+                        args=[n for limit, _, cost, _ in batch
+                              for n in (limit.period_ms, limit.interval_ms, cost)],
                     )
                 except Exception as error:  # each waiting request hears of it
-                    for _, _, decided in batch:
+                    for _, _, _, decided in batch:
                         if not decided.done():
                             decided.set_exception(error)
                     continue
-                for index, (limit, _, decided) in enumerate(batch):
+                for index, (limit, _, _, decided) in enumerate(batch):
                     if not decided.done():
                         decided.set_result(_decision(limit, *answers[3 * index: 3 * index + 3]))
         finally:
@@ -225,9 +231,9 @@ class SharedRateLimiter:
             self._fresh_until.clear()
         self._fresh_until[local_key] = time.monotonic() + SYNC_INTERVAL
 
-    async def hit(self, limit: Limit, key: str) -> Decision:
+    async def hit(self, limit: Limit, key: str, cost: int = 1) -> Decision:
         if limit.exact:
-            return await self._from_redis_or_alone(limit, key)
+            return await self._from_redis_or_alone(limit, key, cost)
         local_key = f"{limit.name}:{key}"
         if self._fresh_until.get(local_key, 0.0) < time.monotonic():
             # What this process knows of the caller is older than one interval (or nothing):
@@ -235,15 +241,15 @@ class SharedRateLimiter:
             # this process admitted and has not sent yet go first, or Redis would not know
             # of them and admit again what this process already let through.
             await self._send_unsent(limit, f"{self._prefix}:{local_key}")
-            decision = await self._from_redis_or_alone(limit, key)
+            decision = await self._from_redis_or_alone(limit, key, cost)
             self._local.learn(local_key, _wall_clock_ms() + decision.reset_after_seconds * 1000)
             self._mark_fresh(local_key)
             return decision
-        decision = await self._local.hit(limit, key)
+        decision = await self._local.hit(limit, key, cost)
         if decision.allowed:
             full_key = f"{self._prefix}:{limit.name}:{key}"
             _, hits = self._unsent.get(full_key, (limit, 0))
-            self._unsent[full_key] = (limit, hits + 1)
+            self._unsent[full_key] = (limit, hits + cost)
             if self._syncing is None:
                 self._syncing = asyncio.create_task(self._sync_soon())
         return decision
@@ -257,17 +263,17 @@ class SharedRateLimiter:
         except (RedisError, OSError):
             self._unsent[full_key] = pending  # the next sync tries again
 
-    async def _from_redis_or_alone(self, limit: Limit, key: str) -> Decision:
+    async def _from_redis_or_alone(self, limit: Limit, key: str, cost: int = 1) -> Decision:
         """Redis's decision; while Redis cannot be reached, this process's own (each process
         then enforces the limit alone: fails to local, never open and never to an error)."""
         try:
-            return await self._exact.hit(limit, key)
+            return await self._exact.hit(limit, key, cost)
         except (RedisError, OSError) as error:
             RATE_LIMIT_FALLBACKS.labels(limit.name).inc()
             if time.monotonic() >= self._quiet_until:  # one line per 10 s, not one per request
                 self._quiet_until = time.monotonic() + 10
                 log.warning("rate limits decided in process: Redis unreachable", error=str(error))
-            return await self._alone.hit(limit, key)
+            return await self._alone.hit(limit, key, cost)
 
     async def close(self) -> None:
         """Stop syncing (hits not yet sent are dropped: they expire with their period)."""
@@ -324,6 +330,12 @@ class RateLimits:
     auth: Limit
     api: Limit
     admin: Limit
+    api_cost_unit: int = 1_000  # query-cost units per API request (charged_requests)
+
+
+def charged_requests(cost: int, unit: int) -> int:
+    """How many requests of the API allowance an operation of this estimated cost uses."""
+    return max(1, -(-cost // unit))
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:

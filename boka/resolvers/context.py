@@ -21,7 +21,7 @@ from boka.errors import BokaError, RateLimited
 from boka.identity.authentication import resolve_principal
 from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
-from boka.identity.rate_limits import Limit, rate_limit_headers
+from boka.identity.rate_limits import Limit, charged_requests, rate_limit_headers
 from boka.resolvers.loaders import Loaders
 from boka.resolvers.shared_reads import SharedReads
 from boka.runtime import Runtime
@@ -56,6 +56,9 @@ class RequestContext:
     credentials: Credentials | None = None
     principal_checked_at: float = field(default_factory=time.monotonic)
     shared_reads: SharedReads | None = None
+    # Whose API allowance this request uses (set once the request's one hit was counted), so
+    # a costly operation can be charged the rest of its cost (charge_api_cost).
+    api_caller: str | None = None
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
     @property
@@ -138,12 +141,12 @@ class RequestContext:
         client = self.request.client
         return client.host if client else "unknown"
 
-    async def enforce(self, limit: Limit, key: str) -> None:
-        """Count one hit against ``limit`` for ``key``; RATE_LIMITED when over it. HTTP
+    async def enforce(self, limit: Limit, key: str, cost: int = 1) -> None:
+        """Count ``cost`` hits against ``limit`` for ``key``; RATE_LIMITED when over it. HTTP
         responses carry the RateLimit headers either way (and 429 with Retry-After)."""
         if not self.runtime.rate_limits.enabled:
             return
-        decision = await self.runtime.rate_limiter.hit(limit, key)
+        decision = await self.runtime.rate_limiter.hit(limit, key, cost)
         if isinstance(self.response, Response):
             self.response.headers.update(rate_limit_headers(decision))
             if not decision.allowed:
@@ -153,6 +156,14 @@ class RequestContext:
                 f"Too many requests; try again in {decision.retry_after_seconds} s.",
                 retry_after=decision.retry_after_seconds,
             )
+
+    async def charge_api_cost(self, estimated_cost: int) -> None:
+        """The request counted one API hit; an operation estimated to cost more than one
+        request's worth (``RateLimits.api_cost_unit``) is charged the rest before it runs."""
+        limits = self.runtime.rate_limits
+        extra = charged_requests(estimated_cost, limits.api_cost_unit) - 1
+        if extra > 0 and self.api_caller is not None:
+            await self.enforce(limits.api, self.api_caller, cost=extra)
 
     def remember_session(self, token: str, expires_at: datetime) -> None:
         """Hand the new session to a browser as an HttpOnly cookie (HTTP only)."""

@@ -45,11 +45,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from boka.config import Settings
-from boka.errors import BokaError, ErrorCode
+from boka.errors import BokaError, ErrorCode, RateLimited
 from boka.identity.request_audit import record_operation
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.persisted_queries import query_hash
-from boka.schema.cost import max_cost_rule
+from boka.schema.cost import max_cost_rule, operation_cost
 from boka.schema.disclosure import INTROSPECTION_REFUSED, drop_suggestions, hides_schema_from, introspects
 from boka.schema.errors import error_code, shape_error
 from boka.schema.input_guard import StorableStringsRule, unstorable_variable
@@ -68,6 +68,7 @@ class PreparedDocument:
     operations: dict[str | None, OperationType]  # by name; None: the only operation, if one
     first_name: str | None = None  # the name of the first operation, if it has one
     introspects: bool = False  # asks for __schema or __type (boka/schema/disclosure.py)
+    cost: int = 0  # the estimate of boka/schema/cost.py, for a valid document
 
     def operation_name(self, requested: str | None) -> str | None:
         return requested if requested is not None else self.first_name
@@ -128,11 +129,12 @@ class DocumentCache:
         except GraphQLError as error:
             return PreparedDocument(None, (error,), {})
         errors = validate(self._schema, document, self._rules)
+        cost = 0 if errors else operation_cost(self._schema, document)
         first = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
         return PreparedDocument(
             document, tuple(errors), _operation_types(document),
             first.name.value if first is not None and first.name else None,
-            introspects(self._schema, document),
+            introspects(self._schema, document), cost,
         )
 
 
@@ -230,6 +232,13 @@ class OperationRunner:
             return ExecutionResult(data=None, errors=[GraphQLError(INTROSPECTION_REFUSED)]), name
         if (unstorable := unstorable_variable(variables)) is not None:
             return ExecutionResult(data=None, errors=[unstorable]), name
+        charge = getattr(context, "charge_api_cost", None)
+        if charge is not None:
+            try:
+                await charge(prepared.cost)
+            except RateLimited as refused:  # over the allowance: nothing runs
+                error = GraphQLError(refused.message, original_error=refused)
+                return ExecutionResult(data=None, errors=[error]), name
         await _remember_persisted(context, query, extensions)
         outcome = graphql_execute(
             self._schema, prepared.document, root_value=root_value, context_value=context,

@@ -244,9 +244,9 @@ class BokaGraphQL(GraphQL):
             # The general API limit. Over it, every field answers RATE_LIMITED and the
             # response is a 429 with Retry-After.
             if isinstance(request, Request):
-                await context.enforce(
-                    self.runtime.rate_limits.api, rate_limit_caller(principal, context.client_ip)
-                )
+                caller = rate_limit_caller(principal, context.client_ip)
+                await context.enforce(self.runtime.rate_limits.api, caller)
+                context.api_caller = caller  # charged the rest of a costly operation's cost
             context.principal = principal
         except Exception as exc:  # reported per field, see RequestContext.principal_failure
             context.principal_failure = exc

@@ -16,7 +16,14 @@ import sqlalchemy as sa
 from redis.asyncio import Redis
 
 from boka.config import Settings
-from boka.identity.rate_limits import SYNC_INTERVAL, Limit, SharedRateLimiter, decide
+from boka.identity.rate_limits import (
+    SYNC_INTERVAL,
+    Limit,
+    RedisRateLimiter,
+    SharedRateLimiter,
+    charged_requests,
+    decide,
+)
 from boka.identity.sessions import DeviceInfo, start_session
 from boka.migrations import upgrade_to_head
 from boka.models.security import AuthenticationLog
@@ -45,6 +52,38 @@ def test_gcra_allows_the_burst_then_one_per_interval() -> None:
     assert not refused.allowed and unchanged is None
     assert refused.retry_after_seconds == 12  # one request's share of the minute
     assert later.allowed
+
+
+def test_a_costly_request_counts_as_several_all_or_none() -> None:
+    limit = Limit("api", 10, timedelta(hours=1))
+    four, tat = decide(limit, now_ms=0, stored_tat_ms=None, cost=4)
+    seven, unchanged = decide(limit, now_ms=0, stored_tat_ms=tat, cost=7)
+    six, _ = decide(limit, now_ms=0, stored_tat_ms=tat, cost=6)
+
+    assert four.allowed and four.remaining == 6
+    assert not seven.allowed and unchanged is None  # not partly admitted
+    assert six.allowed and six.remaining == 0
+    assert [charged_requests(cost, 1_000) for cost in (0, 1, 1_000, 1_001, 3_111)] == [1, 1, 1, 2, 4]
+
+
+async def test_redis_and_the_shared_limiter_count_a_costly_request_as_several() -> None:
+    redis = Redis.from_url(TEST_REDIS_URL)
+    await redis.delete("boka:ratelimit:api:ip:198.51.100.79", "boka:ratelimit:auth:ip:198.51.100.79")
+    exact, api = Limit("auth", 10, timedelta(hours=1)), Limit("api", 10, timedelta(hours=1), exact=False)
+    limiter = SharedRateLimiter(redis)
+    try:
+        exact_hits = [await RedisRateLimiter(redis).hit(exact, "ip:198.51.100.79", cost)
+                      for cost in (4, 7, 6)]
+        api_hits = [await limiter.hit(api, "ip:198.51.100.79", cost) for cost in (4, 5, 2)]
+        await asyncio.sleep(SYNC_INTERVAL * 3)  # the locally decided ones reach Redis
+        shared = int(await redis.pttl("boka:ratelimit:api:ip:198.51.100.79"))
+    finally:
+        await limiter.close()
+        await redis.aclose()
+
+    assert [(d.allowed, d.remaining) for d in exact_hits] == [(True, 6), (False, 0), (True, 0)]
+    assert [(d.allowed, d.remaining) for d in api_hits] == [(True, 6), (True, 1), (False, 0)]
+    assert shared > 8.9 * 360_000  # nine of ten requests' shares of the hour are spent
 
 
 def _client(app: Any, ip: str) -> httpx.AsyncClient:
@@ -84,6 +123,32 @@ async def test_general_api_limit_answers_429_and_made_up_tokens_do_not_reset_it(
     assert results[3].body["data"] is None
     assert results[3].error_codes == ["RATE_LIMITED"]
     assert results[3].errors[0]["extensions"]["request_id"]
+
+
+async def test_a_costly_query_uses_more_of_the_allowance_and_is_refused_unrun(
+    postgres_url: str,
+) -> None:
+    """Rate limits charged by cost (issue 12): with 10 requests an hour and 1,000 cost units a
+    request, a 62-day availability window (about 3,111 units) uses four, a cheap query one."""
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    application = create_app(settings_for(postgres_url, rate_limit_api_per_hour=10))
+    window = ('{ availability(serviceId: "U2VydmljZTowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA=", '
+              'from: "2030-01-01T00:00:00Z", to: "2030-03-03T00:00:00Z") { start } }')
+    async with application.router.lifespan_context(application):
+        try:
+            await World(application.state.runtime).tenant("salon")
+            async with _client(application, "203.0.113.22") as client:
+                gql = GraphQLClient(client)
+                cheap = await gql("{ __typename }", tenant="salon")
+                costly = [await gql(window, tenant="salon") for _ in range(3)]
+        finally:
+            await _truncate_all(application.state.runtime.settings)
+
+    assert cheap.response.headers["ratelimit-remaining"] == "9"
+    assert costly[0].response.headers["ratelimit-remaining"] == "5"  # 1 for the request, 3 more
+    assert costly[1].response.headers["ratelimit-remaining"] == "1"
+    assert costly[2].response.status_code == 429 and costly[2].error_codes == ["RATE_LIMITED"]
+    assert costly[2].body["data"] is None
 
 
 async def test_the_api_allowance_is_the_users_not_the_sessions(tight_api_app: Any) -> None:
