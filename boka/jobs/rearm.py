@@ -4,7 +4,7 @@ the recurring chains were absent until an app restart).
 
 The job store carries a mark (``JobQueue.mark_holds_everything``: a key in Redis, a flag in
 embedded mode). ``RearmWatch`` looks for it every ``BOKA_REARM_CHECK_SECONDS``, in every app
-process; when it is missing (Redis was flushed, restarted without persistence, or replaced, or
+and worker process; when it is missing (Redis was flushed, restarted without persistence, or replaced, or
 this embedded process is new) ``rearm`` enqueues from the database everything that should be
 waiting: the recurring chains, every unpaid hold's expiry, every pending webhook delivery's
 current round and every confirmed booking's future reminders. Each job has the id its first
@@ -70,7 +70,8 @@ async def rearm_if_lost(runtime: Runtime) -> Rearmed | None:
 
 
 class RearmWatch:
-    """The periodic ``rearm_if_lost`` of one process (started and stopped by the app)."""
+    """The periodic ``rearm_if_lost`` of one process (started and stopped by the app, and by
+    each worker process)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -109,8 +109,15 @@ async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> 
     # scheduler's own SIGTERM would reach this loop as a second stop request.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: request_stop())
+    # The app processes watch the job store's mark too; a worker does as well, so that a
+    # Redis emptied while no app runs (or before one starts) is re-armed all the same.
+    from boka.jobs.rearm import RearmWatch
+
+    rearm_watch = RearmWatch(runtime) if not burst else None
     with JobLoop(runtime, loop, threads=len(lanes.workers) + 4):
         lanes.heartbeat.start()
+        if rearm_watch is not None:
+            rearm_watch.start()
         try:
             for index, worker in enumerate(lanes.workers):
                 # One lane runs RQ's scheduler (a process it forks), as one RQ worker would.
@@ -121,5 +128,7 @@ async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> 
             await all_stopped
         finally:
             lanes.heartbeat.stop()
+            if rearm_watch is not None:
+                await rearm_watch.stop()
             await runtime.close()
     return not gave_up

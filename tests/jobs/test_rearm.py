@@ -32,6 +32,7 @@ from boka.web.app import create_app
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL, settings_for
 from tests.events.support import CREATE, CREATE_ENDPOINT
+from tests.jobs.workers import wait_for, worker_env, worker_process
 from tests.support import GraphQLClient, World
 
 
@@ -106,3 +107,16 @@ async def test_emptied_redis_gets_every_pending_job_back_from_postgres(watched: 
     async with runtime.database.transaction(all_tenants=True) as db:  # page by page, the same
         paged = [reminder.job_id async for _, reminder in upcoming_reminders(db, now=utcnow(), page=1)]
     assert sorted(paged) == sorted(job for job in before if job.startswith("reminder-"))
+
+
+def test_a_worker_alone_rearms_an_emptied_redis(postgres_url: str, tmp_path: Any) -> None:
+    """No app running: the worker's own watch puts the recurring chains back."""
+    connection = redis.Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    chains = {job.__name__ for job in RECURRING}
+    env = worker_env(TEST_REDIS_URL, database_url=postgres_url, rearm_check_seconds="0.3")
+    with worker_process(env, tmp_path / "worker.log"):
+        wait_for(lambda: connection.exists(ARMED_KEY), "the worker's first re-arm")
+        connection.flushdb()
+        wait_for(lambda: connection.exists(ARMED_KEY) and recurring(waiting_jobs(connection)) == chains,
+                 "the worker re-arming the emptied store")
