@@ -45,6 +45,24 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
     return sa.and_(in_tenant, own, Booking.awaiting_email_proof.is_(False))
 
 
+def visible_customers_clause(principal: Principal) -> sa.ColumnElement[bool]:
+    """A WHERE clause: the request tenant's customers the principal may read (and, with
+    booking rights, edit). Managers, owners and API keys: all of them; staff: the customers of
+    the bookings they see (issue 12 item 9: the seed's matrix gives staff their own profile for
+    user management, not the customer list); customers: the record linked to their account."""
+    tenant = principal.require_tenant()
+    scope = principal.scope(Action.BOOKING_VIEW)
+    in_tenant = Customer.tenant_id == tenant.id
+    if scope is None:
+        return sa.false()
+    if scope >= Scope.TENANT:
+        return in_tenant
+    if scope >= Scope.ASSIGNED:
+        booked = sa.select(Booking.customer_id).where(visible_bookings(principal))
+        return sa.and_(in_tenant, Customer.id.in_(booked))
+    return sa.and_(in_tenant, Customer.user_id == principal.require_user().id)
+
+
 def is_staff_side_principal(principal: Principal) -> bool:
     scope = principal.scope(Action.BOOKING_VIEW)
     return scope is not None and scope >= Scope.ASSIGNED

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from boka.booking.access import visible_customers_clause
 from boka.db import dialect_insert
 
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
@@ -161,12 +162,11 @@ async def _flush_unique(db: AsyncSession, customer: Customer) -> None:
 async def update_customer(
     db: AsyncSession, principal: Principal, customer_id: uuid.UUID, changes: CustomerChanges
 ) -> Customer:
-    """Staff and up change any customer of the tenant; a customer changes their own record."""
+    """Managers and owners change any customer of the tenant, staff the customers of their
+    bookings, a customer their own record (``visible_customers_clause``)."""
     scope = principal.authorize(Action.BOOKING_CREATE, Scope.OWN)
     tenant = principal.require_tenant()
-    statement = sa.select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant.id)
-    if scope < Scope.TENANT:
-        statement = statement.where(Customer.user_id == principal.require_user().id)
+    statement = sa.select(Customer).where(Customer.id == customer_id, visible_customers_clause(principal))
     customer = (await db.execute(statement)).scalar_one_or_none()
     if customer is None:
         raise NotFound("No such customer.")

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.access import visible_bookings
+from boka.booking.access import visible_bookings, visible_customers_clause
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Booking, BookingStatus, Customer
@@ -54,9 +54,10 @@ async def list_customers(
     db: AsyncSession, principal: Principal, *,
     first: int | None, after: str | None, last: int | None = None, before: str | None = None,
 ) -> Page[Customer]:
-    """The tenant's customers: for staff and up (customers see only themselves)."""
+    """The tenant's customers: for managers and owners all, for staff those of their
+    bookings (customers ask for their own profile instead)."""
     principal.authorize(Action.BOOKING_VIEW, Scope.ASSIGNED)
-    statement = sa.select(Customer).where(Customer.tenant_id == principal.require_tenant().id)
+    statement = sa.select(Customer).where(visible_customers_clause(principal))
     return await keyset_page(
         db, statement, sort_column=Customer.created_at, id_column=Customer.id, first=first, after=after, last=last, before=before
     )
@@ -72,13 +73,6 @@ async def bookings_by_ids(
 async def visible_customers(
     db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Customer]:
-    """Of ``ids``, the tenant's customers the principal may see: any, for staff and up; the
-    customer record linked to their own account, for a customer."""
-    tenant = principal.require_tenant()
-    statement = sa.select(Customer).where(Customer.id.in_(ids), Customer.tenant_id == tenant.id)
-    scope = principal.scope(Action.BOOKING_VIEW)
-    if scope is None:
-        return {}
-    if scope < Scope.ASSIGNED:
-        statement = statement.where(Customer.user_id == principal.require_user().id)
+    """Of ``ids``, the tenant's customers the principal may see (``visible_customers_clause``)."""
+    statement = sa.select(Customer).where(Customer.id.in_(ids), visible_customers_clause(principal))
     return {row.id: row for row in (await db.execute(statement)).scalars()}

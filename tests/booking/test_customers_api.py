@@ -1,4 +1,5 @@
-"""Customers: staff keep the tenant's list; a customer keeps their own record."""
+"""Customers: managers and owners keep the tenant's list, staff see the customers of their
+bookings; a customer keeps their own record."""
 
 from __future__ import annotations
 
@@ -16,16 +17,46 @@ UPDATE = """mutation U($input: UpdateCustomerInput!) {
 LIST = "{ customers { edges { node { email } } } }"
 
 
-async def test_staff_add_and_list_customers_and_duplicates_are_refused(gql: GraphQLClient, world: World) -> None:
+BOOK = """mutation B($input: CreateBookingInput!) { createBooking(input: $input) {
+  booking { customer { id } } errors { code } } }"""
+
+
+async def _book_with(gql: GraphQLClient, staffed, index: int, email: str, hour: int, token: str) -> str:  # type: ignore[no-untyped-def]
+    booked = await gql(BOOK, {"input": {
+        "serviceId": staffed.service_id, "staffId": gid("StaffMember", staffed.staff[index].id),
+        "start": local(future_day(), hour).isoformat(), "customer": {"email": email}}},
+        token=token, tenant="salon")
+    assert booked.data["createBooking"]["errors"] == [], booked.body
+    return booked.data["createBooking"]["booking"]["customer"]["id"]
+
+
+async def test_staff_add_walk_ins_and_list_only_the_customers_of_their_bookings(
+    gql: GraphQLClient, world: World
+) -> None:
+    """Issue 12 item 9: the seed's matrix gives staff their own profile for user management,
+    not the customer list: they add walk-ins and see the customers of their bookings."""
     tenant = await world.tenant("salon")
-    staff = await world.person(tenant, Role.STAFF)
-    made = await gql(CREATE, {"input": {"email": "Walk.In@Example.com", "firstName": "Wally"}}, token=staff.token, tenant="salon")
-    again = await gql(CREATE, {"input": {"email": "walk.in@example.com"}}, token=staff.token, tenant="salon")
-    listed = await gql(LIST, token=staff.token, tenant="salon")
+    staffed = await BookingWorld(world).staffed_service(tenant, staff_count=2)
+    ann, ben = staffed.people[0], staffed.people[1]
+    manager = await world.person(tenant, Role.MANAGER)
+    made = await gql(CREATE, {"input": {"email": "Walk.In@Example.com", "firstName": "Wally"}}, token=ann.token, tenant="salon")
+    again = await gql(CREATE, {"input": {"email": "walk.in@example.com"}}, token=ann.token, tenant="salon")
+    await _book_with(gql, staffed, 0, "walk.in@example.com", 10, ann.token)
+    await gql(CREATE, {"input": {"email": "not.booked@example.com"}}, token=ann.token, tenant="salon")
+    bens = await _book_with(gql, staffed, 1, "bea@example.com", 11, ben.token)
+
+    listed_by_ann = await gql(LIST, token=ann.token, tenant="salon")
+    listed_by_manager = await gql(LIST, token=manager.token, tenant="salon")
+    bea_by_ann = await gql(UPDATE, {"input": {"id": bens, "firstName": "B"}}, token=ann.token, tenant="salon")
+    bea_node = await gql("query N($id: ID!) { node(id: $id) { id } }", {"id": bens}, token=ann.token, tenant="salon")
 
     assert made.data["createCustomer"]["customer"]["email"] == "walk.in@example.com"
     assert again.data["createCustomer"]["errors"] == [{"field": "email", "code": "DUPLICATE"}]
-    assert [e["node"]["email"] for e in listed.data["customers"]["edges"]] == ["walk.in@example.com"]
+    assert [e["node"]["email"] for e in listed_by_ann.data["customers"]["edges"]] == ["walk.in@example.com"]
+    assert {e["node"]["email"] for e in listed_by_manager.data["customers"]["edges"]} == {
+        "walk.in@example.com", "not.booked@example.com", "bea@example.com"}
+    assert bea_by_ann.error_codes == ["NOT_FOUND"]
+    assert bea_node.data["node"] is None
 
 
 async def test_customers_cannot_list_others_but_can_update_themselves(gql: GraphQLClient, world: World) -> None:
@@ -61,10 +92,10 @@ async def test_staff_edit_a_customers_name_and_number_but_only_managers_move_the
     """Issue 12 item 9: a staff member who changed a customer's email cut the customer's account
     off from its bookings; the seed's matrix gives staff "own profile" for user management."""
     tenant = await world.tenant("salon")
-    staff = await world.person(tenant, Role.STAFF)
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    staff = staffed.people[0]
     manager = await world.person(tenant, Role.MANAGER)
-    made = await gql(CREATE, {"input": {"email": "carl@example.com"}}, token=staff.token, tenant="salon")
-    carl = made.data["createCustomer"]["customer"]["id"]
+    carl = await _book_with(gql, staffed, 0, "carl@example.com", 10, staff.token)  # their customer
 
     renamed = await gql(UPDATE, {"input": {"id": carl, "firstName": "Carl"}}, token=staff.token, tenant="salon")
     moved_by_staff = await gql(UPDATE, {"input": {"id": carl, "email": "other@example.com"}},

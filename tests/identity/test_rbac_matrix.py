@@ -84,7 +84,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "customers (list)":                    (LOGIN,    DENY,     OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY,     DENY,     DENY),
     "createCustomer":                      (LOGIN,    DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "updateCustomer: carl's record":       (LOGIN,    OK,       OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
-    "updateCustomer: dana's record":       (LOGIN,    HIDE,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "updateCustomer: dana's record":       (LOGIN,    HIDE,     OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "members (list)":                      (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "addMember as STAFF":                  (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "addMember as MANAGER":                (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
