@@ -147,6 +147,14 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(5, ge=1, description="Sign-in/registration tries per IP.")
     rate_limit_api_per_hour: int = Field(1000, ge=1, description="Requests per session (or IP).")
     rate_limit_admin_per_hour: int = Field(100, ge=1, description="Admin mutations per user.")
+    rate_limit_admin_setup_per_hour: int = Field(
+        1_000, ge=1, description="Admin mutations per user per hour while their business is new "
+        "(its first BOKA_RATE_LIMIT_SETUP_HOURS): setting up a catalogue, staff, hours and "
+        "assignments takes more than a running business's changes.",
+    )
+    rate_limit_setup_hours: int = Field(
+        24, ge=0, description="How long after sign-up a business has the setup admin allowance.",
+    )
     rate_limit_api_cost_unit: int = Field(
         1_000, ge=1, description="A GraphQL operation uses one request of the API allowance per "
         "this many units of its estimated cost (boka/schema/cost.py), at least one: a page of 100 "

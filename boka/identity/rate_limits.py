@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from prometheus_client import Counter
@@ -331,6 +331,17 @@ class RateLimits:
     api: Limit
     admin: Limit
     api_cost_unit: int = 1_000  # query-cost units per API request (charged_requests)
+    # A new business's owners and managers set up everything at once: for its first
+    # ``setup_window`` their admin operations count against this larger allowance instead.
+    admin_setup: Limit | None = None
+    setup_window: timedelta = timedelta(0)
+
+    def admin_for(self, business_created_at: datetime | None, now: datetime) -> Limit:
+        """The admin allowance that applies in a business created at ``business_created_at``."""
+        if self.admin_setup is not None and business_created_at is not None \
+                and now - business_created_at < self.setup_window:
+            return self.admin_setup
+        return self.admin
 
 
 def charged_requests(cost: int, unit: int) -> int:

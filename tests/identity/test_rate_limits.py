@@ -274,3 +274,35 @@ async def test_with_redis_unreachable_each_process_still_enforces_the_limits() -
 
     assert sign_ins == [True, True, False]
     assert requests == [True, True, True, False]
+
+
+async def test_a_new_business_sets_up_under_a_larger_admin_allowance(gql: GraphQLClient, world: World) -> None:
+    """Issue 12 item 9: a new salon's catalogue setup hit the 100/h admin limit. In its first
+    BOKA_RATE_LIMIT_SETUP_HOURS the setup allowance applies; after, the usual one, each of them
+    still enforced."""
+    from dataclasses import replace
+
+    from boka.models.tenancy import Tenant
+    from tests.booking.catalog_support import CREATE_SERVICE
+
+    limits = world.runtime.rate_limits
+    world.runtime.rate_limits = replace(
+        limits, admin=replace(limits.admin, count=2), admin_setup=replace(limits.admin_setup, count=4))
+    try:
+        new = await world.tenant("new-salon")
+        established = await world.tenant("old-salon")
+        async with world.runtime.database.transaction(all_tenants=True, write=True) as db:
+            await db.execute(sa.update(Tenant).where(Tenant.id == established.id)
+                             .values(created_at=established.created_at - timedelta(days=2)))
+        outcomes = {}
+        for tenant in (new, established):
+            owner = await world.person(tenant, Role.OWNER)
+            results = [await gql(CREATE_SERVICE, {"input": {"name": f"Service {n}", "durationMinutes": 30,
+                                                            "price": {"amount": 1000}}},
+                                 token=owner.token, tenant=tenant.slug) for n in range(5)]
+            outcomes[tenant.slug] = [r.error_codes[0] if r.error_codes else "OK" for r in results]
+    finally:
+        world.runtime.rate_limits = limits
+
+    assert outcomes["new-salon"] == ["OK"] * 4 + ["RATE_LIMITED"]
+    assert outcomes["old-salon"] == ["OK"] * 2 + ["RATE_LIMITED"] * 3
