@@ -27,26 +27,6 @@ from boka.validation import check_phone, clean_text
 NAME_LENGTH = 100  # customers.first_name and last_name
 
 
-async def find_or_create_customer(
-    db: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    email: str,
-    first_name: str = "",
-    last_name: str = "",
-    phone: str | None = None,
-    user_id: uuid.UUID | None = None,
-    now: datetime | None = None,
-) -> Customer:
-    """The tenant's customer with this email, created if new. Given names fill blanks only;
-    a signed-in user's account is linked to the customer record of their email."""
-    found = await find_or_add_customer(
-        db, tenant_id=tenant_id, email=email, first_name=first_name, last_name=last_name,
-        phone=phone, user_id=user_id, now=now,
-    )
-    return found.customer
-
-
 @dataclass(frozen=True)
 class FoundCustomer:
     customer: Customer
@@ -67,7 +47,9 @@ async def find_or_add_customer(
     user_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> FoundCustomer:
-    """``find_or_create_customer``, saying whether the customer is new."""
+    """The tenant's customer with this email, created if new (and whether it was). Given
+    names fill blanks only; a signed-in user's account is linked to the customer record of
+    their email."""
     email = normalize_email(email)
     first_name = clean_text(first_name, "customer.firstName", max_length=NAME_LENGTH, min_length=0)
     last_name = clean_text(last_name, "customer.lastName", max_length=NAME_LENGTH, min_length=0)
