@@ -111,7 +111,7 @@ def explain_start(
     exactly when ``compute_slots`` with the same inputs offers ``start`` with them."""
     _require_aware(start, "start")
     _require_aware(now, "now")
-    horizon = _horizon_refusals(rules, start, now)
+    horizon = horizon_refusals(rules, start, now)
     point = _micros(start)
     grid = _Grid(rules, point, point + 1)  # the one start asked about
     local_days = _LocalDays()
@@ -125,7 +125,8 @@ def explain_start(
     }
 
 
-def _horizon_refusals(rules: ServiceRules, start: datetime, now: datetime) -> list[Refusal]:
+def horizon_refusals(rules: ServiceRules, start: datetime, now: datetime) -> list[Refusal]:
+    """Why ``start`` is outside the service's booking horizon (``booking_horizon``) at ``now``."""
     earliest, limit = booking_horizon(rules, now)
     refusals = []
     if start < now:
