@@ -232,3 +232,45 @@ async def test_a_staff_member_who_does_not_perform_it_and_other_tenants(
     wrong = await gql(EXPLAIN, {"service": gid("Booking", staffed.service.id),
                                 "start": start.isoformat()}, tenant="salon")
     assert wrong.error_codes == ["VALIDATION_ERROR"]
+
+
+CREATE_SESSION = """mutation($input: CreateClassSessionInput!) {
+  createClassSession(input: $input) { classSession { id } errors { field code reasons } } }"""
+
+
+async def test_class_sessions_hold_their_instructor_and_room(gql: GraphQLClient, world: World) -> None:
+    tenant = await world.tenant("salon")
+    booking_world = BookingWorld(world)
+    yoga = await booking_world.staffed_service(tenant, name="Yoga", capacity=8)
+    await booking_world.add_staff(tenant, yoga)
+    room = await booking_world.room(tenant, yoga.service)
+    haircut = await booking_world.staffed_service(tenant)
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        from boka.models.catalog import StaffService
+
+        db.add(StaffService(tenant_id=tenant.id, staff_member_id=yoga.staff[0].id,
+                            service_id=haircut.service.id))
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    session = await schedule(gql, owner.token, "salon", yoga.service_id, yoga.staff_id(),
+                             local(day, 10), roomId=gid("Resource", room.id))
+
+    # an appointment with the instructor while they teach: the session, which anyone may see
+    explained = await explain(gql, haircut.service_id, local(day, 10, 30), staff=yoga.staff_id())
+    assert explained["staff"][0]["refusals"] == [{
+        "reason": "BOOKED", "bookingId": None, "classSessionId": session["id"],
+        "startsAt": utc(local(day, 10)), "endsAt": utc(local(day, 11)),
+    }]
+
+    async def create_session(staff: str, **extra: object) -> list[dict]:
+        result = await gql(CREATE_SESSION, {"input": {
+            "serviceId": yoga.service_id, "staffId": staff, "start": local(day, 10, 30).isoformat(),
+            **extra}}, token=owner.token, tenant="salon")
+        return result.data["createClassSession"]["errors"]
+
+    assert await create_session(yoga.staff_id()) == [
+        {"field": "start", "code": "SLOT_UNAVAILABLE", "reasons": ["BOOKED"]}
+    ]
+    assert await create_session(yoga.staff_id(1), roomId=gid("Resource", room.id)) == [
+        {"field": "start", "code": "SLOT_UNAVAILABLE", "reasons": ["RESOURCE_BUSY"]}
+    ]
