@@ -89,7 +89,7 @@ async def refuse_slot(
     explained = await refusals_for(
         db, service, start=start, now=now, staff_id=staff_id, ignore_booking_id=ignore_booking_id
     )
-    if staff_id is not None and not explained:
+    if not explained:  # nobody (active) performs the service, or not the one named
         return slot_unavailable((RefusalReason.NOT_ASSIGNED,))
     return slot_unavailable(reasons_of(explained) or (RefusalReason.BOOKED,))
 

@@ -274,3 +274,25 @@ async def test_class_sessions_hold_their_instructor_and_room(gql: GraphQLClient,
     assert await create_session(yoga.staff_id(1), roomId=gid("Resource", room.id)) == [
         {"field": "start", "code": "SLOT_UNAVAILABLE", "reasons": ["RESOURCE_BUSY"]}
     ]
+
+
+async def test_a_pending_booking_holds_and_an_inactive_service_is_for_managers(
+    gql: GraphQLClient, world: World,
+) -> None:
+    tenant = await world.tenant("salon")
+    staffed = await BookingWorld(world).staffed_service(tenant, requires_confirmation=True)
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    assert (await create(gql, staffed.service_id, local(day, 10), owner.token))["errors"] == []
+    assert reasons(await explain(gql, staffed.service_id, local(day, 10, 30))) == [["HELD"]]
+    refused = await create(gql, staffed.service_id, local(day, 10), owner.token, "b@example.com")
+    assert refused["errors"][0]["reasons"] == ["HELD"]
+
+    async with world.runtime.database.transaction(tenant.id, write=True) as db:
+        service = await db.get(type(staffed.service), staffed.service.id)
+        service.active = False
+    by_owner = await explain(gql, staffed.service_id, local(day, 14), owner.token)
+    assert reasons(by_owner) == [["SERVICE_INACTIVE"]]
+    anonymous = await gql(EXPLAIN, {"service": staffed.service_id,
+                                    "start": local(day, 14).isoformat()}, tenant="salon")
+    assert anonymous.error_codes == ["NOT_FOUND"]
