@@ -31,7 +31,7 @@ from boka.booking.session_seats import sessions_at
 from boka.errors import NotFound, Unauthenticated
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking
-from boka.models.catalog import Service, StaffMember
+from boka.models.catalog import Service, StaffMember, StaffService
 from boka.models.sessions import ClassSession
 
 
@@ -128,7 +128,8 @@ async def refusals_for(
 
 
 async def _class_refusals(
-    db: AsyncSession, service: Service, staff: list, *, start: datetime, now: datetime  # type: ignore[type-arg]
+    db: AsyncSession, service: Service, staff: list[tuple[StaffMember, StaffService]], *,
+    start: datetime, now: datetime,
 ) -> list[StaffRefusals]:
     """A group service is bookable at its scheduled sessions within the booking horizon that
     have a seat left (``session_slots``): with no session then, the instructor has no hours for

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+
 from boka.models.schedules import TimeOff
 from boka.models.tenancy import Role
 from tests.booking.class_session_support import book, schedule
@@ -296,3 +298,22 @@ async def test_a_pending_booking_holds_and_an_inactive_service_is_for_managers(
     anonymous = await gql(EXPLAIN, {"service": staffed.service_id,
                                     "start": local(day, 14).isoformat()}, tenant="salon")
     assert anonymous.error_codes == ["NOT_FOUND"]
+
+
+@pytest.mark.sqlite
+async def test_explanations_on_sqlite(gql: GraphQLClient, world: World) -> None:
+    """The embedded mode reads the same detailed busy rows (a booking, a room it holds)."""
+    tenant = await world.tenant("salon")
+    booking_world = BookingWorld(world)
+    staffed = await booking_world.staffed_service(tenant, requires_confirmation=True)
+    await booking_world.room(tenant, staffed.service)
+    owner = await world.person(tenant, Role.OWNER)
+    day = future_day()
+    made = await create(gql, staffed.service_id, local(day, 10), owner.token)
+    assert made["errors"] == []
+    explained = await explain(gql, staffed.service_id, local(day, 10), owner.token)
+    assert [(r["reason"], r["bookingId"]) for r in explained["staff"][0]["refusals"]] == [
+        ("HELD", made["booking"]["id"]), ("RESOURCE_BUSY", made["booking"]["id"])
+    ]
+    again = await create(gql, staffed.service_id, local(day, 10), owner.token, "b@example.com")
+    assert again["errors"][0]["reasons"] == ["RESOURCE_BUSY", "HELD"]
