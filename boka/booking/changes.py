@@ -231,7 +231,7 @@ async def _move_to_session(
             })
             return booking
         await db.refresh(booking)  # the savepoint rolled back: as it was
-    raise await refuse_slot(db, service, start=start, now=now, staff_id=staff_id)
+    raise await refuse_slot(db, service, start=start, now=now, staff_id=staff_id, seats=booking.seats)
 
 
 async def cancel_booking(

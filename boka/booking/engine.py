@@ -81,13 +81,14 @@ def slot_unavailable(reasons: tuple[RefusalReason, ...] = ()) -> UserInputError:
 
 async def refuse_slot(
     db: AsyncSession, service: Service, *, start: datetime, now: datetime,
-    staff_id: uuid.UUID | None = None, ignore_booking_id: uuid.UUID | None = None,
+    staff_id: uuid.UUID | None = None, ignore_booking_id: uuid.UUID | None = None, seats: int = 1,
 ) -> UserInputError:
     """SLOT_UNAVAILABLE with every reason availability gives for ``start`` (with ``staff_id``,
     or with anyone who performs the service). Asked after a check or a claim failed: if the
     time looks free now, a racing request took it and has not committed yet, so BOOKED."""
     explained = await refusals_for(
-        db, service, start=start, now=now, staff_id=staff_id, ignore_booking_id=ignore_booking_id
+        db, service, start=start, now=now, staff_id=staff_id, ignore_booking_id=ignore_booking_id,
+        seats=seats,
     )
     if not explained:  # nobody (active) performs the service, or not the one named
         return slot_unavailable((RefusalReason.NOT_ASSIGNED,))
@@ -129,7 +130,10 @@ async def create_booking(
             for member, link in await _candidates_in_fair_order(db, principal, service, request, now=now)
         ]
     if not candidates:
-        raise await refuse_slot(db, service, start=request.start, now=now, staff_id=request.staff_id)
+        raise await refuse_slot(
+            db, service, start=request.start, now=now, staff_id=request.staff_id,
+            seats=request.seats,
+        )
     for member, link, session in candidates:
         await refuse_customer_overlap(
             db, tenant, customer_id=customer.id,
@@ -153,7 +157,9 @@ async def create_booking(
                 "price_cents": booking.price_cents, "discount_code": request.discount_code,
             })
             return booking
-    raise await refuse_slot(db, service, start=request.start, now=now, staff_id=request.staff_id)
+    raise await refuse_slot(
+        db, service, start=request.start, now=now, staff_id=request.staff_id, seats=request.seats,
+    )
 
 
 async def quote_booking(

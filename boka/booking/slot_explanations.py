@@ -103,12 +103,14 @@ async def refusals_for(
     now: datetime,
     staff_id: uuid.UUID | None = None,
     ignore_booking_id: uuid.UUID | None = None,
+    seats: int = 1,
 ) -> list[StaffRefusals]:
     """The staff who perform ``service`` (just ``staff_id``, if given), oldest first, each with
-    every reason ``start`` is not bookable with them, as availability decides it."""
+    every reason ``start`` is not bookable with them, as availability decides it (for a group
+    class, with ``seats`` seats; availability asks for one)."""
     staff = await staff_for_service(db, service, staff_id)
     if service.capacity > 1:
-        return await _class_refusals(db, service, staff, start=start, now=now)
+        return await _class_refusals(db, service, staff, start=start, now=now, seats=seats)
     by_duration: dict[int, list[StaffMember]] = defaultdict(list)
     for member, link in staff:
         by_duration[link.duration_minutes or service.duration_minutes].append(member)
@@ -129,11 +131,12 @@ async def refusals_for(
 
 async def _class_refusals(
     db: AsyncSession, service: Service, staff: list[tuple[StaffMember, StaffService]], *,
-    start: datetime, now: datetime,
+    start: datetime, now: datetime, seats: int,
 ) -> list[StaffRefusals]:
     """A group service is bookable at its scheduled sessions within the booking horizon that
-    have a seat left (``session_slots``): with no session then, the instructor has no hours for
-    it (OUTSIDE_HOURS); with a full one, CLASS_FULL."""
+    have a seat left (``session_slots``; ``open_sessions`` when booking several): with no
+    session then, the instructor has no hours for it (OUTSIDE_HOURS); with too few seats left,
+    CLASS_FULL."""
     horizon = horizon_refusals(service_rules(service), start, now)
     sessions = {session.staff_id: session for session in await sessions_at(db, service, start)}
     explained = []
@@ -142,7 +145,7 @@ async def _class_refusals(
         refusals = list(horizon)
         if session is None:
             refusals.append(Refusal(RefusalReason.OUTSIDE_HOURS))
-        elif session.seats_taken >= session.capacity:
+        elif session.capacity - session.seats_taken < seats:
             refusals.append(Refusal(RefusalReason.CLASS_FULL))
         explained.append(StaffRefusals(member.id, tuple(refusals), session))
     return explained

@@ -172,8 +172,15 @@ async def test_a_full_class(gql: GraphQLClient, world: World) -> None:
     assert reasons(await explain(gql, yoga.service_id, start + timedelta(hours=1))) == [
         ["OUTSIDE_HOURS"]
     ]
-    for email in ("a@example.com", "b@example.com"):
-        assert (await book(gql, owner.token, "salon", yoga.service_id, start, email))["errors"] == []
+    assert (await book(gql, owner.token, "salon", yoga.service_id, start, "a@example.com"))[
+        "errors"] == []
+    # one seat left: two are too many, and say so
+    pair = await gql(CREATE, {"input": {"serviceId": yoga.service_id, "start": start.isoformat(),
+                                        "seats": 2, "customer": {"email": "p@example.com"}}},
+                     token=owner.token, tenant="salon")
+    assert pair.data["createBooking"]["errors"][0]["reasons"] == ["CLASS_FULL"]
+    assert (await book(gql, owner.token, "salon", yoga.service_id, start, "b@example.com"))[
+        "errors"] == []
 
     explained = await explain(gql, yoga.service_id, start, owner.token)
     assert explained["bookable"] is False
