@@ -102,11 +102,16 @@ class SlowConsumerDropped(BokaError):
 class UserInputError(Exception):
     """An expected failure, reported in the payload's ``errors`` list."""
 
-    def __init__(self, code: UserErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, code: UserErrorCode, message: str, field: str | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # SLOT_UNAVAILABLE: why the time is not bookable (boka.booking.refusals.RefusalReason)
+        self.reasons = reasons
 
 
 class UserInputErrors(UserInputError):

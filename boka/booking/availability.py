@@ -27,6 +27,11 @@ and shared by every staff member with those hours. Each busy block rules out a r
 (those whose booked block would overlap it), so a staff member's free starts are the grid points of
 their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. Only
 group classes look at starts one by one, since their own session's bookings take seats instead.
+
+Why a start is not offered (``explainSlot``) is judged by ``boka/booking/refusals.py`` with these
+same checks (``booking_horizon``, ``_net_working_spans`` and ``_day_hours``, the grid test of
+``_free_starts``, ``_Grid.ruled_out``, ``_split_session_blocks``, ``_seats_left``) applied to the
+one start: change a rule here and the explanation follows.
 """
 
 from __future__ import annotations
@@ -217,8 +222,8 @@ def compute_slots(
     at least one seat of that session is left according to ``seats_taken``.
     """
     _require_aware(now, "now")
-    earliest = max(window.start, now + rules.min_notice)
-    limit = min(window.end, now + rules.max_advance + _ONE_MICROSECOND)  # exclusive
+    earliest, limit = booking_horizon(rules, now)
+    earliest, limit = max(window.start, earliest), min(window.end, limit)
     if earliest >= limit:
         return []
     if len({calendar.staff_id for calendar in calendars}) != len(calendars):
@@ -229,12 +234,12 @@ def compute_slots(
     offers: defaultdict[int, list[int]] = defaultdict(list)  # start -> who can take it (in staff)
     most_seats: dict[int, int] = {}  # start -> most seats left with any of them (classes only)
     for index, calendar in enumerate(staff):
-        spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
-        blocks = [*calendar.busy, *resource_busy]
         if rules.capacity == 1:
-            for start in _free_starts(spans, grid, _ruled_out(blocks, grid)):
+            for start in _free_starts_of(calendar, grid, local_days, resource_busy):
                 offers[start].append(index)
             continue
+        spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
+        blocks = [*calendar.busy, *resource_busy]
         for start, seats_left in _class_starts(rules, calendar, spans, grid, blocks, seats_taken):
             offers[start].append(index)
             most_seats[start] = max(most_seats.get(start, 0), seats_left)
@@ -249,6 +254,21 @@ def compute_slots(
         instant = _instant_of(start)
         slots.append(Slot(instant, instant + rules.duration, staff_ids, most_seats.get(start, 1)))
     return slots
+
+
+def booking_horizon(rules: ServiceRules, now: datetime) -> tuple[datetime, datetime]:
+    """The starts the service may be booked for at ``now``: [now + min notice, now + max
+    advance], as a half-open (earliest, limit)."""
+    return now + rules.min_notice, now + rules.max_advance + _ONE_MICROSECOND
+
+
+def _free_starts_of(
+    calendar: StaffCalendar, grid: _Grid, local_days: _LocalDays, resource_busy: Sequence[BusyBlock]
+) -> list[int]:
+    """A private appointment's starts with this staff member: the grid points of their net
+    working spans that none of their busy blocks, nor the service's resources', rules out."""
+    spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
+    return _free_starts(spans, grid, _ruled_out([*calendar.busy, *resource_busy], grid))
 
 
 def _micros(instant: datetime) -> int:
@@ -321,20 +341,32 @@ def _class_starts(
     """A group class's starts for one staff member, with the seats left. Blocks of one of this
     staff member's sessions of the service rule out every start but that session's own; the
     others rule starts out as for a private appointment."""
-    prefix = _sessions_prefix(rules.service_id, calendar.staff_id)
-    plain = [block for block in blocks if not block.slot_key.startswith(prefix)]
-    sessions = _SessionIndex(
-        (grid.ruled_out(block.range), block.slot_key)
-        for block in blocks
-        if block.slot_key.startswith(prefix)
-    )
+    plain, own_sessions = _split_session_blocks(rules, calendar.staff_id, blocks)
+    sessions = _SessionIndex((grid.ruled_out(block.range), block.slot_key) for block in own_sessions)
     for start in _free_starts(spans, grid, _ruled_out(plain, grid)):
         key = group_slot_key(rules.service_id, calendar.staff_id, _instant_of(start))
         if sessions.rules_out(start, own_key=key):
             continue
-        seats_left = rules.capacity - seats_taken.get(key, 0)
+        seats_left = _seats_left(rules, key, seats_taken)
         if seats_left >= 1:
             yield start, seats_left
+
+
+def _split_session_blocks(
+    rules: ServiceRules, staff_id: uuid.UUID, blocks: Iterable[BusyBlock]
+) -> tuple[list[BusyBlock], list[BusyBlock]]:
+    """For a group class: the blocks that rule starts out as for a private appointment, and
+    those of this staff member's sessions of the service (they rule out all but their own)."""
+    prefix = _sessions_prefix(rules.service_id, staff_id)
+    plain: list[BusyBlock] = []
+    sessions: list[BusyBlock] = []
+    for block in blocks:
+        (sessions if block.slot_key.startswith(prefix) else plain).append(block)
+    return plain, sessions
+
+
+def _seats_left(rules: ServiceRules, session_key: str, seats_taken: Mapping[str, int]) -> int:
+    return rules.capacity - seats_taken.get(session_key, 0)
 
 
 class _SessionIndex:
@@ -391,6 +423,20 @@ def _weekly_by_weekday(weekly: Iterable[WeeklyInterval]) -> list[tuple[Hours, Ho
     return [(tuple(sorted(w)), tuple(sorted(b))) for w, b in zip(work, breaks, strict=True)]
 
 
+def _day_hours(
+    weekly: list[tuple[Hours, Hours]], overrides: Mapping[date, DayOverride], day: date
+) -> tuple[Hours, Hours, bool]:
+    """The working intervals and breaks of one local date, and whether it is a day off: the
+    date's override if it has one (breaks and all), else its weekday's pattern."""
+    override = overrides.get(day)
+    if override is None:
+        work, breaks = weekly[day.weekday()]
+        return work, breaks, False
+    if override.day_off:
+        return (), (), True
+    return override.intervals, (), False
+
+
 def _net_working_spans(
     calendar: StaffCalendar, low: int, high: int, local_days: _LocalDays
 ) -> list[Span]:
@@ -403,13 +449,7 @@ def _net_working_spans(
     day = _instant_of(low).astimezone(zone).date() - _ONE_DAY
     last_day = _instant_of(high).astimezone(zone).date() + _ONE_DAY
     while day <= last_day:
-        override = overrides.get(day)
-        if override is None:
-            work, breaks = weekly[day.weekday()]
-        elif override.day_off:
-            work, breaks = (), ()
-        else:
-            work, breaks = override.intervals, ()
+        work, breaks, _ = _day_hours(weekly, overrides, day)
         if work:
             spans.extend(local_days.spans(calendar.time_zone, day, work, breaks))
         day += _ONE_DAY

@@ -27,7 +27,8 @@ from boka.booking.availability import (
     TimeRange,
     WeeklyInterval,
 )
-from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
+from boka.booking.refusals import HeldBlock
+from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
 from boka.models.sessions import ClassSession, ClassSessionStatus
@@ -85,8 +86,13 @@ async def load_availability_inputs(
     window: TimeRange,
     *,
     ignore_booking_id: uuid.UUID | None = None,
+    detailed: bool = False,
 ) -> AvailabilityInputs:
-    """Calendars of ``staff`` and the service's resource occupancy around ``window``."""
+    """Calendars of ``staff`` and the service's resource occupancy around ``window``.
+
+    ``detailed``: busy blocks as ``HeldBlock``s that say what holds them (the booking or class
+    session, its appointment without buffers, whether it is pending), for explanations; the
+    slot sweep needs none of it and reads the lean rows."""
     staff_ids = [member.id for member in staff]
     wide_start = window.start - LONGEST_BLOCK
     wide_end = window.end + LONGEST_BLOCK
@@ -95,11 +101,15 @@ async def load_availability_inputs(
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
     resource_busy: list[BusyBlock] = []
     seats_taken: dict[str, int] = defaultdict(int)
-    blocks = _busy_rows(service, staff_ids, wide_start, wide_end)
-    for staff_id, block_start, block_end, slot_key, seats, booking_id in await db.execute(blocks):
+    blocks = _busy_rows(service, staff_ids, wide_start, wide_end, detailed=detailed)
+    for row in await db.execute(blocks):
+        staff_id, block_start, block_end, slot_key, seats, booking_id = row[:6]
         if booking_id is not None and booking_id == ignore_booking_id:
             continue
-        block = BusyBlock(TimeRange(block_start, block_end), slot_key)
+        if detailed:
+            block = _held_block(row)
+        else:
+            block = BusyBlock(TimeRange(block_start, block_end), slot_key)
         if staff_id is None:  # a resource the service needs
             resource_busy.append(block)
         else:
@@ -205,23 +215,52 @@ def _schedule_rows(
     )
 
 
+def _held_block(row: Any) -> HeldBlock:
+    """A detailed busy row (see ``_busy_rows``) as the block it is, with what holds it."""
+    _, block_start, block_end, slot_key, _, booking_id, start, end, status, session_id = row
+    return HeldBlock(
+        TimeRange(block_start, block_end), slot_key, booking_id=booking_id, session_id=session_id,
+        core=TimeRange(start, end) if start is not None and start < end else None,
+        held=status == BookingStatus.PENDING.value,
+    )
+
+
 def _busy_rows(
-    service: Service, staff_ids: list[uuid.UUID], start: datetime, end: datetime
+    service: Service, staff_ids: list[uuid.UUID], start: datetime, end: datetime, *,
+    detailed: bool = False,
 ) -> sa.CompoundSelect:
     """Active bookings of the staff and active holds of the service's resources whose blocks
     start in [start, end), and the scheduled class sessions the staff teach or the resources
     host, in one statement: (staff id, or NULL for a resource's, block_start, block_end,
-    slot_key, seats, booking id or NULL)."""
+    slot_key, seats, booking id or NULL); ``detailed`` adds (start, end, booking status,
+    class session id), NULL where the row has none."""
     session_key = sa.literal("session")  # rules out every start of an appointment it overlaps
     scheduled = sa.and_(
         ClassSession.status == ClassSessionStatus.SCHEDULED.value,
         ClassSession.block_start >= start,
         ClassSession.block_start < end,
     )
+    status = sa.cast(Booking.status, sa.String)
+    resource_booking = sa.select(Booking.start_time, Booking.end_time, status).where(
+        Booking.id == BookingResource.booking_id
+    )
+    booking_detail = (Booking.start_time, Booking.end_time, status, _nothing(sa.Uuid, "session_id"))
+    resource_detail = (
+        resource_booking.with_only_columns(Booking.start_time).scalar_subquery(),
+        resource_booking.with_only_columns(Booking.end_time).scalar_subquery(),
+        resource_booking.with_only_columns(status).scalar_subquery(),
+        _nothing(sa.Uuid, "session_id"),
+    )
+    session_detail = (
+        ClassSession.start_time, ClassSession.end_time, _nothing(sa.String, "status"),
+        ClassSession.id,
+    )
+    if not detailed:
+        booking_detail = resource_detail = session_detail = ()
     return sa.union_all(
         sa.select(
             Booking.staff_id, Booking.block_start, Booking.block_end, Booking.slot_key,
-            Booking.seats, Booking.id,
+            Booking.seats, Booking.id, *booking_detail,
         ).where(
             Booking.staff_id.in_(staff_ids),
             Booking.block_start >= start,
@@ -231,6 +270,7 @@ def _busy_rows(
         sa.select(
             _nothing(sa.Uuid, "staff_id"), BookingResource.block_start, BookingResource.block_end,
             BookingResource.slot_key, _nothing(sa.Integer, "seats"), BookingResource.booking_id,
+            *resource_detail,
         ).where(
             BookingResource.resource_id.in_(select_resource_ids(service)),
             BookingResource.block_start >= start,
@@ -239,10 +279,10 @@ def _busy_rows(
         ),
         sa.select(
             ClassSession.staff_id, ClassSession.block_start, ClassSession.block_end, session_key,
-            sa.literal(0), _nothing(sa.Uuid, "booking_id"),
+            sa.literal(0), _nothing(sa.Uuid, "booking_id"), *session_detail,
         ).where(ClassSession.staff_id.in_(staff_ids), scheduled),
         sa.select(
             _nothing(sa.Uuid, "staff_id"), ClassSession.block_start, ClassSession.block_end,
-            session_key, sa.literal(0), _nothing(sa.Uuid, "booking_id"),
+            session_key, sa.literal(0), _nothing(sa.Uuid, "booking_id"), *session_detail,
         ).where(ClassSession.resource_id.in_(select_resource_ids(service)), scheduled),
     )

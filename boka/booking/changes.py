@@ -16,7 +16,7 @@ from boka.booking.engine import (
     release_seats,
     service_of,
     slot_key_for,
-    slot_unavailable,
+    refuse_slot,
 )
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
@@ -137,7 +137,9 @@ async def reschedule_booking(
         staff_id=target_staff, ignore_booking_id=booking.id,
     )
     if not any(slot.start == start and target_staff in slot.staff_ids for slot in slots):
-        raise slot_unavailable()
+        raise await refuse_slot(
+            db, service, start=start, now=now, staff_id=target_staff, ignore_booking_id=booking.id
+        )
     link = (
         await db.execute(
             sa.select(StaffService).where(
@@ -181,7 +183,9 @@ async def reschedule_booking(
         )
 
     if not await claim_time(db, move, staff_id=target_staff, block=block):
-        raise slot_unavailable()
+        raise await refuse_slot(
+            db, service, start=start, now=now, staff_id=target_staff, ignore_booking_id=booking.id
+        )
     await record(db, booking, principal, "rescheduled", booking.status, details={
         "from": previous,
         "to": {"start": start.isoformat(), "staff_id": str(target_staff), "price_cents": booking.price_cents},
@@ -227,7 +231,7 @@ async def _move_to_session(
             })
             return booking
         await db.refresh(booking)  # the savepoint rolled back: as it was
-    raise slot_unavailable()
+    raise await refuse_slot(db, service, start=start, now=now, staff_id=staff_id, seats=booking.seats)
 
 
 async def cancel_booking(

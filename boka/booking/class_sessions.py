@@ -24,7 +24,13 @@ from boka.booking.changes import BookingRef, cancel_booking
 from boka.booking.engine import claim_time
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms
-from boka.booking.session_time import queue_for_time, refuse_if_booked, refuse_if_session_holds_room
+from boka.booking.refusals import RefusalReason
+from boka.booking.session_time import (
+    queue_for_time,
+    refuse_if_booked,
+    refuse_if_session_holds_room,
+    what_holds_session_time,
+)
 from boka.booking.timetables import MAX_SESSIONS, WeeklyTimetable, timetable_starts
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.events.availability import record_availability_change, services_of_staff
@@ -71,11 +77,27 @@ class _Setting:
     resource_id: uuid.UUID | None
 
 
-def busy(field: str = "start", when: str = "") -> UserInputError:
+def busy(
+    field: str = "start", when: str = "", reasons: tuple[RefusalReason, ...] = ()
+) -> UserInputError:
     return UserInputError(
         UserErrorCode.SLOT_UNAVAILABLE,
         f"{when}The instructor or the room is already taken at this time.", field,
+        reasons=tuple(reason.value for reason in reasons),
     )
+
+
+async def _busy_for(
+    db: AsyncSession, claimed: _Claimed, own_session: uuid.UUID | None,
+    field: str = "start", when: str = "",
+) -> UserInputError:
+    """SLOT_UNAVAILABLE for a session whose claim failed, with what holds its time."""
+    reasons = await what_holds_session_time(
+        db, staff_id=claimed.staff_id, resource_id=claimed.resource_id,
+        block=(claimed.block_start, claimed.block_end), own_session=own_session,
+        slot_key=claimed.slot_key,
+    )
+    return busy(field, when, reasons)
 
 
 async def create_class_session(
@@ -85,8 +107,9 @@ async def create_class_session(
     setting = await _setting(db, tenant, plan)
     session = _new_session(tenant, setting, plan, check_instant(start, "start"), now)
     _check_future(session, now, "start")
+    claimed = _copy_times(session)
     if not await _claim(db, session):
-        raise busy()
+        raise await _busy_for(db, claimed, claimed.id)
     await _announce(db, session, [session.staff_id])
     return session
 
@@ -115,9 +138,10 @@ async def create_class_timetable(
     _check_future(sessions[0], now, "fromDate")
     zone = ZoneInfo(tenant.time_zone)
     for session in sessions:
+        claimed = _copy_times(session)
         if not await _claim(db, session):
-            day = session.start_time.astimezone(zone).date().isoformat()
-            raise busy("fromDate", f"On {day}: ")
+            day = claimed.start_time.astimezone(zone).date().isoformat()
+            raise await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: ")
     await _announce(db, sessions[0], [plan.staff_id], end=sessions[-1].block_end)
     return sessions
 
@@ -169,8 +193,9 @@ async def update_class_session(
         )
 
     block = (session.block_start, session.block_end)
+    claimed = _copy_times(session)
     if not await claim_time(db, hold, staff_id=session.staff_id, block=block, own_session=session.id):
-        raise busy()
+        raise await _busy_for(db, claimed, claimed.id)
     if moves:
         for booking in await _active_bookings(db, session):
             await record(db, booking, principal, "rescheduled", booking.status, details={
@@ -324,6 +349,27 @@ async def _check_free(db: AsyncSession, session: ClassSession) -> None:
     await refuse_if_booked(
         db, staff_id=session.staff_id, resource_id=session.resource_id, block=block,
         slot_key=session.slot_key,
+    )
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """What a session's claim holds, read before the claim: its savepoint may roll back."""
+
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    resource_id: uuid.UUID | None
+    start_time: datetime
+    block_start: datetime
+    block_end: datetime
+    slot_key: str
+
+
+def _copy_times(session: ClassSession) -> _Claimed:
+    return _Claimed(
+        id=session.id, staff_id=session.staff_id, resource_id=session.resource_id,
+        start_time=session.start_time, block_start=session.block_start,
+        block_end=session.block_end, slot_key=session.slot_key,
     )
 
 

@@ -30,6 +30,8 @@ from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
 from boka.booking.session_time import TimeTaken, queue_for_time, refuse_if_session_holds_room, refuse_if_session_holds_staff
+from boka.booking.refusals import RefusalReason
+from boka.booking.slot_explanations import reasons_of, refusals_for
 from boka.booking.slots import find_slots
 from boka.db import keep_in_hand
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
@@ -71,10 +73,27 @@ class BookingRequest:
     hold_for_payment: bool = False  # stay pending (holding the slot) until paid online
 
 
-def slot_unavailable() -> UserInputError:
+def slot_unavailable(reasons: tuple[RefusalReason, ...] = ()) -> UserInputError:
     return UserInputError(
-        UserErrorCode.SLOT_UNAVAILABLE, "This time is no longer available.", "start"
+        UserErrorCode.SLOT_UNAVAILABLE, "This time is no longer available.", "start",
+        reasons=tuple(reason.value for reason in reasons),
     )
+
+
+async def refuse_slot(
+    db: AsyncSession, service: Service, *, start: datetime, now: datetime,
+    staff_id: uuid.UUID | None = None, ignore_booking_id: uuid.UUID | None = None, seats: int = 1,
+) -> UserInputError:
+    """SLOT_UNAVAILABLE with every reason availability gives for ``start`` (with ``staff_id``,
+    or with anyone who performs the service). Asked after a check or a claim failed: if the
+    time looks free now, a racing request took it and has not committed yet, so BOOKED."""
+    explained = await refusals_for(
+        db, service, start=start, now=now, staff_id=staff_id, ignore_booking_id=ignore_booking_id,
+        seats=seats,
+    )
+    if not explained:  # nobody (active) performs the service, or not the one named
+        return slot_unavailable((RefusalReason.NOT_ASSIGNED,))
+    return slot_unavailable(reasons_of(explained) or (RefusalReason.BOOKED,))
 
 
 async def load_service(db: AsyncSession, tenant: Tenant, service_id: uuid.UUID) -> Service:
@@ -113,7 +132,10 @@ async def create_booking(
             for member, link in await _candidates_in_fair_order(db, principal, service, request, now=now)
         ]
     if not candidates:
-        raise slot_unavailable()
+        raise await refuse_slot(
+            db, service, start=request.start, now=now, staff_id=request.staff_id,
+            seats=request.seats,
+        )
     for member, link, session in candidates:
         if not found.created:  # a customer new to this transaction has no bookings anywhere
             await refuse_customer_overlap(
@@ -139,7 +161,9 @@ async def create_booking(
                 "price_cents": booking.price_cents, "discount_code": request.discount_code,
             })
             return booking
-    raise slot_unavailable()
+    raise await refuse_slot(
+        db, service, start=request.start, now=now, staff_id=request.staff_id, seats=request.seats,
+    )
 
 
 async def quote_booking(

@@ -10,12 +10,13 @@ lock it takes orders racing requests.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.availability import Slot, TimeRange
+from boka.booking.availability import Slot, TimeRange, booking_horizon
+from boka.booking.calendars import service_rules
 from boka.booking.session_time import TimeTaken
 from boka.models.bookings import Booking
 from boka.models.catalog import Service
@@ -23,13 +24,26 @@ from boka.models.sessions import ClassSession, ClassSessionStatus
 
 
 def _bookable(service: Service, now: datetime) -> sa.ColumnElement[bool]:
-    """Scheduled sessions of ``service`` within its booking horizon (min notice, max advance)."""
+    """Scheduled sessions of ``service`` within its booking horizon (min notice, max advance:
+    ``booking_horizon``, as for appointments and explanations)."""
+    earliest, limit = booking_horizon(service_rules(service), now)
     return sa.and_(
         ClassSession.service_id == service.id,
         ClassSession.status == ClassSessionStatus.SCHEDULED.value,
-        ClassSession.start_time >= now + timedelta(minutes=service.min_notice_minutes),
-        ClassSession.start_time <= now + timedelta(days=service.max_advance_days),
+        ClassSession.start_time >= earliest,
+        ClassSession.start_time < limit,
     )
+
+
+async def sessions_at(db: AsyncSession, service: Service, start: datetime) -> list[ClassSession]:
+    """The scheduled sessions of ``service`` at ``start``, whatever their seats and horizon:
+    what an explanation of that start judges (``boka.booking.slot_explanations``)."""
+    statement = sa.select(ClassSession).where(
+        ClassSession.service_id == service.id,
+        ClassSession.status == ClassSessionStatus.SCHEDULED.value,
+        ClassSession.start_time == start,
+    )
+    return list((await db.execute(statement)).scalars())
 
 
 async def open_sessions(

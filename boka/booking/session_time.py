@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.booking.refusals import RefusalReason
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
 from boka.models.sessions import ClassSession, ClassSessionStatus
 
@@ -53,12 +54,51 @@ def _overlapping_sessions(block: Block, own_session: uuid.UUID | None) -> sa.Sel
     return statement.limit(1)
 
 
+async def _session_holds_staff(
+    db: AsyncSession, staff_id: uuid.UUID, block: Block, own_session: uuid.UUID | None
+) -> bool:
+    statement = _overlapping_sessions(block, own_session).where(ClassSession.staff_id == staff_id)
+    return (await db.execute(statement)).first() is not None
+
+
+async def _session_holds_room(
+    db: AsyncSession, resource_id: uuid.UUID, block: Block, own_session: uuid.UUID | None
+) -> bool:
+    statement = _overlapping_sessions(block, own_session).where(ClassSession.resource_id == resource_id)
+    return (await db.execute(statement)).first() is not None
+
+
+async def _booking_holds_staff(
+    db: AsyncSession, staff_id: uuid.UUID, block: Block, slot_key: str
+) -> bool:
+    statement = sa.select(sa.literal(1)).select_from(Booking).where(
+        Booking.staff_id == staff_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.block_start < block[1],
+        Booking.block_end > block[0],
+        Booking.slot_key != slot_key,
+    ).limit(1)
+    return (await db.execute(statement)).first() is not None
+
+
+async def _booking_holds_room(
+    db: AsyncSession, resource_id: uuid.UUID, block: Block, slot_key: str
+) -> bool:
+    statement = sa.select(sa.literal(1)).select_from(BookingResource).where(
+        BookingResource.resource_id == resource_id,
+        BookingResource.active.is_(True),
+        BookingResource.block_start < block[1],
+        BookingResource.block_end > block[0],
+        BookingResource.slot_key != slot_key,
+    ).limit(1)
+    return (await db.execute(statement)).first() is not None
+
+
 async def refuse_if_session_holds_staff(
     db: AsyncSession, staff_id: uuid.UUID, block: Block, *, own_session: uuid.UUID | None
 ) -> None:
     """TimeTaken if a scheduled session (other than ``own_session``) of this instructor overlaps."""
-    statement = _overlapping_sessions(block, own_session).where(ClassSession.staff_id == staff_id)
-    if (await db.execute(statement)).first() is not None:
+    if await _session_holds_staff(db, staff_id, block, own_session):
         raise TimeTaken
 
 
@@ -66,8 +106,7 @@ async def refuse_if_session_holds_room(
     db: AsyncSession, resource_id: uuid.UUID, block: Block, *, own_session: uuid.UUID | None
 ) -> None:
     """TimeTaken if a scheduled session (other than ``own_session``) in this room overlaps."""
-    statement = _overlapping_sessions(block, own_session).where(ClassSession.resource_id == resource_id)
-    if (await db.execute(statement)).first() is not None:
+    if await _session_holds_room(db, resource_id, block, own_session):
         raise TimeTaken
 
 
@@ -77,23 +116,27 @@ async def refuse_if_booked(
 ) -> None:
     """TimeTaken if an active booking of this staff member, or a booking holding this room,
     overlaps ``block``, other than the session's own (``slot_key``)."""
-    staff_statement = sa.select(sa.literal(1)).select_from(Booking).where(
-        Booking.staff_id == staff_id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.block_start < block[1],
-        Booking.block_end > block[0],
-        Booking.slot_key != slot_key,
-    ).limit(1)
-    if (await db.execute(staff_statement)).first() is not None:
+    if await _booking_holds_staff(db, staff_id, block, slot_key):
         raise TimeTaken
-    if resource_id is None:
-        return
-    room_statement = sa.select(sa.literal(1)).select_from(BookingResource).where(
-        BookingResource.resource_id == resource_id,
-        BookingResource.active.is_(True),
-        BookingResource.block_start < block[1],
-        BookingResource.block_end > block[0],
-        BookingResource.slot_key != slot_key,
-    ).limit(1)
-    if (await db.execute(room_statement)).first() is not None:
+    if resource_id is not None and await _booking_holds_room(db, resource_id, block, slot_key):
         raise TimeTaken
+
+
+async def what_holds_session_time(
+    db: AsyncSession, *, staff_id: uuid.UUID, resource_id: uuid.UUID | None, block: Block,
+    own_session: uuid.UUID | None, slot_key: str,
+) -> tuple[RefusalReason, ...]:
+    """Why a class session cannot have ``block`` (after its claim failed), by the claim's own
+    checks: BOOKED if the instructor's other sessions or appointments hold the time,
+    RESOURCE_BUSY if the room's do; BOOKED if neither shows yet (a racing claim not committed)."""
+    reasons = []
+    if await _session_holds_staff(db, staff_id, block, own_session) or await _booking_holds_staff(
+        db, staff_id, block, slot_key
+    ):
+        reasons.append(RefusalReason.BOOKED)
+    if resource_id is not None and (
+        await _session_holds_room(db, resource_id, block, own_session)
+        or await _booking_holds_room(db, resource_id, block, slot_key)
+    ):
+        reasons.append(RefusalReason.RESOURCE_BUSY)
+    return tuple(reasons) or (RefusalReason.BOOKED,)

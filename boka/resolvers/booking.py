@@ -32,7 +32,11 @@ from boka.booking.engine import (
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
 from boka.booking.policies import allows_customer_overlap, set_customer_overlap
+from boka.booking.catalog import manages_catalog
 from boka.booking.pricing import Quote
+from boka.booking.refusals import HeldBlock, Refusal
+from boka.booking.slot_explanations import StaffRefusals, visible_booking_ids
+from boka.booking.slot_explanations import explain_slot as explain_slot_of
 from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots, slots_by_day
 from boka.db import already_loaded
@@ -62,7 +66,10 @@ from boka.schema.booking import (
     QuoteType,
     RescheduleBookingInput,
     RescheduleBookingPayload,
+    SlotExplanationType,
+    SlotRefusalType,
     SlotType,
+    StaffSlotExplanationType,
     UpdateBookingSettingsInput,
 )
 from boka.schema.catalog import MoneyType
@@ -154,6 +161,72 @@ async def availability_days(
     tenant's) they start on, with staff as plain ids: what a calendar widget shows."""
     slots, zone = await _slots_asked(info, service_id, from_, to, staff_id, time_zone)
     return AvailabilityDayType.from_days(slots_by_day(slots, zone))
+
+
+async def explain_slot(
+    info: Info,
+    service_id: relay.GlobalID,
+    start: datetime,
+    staff_id: relay.GlobalID | None = None,
+) -> SlotExplanationType:
+    """Why ``start`` is or is not bookable, per staff member who could deliver the service (or
+    just ``staffId``): every reason, from the checks availability runs."""
+    info.context.principal.require_tenant()
+    try:
+        moment = aware(start, "start")
+        service_row_id = row_id(service_id, "Service", "serviceId")
+        staff_row_id = optional_row_id(staff_id, "StaffMember", "staffId")
+    except UserInputError as error:
+        raise InvalidRequest(error.message, field=error.field) from error
+
+    async def work(db: AsyncSession, principal: Principal) -> tuple[list[StaffRefusals], set, bool]:  # type: ignore[type-arg]
+        explained = await explain_slot_of(
+            db, principal, service_id=service_row_id, start=moment, now=utcnow(),
+            staff_id=staff_row_id,
+        )
+        visible = await visible_booking_ids(db, principal, explained)
+        return explained, visible, manages_catalog(principal)
+
+    explained, visible, sees_time_off = await read(info, work)
+    return SlotExplanationType(
+        start=moment,
+        bookable=any(not each.refusals for each in explained),
+        staff=[
+            StaffSlotExplanationType(
+                staff_id=strawberry.ID(str(relay.GlobalID("StaffMember", str(each.staff_id)))),
+                staff_row_id=each.staff_id,
+                bookable=not each.refusals,
+                reasons=list(each.reasons),
+                refusals=[_refusal_type(r, visible, sees_time_off) for r in each.refusals],
+            )
+            for each in explained
+        ],
+    )
+
+
+def _refusal_type(refusal: Refusal, visible: set, sees_time_off: bool) -> SlotRefusalType:  # type: ignore[type-arg]
+    """A refusal as the caller may see it: the booking only if it is theirs to see, the class
+    session (public, as its slots are), the time off only for those who manage the catalogue."""
+    block = refusal.block
+    if isinstance(block, HeldBlock) and block.booking_id in visible:
+        return SlotRefusalType(
+            reason=refusal.reason,
+            booking_id=strawberry.ID(str(relay.GlobalID("Booking", str(block.booking_id)))),
+            starts_at=block.core.start if block.core else block.range.start,
+            ends_at=block.core.end if block.core else block.range.end,
+        )
+    if isinstance(block, HeldBlock) and block.session_id is not None:
+        return SlotRefusalType(
+            reason=refusal.reason,
+            class_session_id=strawberry.ID(str(relay.GlobalID("ClassSession", str(block.session_id)))),
+            starts_at=block.core.start if block.core else block.range.start,
+            ends_at=block.core.end if block.core else block.range.end,
+        )
+    if refusal.time_off is not None and sees_time_off:
+        return SlotRefusalType(
+            reason=refusal.reason, starts_at=refusal.time_off.start, ends_at=refusal.time_off.end
+        )
+    return SlotRefusalType(reason=refusal.reason)
 
 
 async def quote(info: Info, input: QuoteInput) -> QuotePayload:
@@ -392,6 +465,12 @@ class BookingQuery:
     availability_days: list[AvailabilityDayType] = strawberry.field(
         resolver=availability_days,
         description="The slots of `availability` by local date, staff as plain ids: for a calendar.",
+    )
+    explain_slot: SlotExplanationType = strawberry.field(
+        resolver=explain_slot,
+        description="Why a start is (not) bookable: per staff member who could deliver the "
+        "service, every reason availability refuses it, with the conflicting item where you "
+        "may see it.",
     )
     quote: QuotePayload = strawberry.field(resolver=quote)
     bookings: Connection[BookingType] = strawberry.field(resolver=bookings)

@@ -17,7 +17,7 @@ from boka.models.bookings import Booking, BookingStatus
 from boka.payments.ledger import payments_of_bookings
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.customers import CustomerInput, CustomerType
-from boka.schema.errors import UserError
+from boka.schema.errors import SlotRefusalReasonEnum, UserError
 from boka.schema.related import related
 from boka.schema.payments import PaymentType
 from boka.schema.transactions import resolve_visible_nodes
@@ -168,6 +168,59 @@ class AvailabilityDayType:
             )
             for day in days
         ]
+
+
+@strawberry.type(
+    name="SlotRefusal",
+    description="One reason a time is not bookable, with the item behind it where you may see it.",
+)
+class SlotRefusalType:
+    reason: SlotRefusalReasonEnum  # type: ignore[valid-type]
+    booking_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="BOOKED, BUFFER, HELD, RESOURCE_BUSY: the Booking holding the time, if you "
+        "may see that booking (customers their own, staff those assigned to them, managers all).",
+    )
+    class_session_id: strawberry.ID | None = strawberry.field(
+        default=None, description="BOOKED, RESOURCE_BUSY: the ClassSession holding the time."
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the item above (or, for those who manage the catalogue, the time off) "
+        "starts; null when it is not yours to see.",
+    )
+    ends_at: datetime | None = None
+
+
+@strawberry.type(name="StaffSlotExplanation")
+class StaffSlotExplanationType:
+    staff_id: strawberry.ID = strawberry.field(description="The id of the StaffMember.")
+    bookable: bool = strawberry.field(description="True exactly when `reasons` is empty.")
+    reasons: list[SlotRefusalReasonEnum] = strawberry.field(  # type: ignore[valid-type]
+        description="Every reason the time is not bookable with this staff member, each once."
+    )
+    refusals: list[SlotRefusalType] = strawberry.field(
+        description="The reasons one by one, with what causes them (one per conflicting booking)."
+    )
+    staff_row_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def staff(self, info: strawberry.Info) -> StaffMemberType | None:
+        member = await info.context.loaders.staff_member_by_id.load(self.staff_row_id)
+        return StaffMemberType.from_model(member) if member is not None else None
+
+
+@strawberry.type(
+    name="SlotExplanation",
+    description="Whether a start is bookable, and if not why, per staff member who could "
+    "deliver the service: the same judgement as `availability`.",
+)
+class SlotExplanationType:
+    start: datetime
+    bookable: bool = strawberry.field(
+        description="Whether some staff member can take it: then it is in `availability`."
+    )
+    staff: list[StaffSlotExplanationType]
 
 
 @strawberry.type(name="PriceLine")

@@ -603,4 +603,37 @@ DESCRIPTIONS: dict[str, str] = {
     "AddMemberInput.role": "The role they get.",
     # --- money ------------------------------------------------------------------------------
     "MoneyInput": "An amount of money.",
+    # --- explainSlot (boka/booking/refusals.py) ------------------------------------------------
+    "Query.explainSlot(serviceId:)": "The Service to be booked.",
+    "Query.explainSlot(start:)": "The start asked about, with its offset.",
+    "Query.explainSlot(staffId:)": _ANY_STAFF,
+    "SlotExplanation.start": "The start asked about.",
+    "SlotExplanation.staff": "One entry per staff member who could deliver the service (or the "
+                             "one named): whether they can take the start, and why not.",
+    "StaffSlotExplanation": "Whether one staff member can take the start, with every reason not.",
+    "StaffSlotExplanation.staff": "The staff member judged.",
+    "SlotRefusal.reason": "Why the start is refused.",
+    "SlotRefusal.endsAt": "When the conflicting item ends, where the caller may see it.",
+    "SlotRefusalReason.IN_PAST": "The start has passed.",
+    "SlotRefusalReason.MIN_NOTICE": "The start is sooner than the service's minimum notice.",
+    "SlotRefusalReason.BEYOND_ADVANCE_WINDOW": "The start is further ahead than the service may "
+                                               "be booked.",
+    "SlotRefusalReason.OFF_INTERVAL": "Within working hours, but not on the service's slot grid.",
+    "SlotRefusalReason.OUTSIDE_HOURS": "Outside the staff member's working hours that day (or, "
+                                       "for a class, no session starts then).",
+    "SlotRefusalReason.ON_BREAK": "The appointment would overlap a break.",
+    "SlotRefusalReason.TIME_OFF": "The staff member is away (time off).",
+    "SlotRefusalReason.DAY_OFF": "The staff member does not work that day (a day-off override).",
+    "SlotRefusalReason.BOOKED": "Another appointment or class session of the staff member "
+                                "overlaps.",
+    "SlotRefusalReason.BUFFER": "Only a buffer before or after another appointment overlaps.",
+    "SlotRefusalReason.RESOURCE_BUSY": "A room or piece of equipment the service needs is taken.",
+    "SlotRefusalReason.CLASS_FULL": "The class session has too few seats left.",
+    "SlotRefusalReason.LIMIT_REACHED": "A booking limit is reached (reserved: not given yet).",
+    "SlotRefusalReason.EXTERNAL_BUSY": "Busy in the staff member's own calendar feed.",
+    "SlotRefusalReason.SERVICE_INACTIVE": "The service is not on sale.",
+    "SlotRefusalReason.NOT_ASSIGNED": "The staff member does not perform the service (or nobody "
+                                      "does).",
+    "SlotRefusalReason.HELD": "A pending booking holds the time (awaiting confirmation or "
+                              "payment).",
 }

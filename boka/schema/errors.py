@@ -10,12 +10,19 @@ from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
+from boka.booking.refusals import RefusalReason
 from boka.errors import BokaError, ErrorCode, UserErrorCode, UserInputError
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.graphql")
 
 UserErrorCodeEnum = strawberry.enum(UserErrorCode, name="UserErrorCode")
+SlotRefusalReasonEnum = strawberry.enum(
+    RefusalReason, name="SlotRefusalReason",
+    description="Why a time is not bookable with a staff member (see `explainSlot`). "
+    "LIMIT_REACHED and EXTERNAL_BUSY are reserved: Boka has no booking limits or external "
+    "calendars yet, so they are never given.",
+)
 INTERNAL_MESSAGE = "Something went wrong on our side. Quote the request id if you contact support."
 
 
@@ -24,10 +31,19 @@ class UserError:
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
     code: UserErrorCodeEnum  # type: ignore[valid-type]
     message: str
+    reasons: list[SlotRefusalReasonEnum] = strawberry.field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="For SLOT_UNAVAILABLE: every reason the time is not bookable (with the staff "
+        "member asked for, or with any who performs the service); `explainSlot` gives them per "
+        "staff member. Empty for other codes.",
+    )
 
     @classmethod
     def from_exception(cls, error: UserInputError) -> UserError:
-        return cls(field=error.field, code=error.code, message=error.message)
+        return cls(
+            field=error.field, code=error.code, message=error.message,
+            reasons=[RefusalReason(reason) for reason in getattr(error, "reasons", ())],
+        )
 
     @classmethod
     def all_from(cls, error: UserInputError) -> list[UserError]:
