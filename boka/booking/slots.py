@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from boka.errors import InvalidRequest, NotFound
 from boka.models.catalog import Service, StaffMember, StaffService
 
 MAX_WINDOW = timedelta(days=62)
+INLINE_WINDOW = timedelta(days=1)  # longer windows are computed off the event loop
 
 
 async def find_slots(
@@ -54,14 +57,14 @@ async def find_slots(
         inputs = await load_availability_inputs(
             db, service, members, window, ignore_booking_id=ignore_booking_id
         )
-        slots = compute_slots(
-            service_rules(service, duration),
-            inputs.calendars,
-            window=window,
-            now=now,
-            seats_taken=inputs.seats_taken,
-            resource_busy=inputs.resource_busy,
+        compute = partial(
+            compute_slots, service_rules(service, duration), inputs.calendars, window=window,
+            now=now, seats_taken=inputs.seats_taken, resource_busy=inputs.resource_busy,
         )
+        # Pure Python: a long window computed on the event loop stalls every other request
+        # (issue 12: /healthz waited seconds). In a thread the loop still gets the interpreter
+        # every switch interval (5 ms); a short window (a booking's one start) stays inline.
+        slots = await asyncio.to_thread(compute) if window.end - window.start > INLINE_WINDOW else compute()
         for slot in slots:
             key = (slot.start, slot.end)
             if key in merged:
