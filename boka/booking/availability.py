@@ -127,6 +127,9 @@ class StaffCalendar:
     overrides: tuple[DayOverride, ...] = ()
     time_off: tuple[TimeRange, ...] = ()
     busy: tuple[BusyBlock, ...] = ()
+    # Busy time from the staff member's own calendars (boka.booking.external_calendars): taken
+    # out of working time exactly like time off, kept apart so explanations can name it.
+    external_busy: tuple[TimeRange, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -413,7 +416,8 @@ def _net_working_spans(
         if work:
             spans.extend(local_days.spans(calendar.time_zone, day, work, breaks))
         day += _ONE_DAY
-    time_off = _merge((_micros(off.start), _micros(off.end)) for off in calendar.time_off)
+    away = (*calendar.time_off, *calendar.external_busy)
+    time_off = _merge((_micros(off.start), _micros(off.end)) for off in away)
     return [span for span in _subtract(_merge(spans), time_off) if span[0] < high and span[1] > low]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from boka.booking.availability import (
 )
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
+from boka.models.external_calendars import ExternalBusyBlock
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
 from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.models.types import UTCDateTime
@@ -90,7 +91,9 @@ async def load_availability_inputs(
     staff_ids = [member.id for member in staff]
     wide_start = window.start - LONGEST_BLOCK
     wide_end = window.end + LONGEST_BLOCK
-    schedules = await load_schedules(db, staff_ids, TimeRange(wide_start, wide_end))
+    schedules = await load_schedules(
+        db, staff_ids, TimeRange(wide_start, wide_end), external_busy=True
+    )
 
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
     resource_busy: list[BusyBlock] = []
@@ -116,11 +119,13 @@ async def load_availability_inputs(
 
 @dataclass(frozen=True)
 class Schedules:
-    """Staff members' weekly hours, date overrides and time off, by staff member id."""
+    """Staff members' weekly hours, date overrides, time off and busy time from their own
+    calendars, by staff member id."""
 
     weekly: dict[uuid.UUID, list[WeeklyInterval]]
     overrides: dict[uuid.UUID, list[DayOverride]]
     time_off: dict[uuid.UUID, list[TimeRange]]
+    external_busy: dict[uuid.UUID, list[TimeRange]] = field(default_factory=dict)
 
     def calendar(self, member: StaffMember, busy: tuple[BusyBlock, ...] = ()) -> StaffCalendar:
         return StaffCalendar(
@@ -130,27 +135,35 @@ class Schedules:
             overrides=tuple(self.overrides.get(member.id, ())),
             time_off=tuple(self.time_off.get(member.id, ())),
             busy=busy,
+            external_busy=tuple(self.external_busy.get(member.id, ())),
         )
 
 
 async def load_schedules(
-    db: AsyncSession, staff_ids: list[uuid.UUID], window: TimeRange
+    db: AsyncSession, staff_ids: list[uuid.UUID], window: TimeRange, *, external_busy: bool = False
 ) -> Schedules:
-    """The schedules of ``staff_ids`` that can matter in ``window``, in one statement."""
+    """The schedules of ``staff_ids`` that can matter in ``window``, in one statement; with
+    ``external_busy``, also the busy blocks their attached calendars hold (availability and
+    booking want them; working-time figures do not)."""
     weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
     override_rows: dict[tuple[uuid.UUID, Any], list[tuple[bool, Any, Any]]] = defaultdict(list)
     time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
+    external: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
     first_day = (window.start - timedelta(days=1)).date()
     last_day = (window.end + timedelta(days=1)).date()
-    rows = _schedule_rows(staff_ids, first_day, last_day, window.start, window.end)
+    rows = _schedule_rows(
+        staff_ids, first_day, last_day, window.start, window.end, external_busy=external_busy
+    )
     for row in await db.execute(rows):
         kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row
         if kind == "weekly":
             weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=flag))
         elif kind == "override":
             override_rows[(staff_id, day)].append((flag, start, end))
-        else:
+        elif kind == "time_off":
             time_off[staff_id].append(TimeRange(starts_at, ends_at))
+        else:
+            external[staff_id].append(TimeRange(starts_at, ends_at))
     overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
     for (staff_id, day), entries in override_rows.items():
         day_off = any(off for off, _, _ in entries)
@@ -158,7 +171,7 @@ async def load_schedules(
             sorted((start, end) for off, start, end in entries if not off and start and end)
         )
         overrides[staff_id].append(DayOverride(day, day_off, () if day_off else intervals))
-    return Schedules(dict(weekly), dict(overrides), dict(time_off))
+    return Schedules(dict(weekly), dict(overrides), dict(time_off), dict(external))
 
 
 def select_resource_ids(service: Service) -> sa.Select[tuple[uuid.UUID]]:
@@ -171,13 +184,15 @@ def _nothing(type_: Any, name: str) -> sa.Label[Any]:
 
 
 def _schedule_rows(
-    staff_ids: list[uuid.UUID], first_day: date, last_day: date, start: datetime, end: datetime
+    staff_ids: list[uuid.UUID], first_day: date, last_day: date, start: datetime, end: datetime,
+    *, external_busy: bool = False,
 ) -> sa.CompoundSelect:
     """The staff's weekly hours, their date overrides from ``first_day`` to ``last_day`` and
     their time off that overlaps [start, end), in one statement (one round trip): rows of
     (kind, staff id, weekday, day, start time, end time, is_break or day_off, starts_at,
-    ends_at), NULL where the kind has no such column."""
-    return sa.union_all(
+    ends_at), NULL where the kind has no such column. With ``external_busy``, the busy blocks of
+    their attached calendars that overlap [start, end) too (kind 'external')."""
+    parts: list[sa.Select[Any]] = [
         sa.select(
             sa.literal_column("'weekly'").label("kind"), WeeklyHours.staff_member_id,
             WeeklyHours.weekday, _nothing(sa.Date, "day"), WeeklyHours.start_time,
@@ -202,7 +217,19 @@ def _schedule_rows(
         ).where(
             TimeOff.staff_member_id.in_(staff_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
         ),
-    )
+    ]
+    if external_busy:
+        parts.append(sa.select(
+            sa.literal_column("'external'"), ExternalBusyBlock.staff_member_id,
+            _nothing(sa.Integer, "weekday"), _nothing(sa.Date, "day"), _nothing(sa.Time, "start"),
+            _nothing(sa.Time, "end"), _nothing(sa.Boolean, "flag"), ExternalBusyBlock.starts_at,
+            ExternalBusyBlock.ends_at,
+        ).where(
+            ExternalBusyBlock.staff_member_id.in_(staff_ids),
+            ExternalBusyBlock.starts_at < end,
+            ExternalBusyBlock.ends_at > start,
+        ))
+    return sa.union_all(*parts)
 
 
 def _busy_rows(
