@@ -30,6 +30,7 @@ import x_wr_timezone
 from boka.events.webhook_targets import refused_target
 
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_OCCURRENCES = 50_000
 USER_AGENT = "Boka-Calendar-Sync/1"
 
@@ -46,11 +47,16 @@ class Fetched:
 
 
 def url_hint(url: str) -> str:
-    """What may be shown of a feed's address: scheme, host and the last few characters
-    (Google's ends in basic.ics, Outlook's in calendar.ics), never the token in between."""
+    """What may be shown of a feed's address: scheme, host and its file name (Google's ends in
+    basic.ics, Outlook's in calendar.ics) or else its last 4 characters; never the token."""
     parts = urlsplit(url)
-    tail = url[-8:] if len(url) > 24 else ""
-    return f"{parts.scheme}://{parts.hostname or ''}/…{tail}"
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    name = parts.path.rsplit("/", 1)[-1]
+    # A file name (basic.ics, calendar.ics) says which export it is; else a token's last 4.
+    tail = name if "." in name and len(name) <= 24 else url[-4:]
+    return f"{parts.scheme}://{host}/…{tail}"
 
 
 def _scrub(message: str, urls: Iterable[str]) -> str:
@@ -88,8 +94,8 @@ async def _fetch(
             if refused is not None:
                 raise FeedError(refused)
             async with client.stream("GET", url, headers=headers) as response:
-                if response.is_redirect:
-                    location = response.headers.get("location", "")
+                if response.status_code in REDIRECTS and "location" in response.headers:
+                    location = response.headers["location"]
                     url = urljoin(url, location)
                     seen.append(url)
                     if urlsplit(url).scheme not in ("http", "https"):
