@@ -1,5 +1,6 @@
-"""Busy time from staff calendars: attached iCalendar feeds (address sealed) and the busy blocks
-each poll expands them into, read by availability next to time off.
+"""Busy time from staff calendars: attached iCalendar feeds (address sealed, each with the busy
+spans of its last good poll) and, per staff member, the union of their calendars' busy spans
+merged into blocks, read by availability next to time off.
 
 Both tables are tenant-owned and under the tenant policy.
 
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from boka.rls import disable_tenant_isolation, enable_tenant_isolation
 
@@ -38,6 +40,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('busy_block_count', sa.Integer(), nullable=False),
+    sa.Column('busy', sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['staff_member_id'], ['staff_members.id'], name=op.f('fk_external_calendar_feeds_staff_member_id_staff_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_external_calendar_feeds_tenant_id_tenants'), ondelete='CASCADE'),
@@ -49,18 +52,15 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('staff_member_id', sa.Uuid(), nullable=False),
-    sa.Column('feed_id', sa.Uuid(), nullable=False),
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('starts_at < ends_at', name=op.f('ck_external_busy_blocks_start_before_end')),
-    sa.ForeignKeyConstraint(['feed_id'], ['external_calendar_feeds.id'], name=op.f('fk_external_busy_blocks_feed_id_external_calendar_feeds'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['staff_member_id'], ['staff_members.id'], name=op.f('fk_external_busy_blocks_staff_member_id_staff_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_external_busy_blocks_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_external_busy_blocks'))
     )
     op.create_index('ix_external_busy_blocks_staff_member_id_starts_at', 'external_busy_blocks',
                     ['staff_member_id', 'starts_at'], unique=False)
-    op.create_index('ix_external_busy_blocks_feed_id', 'external_busy_blocks', ['feed_id'], unique=False)
     enable_tenant_isolation('external_calendar_feeds')
     enable_tenant_isolation('external_busy_blocks')
 
@@ -68,7 +68,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     disable_tenant_isolation('external_busy_blocks')
     disable_tenant_isolation('external_calendar_feeds')
-    op.drop_index('ix_external_busy_blocks_feed_id', table_name='external_busy_blocks')
     op.drop_index('ix_external_busy_blocks_staff_member_id_starts_at', table_name='external_busy_blocks')
     op.drop_table('external_busy_blocks')
     op.drop_index('ix_external_calendar_feeds_staff_member_id_created_at', table_name='external_calendar_feeds')

@@ -5,8 +5,10 @@ address Google Calendar, Outlook or iCloud publishes. The worker polls each feed
 ``BOKA_CALENDAR_FEED_POLL_SECONDS`` (boka.jobs.external_calendars) and stores the busy spans it
 expands to, within the tenant's longest booking advance window, in ``external_busy_blocks``;
 availability and booking read them with the schedules (boka.booking.calendars), as they read
-time off. A feed that fails keeps its last good blocks and shows its error; it never stands in
-the way of a booking.
+time off. A feed that fails keeps its last good spans and shows its error; it never stands in
+the way of a booking. Each feed keeps the spans of its last good poll (``busy``); the staff
+member's blocks are their union, merged, rebuilt when one of them changes, so availability reads
+one row per busy stretch however many calendars overlap.
 
 The address is a secret (it reads the whole calendar): sealed at rest with the SecretBox, as
 webhook secrets are, and shown only as a hint (host and last characters), to everyone.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.catalog import get_in_tenant, manages_catalog
-from boka.booking.ics_busy import FeedError, busy_spans, fetch_feed, url_hint
+from boka.booking.ics_busy import FeedError, busy_spans, fetch_feed, merge, url_hint
 from boka.errors import Forbidden, NotFound
 from boka.events.catalog import announce_schedule_change
 from boka.events.webhook_targets import literal_private_host
@@ -141,9 +143,10 @@ async def add_feed(
 async def remove_feed(db: AsyncSession, principal: Principal, feed_id: uuid.UUID) -> uuid.UUID:
     feed, member = await _feed_for(db, principal, feed_id)
     had_blocks = feed.busy_block_count > 0
-    await db.delete(feed)  # its blocks go with it (ON DELETE CASCADE)
+    await db.delete(feed)
     await db.flush()
-    if had_blocks:
+    if had_blocks:  # the staff member's busy time without this calendar's
+        await rebuild_staff_busy(db, member)
         await announce_schedule_change(db, member, "external_busy")
     return feed_id
 
@@ -279,6 +282,37 @@ async def _record_failure(
         )
 
 
+def _as_seconds(spans: list[tuple[datetime, datetime]]) -> list[list[int]]:
+    return [[int(first.timestamp()), int(last.timestamp())] for first, last in spans]
+
+
+async def rebuild_staff_busy(db: AsyncSession, member: StaffMember) -> int:
+    """Replace the staff member's busy blocks by the union of their calendars' spans (the row
+    lock on the staff member makes concurrent rebuilds take turns); the number of blocks."""
+    await db.execute(sa.select(StaffMember.id).where(StaffMember.id == member.id).with_for_update())
+    spans = [
+        (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC))
+        for busy in (
+            await db.execute(
+                sa.select(ExternalCalendarFeed.busy).where(ExternalCalendarFeed.staff_member_id == member.id)
+            )
+        ).scalars()
+        for first, last in busy
+    ]
+    merged = merge(spans)
+    await db.execute(sa.delete(ExternalBusyBlock).where(ExternalBusyBlock.staff_member_id == member.id))
+    if merged:
+        await db.execute(
+            sa.insert(ExternalBusyBlock),
+            [
+                {"id": uuid.uuid4(), "tenant_id": member.tenant_id, "staff_member_id": member.id,
+                 "starts_at": first, "ends_at": last}
+                for first, last in merged
+            ],
+        )
+    return len(merged)
+
+
 async def _store(
     runtime: Runtime, tenant_id: uuid.UUID, feed_id: uuid.UUID,
     spans: list[tuple[datetime, datetime]] | None, etag: str | None, last_modified: str | None,
@@ -301,33 +335,16 @@ async def _store(
             return PollOutcome("not_modified", blocks=feed.busy_block_count)
         feed.etag = etag[:500] if etag else None
         feed.last_modified = last_modified[:100] if last_modified else None
-        stored = [
-            (first, last)
-            for first, last in (
-                await db.execute(
-                    sa.select(ExternalBusyBlock.starts_at, ExternalBusyBlock.ends_at)
-                    .where(ExternalBusyBlock.feed_id == feed_id)
-                    .order_by(ExternalBusyBlock.starts_at)
-                )
-            ).all()
-        ]
-        if stored == spans:
+        busy = _as_seconds(spans)
+        if busy == feed.busy:
             await db.flush()
-            return PollOutcome("unchanged", blocks=len(spans))
-        await db.execute(sa.delete(ExternalBusyBlock).where(ExternalBusyBlock.feed_id == feed_id))
-        if spans:
-            await db.execute(
-                sa.insert(ExternalBusyBlock),
-                [
-                    {"id": uuid.uuid4(), "tenant_id": tenant_id, "staff_member_id": feed.staff_member_id,
-                     "feed_id": feed_id, "starts_at": first, "ends_at": last}
-                    for first, last in spans
-                ],
-            )
-        feed.busy_block_count = len(spans)
+            return PollOutcome("unchanged", blocks=len(busy))
+        feed.busy = busy
+        feed.busy_block_count = len(busy)
         await db.flush()
         member = await get_in_tenant(
             db, StaffMember, feed.staff_member_id, tenant_id=tenant_id, label="staff member"
         )
+        await rebuild_staff_busy(db, member)
         await announce_schedule_change(db, member, "external_busy")
-    return PollOutcome("updated", blocks=len(spans))
+    return PollOutcome("updated", blocks=len(busy))

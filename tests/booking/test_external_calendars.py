@@ -189,6 +189,21 @@ async def test_an_outlook_feed_with_windows_zones_and_floating_times(scene: Scen
     # No ETag: Last-Modified alone makes the next fetch conditional.
     assert (await scene.poll(calendar)).status == "not_modified"
 
+    # A second calendar adds its busy time to the first's (stored merged, as one set of
+    # blocks); removing it takes away its own busy time only.
+    google = await scene.attach(scene.server.publish(google_path(), render("google", monday), etag='"g"'))
+    assert (await scene.poll(google)).status == "updated"
+    standup = (local(monday, 10), local(monday, 11))
+    assert await scene.starts(monday) == without(without(hourly(monday), *gym), *standup)
+    async with scene.world.runtime.database.transaction(all_tenants=True) as db:
+        blocks = (await db.execute(sa.select(ExternalBusyBlock.starts_at, ExternalBusyBlock.ends_at)
+                                   .order_by(ExternalBusyBlock.starts_at))).all()
+    assert len(blocks) == 3 + 7 and all(a.ends_at < b.starts_at for a, b in zip(blocks, blocks[1:]))
+    removed = await scene.call(REMOVE, {"input": {"id": google["id"]}})
+    assert removed.data["removeExternalCalendar"]["errors"] == []
+    assert await scene.starts(monday) == without(hourly(monday), *gym)
+    assert await scene.starts(tuesday) == hourly(tuesday)
+
 
 async def test_failing_feeds_show_their_error_and_never_block_booking(scene: Scene) -> None:
     monday = scene.monday
