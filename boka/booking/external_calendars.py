@@ -11,7 +11,7 @@ member's blocks are their union, merged, rebuilt when one of them changes, so av
 one row per busy stretch however many calendars overlap.
 
 The address is a secret (it reads the whole calendar): sealed at rest with the SecretBox, as
-webhook secrets are, and shown only as a hint (host and last characters), to everyone.
+webhook secrets are, and shown only as a hint (host and file name), to everyone.
 """
 
 from __future__ import annotations
