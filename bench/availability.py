@@ -20,6 +20,11 @@ process that does the work: the machine is shared, so both are worth reading).
   property tests in tests/booking/test_availability.py.)
 * flat in history: ``find_slots()`` for the salon with 1,000,000 bookings against the one with
   10,000; target <= 1.5x.
+* staff calendar feeds (issue 16 item 6): ``find_slots()`` for a third salon like the first
+  whose every staff member has 5 attached calendars of 500 events each (Berlin-time VEVENTs
+  over the year ahead, one in ten a weekly RRULE of 4), expanded by the poller's own code
+  (``boka.booking.ics_busy.busy_spans``) and stored as its busy blocks, against the salon with
+  none; target <= 1.3x. And the expansion of one such feed.
 * over HTTP (one uvicorn process, sequential httpx requests, rate limits off): ``availabilityDays``,
   the compact per-day shape, with and without each slot's staff ids, against the old
   ``availability { staff { id } }``; target p50 <= 40 ms. And the answers' sizes.
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import statistics
 import time
@@ -59,6 +65,7 @@ from bench.harness import (
 from bench.table import Row, render
 from boka.booking.availability import Slot, TimeRange, compute_slots, private_slot_key
 from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
+from boka.booking.ics_busy import busy_spans, merge
 from boka.booking.slots import find_slots
 from boka.db import Database, create_engine
 from boka.models.bookings import Customer
@@ -76,6 +83,9 @@ ZONE = "Europe/Berlin"
 IN_PROCESS_GOAL_MS = 20
 HTTP_GOAL_MS = 40
 FLAT_GOAL = 1.5
+FEEDS_PER_STAFF = 5
+EVENTS_PER_FEED = 500
+FEEDS_GOAL = 1.3
 
 OLD_SHAPE = """query Old($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
   availability(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
@@ -236,6 +246,85 @@ async def _analyze(bench: BenchDatabase) -> None:
         await connection.close()
 
 
+# --- staff calendar feeds -------------------------------------------------------------------------
+
+_VTIMEZONE = """BEGIN:VTIMEZONE\r
+TZID:Europe/Berlin\r
+BEGIN:DAYLIGHT\r
+TZOFFSETFROM:+0100\r
+TZOFFSETTO:+0200\r
+TZNAME:CEST\r
+DTSTART:19700329T020000\r
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r
+END:DAYLIGHT\r
+BEGIN:STANDARD\r
+TZOFFSETFROM:+0200\r
+TZOFFSETTO:+0100\r
+TZNAME:CET\r
+DTSTART:19701025T030000\r
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r
+END:STANDARD\r
+END:VTIMEZONE\r
+"""
+
+
+def _feed_body(rng: random.Random, now: datetime, feed: int) -> bytes:
+    """A Google-style export of EVENTS_PER_FEED events over the year ahead, Berlin time."""
+    lines = ["BEGIN:VCALENDAR", "PRODID:-//Google Inc//Google Calendar 70.9054//EN", "VERSION:2.0",
+             "X-WR-TIMEZONE:Europe/Berlin", _VTIMEZONE.rstrip("\r\n")]
+    for index in range(EVENTS_PER_FEED):
+        day = (now + timedelta(days=rng.randrange(0, 365))).strftime("%Y%m%d")
+        hour, minutes = 8 + rng.randrange(10), rng.choice((30, 60, 90))
+        end_hour, end_minute = hour + (minutes + 0) // 60, minutes % 60
+        lines += ["BEGIN:VEVENT", f"UID:{feed}-{index}@bench", "DTSTAMP:20261101T090000Z",
+                  f"DTSTART;TZID=Europe/Berlin:{day}T{hour:02d}0000",
+                  f"DTEND;TZID=Europe/Berlin:{day}T{end_hour:02d}{end_minute:02d}00",
+                  f"SUMMARY:Event {index}"]
+        if index % 10 == 0:
+            lines.append("RRULE:FREQ=WEEKLY;COUNT=4")
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def _add_feeds(bench: BenchDatabase, salon: Salon) -> Samples:
+    """FEEDS_PER_STAFF feeds of EVENTS_PER_FEED events for every staff member, expanded by the
+    poller's code and stored as the poller stores them; the expansion's timings."""
+    from zoneinfo import ZoneInfo
+
+    rng = random.Random(11)
+    zone = ZoneInfo(ZONE)
+    start, end = salon.now - timedelta(days=1), salon.now + timedelta(days=366)
+    expansion = Samples()
+    feeds, blocks = [], []
+    for staff_id in salon.staff_ids:
+        everything = []
+        for feed in range(FEEDS_PER_STAFF):
+            body = _feed_body(rng, salon.now, feed)
+            wall, cpu = time.perf_counter(), time.process_time()
+            spans = busy_spans(body, zone=zone, start=start, end=end)
+            expansion.cpu.append(time.process_time() - cpu)
+            expansion.wall.append(time.perf_counter() - wall)
+            everything += spans
+            busy = json.dumps([[int(a.timestamp()), int(b.timestamp())] for a, b in spans])
+            feeds.append((uuid.uuid4(), salon.tenant_id, staff_id, f"Feed {feed}", "sealed",
+                          "https://example.com/…basic.ics", len(spans), busy, salon.now))
+        # as boka.booking.external_calendars.rebuild_staff_busy stores them: the union, merged
+        blocks += [(uuid.uuid4(), salon.tenant_id, staff_id, first, last) for first, last in merge(everything)]
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        await connection.copy_records_to_table(
+            "external_calendar_feeds", records=feeds,
+            columns=["id", "tenant_id", "staff_member_id", "name", "url", "url_hint", "busy_block_count",
+                     "busy", "created_at"])
+        await connection.copy_records_to_table(
+            "external_busy_blocks", records=blocks,
+            columns=["id", "tenant_id", "staff_member_id", "starts_at", "ends_at"])
+    finally:
+        await connection.close()
+    return expansion
+
+
 # --- in process, as the app role ------------------------------------------------------------------
 
 
@@ -319,19 +408,21 @@ def _timed(function: Callable[[], object], samples: Samples, repeats: int) -> No
         samples.wall.append(time.perf_counter() - wall)
 
 
-async def _in_process(bench: BenchDatabase, small: Salon, big: Salon,
-                      insert_seconds: float) -> tuple[list[Row], int]:
+async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon,
+                      insert_seconds: float, expansion: Samples) -> tuple[list[Row], int]:
     database = Database(create_engine(bench.settings()))
     try:
-        app, big_app = _App(database, small), _App(database, big)
+        app, big_app, fed_app = _App(database, small), _App(database, big), _App(database, fed)
         found = await _interleaved(
             {"now": (nullcontext, app.find), "before": (_computation_before_issue_10, app.find),
-             "1M": (nullcontext, big_app.find)},
+             "1M": (nullcontext, big_app.find), "feeds": (nullcontext, fed_app.find)},
             rounds=7, per_round=3)
         rules, inputs = await app.inputs()
         stalls = {"thread": await _loop_stall(app.find)}
         with mock.patch.object(boka.booking.slots, "INLINE_WINDOW", boka.booking.slots.MAX_WINDOW):
             stalls["loop"] = await _loop_stall(app.find)
+        _, fed_inputs = await fed_app.inputs()
+        fed_slots = await fed_app.find()
     finally:
         await database.dispose()
 
@@ -371,8 +462,24 @@ async def _in_process(bench: BenchDatabase, small: Salon, big: Salon,
             f"{HISTORY:,} bookings: {now.describe()}",
             now.wall_ms / big_history.wall_ms, f">= {1 / FLAT_GOAL:.2f}x (1M <= {FLAT_GOAL}x 10k)",
             big_history.wall_ms <= FLAT_GOAL * now.wall_ms),
+        _feeds_row(found["feeds"], now, fed_inputs, fed_slots, slots, expansion),
     ]
     return rows, len(slots)
+
+
+def _feeds_row(fed: Samples, plain: Samples, inputs: Any, fed_slots: list[Slot], slots: list[Slot],
+               expansion: Samples) -> Row:
+    busy = sum(len(calendar.external_busy) for calendar in inputs.calendars)
+    if not busy or len(fed_slots) >= len(slots) and fed_slots == slots:
+        raise RuntimeError("the calendar feeds' busy time took nothing out of availability")
+    ratio = fed.wall_ms / plain.wall_ms
+    return Row("4 availability, calendar feeds",
+               f"find_slots p50 {fed.describe()} with {FEEDS_PER_STAFF} feeds x {EVENTS_PER_FEED} "
+               f"events per staff member ({busy:,} busy blocks in reach; {len(fed_slots)} slots); "
+               f"expanding one feed: {expansion.describe()}",
+               f"no feeds: {plain.describe()} ({len(slots)} slots)",
+               1 / ratio, f">= {1 / FEEDS_GOAL:.2f}x (feeds <= {FEEDS_GOAL}x none)",
+               ratio <= FEEDS_GOAL)
 
 
 def _oracle_row(rules: Any, inputs: Any, salon: Salon, slots: list[Slot]) -> Row:
@@ -462,21 +569,24 @@ def _over_http(bench: BenchDatabase, salon: Salon, slot_count: int) -> list[Row]
 # --- all of it ------------------------------------------------------------------------------------
 
 
-async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, float]:
+async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, Salon, float, Samples]:
     now = datetime.now(UTC)
     small = await _open_salon(bench, "bench", now)
     big = await _open_salon(bench, "bench-big", now)
+    fed = await _open_salon(bench, "bench-feeds", now)
     await _add_history(bench, small)
     await _add_history(bench, big)
+    await _add_history(bench, fed)
+    expansion = await _add_feeds(bench, fed)
     took = await _add_old_history(bench, big)
     await _analyze(bench)
-    return small, big, took
+    return small, big, fed, took, expansion
 
 
 def measure() -> list[Row]:
     with throwaway_database() as bench:
-        small, big, insert_seconds = asyncio.run(_open_salons(bench))
-        rows, slot_count = asyncio.run(_in_process(bench, small, big, insert_seconds))
+        small, big, fed, insert_seconds, expansion = asyncio.run(_open_salons(bench))
+        rows, slot_count = asyncio.run(_in_process(bench, small, big, fed, insert_seconds, expansion))
         rows += _over_http(bench, small, slot_count)
     return rows
 

@@ -190,6 +190,21 @@ class Settings(BaseSettings):
     webhook_disable_after_dead: int = Field(
         5, ge=1, description="Consecutive dead deliveries after which an endpoint is disabled."
     )
+    calendar_feed_poll_seconds: int = Field(
+        900, ge=60, description="How often each staff calendar feed (busy time from Google, Outlook, "
+        "iCloud) is fetched again; the sweep that finds due feeds runs every minute.",
+    )
+    calendar_feed_timeout_seconds: float = Field(
+        15, gt=0, description="Longest one calendar feed fetch may take, redirects and body included."
+    )
+    calendar_feed_max_bytes: int = Field(
+        5_000_000, ge=1024, description="Largest calendar feed Boka reads; a larger one is refused."
+    )
+    calendar_feed_max_horizon_days: int = Field(
+        366, ge=1, description="How far ahead a feed's busy time is stored, at most (else: the "
+        "tenant's longest booking advance window). Private addresses are refused unless "
+        "BOKA_WEBHOOK_ALLOW_PRIVATE_TARGETS is on, as for webhooks.",
+    )
     worker_queues: str = Field("high,default,low", description="RQ queues the worker drains, by priority.")
     worker_concurrency: int = Field(
         8, ge=1, le=64, description="Jobs one worker process runs at a time (its lanes: RQ workers "

@@ -42,7 +42,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate
+from itertools import accumulate, chain
 from operator import itemgetter
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +84,16 @@ class TimeRange:
 
     def overlaps(self, other: TimeRange) -> bool:
         return self.start < other.end and other.start < self.end
+
+
+def busy_span(start: datetime, end: datetime) -> Span:
+    """An instant range as the Span ``StaffCalendar.external_busy`` holds."""
+    return (_micros(start), _micros(end))
+
+
+def busy_ranges(spans: Iterable[Span]) -> tuple[TimeRange, ...]:
+    """``StaffCalendar.external_busy`` (or any Spans) as TimeRanges, e.g. to explain a refusal."""
+    return tuple(TimeRange(_instant_of(start), _instant_of(end)) for start, end in spans)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,11 @@ class StaffCalendar:
     overrides: tuple[DayOverride, ...] = ()
     time_off: tuple[TimeRange, ...] = ()
     busy: tuple[BusyBlock, ...] = ()
+    # Busy time from the staff member's own calendars (boka.booking.external_calendars): taken
+    # out of working time exactly like time off, kept apart so explanations can name it. As
+    # Spans (microseconds since the epoch; ``busy_span``/``busy_ranges`` convert), since a busy
+    # calendar brings thousands and TimeRange objects for each cost more than the rest.
+    external_busy: tuple[Span, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -453,7 +468,9 @@ def _net_working_spans(
         if work:
             spans.extend(local_days.spans(calendar.time_zone, day, work, breaks))
         day += _ONE_DAY
-    time_off = _merge((_micros(off.start), _micros(off.end)) for off in calendar.time_off)
+    time_off = _merge(chain(
+        ((_micros(off.start), _micros(off.end)) for off in calendar.time_off), calendar.external_busy
+    ))
     return [span for span in _subtract(_merge(spans), time_off) if span[0] < high and span[1] > low]
 
 

@@ -12,24 +12,28 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.availability import (
     BusyBlock,
     DayOverride,
     ServiceRules,
+    Span,
     StaffCalendar,
     TimeRange,
     WeeklyInterval,
+    busy_span,
 )
 from boka.booking.refusals import HeldBlock
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
+from boka.models.external_calendars import ExternalBusyBlock
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
 from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.models.types import UTCDateTime
@@ -96,7 +100,9 @@ async def load_availability_inputs(
     staff_ids = [member.id for member in staff]
     wide_start = window.start - LONGEST_BLOCK
     wide_end = window.end + LONGEST_BLOCK
-    schedules = await load_schedules(db, staff_ids, TimeRange(wide_start, wide_end))
+    schedules = await load_schedules(
+        db, staff_ids, TimeRange(wide_start, wide_end), external_busy=True
+    )
 
     busy: dict[uuid.UUID, list[BusyBlock]] = defaultdict(list)
     resource_busy: list[BusyBlock] = []
@@ -126,11 +132,13 @@ async def load_availability_inputs(
 
 @dataclass(frozen=True)
 class Schedules:
-    """Staff members' weekly hours, date overrides and time off, by staff member id."""
+    """Staff members' weekly hours, date overrides, time off and busy time from their own
+    calendars, by staff member id."""
 
     weekly: dict[uuid.UUID, list[WeeklyInterval]]
     overrides: dict[uuid.UUID, list[DayOverride]]
     time_off: dict[uuid.UUID, list[TimeRange]]
+    external_busy: dict[uuid.UUID, list[Span]] = field(default_factory=dict)
 
     def calendar(self, member: StaffMember, busy: tuple[BusyBlock, ...] = ()) -> StaffCalendar:
         return StaffCalendar(
@@ -140,27 +148,42 @@ class Schedules:
             overrides=tuple(self.overrides.get(member.id, ())),
             time_off=tuple(self.time_off.get(member.id, ())),
             busy=busy,
+            external_busy=tuple(self.external_busy.get(member.id, ())),
         )
 
 
 async def load_schedules(
-    db: AsyncSession, staff_ids: list[uuid.UUID], window: TimeRange
+    db: AsyncSession, staff_ids: list[uuid.UUID], window: TimeRange, *, external_busy: bool = False
 ) -> Schedules:
-    """The schedules of ``staff_ids`` that can matter in ``window``, in one statement."""
+    """The schedules of ``staff_ids`` that can matter in ``window``, in one statement; with
+    ``external_busy``, also the busy blocks their attached calendars hold (availability and
+    booking want them; working-time figures do not)."""
     weekly: dict[uuid.UUID, list[WeeklyInterval]] = defaultdict(list)
     override_rows: dict[tuple[uuid.UUID, Any], list[tuple[bool, Any, Any]]] = defaultdict(list)
     time_off: dict[uuid.UUID, list[TimeRange]] = defaultdict(list)
+    external: dict[uuid.UUID, list[Span]] = defaultdict(list)
     first_day = (window.start - timedelta(days=1)).date()
     last_day = (window.end + timedelta(days=1)).date()
-    rows = _schedule_rows(staff_ids, first_day, last_day, window.start, window.end)
+    # PostgreSQL hands each staff member's busy spans over as one array (a row each, decoded by
+    # asyncpg): thousands of rows through the ORM would cost more than all the rest.
+    arrays = external_busy and db.bind.dialect.name == "postgresql"
+    rows = _schedule_rows(
+        staff_ids, first_day, last_day, window.start, window.end,
+        external_busy="arrays" if arrays else "rows" if external_busy else None,
+    )
     for row in await db.execute(rows):
-        kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row
+        kind, staff_id, weekday, day, start, end, flag, starts_at, ends_at = row[:9]
+        if kind == "external_arrays":
+            external[staff_id].extend(sorted(map(tuple, row[9])))
+            continue
         if kind == "weekly":
             weekly[staff_id].append(WeeklyInterval(weekday, start, end, is_break=flag))
         elif kind == "override":
             override_rows[(staff_id, day)].append((flag, start, end))
-        else:
+        elif kind == "time_off":
             time_off[staff_id].append(TimeRange(starts_at, ends_at))
+        else:
+            external[staff_id].append(busy_span(starts_at, ends_at))
     overrides: dict[uuid.UUID, list[DayOverride]] = defaultdict(list)
     for (staff_id, day), entries in override_rows.items():
         day_off = any(off for off, _, _ in entries)
@@ -168,7 +191,7 @@ async def load_schedules(
             sorted((start, end) for off, start, end in entries if not off and start and end)
         )
         overrides[staff_id].append(DayOverride(day, day_off, () if day_off else intervals))
-    return Schedules(dict(weekly), dict(overrides), dict(time_off))
+    return Schedules(dict(weekly), dict(overrides), dict(time_off), dict(external))
 
 
 def select_resource_ids(service: Service) -> sa.Select[tuple[uuid.UUID]]:
@@ -180,14 +203,32 @@ def _nothing(type_: Any, name: str) -> sa.Label[Any]:
     return sa.cast(sa.null(), type_).label(name)
 
 
+_PAIRS = postgresql.ARRAY(sa.BigInteger, dimensions=2)
+
+
+def _epoch_micros(column: Any) -> sa.ColumnElement[int]:
+    return sa.cast(sa.extract("epoch", column) * 1_000_000, sa.BigInteger)
+
+
+def _raw(expression: Any, name: str) -> sa.Label[Any]:
+    """``expression`` handed over as asyncpg decodes it: SQLAlchemy's ARRAY would walk every
+    element of the pairs again in Python, which costs more than the rest of the read."""
+    return sa.type_coerce(expression, sa.types.NullType()).label(name)
+
+
 def _schedule_rows(
-    staff_ids: list[uuid.UUID], first_day: date, last_day: date, start: datetime, end: datetime
+    staff_ids: list[uuid.UUID], first_day: date, last_day: date, start: datetime, end: datetime,
+    *, external_busy: str | None = None,
 ) -> sa.CompoundSelect:
     """The staff's weekly hours, their date overrides from ``first_day`` to ``last_day`` and
     their time off that overlaps [start, end), in one statement (one round trip): rows of
     (kind, staff id, weekday, day, start time, end time, is_break or day_off, starts_at,
-    ends_at), NULL where the kind has no such column."""
-    return sa.union_all(
+    ends_at), NULL where the kind has no such column. With ``external_busy``, the busy blocks of
+    their attached calendars that overlap [start, end) too: a row each ("rows", kind
+    'external'), or on PostgreSQL ("arrays") one row per staff member (kind 'external_arrays')
+    with one more column, their blocks as an array of [start, end] pairs in microseconds since
+    the epoch (the Spans ``StaffCalendar.external_busy`` holds)."""
+    parts: list[sa.Select[Any]] = [
         sa.select(
             sa.literal_column("'weekly'").label("kind"), WeeklyHours.staff_member_id,
             WeeklyHours.weekday, _nothing(sa.Date, "day"), WeeklyHours.start_time,
@@ -212,7 +253,33 @@ def _schedule_rows(
         ).where(
             TimeOff.staff_member_id.in_(staff_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
         ),
+    ]
+    overlapping = sa.and_(
+        ExternalBusyBlock.staff_member_id.in_(staff_ids),
+        ExternalBusyBlock.starts_at < end,
+        ExternalBusyBlock.ends_at > start,
     )
+    if external_busy == "arrays":
+        parts = [part.add_columns(_raw(sa.cast(sa.null(), _PAIRS), "busy")) for part in parts]
+        # One aggregate of [start, end] pairs, unordered: no sort in the database (the spans
+        # are merged, so their order is their starts'; it is restored in Python).
+        parts.append(sa.select(
+            sa.literal_column("'external_arrays'"), ExternalBusyBlock.staff_member_id,
+            _nothing(sa.Integer, "weekday"), _nothing(sa.Date, "day"), _nothing(sa.Time, "start"),
+            _nothing(sa.Time, "end"), _nothing(sa.Boolean, "flag"), _nothing(UTCDateTime, "starts_at"),
+            _nothing(UTCDateTime, "ends_at"),
+            _raw(sa.func.array_agg(postgresql.array(
+                [_epoch_micros(ExternalBusyBlock.starts_at), _epoch_micros(ExternalBusyBlock.ends_at)]
+            )), "busy"),
+        ).where(overlapping).group_by(ExternalBusyBlock.staff_member_id))
+    elif external_busy == "rows":
+        parts.append(sa.select(
+            sa.literal_column("'external'"), ExternalBusyBlock.staff_member_id,
+            _nothing(sa.Integer, "weekday"), _nothing(sa.Date, "day"), _nothing(sa.Time, "start"),
+            _nothing(sa.Time, "end"), _nothing(sa.Boolean, "flag"), ExternalBusyBlock.starts_at,
+            ExternalBusyBlock.ends_at,
+        ).where(overlapping))
+    return sa.union_all(*parts)
 
 
 def _held_block(row: Any) -> HeldBlock:

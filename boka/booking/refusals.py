@@ -11,7 +11,8 @@ explanation then names *what* rules it out:
 
 * outside the horizon: IN_PAST, MIN_NOTICE, BEYOND_ADVANCE_WINDOW;
 * not inside one net working span: DAY_OFF (a day-off override), OUTSIDE_HOURS (not within the
-  day's working intervals), ON_BREAK, TIME_OFF; inside one but not on its grid: OFF_INTERVAL;
+  day's working intervals), ON_BREAK, TIME_OFF, EXTERNAL_BUSY (the staff member's calendar
+  feeds); inside one but not on its grid: OFF_INTERVAL;
 * a busy block of the staff member: BOOKED (the appointments overlap), BUFFER (only a buffer
   does), HELD (a pending booking holds the time); of the service's resources: RESOURCE_BUSY;
 * a group class: CLASS_FULL when the session at that start has no seat left.
@@ -54,8 +55,8 @@ from boka.booking.availability import (
 
 
 class RefusalReason(str, enum.Enum):
-    """Why a start is not bookable with a staff member. LIMIT_REACHED and EXTERNAL_BUSY are
-    reserved for booking limits and external calendars, which Boka does not have yet."""
+    """Why a start is not bookable with a staff member. LIMIT_REACHED is reserved for booking
+    limits, which Boka does not have yet."""
 
     IN_PAST = "IN_PAST"
     MIN_NOTICE = "MIN_NOTICE"
@@ -153,7 +154,8 @@ def _hours_refusals(calendar: StaffCalendar, grid: _Grid, local_days: _LocalDays
 
 def _outside_working_time(calendar: StaffCalendar, start: int, end: int) -> list[Refusal]:
     """Why [start, end) is not inside one net working span (the working intervals of its dates,
-    minus their breaks, minus time off): at least one of these holds whenever it is not."""
+    minus their breaks, minus time off and calendar-feed busy time): at least one of these holds
+    whenever it is not."""
     zone = ZoneInfo(calendar.time_zone)
     overrides = {override.day: override for override in calendar.overrides}
     weekly = _weekly_by_weekday(calendar.weekly)
@@ -183,6 +185,9 @@ def _outside_working_time(calendar: StaffCalendar, start: int, end: int) -> list
         for off in calendar.time_off
         if _micros(off.start) < end and start < _micros(off.end)
     )
+    if any(low < end and start < high for low, high in calendar.external_busy):
+        # busy in the staff member's own calendar: what it is stays theirs (no item shown)
+        refusals.append(Refusal(RefusalReason.EXTERNAL_BUSY))
     return refusals
 
 

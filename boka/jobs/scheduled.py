@@ -1,7 +1,7 @@
 """Recurring jobs (queue ``low``): expiring overdue payment holds (every 5 min, a net under
 the per-booking expiry jobs), the staff's daily agendas (hourly: each tenant's agenda hour in
-each staff member's zone), deleting long-ended sessions (hourly) and deleting idempotency keys
-past their time to live (hourly).
+each staff member's zone), deleting long-ended sessions (hourly), deleting idempotency keys
+past their time to live (hourly) and finding staff calendar feeds due for a poll (every minute).
 
 Each run schedules the next one at the next period boundary, with the boundary in its job
 id, so however many app processes start a chain it runs once per period; every app start
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from boka.identity.sessions import delete_expired_sessions
 from boka.idempotency import delete_expired_keys
 from boka.jobs.context import job_runtime
+from boka.jobs.external_calendars import enqueue_due_polls
 from boka.jobs.notifications import enqueue_due_agendas
 from boka.jobs.payments import expire_overdue_holds
 from boka.jobs.queues import EnqueuedJob, function_name
@@ -62,11 +63,19 @@ async def sweep_agendas() -> int:
         return due
 
 
+async def sweep_calendar_feeds() -> int:
+    async with job_runtime() as runtime:
+        due = await enqueue_due_polls(runtime)
+        await schedule_next(runtime, sweep_calendar_feeds)
+        return due
+
+
 RECURRING: dict[Callable[[], Awaitable[int]], timedelta] = {
     sweep_overdue_holds: timedelta(minutes=5),
     sweep_agendas: timedelta(hours=1),
     clean_up_sessions: timedelta(hours=1),
     sweep_idempotency_keys: timedelta(hours=1),
+    sweep_calendar_feeds: timedelta(minutes=1),
 }
 
 

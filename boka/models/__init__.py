@@ -21,6 +21,7 @@ from boka.models.bookings import (  # noqa: E402
 )
 from boka.models.catalog import Resource, Service, ServiceResource, StaffMember, StaffService  # noqa: E402
 from boka.models.events import Event, EventStream  # noqa: E402
+from boka.models.external_calendars import ExternalBusyBlock, ExternalCalendarFeed  # noqa: E402
 from boka.models.idempotency import IdempotencyKey  # noqa: E402
 from boka.models.identity import User, UserSession  # noqa: E402
 from boka.models.notifications import (  # noqa: E402
@@ -59,7 +60,8 @@ __all__ = [
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
     "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "ClassSession",
     "ClassSessionStatus", "Customer",
-    "DiscountCode", "DiscountRedemption", "Event", "EventStream", "IdempotencyKey", "NotificationLog",
+    "DiscountCode", "DiscountRedemption", "Event", "EventStream", "ExternalBusyBlock",
+    "ExternalCalendarFeed", "IdempotencyKey", "NotificationLog",
     "NotificationTemplate", "Payment", "PaymentEvent", "PricingRule", "Refund", "Resource", "Role",
     "ScheduleOverride", "Service", "ServicePaymentPolicy", "ServiceResource", "StaffCalendarFeed",
     "StaffMember", "StaffService", "Tenant", "TenantUser", "TimeOff", "User", "UserSession",

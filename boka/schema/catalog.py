@@ -22,10 +22,12 @@ from boka.booking.catalog import (
     visible_services,
 )
 from boka.booking.policies import LateReschedule
+from boka.booking.external_calendars import feeds_of_staff
 from boka.booking.schedules import schedule_overrides_of, time_off_of, weekly_hours_of_staff
 from boka.booking.staff import services_of_staff_members, staff_of_services, visible_staff_members
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
 from boka.schema.errors import UserError
+from boka.schema.external_calendars import ExternalCalendarType
 from boka.schema.schedules import ScheduleOverrideType, TimeOffType, WeeklyHoursType
 from boka.schema.transactions import resolve_visible_nodes
 
@@ -182,6 +184,14 @@ class StaffMemberType(relay.Node):
     ) -> list[TimeOffType]:
         loader = info.context.loaders.related(time_off_of, from_, to)
         return [TimeOffType.from_model(row) for row in await loader.load(self.staff_member_id)]
+
+    @strawberry.field(
+        description="Calendars this staff member attached (busy time from Google, Outlook, iCloud); "
+        "for the staff member themself and for managers and owners, else empty."
+    )
+    async def external_calendars(self, info: strawberry.Info) -> list[ExternalCalendarType]:
+        rows = await info.context.loaders.related(feeds_of_staff).load(self.staff_member_id)
+        return [ExternalCalendarType.from_model(row) for row in rows]
 
     @classmethod
     def from_model(cls, member: StaffMember) -> StaffMemberType:

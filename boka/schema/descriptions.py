@@ -636,4 +636,16 @@ DESCRIPTIONS: dict[str, str] = {
                                       "does).",
     "SlotRefusalReason.HELD": "A pending booking holds the time (awaiting confirmation or "
                               "payment).",
+    # --- external calendars (boka/booking/external_calendars.py) --------------------------------
+    "AddExternalCalendarInput.staffMemberId": "The StaffMember whose busy time the feed holds "
+                                             "(staff: only themselves).",
+    "AddExternalCalendarInput.name": "A label to tell feeds apart (e.g. 'Google, personal').",
+    "ExternalCalendar.name": "The label given when the feed was attached.",
+    "ExternalCalendar.lastErrorAt": "When the last poll failed; null if it never did.",
+    "ExternalCalendarIdInput.id": "The ExternalCalendar.",
+    "Mutation.addExternalCalendar": "Attach a calendar's secret iCalendar address (Google, Outlook, "
+                                    "iCloud) to a staff member: its busy time is taken out of "
+                                    "availability from the first poll on.",
+    "Mutation.removeExternalCalendar": "Detach a calendar feed and give back its busy time.",
+    "RemoveExternalCalendarPayload.removedId": "The id of the feed removed.",
 }

@@ -21,6 +21,7 @@ from boka.resolvers.business import BusinessMutation, BusinessQuery
 from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
+from boka.resolvers.external_calendars import ExternalCalendarMutation
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
@@ -123,6 +124,7 @@ Mutation = merge_types(
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
+        ExternalCalendarMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
