@@ -29,7 +29,7 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from boka.config import Settings
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
-from tests.deploy.stack import DEPLOY, find_binary, stack
+from tests.deploy.stack import DEPLOY, find_binary, stack, wait_for_http
 from tests.events.support import BOOKING_EVENTS, CREATE, next_payload, subscribe
 from tests.support import World
 
@@ -99,6 +99,9 @@ async def test_the_stack_balances_fans_out_and_is_scraped(
 
         # 3. Prometheus, on deploy/prometheus.yml: every target up, the rule files loaded
         if with_prometheus:
+            assert running.prometheus is not None
+            # exits at start on a config or rule file it cannot load: fail with its log
+            wait_for_http(running.prometheus, f"{running.prometheus_url}/-/ready")
             await _check_prometheus(running.prometheus_url, running.app_urls, running.worker_metrics_url)
         assert not running.app_logs_errors(), running.app_logs_errors()[:3]
     print(f"stack test: {time.monotonic() - started:.1f} s")
@@ -121,7 +124,12 @@ async def _check_prometheus(base: str, app_urls: list[str], worker_url: str) -> 
             await asyncio.sleep(1)
 
         config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
-        rule_files = [path for pattern in config.get("rule_files") or [] for path in DEPLOY.glob(pattern)]
+        patterns = config.get("rule_files") or []
+        assert not [p for p in patterns if Path(p).is_absolute()], (
+            "rule_files must be relative to prometheus.yml (compose mounts them next to it), "
+            f"so that the same file serves the stack test: {patterns}")
+        rule_files = [path for pattern in patterns for path in DEPLOY.glob(pattern)]
+        assert len(rule_files) >= len(patterns), f"rule_files names files deploy/ does not have: {patterns}"
         groups = (await client.get(f"{base}/api/v1/rules")).json()["data"]["groups"]
         loaded = {Path(group["file"]).name for group in groups}
         assert {path.name for path in rule_files} <= loaded, f"rule files not loaded: {loaded}"
