@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test fuzz bench browser schema
+.PHONY: install run test fuzz bench browser stack schema
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,7 +23,7 @@ install: $(VENV)/.synced
 run: install
 	$(VENV)/bin/python app.py
 
-test: install browser
+test: install browser stack
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests (tests/web/test_pages_browser.py) drive Debian's chromium through Playwright
@@ -31,6 +31,13 @@ test: install browser
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
 		|| echo "chromium could not be installed: the browser tests will be skipped"
+
+# The stack test (tests/deploy/test_stack.py) runs the compose stack's processes with Debian's
+# nginx and Prometheus; without them (and no apt to install them) it is skipped, saying why.
+stack:
+	@(command -v nginx >/dev/null || test -x /usr/sbin/nginx) && command -v prometheus >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx prometheus) \
+		|| echo "nginx/prometheus could not be installed: the stack test will be skipped"
 
 # The schema fuzzer with a large budget and fresh randomness (`make test` runs 200 operations with
 # a fixed seed): FUZZ_EXAMPLES operations generated from the live schema, as every role and

@@ -170,8 +170,8 @@ def test_prometheus_scrapes_app_and_worker():
         "the app exports Prometheus metrics on /metrics"
     )
 
-    worker_jobs = [job for job in jobs if "worker:9100" in static_targets(job)]
-    assert worker_jobs, "deploy/prometheus.yml has no scrape job targeting worker:9100"
+    worker_jobs = [job for job in jobs if "worker:9100" in static_targets(job) or "worker" in dns_names(job)]
+    assert worker_jobs, "deploy/prometheus.yml has no scrape job targeting the worker (worker:9100)"
 
 
 def test_dashboard_queries_only_boka_metrics():

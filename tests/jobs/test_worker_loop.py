@@ -1,9 +1,12 @@
 """``python worker.py`` runs jobs in its own process on one event loop with one Runtime: built
 once, not per job; a job past its timeout is stopped and the worker goes on; a worker SIGKILLed
-in the middle of an async job loses it no more than one killed in a sync job."""
+in the middle of an async job loses it no more than one killed in a sync job; a worker sent
+SIGTERM (``docker stop``, a deploy) finishes the job it is running, then exits."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -107,3 +110,24 @@ def test_an_async_job_whose_worker_is_killed_mid_job_runs_again_after_a_restart(
 
     assert redis_db.get("slow:starts") == b"2"
     assert _job(redis_db, job.id).get_status() == JobStatus.FINISHED
+
+
+def test_a_worker_sent_sigterm_finishes_its_running_job_then_exits(
+    redis_db: Redis, jobs: RQJobQueue, tmp_path: Path
+) -> None:
+    job = jobs.enqueue_now(probe_jobs.wait_for_release_async, TEST_REDIS_URL, "slow")
+    with worker_process(worker_env(TEST_REDIS_URL), tmp_path / "worker.log") as worker:
+        wait_for(lambda: redis_db.get("slow:starts") == b"1", "the job to start")
+        os.kill(worker.pid, signal.SIGTERM)  # to the main process alone, as `docker stop` sends it
+        time.sleep(2)
+        assert worker.poll() is None, "the worker stopped without finishing its job"
+        assert redis_db.llen("slow:done") == 0
+        later = jobs.enqueue_now(probe_jobs.record, TEST_REDIS_URL, "ran", "later")  # for the next worker
+
+        redis_db.set("slow:release", "1")
+        assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()[-2000:]
+
+    assert redis_db.get("slow:starts") == b"1" and redis_db.llen("slow:done") == 1
+    assert _job(redis_db, job.id).get_status() == JobStatus.FINISHED
+    assert _job(redis_db, later.id).get_status() == JobStatus.QUEUED  # a stopping worker takes no new job
+    assert redis_db.llen("ran") == 0
