@@ -1,0 +1,270 @@
+"""The daily rollup (PostgreSQL) answers exactly what the raw computation answers (the oracle,
+``use_rollup=False``), on random booking histories in zones with DST changes (and half-hour
+and 45-minute offsets), through random changes (cancellations, reschedules across days,
+refunds, failed payments, deleted bookings, another customer), with the rollup refreshed
+sometimes and sometimes left with dirty days; a changed tenant zone; and row level security
+on the rollup tables."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from boka.analytics.figures import Tally
+from boka.analytics.periods import Granularity, Period
+from boka.analytics.queries import Reach
+from boka.analytics.report import AnalyticsReport, analytics_report
+from boka.analytics.rollup import refresh_rollup, rollup_figures
+from boka.jobs.analytics import refresh_tenant_rollup
+from boka.models.bookings import Booking, BookingStatus, Customer
+from boka.models.catalog import Service, StaffMember
+from boka.models.payments import Payment, Refund
+from boka.models.tenancy import Tenant
+from tests.support import World
+
+# (zone, a day with a DST change in 2026) — Lord Howe moves by 30 minutes, Chatham is +12:45.
+ZONES = [("Europe/Berlin", date(2026, 3, 29)), ("America/New_York", date(2026, 11, 1)),
+         ("Australia/Lord_Howe", date(2026, 4, 5)), ("Pacific/Chatham", date(2026, 4, 5)),
+         ("Asia/Kolkata", date(2026, 6, 1))]
+
+
+def snapshot(report: AnalyticsReport) -> tuple[Any, ...]:
+    """Every figure of a report: counts and money exact, seconds to the microsecond."""
+    def tally(t: Tally) -> tuple[Any, ...]:
+        return (sorted((s.value, n) for s, n in t.by_status.items() if n),
+                sorted((c, r.gross, r.discounts, r.refunds) for c, r in t.revenue.items()),
+                round(t.booked_seconds, 6), round(t.lead_seconds, 6), t.lead_count)
+
+    return (tally(report.totals), [(day, tally(t)) for day, t in report.buckets],
+            [(service.id, tally(t)) for service, t in report.services],
+            [(s.member.id, tally(s.tally), round(s.booked_seconds, 6), s.working_seconds)
+             for s in report.staff], report.new_customers, report.returning_customers)
+
+
+class History:
+    """A random tenant history and random changes to it, written through the ORM."""
+
+    def __init__(self, world: World, tenant: Tenant, rng: random.Random, around: date) -> None:
+        self.world, self.tenant, self.rng, self.around = world, tenant, rng, around
+        self.staff: list[uuid.UUID] = []
+        self.services: list[Service] = []
+        self.customers: list[uuid.UUID] = []
+        self.bookings: list[uuid.UUID] = []
+        self.payments: list[uuid.UUID] = []
+
+    def transaction(self) -> Any:
+        return self.world.runtime.database.transaction(self.tenant.id, write=True)
+
+    async def open(self) -> None:
+        async with self.transaction() as db:
+            services = [Service(tenant_id=self.tenant.id, name=f"S{i}", duration_minutes=d,
+                                price_cents=p, currency="EUR", capacity=c)
+                        for i, (d, p, c) in enumerate([(60, 5000, 1), (45, 3000, 1),
+                                                       (90, 2000, 6)])]
+            staff = [StaffMember(tenant_id=self.tenant.id, display_name=f"M{i}",
+                                 time_zone=self.tenant.time_zone) for i in range(2)]
+            customers = [Customer(tenant_id=self.tenant.id, email=f"c{i}@example.com")
+                         for i in range(7)]
+            db.add_all([*services, *staff, *customers])
+            await db.flush()
+            self.services = services
+            self.staff = [member.id for member in staff]
+            self.customers = [customer.id for customer in customers]
+
+    def instant(self) -> datetime:
+        """A random start within ten days of the DST change, at any quarter hour (UTC)."""
+        base = datetime.combine(self.around - timedelta(days=5), time(0), UTC)
+        return base + timedelta(minutes=15 * self.rng.randrange(10 * 96))
+
+    async def add_bookings(self, count: int) -> None:
+        rng = self.rng
+        async with self.transaction() as db:
+            for _ in range(count):
+                service = rng.choice(self.services)
+                start = self.instant()
+                booking_id = uuid.uuid4()
+                group = service.capacity > 1
+                slot_key = (f"{service.id}:{self.staff[0]}:{start.isoformat()}" if group
+                            else str(booking_id))
+                listed = service.price_cents
+                db.add(Booking(
+                    id=booking_id, tenant_id=self.tenant.id, customer_id=rng.choice(self.customers),
+                    service_id=service.id, staff_id=self.staff[0] if group else rng.choice(self.staff),
+                    status=rng.choice(list(BookingStatus)), start_time=start,
+                    end_time=start + timedelta(minutes=service.duration_minutes),
+                    block_start=start, block_end=start + timedelta(minutes=service.duration_minutes),
+                    slot_key=slot_key, price_cents=listed - rng.choice([0, 0, 250]),
+                    list_price_cents=rng.choice([listed, listed, None]),
+                    currency=rng.choice(["EUR", "EUR", "USD"]),
+                    created_at=start - timedelta(seconds=rng.randrange(1, 10**6),
+                                                 microseconds=rng.randrange(10**6)),
+                ))
+                self.bookings.append(booking_id)
+            await db.flush()
+            for booking_id in rng.sample(self.bookings, min(len(self.bookings), count // 3)):
+                await self.add_money(db, booking_id)
+
+    async def add_money(self, db: Any, booking_id: uuid.UUID) -> None:
+        rng = self.rng
+        payment = Payment(tenant_id=self.tenant.id, booking_id=booking_id, kind="booking",
+                          provider="offline", amount_cents=rng.choice([1000, 2500]),
+                          currency=rng.choice(["EUR", "USD"]),
+                          status=rng.choice(["succeeded", "succeeded", "failed"]))
+        db.add(payment)
+        await db.flush()
+        self.payments.append(payment.id)
+        if rng.random() < 0.5:
+            db.add(Refund(tenant_id=self.tenant.id, payment_id=payment.id, booking_id=booking_id,
+                          idempotency_key=uuid.uuid4().hex, provider="offline",
+                          amount_cents=rng.choice([0, 500, 1000]), currency=payment.currency,
+                          status=rng.choice(["manual", "succeeded", "failed"]),
+                          reason="test"))
+
+    async def change(self) -> str:
+        """One random change in its own transaction; what it was."""
+        rng = self.rng
+        kind = rng.choice(["cancel", "reschedule", "refund", "payment", "delete", "customer",
+                           "status", "add"])
+        if kind == "add":
+            await self.add_bookings(rng.randrange(1, 4))
+            return kind
+        async with self.transaction() as db:
+            booking = await db.get(Booking, rng.choice(self.bookings))
+            assert booking is not None
+            if kind == "cancel":
+                booking.status = BookingStatus.CANCELLED
+            elif kind == "status":
+                booking.status = rng.choice(list(BookingStatus))
+            elif kind == "reschedule":  # by whole days too: to another local day
+                shift = timedelta(minutes=15 * rng.randrange(-200, 200))
+                booking.start_time += shift
+                booking.end_time += shift
+                booking.block_start += shift
+                booking.block_end += shift
+                if ":" in booking.slot_key:
+                    booking.slot_key = f"{booking.slot_key}:{booking.start_time.isoformat()}"
+            elif kind in ("refund", "payment"):
+                await self.add_money(db, booking.id)
+            elif kind == "customer":
+                booking.customer_id = rng.choice(self.customers)
+            else:
+                await db.execute(sa.delete(Refund).where(Refund.booking_id == booking.id))
+                await db.execute(sa.delete(Payment).where(Payment.booking_id == booking.id))
+                await db.delete(booking)
+                self.bookings.remove(booking.id)
+        return kind
+
+    async def refresh(self, *, rebuild: bool = False) -> int:
+        async with self.transaction() as db:
+            return await refresh_rollup(db, self.tenant.id, rebuild=rebuild)
+
+    def periods(self, zone: str) -> list[Period]:
+        rng = self.rng
+        around = self.around
+        chosen = [Period.of(around - timedelta(days=6), around + timedelta(days=6), zone,
+                            Granularity.DAY)]
+        for _ in range(3):
+            first = around + timedelta(days=rng.randrange(-8, 6))
+            last = first + timedelta(days=rng.randrange(0, 12))
+            chosen.append(Period.of(first, last, zone, rng.choice(list(Granularity))))
+        return chosen
+
+    async def check(self, *, expect_rollup: bool = True) -> None:
+        """The rollup's report equals the raw computation's for random periods and reaches."""
+        zone = self.tenant.time_zone
+        for period in self.periods(zone):
+            for reach in (Reach(self.tenant.id), Reach(self.tenant.id, (self.staff[0],))):
+                async with self.transaction() as db:
+                    if expect_rollup:
+                        assert await rollup_figures(db, reach, period) is not None
+                    rolled = await analytics_report(db, reach, period)
+                    raw = await analytics_report(db, reach, period, use_rollup=False)
+                assert snapshot(rolled) == snapshot(raw), (period, reach)
+
+
+@pytest.mark.parametrize("seed", range(len(ZONES)))
+async def test_rollup_equals_the_raw_computation(app: Any, seed: int) -> None:
+    rng = random.Random(seed)
+    zone, around = ZONES[seed]
+    world = World(app.state.runtime)
+    tenant = await world.tenant(f"rollup{seed}", time_zone=zone)
+    history = History(world, tenant, rng, around)
+    await history.open()
+    await history.add_bookings(40)
+    # Not built yet: the raw computation answers.
+    async with history.transaction() as db:
+        period = Period.of(around, around, zone, Granularity.DAY)
+        assert await rollup_figures(db, Reach(tenant.id), period) is None
+    assert await history.refresh() == -1  # the first refresh builds it whole
+    await history.check()
+    for round_ in range(12):
+        await history.change()
+        if rng.random() < 0.5:
+            await history.refresh()
+        await history.check()
+    assert await history.refresh(rebuild=True) == -1  # the repair path gives the same
+    await history.check()
+
+
+async def test_a_changed_zone_is_answered_raw_until_rebuilt(app: Any) -> None:
+    world = World(app.state.runtime)
+    tenant = await world.tenant("rollupzone", time_zone="Europe/Berlin")
+    history = History(world, tenant, random.Random(7), date(2026, 3, 29))
+    await history.open()
+    await history.add_bookings(30)
+    await history.refresh()
+    async with world.runtime.database.transaction(write=True) as db:
+        row = await db.get(Tenant, tenant.id)
+        assert row is not None
+        row.time_zone = "America/New_York"
+    history.tenant.time_zone = "America/New_York"
+    await history.check(expect_rollup=False)  # the rollup's days are Berlin's: not used
+    assert await refresh_tenant_rollup(world.runtime, tenant.id) == "rebuilt"
+    await history.check()
+
+
+async def test_writes_mark_days_and_the_refresh_folds_them(app: Any) -> None:
+    world = World(app.state.runtime)
+    tenant = await world.tenant("rollupmarks", time_zone="Europe/Berlin")
+    history = History(world, tenant, random.Random(11), date(2026, 3, 29))
+    await history.open()
+    await history.add_bookings(10)
+    await history.refresh()
+    async with history.transaction() as db:
+        marks = (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))).scalar()
+    assert marks == 0
+    await history.change()
+    async with history.transaction() as db:
+        marks = (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))).scalar()
+    assert marks >= 1
+    assert await history.refresh() >= 3  # each UTC date marked: three local days
+    await history.check()
+
+
+async def test_the_rollup_tables_keep_tenants_apart(app: Any) -> None:
+    world = World(app.state.runtime)
+    histories = []
+    for slug in ("rlsa", "rlsb"):
+        tenant = await world.tenant(slug, time_zone="Europe/Berlin")
+        history = History(world, tenant, random.Random(slug), date(2026, 3, 29))
+        await history.open()
+        await history.add_bookings(8)
+        await history.refresh()
+        histories.append(history)
+    a, b = histories
+    async with a.transaction() as db:
+        for table in ("analytics_daily", "analytics_customer_visits", "analytics_rollup_state",
+                      "analytics_dirty_days"):
+            seen = set((await db.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {table}")))
+                       .scalars())
+            assert seen <= {a.tenant.id}, table
+        with pytest.raises(sa.exc.DBAPIError, match="row-level security"):
+            async with db.begin_nested():
+                await db.execute(sa.text(
+                    "INSERT INTO analytics_dirty_days (tenant_id, utc_day) "
+                    "VALUES (:tenant, '2030-01-01')"), {"tenant": b.tenant.id})
