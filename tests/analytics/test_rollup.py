@@ -24,7 +24,7 @@ from boka.jobs.analytics import refresh_tenant_rollup
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service, StaffMember
 from boka.models.payments import Payment, Refund
-from boka.models.tenancy import Tenant
+from boka.models.tenancy import Role, Tenant
 from tests.support import World
 
 # (zone, a day with a DST change in 2026) — Lord Howe moves by 30 minutes, Chatham is +12:45.
@@ -56,18 +56,29 @@ class History:
         self.customers: list[uuid.UUID] = []
         self.bookings: list[uuid.UUID] = []
         self.payments: list[uuid.UUID] = []
+        # booking -> (staff member, start, end, slot key): active bookings of one staff
+        # member may not overlap (ex_bookings_staff_overlap) unless they share a slot; kept
+        # for every booking, so that any status change stays possible.
+        self.taken: dict[uuid.UUID, tuple[uuid.UUID, datetime, datetime, str]] = {}
+
+    def free(self, staff_id: uuid.UUID, start: datetime, end: datetime, slot_key: str,
+             moving: uuid.UUID | None = None) -> bool:
+        return not any(
+            other != moving and s == staff_id and b < end and start < e and k != slot_key
+            for other, (s, b, e, k) in self.taken.items())
 
     def transaction(self) -> Any:
         return self.world.runtime.database.transaction(self.tenant.id, write=True)
 
     async def open(self) -> None:
+        users = [(await self.world.person(self.tenant, Role.STAFF)).user.id for _ in range(2)]
         async with self.transaction() as db:
             services = [Service(tenant_id=self.tenant.id, name=f"S{i}", duration_minutes=d,
                                 price_cents=p, currency="EUR", capacity=c)
                         for i, (d, p, c) in enumerate([(60, 5000, 1), (45, 3000, 1),
                                                        (90, 2000, 6)])]
-            staff = [StaffMember(tenant_id=self.tenant.id, display_name=f"M{i}",
-                                 time_zone=self.tenant.time_zone) for i in range(2)]
+            staff = [StaffMember(tenant_id=self.tenant.id, display_name=f"M{i}", user_id=user,
+                                 time_zone=self.tenant.time_zone) for i, user in enumerate(users)]
             customers = [Customer(tenant_id=self.tenant.id, email=f"c{i}@example.com")
                          for i in range(7)]
             db.add_all([*services, *staff, *customers])
@@ -91,13 +102,18 @@ class History:
                 group = service.capacity > 1
                 slot_key = (f"{service.id}:{self.staff[0]}:{start.isoformat()}" if group
                             else str(booking_id))
+                staff_id = self.staff[0] if group else rng.choice(self.staff)
+                end = start + timedelta(minutes=service.duration_minutes)
+                if not self.free(staff_id, start, end, slot_key):
+                    continue
+                self.taken[booking_id] = (staff_id, start, end, slot_key)
                 listed = service.price_cents
                 db.add(Booking(
                     id=booking_id, tenant_id=self.tenant.id, customer_id=rng.choice(self.customers),
-                    service_id=service.id, staff_id=self.staff[0] if group else rng.choice(self.staff),
+                    service_id=service.id, staff_id=staff_id,
                     status=rng.choice(list(BookingStatus)), start_time=start,
                     end_time=start + timedelta(minutes=service.duration_minutes),
-                    block_start=start, block_end=start + timedelta(minutes=service.duration_minutes),
+                    block_start=start, block_end=end,
                     slot_key=slot_key, price_cents=listed - rng.choice([0, 0, 250]),
                     list_price_cents=rng.choice([listed, listed, None]),
                     currency=rng.choice(["EUR", "EUR", "USD"]),
@@ -111,7 +127,14 @@ class History:
 
     async def add_money(self, db: Any, booking_id: uuid.UUID) -> None:
         rng = self.rng
-        payment = Payment(tenant_id=self.tenant.id, booking_id=booking_id, kind="booking",
+        used = (await db.execute(sa.select(Payment).where(Payment.booking_id == booking_id))
+                ).scalars().all()
+        kinds = [kind for kind in ("booking", "no_show_fee") if kind not in {p.kind for p in used}]
+        if not kinds:  # both kinds paid: one changes its status instead
+            paid = rng.choice(used)
+            paid.status = "failed" if paid.status == "succeeded" else "succeeded"
+            return
+        payment = Payment(tenant_id=self.tenant.id, booking_id=booking_id, kind=kinds[0],
                           provider="offline", amount_cents=rng.choice([1000, 2500]),
                           currency=rng.choice(["EUR", "USD"]),
                           status=rng.choice(["succeeded", "succeeded", "failed"]))
@@ -121,7 +144,7 @@ class History:
         if rng.random() < 0.5:
             db.add(Refund(tenant_id=self.tenant.id, payment_id=payment.id, booking_id=booking_id,
                           idempotency_key=uuid.uuid4().hex, provider="offline",
-                          amount_cents=rng.choice([0, 500, 1000]), currency=payment.currency,
+                          amount_cents=rng.choice([1, 500, 1000]), currency=payment.currency,
                           status=rng.choice(["manual", "succeeded", "failed"]),
                           reason="test"))
 
@@ -142,12 +165,18 @@ class History:
                 booking.status = rng.choice(list(BookingStatus))
             elif kind == "reschedule":  # by whole days too: to another local day
                 shift = timedelta(minutes=15 * rng.randrange(-200, 200))
+                moved = booking.start_time + shift
+                key = (f"{booking.slot_key}:{moved.isoformat()}" if ":" in booking.slot_key
+                       else booking.slot_key)  # a seat moved alone: a session of its own
+                end = booking.end_time + shift
+                if not self.free(booking.staff_id, moved, end, key, booking.id):
+                    return "nothing"
+                self.taken[booking.id] = (booking.staff_id, moved, end, key)
+                booking.slot_key = key
                 booking.start_time += shift
                 booking.end_time += shift
                 booking.block_start += shift
                 booking.block_end += shift
-                if ":" in booking.slot_key:
-                    booking.slot_key = f"{booking.slot_key}:{booking.start_time.isoformat()}"
             elif kind in ("refund", "payment"):
                 await self.add_money(db, booking.id)
             elif kind == "customer":
@@ -157,6 +186,7 @@ class History:
                 await db.execute(sa.delete(Payment).where(Payment.booking_id == booking.id))
                 await db.delete(booking)
                 self.bookings.remove(booking.id)
+                del self.taken[booking.id]
         return kind
 
     async def refresh(self, *, rebuild: bool = False) -> int:
