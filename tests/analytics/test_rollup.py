@@ -7,6 +7,7 @@ on the rollup tables."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -298,3 +299,41 @@ async def test_the_rollup_tables_keep_tenants_apart(app: Any) -> None:
                 await db.execute(sa.text(
                     "INSERT INTO analytics_dirty_days (tenant_id, utc_day) "
                     "VALUES (:tenant, '2030-01-01')"), {"tenant": b.tenant.id})
+
+
+async def test_a_write_committed_during_a_refresh_stays_marked(app: Any) -> None:
+    """A refresh recomputes a marked day while a writer's booking on that day is not yet
+    committed: the writer's mark (its generation bumped) outlives the refresh, so the day keeps
+    being read raw, and the report stays exact."""
+    world = World(app.state.runtime)
+    tenant = await world.tenant("rollupraces", time_zone="Europe/Berlin")
+    history = History(world, tenant, random.Random(5), date(2026, 3, 29))
+    await history.open()
+    await history.add_bookings(10)
+    await history.refresh()
+    day = datetime(2026, 3, 27, 12, tzinfo=UTC)
+    await history.change()  # something marked: the refresh below has work
+    async with history.transaction() as db:  # and 27 March is marked, committed
+        await db.execute(sa.text(
+            "INSERT INTO analytics_dirty_days (tenant_id, utc_day) VALUES (:t, '2026-03-27') "
+            "ON CONFLICT DO NOTHING"), {"t": tenant.id})
+    service = history.services[0]
+    async with history.transaction() as writer:
+        writer.add(Booking(
+            tenant_id=tenant.id, customer_id=history.customers[0], service_id=service.id,
+            staff_id=history.staff[1], status=BookingStatus.COMPLETED, start_time=day,
+            end_time=day + timedelta(hours=1), block_start=day,
+            block_end=day + timedelta(hours=1), slot_key=str(uuid.uuid4()),
+            price_cents=5000, list_price_cents=5000, currency="EUR", created_at=day))
+        await writer.flush()  # the trigger bumped 27 March's generation; not committed
+        refresh = asyncio.create_task(history.refresh())
+        await asyncio.sleep(0.5)
+        assert not refresh.done()  # waiting for the writer's mark
+    assert await refresh >= 3
+    async with history.transaction() as db:
+        marked = (await db.execute(sa.text(
+            "SELECT utc_day FROM analytics_dirty_days WHERE utc_day = '2026-03-27'"))).all()
+    assert len(marked) == 1
+    await history.check()
+    await history.refresh()
+    await history.check()
