@@ -69,6 +69,12 @@ async def refresh_rollup(db: AsyncSession, tenant_id: uuid.UUID, *, rebuild: boo
         {"tenant": tenant_id, "rebuild": rebuild})).scalar_one())
 
 
+async def tenants_with_dirty_days(db: AsyncSession) -> list[uuid.UUID]:
+    """The tenants whose rollup has days to refresh (an all-tenants transaction sees them all)."""
+    return list((await db.execute(
+        sa.text("SELECT DISTINCT tenant_id FROM analytics_dirty_days"))).scalars())
+
+
 async def rollup_figures(db: AsyncSession, reach: Reach, period: Period) -> Figures | None:
     """The figures from the rollup and the dirty days, or None where the rollup cannot answer
     (SQLite, a period in another zone than the rollup's, a tenant not built yet)."""

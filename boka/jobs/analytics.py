@@ -1,12 +1,14 @@
 """Analytics rollup jobs (queue ``low``): fold a tenant's dirty days into its daily rollup
 (after each booking, payment or refund event, see boka/jobs/reactions.py), or rebuild it whole
-(the repair path). PostgreSQL only: SQLite answers analytics from the bookings themselves."""
+(the repair path), and the recurring sweep (boka/jobs/scheduled.py) that refreshes every
+tenant with dirty days left (a refresh job lost with Redis, or a bulk write made outside the
+app). PostgreSQL only: SQLite answers analytics from the bookings themselves."""
 
 from __future__ import annotations
 
 import uuid
 
-from boka.analytics.rollup import refresh_rollup
+from boka.analytics.rollup import refresh_rollup, tenants_with_dirty_days
 from boka.jobs.context import job_runtime
 from boka.jobs.retry import RetryPolicy
 from boka.runtime import Runtime
@@ -35,3 +37,14 @@ async def refresh_tenant_rollup(runtime: Runtime, tenant_id: uuid.UUID, *,
 async def enqueue_rollup_refresh(runtime: Runtime, tenant_id: uuid.UUID, job_id: str | None) -> None:
     await runtime.jobs.enqueue(refresh_analytics_rollup_job, str(tenant_id), queue=QUEUE,
                                retry=ROLLUP_RETRY, job_id=job_id)
+
+
+async def refresh_dirty_rollups(runtime: Runtime) -> int:
+    """Refresh every tenant that has dirty days; how many tenants."""
+    if runtime.database.is_sqlite:
+        return 0
+    async with runtime.database.transaction(all_tenants=True) as db:
+        tenants = await tenants_with_dirty_days(db)
+    for tenant_id in tenants:
+        await refresh_tenant_rollup(runtime, tenant_id)
+    return len(tenants)
