@@ -10,8 +10,10 @@ out of the drift check: ``datemultirange`` has no portable type):
   rollup only for a period in that zone. A tenant whose zone changed is rebuilt on refresh.
 - ``analytics_daily``: sums per (tenant, local day, grain, staff, service, status, currency).
   Grains: ``both`` (staff and service: a staff member's own figures), ``service`` (the
-  tenant's buckets and services), ``staff`` (the tenant's staff), ``session`` (each class
-  session's length once per staff member and day).
+  tenant's buckets and services), ``staff`` (the tenant's staff), ``staff_month`` (the
+  ``staff`` rows summed per local month, ``day`` its first day: a year's staff figures from
+  twelve months of rows), ``session`` (each class session's length once per staff member and
+  day).
 - ``analytics_customer_visits``: per customer, the local days with a booking not cancelled
   (new vs returning customers).
 - ``analytics_dirty_days``: UTC dates whose bookings (or their payments and refunds) changed
@@ -49,7 +51,7 @@ CREATE TABLE analytics_rollup_state (
 CREATE TABLE analytics_daily (
     tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     day date NOT NULL,
-    grain text NOT NULL CHECK (grain IN ('both', 'service', 'staff', 'session')),
+    grain text NOT NULL CHECK (grain IN ('both', 'service', 'staff', 'staff_month', 'session')),
     staff_id uuid,
     service_id uuid,
     status text NOT NULL DEFAULT '',
@@ -161,6 +163,7 @@ DECLARE
   v_lo timestamptz;
   v_hi timestamptz;
   v_customers uuid[];
+  v_months date[];
 BEGIN
   IF p_days IS NULL THEN
     DELETE FROM analytics_daily WHERE tenant_id = p_tenant;
@@ -224,6 +227,30 @@ BEGIN
           WHERE status <> 'cancelled' AND slot_key LIKE '%%:%%') AS sessions
     GROUP BY day, staff_id
   $sql$, v_filter) USING p_tenant, p_zone, p_days, v_lo, v_hi;
+
+  -- The staff figures per month, of every month the days are in.
+  IF p_days IS NULL THEN
+    DELETE FROM analytics_daily WHERE tenant_id = p_tenant AND grain = 'staff_month';
+  ELSE
+    v_months := ARRAY(SELECT DISTINCT date_trunc('month', d::timestamp)::date
+                      FROM unnest(p_days) AS d);
+    DELETE FROM analytics_daily
+    WHERE tenant_id = p_tenant AND grain = 'staff_month' AND day = ANY (v_months);
+  END IF;
+  INSERT INTO analytics_daily (tenant_id, day, grain, staff_id, service_id, status, currency,
+                               bookings, list_cents, charged_cents, private_time, lead_time,
+                               collected_cents, refunded_cents, money_entries)
+  SELECT p_tenant, date_trunc('month', day::timestamp)::date, 'staff_month', staff_id, NULL,
+         status, currency, sum(bookings), sum(list_cents), sum(charged_cents),
+         sum(private_time), sum(lead_time), sum(collected_cents), sum(refunded_cents),
+         sum(money_entries)
+  FROM analytics_daily
+  WHERE tenant_id = p_tenant AND grain = 'staff'
+    AND (p_days IS NULL OR (day >= (SELECT min(m) FROM unnest(v_months) AS m)
+                            AND day < (SELECT max(m) FROM unnest(v_months) AS m)
+                                      + interval '1 month'
+                            AND date_trunc('month', day::timestamp)::date = ANY (v_months)))
+  GROUP BY 2, staff_id, status, currency;
 
   IF p_days IS NULL THEN
     DELETE FROM analytics_customer_visits WHERE tenant_id = p_tenant;

@@ -124,6 +124,29 @@ def _bucket(period: Period) -> str:
     return f"date_trunc('{period.granularity.value}', day::timestamp)::date"
 
 
+def _whole_months(period: Period, dirty: list[date]) -> tuple[list[date], list[tuple[date, date]]]:
+    """The first days of the months wholly inside the period with no dirty day, and the spans
+    of the period's days outside them (first and last day of each)."""
+    dirty_set = set(dirty)
+    months: list[date] = []
+    rest: list[tuple[date, date]] = []
+    day = period.first_day
+    while day <= period.last_day:
+        following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        month_end = following - timedelta(days=1)
+        span_end = min(month_end, period.last_day)
+        whole = day.day == 1 and month_end <= period.last_day
+        if whole and not any(day + timedelta(days=k) in dirty_set
+                             for k in range((month_end - day).days + 1)):
+            months.append(day)
+        elif rest and rest[-1][1] + timedelta(days=1) == day:
+            rest[-1] = (rest[-1][0], span_end)
+        else:
+            rest.append((day, span_end))
+        day = following
+    return months, rest
+
+
 SUMS = """sum(bookings), sum(list_cents), sum(charged_cents), sum(private_time), sum(lead_time),
           sum(collected_cents), sum(refunded_cents), sum(money_entries)"""
 
@@ -146,8 +169,18 @@ async def _rolled_up(
                                     (service_id, status, currency))
             UNION ALL
             SELECT NULL, NULL, staff_id, 2, status, currency, {SUMS}
-            FROM analytics_daily WHERE grain = 'staff' AND {where}
+            FROM analytics_daily
+            WHERE tenant_id = :tenant AND (
+                (grain = 'staff_month' AND day = ANY (:months))
+                OR (grain = 'staff' AND ({{spans}}) AND NOT (day = ANY (:dirty))))
             GROUP BY staff_id, status, currency"""
+        # Staff figures: whole clean months from the month rows, the other days from the days.
+        months, rest = _whole_months(period, dirty)
+        params["months"] = months
+        for index, (start, end) in enumerate(rest):
+            params[f"from{index}"], params[f"to{index}"] = start, end
+        spans = " OR ".join(f"day BETWEEN :from{i} AND :to{i}" for i in range(len(rest)))
+        statement = statement.replace("{spans}", spans or "FALSE")
         staff_filter = ""
     else:
         params["staff"] = list(reach.staff_ids)

@@ -199,6 +199,20 @@ class History:
         around = self.around
         chosen = [Period.of(around - timedelta(days=6), around + timedelta(days=6), zone,
                             Granularity.DAY)]
+        def month_start(day: date) -> date:
+            return day.replace(day=1)
+
+        def month_end(day: date) -> date:
+            return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+        # Whole months (the staff figures from month rows, or days where a day is dirty), and
+        # a period from mid-month to a month's end.
+        chosen.append(Period.of(month_start(around - timedelta(days=10)),
+                                month_end(around + timedelta(days=10)), zone,
+                                rng.choice(list(Granularity))))
+        chosen.append(Period.of(around - timedelta(days=rng.randrange(3, 20)),
+                                month_end(around + timedelta(days=10)), zone,
+                                rng.choice(list(Granularity))))
         for _ in range(3):
             first = around + timedelta(days=rng.randrange(-8, 6))
             last = first + timedelta(days=rng.randrange(0, 12))
