@@ -67,7 +67,8 @@ CREATE TABLE analytics_daily (
     session_time interval
 );
 CREATE INDEX ix_analytics_daily_tenant_grain_day ON analytics_daily (tenant_id, grain, day);
-CREATE INDEX ix_analytics_daily_staff_day ON analytics_daily (staff_id, day) WHERE grain IN ('both', 'session');
+CREATE INDEX ix_analytics_daily_staff_day ON analytics_daily (staff_id, day)
+    WHERE grain IN ('both', 'session');
 CREATE TABLE analytics_customer_visits (
     tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     customer_id uuid NOT NULL,

@@ -154,7 +154,8 @@ async def money_groups(db: AsyncSession, reach: Reach, period: Period,
         sa.select(bucket, Booking.service_id, Booking.staff_id, Refund.currency,
                   sa.literal(0), Refund.amount_cents)
         .join(Refund, Refund.booking_id == Booking.id)
-        .where(_in_period(reach, period, windows=windows), Refund.status != RefundStatus.FAILED.value)
+        .where(_in_period(reach, period, windows=windows),
+               Refund.status != RefundStatus.FAILED.value)
     )
     rows = sa.union_all(collected, refunded).subquery()
     statement = sa.select(

@@ -189,7 +189,8 @@ async def _rolled_up(
                    grouping(service_id, staff_id) AS by_bucket, status, currency, {SUMS}
             FROM analytics_daily
             WHERE grain = 'both' AND staff_id = ANY (:staff) AND {where}
-            GROUP BY GROUPING SETS (({_bucket(period)}, status, currency), (service_id, status, currency),
+            GROUP BY GROUPING SETS (({_bucket(period)}, status, currency),
+                                    (service_id, status, currency),
                                     (staff_id, status, currency))"""
         staff_filter = " AND staff_id = ANY (:staff)"
     bookings: list[BookingGroup] = []
@@ -235,7 +236,8 @@ async def _customers(
                           for i in range(len(windows))) + ")")
         by_visit = sa.text(
             "SELECT customer_id FROM analytics_customer_visits WHERE tenant_id = :tenant "
-            "AND visits && (SELECT range_agg(daterange(d, d, '[]')) FROM unnest(CAST(:days AS date[])) AS d)")
+            "AND visits && (SELECT range_agg(daterange(d, d, '[]')) "
+            "FROM unnest(CAST(:days AS date[])) AS d)")
         bounds = {f"s{i}": w.start for i, w in enumerate(windows)} | {
             f"e{i}": w.end for i, w in enumerate(windows)}
         found = set((await db.execute(by_booking, {"tenant": reach.tenant_id, **bounds})).scalars())

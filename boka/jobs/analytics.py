@@ -34,7 +34,9 @@ async def refresh_tenant_rollup(runtime: Runtime, tenant_id: uuid.UUID, *,
     return "rebuilt" if days < 0 else f"{days} days refreshed"
 
 
-async def enqueue_rollup_refresh(runtime: Runtime, tenant_id: uuid.UUID, job_id: str | None) -> None:
+async def enqueue_rollup_refresh(
+    runtime: Runtime, tenant_id: uuid.UUID, job_id: str | None
+) -> None:
     await runtime.jobs.enqueue(refresh_analytics_rollup_job, str(tenant_id), queue=QUEUE,
                                retry=ROLLUP_RETRY, job_id=job_id)
 

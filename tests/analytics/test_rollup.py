@@ -10,23 +10,36 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import httpx
 import pytest
+import redis
 import sqlalchemy as sa
+from rq import Queue
 
 from boka.analytics.figures import Tally
 from boka.analytics.periods import Granularity, Period
 from boka.analytics.queries import Reach
 from boka.analytics.report import AnalyticsReport, analytics_report
 from boka.analytics.rollup import refresh_rollup, rollup_figures
-from boka.jobs.analytics import refresh_dirty_rollups, refresh_tenant_rollup
+from boka.jobs.analytics import (
+    refresh_analytics_rollup_job,
+    refresh_dirty_rollups,
+    refresh_tenant_rollup,
+)
+from boka.jobs.context import bind_runtime, unbind_runtime
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service, StaffMember
 from boka.models.payments import Payment, Refund
 from boka.models.tenancy import Role, Tenant
-from tests.support import World
+from boka.web.app import create_app
+from tests.booking.support import BookingWorld, future_day, local
+from tests.conftest import TEST_REDIS_URL, settings_for
+from tests.events.support import CREATE
+from tests.support import GraphQLClient, World
 
 # (zone, a day with a DST change in 2026) — Lord Howe moves by 30 minutes, Chatham is +12:45.
 ZONES = [("Europe/Berlin", date(2026, 3, 29)), ("America/New_York", date(2026, 11, 1)),
@@ -368,3 +381,56 @@ async def test_the_sweep_refreshes_every_tenant_with_dirty_days(app: Any) -> Non
             assert (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))
                     ).scalar() == 0
         await history.check()
+
+
+@pytest.fixture
+async def relayed(app: Any, postgres_url: str) -> AsyncIterator[Any]:
+    """An app with its relay (events reach the consumers); ``app`` empties the tables after."""
+    application = create_app(settings_for(postgres_url, relay_in_app=True))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_a_booking_made_over_graphql_reaches_the_rollup_through_the_outbox(
+    relayed: Any,
+) -> None:
+    """createBooking marks its day (trigger); the relay's consumer enqueues the refresh job
+    for the tenant (on Redis); the job, run as a worker would, folds the day in."""
+    connection = redis.Redis.from_url(TEST_REDIS_URL)
+    runtime = relayed.state.runtime
+    world = World(runtime)
+    tenant = await world.tenant("rollupflow", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    owner = await world.person(tenant, Role.OWNER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=relayed),
+                                 base_url="http://t") as client:
+        booked = await GraphQLClient(client)(CREATE, {"input": {
+            "serviceId": staffed.service_id, "start": local(future_day(), 10).isoformat(),
+            "customer": {"email": "c@example.com"}}}, token=owner.token, tenant="rollupflow")
+    assert booked.data["createBooking"]["errors"] == []
+    async with runtime.database.transaction(tenant.id) as db:
+        assert (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))
+                ).scalar() == 1
+
+    queue = Queue("low", connection=connection)
+
+    def refresh_jobs() -> list[Any]:
+        jobs = [queue.fetch_job(job_id) for job_id in queue.job_ids if job_id.startswith("rollup-")]
+        return [job for job in jobs if job is not None and job.args == (str(tenant.id),)]
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not refresh_jobs():
+        assert asyncio.get_running_loop().time() < deadline, "no refresh job was enqueued"
+        await asyncio.sleep(0.05)
+    job = refresh_jobs()[0]
+    assert job.func_name == "boka.jobs.analytics.refresh_analytics_rollup_job"
+    token = bind_runtime(runtime)  # as the worker does: its jobs share its Runtime
+    try:
+        assert await refresh_analytics_rollup_job(*job.args) == "rebuilt"  # its first refresh
+    finally:
+        unbind_runtime(token)
+    async with runtime.database.transaction(tenant.id) as db:
+        assert (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))
+                ).scalar() == 0
+        assert (await db.execute(sa.text(
+            "SELECT sum(bookings) FROM analytics_daily WHERE grain = 'service'"))).scalar() == 1
