@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -192,13 +193,14 @@ async def new_and_returning_customers(
 ) -> tuple[int, int]:
     """Customers with a booking (not cancelled) in the period: those whose first such booking
     is in it (new), and those who had one before (returning). One index probe per customer.
-    ``customers``: only these ones."""
+    ``customers``: only these ones (PostgreSQL only)."""
     if customers is not None and not customers:
         return 0, 0
     seen = sa.select(Booking.customer_id).where(
         _in_period(reach, period), Booking.status != CANCELLED)
-    if customers is not None:
-        seen = seen.where(Booking.customer_id.in_(customers))
+    if customers is not None:  # one array parameter (PostgreSQL): there may be thousands
+        seen = seen.where(Booking.customer_id == sa.any_(sa.bindparam(
+            "customers", customers, type_=postgresql.ARRAY(sa.Uuid()))))
     seen = seen.distinct().subquery()
     earlier = aliased(Booking)
     before = sa.exists().where(

@@ -434,3 +434,40 @@ async def test_a_booking_made_over_graphql_reaches_the_rollup_through_the_outbox
                 ).scalar() == 0
         assert (await db.execute(sa.text(
             "SELECT sum(bookings) FROM analytics_daily WHERE grain = 'service'"))).scalar() == 1
+
+
+async def test_more_dirty_customers_than_a_statement_takes_parameters(app: Any) -> None:
+    """40,000 customers booked after the last refresh (a bulk import): every one of them is
+    counted from the bookings, in one array parameter (asyncpg takes at most 32,767), and the
+    report still equals the raw computation's."""
+    world = World(app.state.runtime)
+    tenant = await world.tenant("rollupbulk", time_zone="Europe/Berlin")
+    history = History(world, tenant, random.Random(3), date(2026, 3, 29))
+    await history.open()
+    await history.add_bookings(5)
+    await history.refresh()
+    async with history.transaction() as db:
+        await db.execute(sa.text("""
+            WITH made AS (
+                INSERT INTO customers (id, tenant_id, email, first_name, last_name, preferences,
+                                       created_at)
+                SELECT gen_random_uuid(), :tenant, 'bulk' || k || '@example.com', '', '', '{}',
+                       now()
+                FROM generate_series(1, 40000) AS k RETURNING id)
+            INSERT INTO bookings (id, tenant_id, customer_id, service_id, staff_id, status,
+                start_time, end_time, block_start, block_end, slot_key, seats, price_cents,
+                list_price_cents, currency, notes, created_at, updated_at)
+            SELECT b.id, :tenant, b.customer, :service, :staff, 'completed', b.t,
+                   b.t + interval '1 hour', b.t, b.t + interval '1 hour', b.id::text, 1, 5000,
+                   5000, 'EUR', '', b.t - interval '1 day', b.t - interval '1 day'
+            FROM (SELECT gen_random_uuid() AS id, id AS customer,
+                         timestamptz '2026-03-20 08:00Z'
+                           + (row_number() OVER ()) % 20 * interval '1 day' AS t
+                  FROM made) AS b"""),
+            {"tenant": tenant.id, "service": history.services[0].id, "staff": history.staff[1]})
+    period = Period.of(date(2026, 3, 1), date(2026, 4, 30), tenant.time_zone, Granularity.MONTH)
+    async with history.transaction() as db:
+        rolled = await analytics_report(db, Reach(tenant.id), period)
+        raw = await analytics_report(db, Reach(tenant.id), period, use_rollup=False)
+    assert rolled.new_customers + rolled.returning_customers > 40000
+    assert snapshot(rolled) == snapshot(raw)
