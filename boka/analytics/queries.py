@@ -11,10 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from boka.analytics.periods import Period, as_date, bucket_expression
+from boka.booking.availability import TimeRange
 from boka.models.bookings import Booking, BookingStatus
 from boka.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 
@@ -54,20 +56,23 @@ class BookingGroup:
 @dataclass(frozen=True)
 class MoneyGroup:
     """Money collected on cancelled and no-show bookings, and refunds, of one bucket, service,
-    staff member and currency."""
+    staff member and currency (the rollup's: of one of the three, None for the others)."""
 
-    bucket: date
-    service_id: uuid.UUID
-    staff_id: uuid.UUID
+    bucket: date | None
+    service_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
     currency: str
     collected_cents: int
     refunded_cents: int
 
 
-def _in_period(reach: Reach, period: Period, table: Any = Booking) -> sa.ColumnElement[bool]:
-    window = period.window
-    clauses = [table.tenant_id == reach.tenant_id, table.start_time >= window.start,
-               table.start_time < window.end]
+def _in_period(reach: Reach, period: Period, table: Any = Booking,
+               windows: list[TimeRange] | None = None) -> sa.ColumnElement[bool]:
+    """The reach's bookings that start in the period, or (``windows``) in some parts of it."""
+    ranges = [period.window] if windows is None else windows
+    clauses = [table.tenant_id == reach.tenant_id, sa.or_(*(
+        sa.and_(table.start_time >= window.start, table.start_time < window.end)
+        for window in ranges))]
     if reach.staff_ids is not None:
         clauses.append(table.staff_id.in_(reach.staff_ids))
     return sa.and_(*clauses)
@@ -91,7 +96,8 @@ def _dialect(db: AsyncSession) -> str:
     return db.bind.dialect.name
 
 
-async def booking_groups(db: AsyncSession, reach: Reach, period: Period) -> list[BookingGroup]:
+async def booking_groups(db: AsyncSession, reach: Reach, period: Period,
+                         windows: list[TimeRange] | None = None) -> list[BookingGroup]:
     dialect = _dialect(db)
     private = sa.not_(IN_CLASS_SESSION)
     rows = sa.select(
@@ -102,7 +108,7 @@ async def booking_groups(db: AsyncSession, reach: Reach, period: Period) -> list
         sa.case((private, duration(Booking.end_time, Booking.start_time, dialect)),
                 else_=None).label("private_seconds"),
         duration(Booking.start_time, Booking.created_at, dialect).label("lead_seconds"),
-    ).where(_in_period(reach, period)).subquery()
+    ).where(_in_period(reach, period, windows=windows)).subquery()
     # Grouped outside: PostgreSQL would not match the bucket expression's parameters twice.
     # On PostgreSQL by bucket, by service and by staff member apart (grouping sets): a year by
     # day is some thousand groups, not every combination of the three.
@@ -133,7 +139,8 @@ def _booking_sums(rows: Any) -> list[sa.ColumnElement[Any]]:
             sa.func.sum(rows.c.private_seconds), sa.func.sum(rows.c.lead_seconds)]
 
 
-async def money_groups(db: AsyncSession, reach: Reach, period: Period) -> list[MoneyGroup]:
+async def money_groups(db: AsyncSession, reach: Reach, period: Period,
+                         windows: list[TimeRange] | None = None) -> list[MoneyGroup]:
     """Payments collected on cancelled and no-show bookings (what they bring in), and refunds
     (not failed) of every booking, in one statement."""
     bucket = bucket_expression(Booking.start_time, period, _dialect(db)).label("bucket")
@@ -141,14 +148,15 @@ async def money_groups(db: AsyncSession, reach: Reach, period: Period) -> list[M
         sa.select(bucket, Booking.service_id, Booking.staff_id, Payment.currency,
                   Payment.amount_cents.label("collected"), sa.literal(0).label("refunded"))
         .join(Payment, Payment.booking_id == Booking.id)
-        .where(_in_period(reach, period), Booking.status.in_(COLLECTED_ONLY),
+        .where(_in_period(reach, period, windows=windows), Booking.status.in_(COLLECTED_ONLY),
                Payment.status == PaymentStatus.SUCCEEDED.value)
     )
     refunded = (
         sa.select(bucket, Booking.service_id, Booking.staff_id, Refund.currency,
                   sa.literal(0), Refund.amount_cents)
         .join(Refund, Refund.booking_id == Booking.id)
-        .where(_in_period(reach, period), Refund.status != RefundStatus.FAILED.value)
+        .where(_in_period(reach, period, windows=windows),
+               Refund.status != RefundStatus.FAILED.value)
     )
     rows = sa.union_all(collected, refunded).subquery()
     statement = sa.select(
@@ -162,14 +170,14 @@ async def money_groups(db: AsyncSession, reach: Reach, period: Period) -> list[M
 
 
 async def session_seconds_by_staff(
-    db: AsyncSession, reach: Reach, period: Period
+    db: AsyncSession, reach: Reach, period: Period, windows: list[TimeRange] | None = None
 ) -> dict[uuid.UUID, float]:
     """The length of the group-class sessions (each once, however many booked seats) each
     staff member gives in the period."""
     sessions = (
         sa.select(Booking.staff_id, Booking.slot_key,
                   duration(Booking.end_time, Booking.start_time, _dialect(db)).label("s"))
-        .where(_in_period(reach, period), Booking.status != CANCELLED,
+        .where(_in_period(reach, period, windows=windows), Booking.status != CANCELLED,
                IN_CLASS_SESSION)
         .distinct()
         .subquery()
@@ -180,16 +188,20 @@ async def session_seconds_by_staff(
 
 
 async def new_and_returning_customers(
-    db: AsyncSession, reach: Reach, period: Period
+    db: AsyncSession, reach: Reach, period: Period,
+    customers: list[uuid.UUID] | None = None,
 ) -> tuple[int, int]:
     """Customers with a booking (not cancelled) in the period: those whose first such booking
-    is in it (new), and those who had one before (returning). One index probe per customer."""
-    seen = (
-        sa.select(Booking.customer_id)
-        .where(_in_period(reach, period), Booking.status != CANCELLED)
-        .distinct()
-        .subquery()
-    )
+    is in it (new), and those who had one before (returning). One index probe per customer.
+    ``customers``: only these ones (PostgreSQL only)."""
+    if customers is not None and not customers:
+        return 0, 0
+    seen = sa.select(Booking.customer_id).where(
+        _in_period(reach, period), Booking.status != CANCELLED)
+    if customers is not None:  # one array parameter (PostgreSQL): there may be thousands
+        seen = seen.where(Booking.customer_id == sa.any_(sa.bindparam(
+            "customers", customers, type_=postgresql.ARRAY(sa.Uuid()))))
+    seen = seen.distinct().subquery()
     earlier = aliased(Booking)
     before = sa.exists().where(
         earlier.customer_id == seen.c.customer_id,

@@ -13,15 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.analytics.figures import Tally
 from boka.analytics.periods import Period
-from boka.analytics.queries import (
-    BookingGroup,
-    MoneyGroup,
-    Reach,
-    booking_groups,
-    money_groups,
-    new_and_returning_customers,
-    session_seconds_by_staff,
-)
+from boka.analytics.queries import BookingGroup, MoneyGroup, Reach
+from boka.analytics.rollup import raw_figures, rollup_figures
 from boka.booking.availability import working_ranges
 from boka.booking.calendars import load_schedules
 from boka.errors import Forbidden
@@ -74,11 +67,16 @@ async def reach_of(
     return Reach(tenant.id, mine)
 
 
-async def analytics_report(db: AsyncSession, reach: Reach, period: Period) -> AnalyticsReport:
-    bookings = await booking_groups(db, reach, period)
-    money = await money_groups(db, reach, period)
-    sessions = await session_seconds_by_staff(db, reach, period)
-    new, returning = await new_and_returning_customers(db, reach, period)
+async def analytics_report(
+    db: AsyncSession, reach: Reach, period: Period, *, use_rollup: bool = True
+) -> AnalyticsReport:
+    """The period's report: from the daily rollup where it can answer (boka/analytics/rollup.py),
+    else (or with ``use_rollup=False``, the tests' oracle) from the bookings themselves."""
+    figures = await rollup_figures(db, reach, period) if use_rollup else None
+    if figures is None:
+        figures = await raw_figures(db, reach, period)
+    bookings, money, sessions = figures.bookings, figures.money, figures.sessions
+    new, returning = figures.new_customers, figures.returning_customers
 
     totals = Tally()
     by_bucket: dict[date, Tally] = {start: Tally() for start in period.buckets()}

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-from boka.events.consumers import DeliveredEvent, on
+from boka.events.consumers import ALL_EVENTS, DeliveredEvent, on
+from boka.jobs.analytics import ROLLUP_EVENT_PREFIXES, enqueue_rollup_refresh
 from boka.jobs.context import job_runtime
-from boka.jobs.notifications import alert_team, notify_booking_changed, notify_payment
+from boka.jobs.notifications import alert_team, job_id, notify_booking_changed, notify_payment
 from boka.models.bookings import BookingStatus
 from boka.models.tenancy import Role
 from boka.notifications.kinds import MessageKind
@@ -80,6 +81,17 @@ async def tell_owners_security_alert(event: DeliveredEvent) -> None:
         await alert_team(runtime, event.tenant_id, alert)
 
 
+async def refresh_analytics_rollup(event: DeliveredEvent) -> None:
+    """A booking or its money changed: fold the days it marked into the analytics rollup."""
+    if not event.type.startswith(ROLLUP_EVENT_PREFIXES):
+        return
+    async with job_runtime() as runtime:
+        if runtime.database.is_sqlite:
+            return  # no rollup: SQLite answers from the bookings
+        await enqueue_rollup_refresh(runtime, event.tenant_id, job_id("rollup", str(event.id)))
+
+
+on(ALL_EVENTS)(refresh_analytics_rollup)
 on("webhook.endpoint_disabled")(tell_team_webhook_disabled)
 on("security.alert")(tell_owners_security_alert)
 for _event_type in BOOKING_MESSAGES:

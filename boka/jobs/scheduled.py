@@ -1,7 +1,9 @@
 """Recurring jobs (queue ``low``): expiring overdue payment holds (every 5 min, a net under
-the per-booking expiry jobs), the staff's daily agendas (hourly: each tenant's agenda hour in
-each staff member's zone), deleting long-ended sessions (hourly), deleting idempotency keys
-past their time to live (hourly) and finding staff calendar feeds due for a poll (every minute).
+the per-booking expiry jobs), refreshing the analytics rollups with dirty days left (every
+5 min, a net under the per-event refresh jobs), the staff's daily agendas (hourly: each
+tenant's agenda hour in each staff member's zone), deleting long-ended sessions (hourly),
+deleting idempotency keys past their time to live (hourly) and finding staff calendar feeds due
+for a poll (every minute).
 
 Each run schedules the next one at the next period boundary, with the boundary in its job
 id, so however many app processes start a chain it runs once per period; every app start
@@ -12,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from boka.identity.sessions import delete_expired_sessions
 from boka.idempotency import delete_expired_keys
+from boka.identity.sessions import delete_expired_sessions
+from boka.jobs.analytics import refresh_dirty_rollups
 from boka.jobs.context import job_runtime
 from boka.jobs.external_calendars import enqueue_due_polls
 from boka.jobs.notifications import enqueue_due_agendas
@@ -38,6 +41,13 @@ async def sweep_overdue_holds() -> int:
         swept = await expire_overdue_holds()
         await schedule_next(runtime, sweep_overdue_holds)
         return swept
+
+
+async def sweep_analytics_rollups() -> int:
+    async with job_runtime() as runtime:
+        refreshed = await refresh_dirty_rollups(runtime)
+        await schedule_next(runtime, sweep_analytics_rollups)
+        return refreshed
 
 
 async def clean_up_sessions() -> int:
@@ -72,6 +82,7 @@ async def sweep_calendar_feeds() -> int:
 
 RECURRING: dict[Callable[[], Awaitable[int]], timedelta] = {
     sweep_overdue_holds: timedelta(minutes=5),
+    sweep_analytics_rollups: timedelta(minutes=5),
     sweep_agendas: timedelta(hours=1),
     clean_up_sessions: timedelta(hours=1),
     sweep_idempotency_keys: timedelta(hours=1),

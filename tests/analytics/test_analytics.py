@@ -10,6 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+
+from boka.jobs.analytics import refresh_tenant_rollup
 
 from tests.analytics.dataset import (
     FIRST,
@@ -59,9 +62,16 @@ def close(got: dict[str, Any], expected: dict[str, Any]) -> None:
             assert got[key] == value, key
 
 
-async def check_against_brute_force(application: Any) -> None:
+async def check_against_brute_force(application: Any, *, rollup: bool = False) -> None:
     world = World(application.state.runtime)
     salon = await build_salon(world)
+    if rollup:  # fold the salon into the daily rollup, as the refresh job does after events
+        assert await refresh_tenant_rollup(world.runtime, salon.tenant.id) == "rebuilt"
+        async with world.runtime.database.transaction(salon.tenant.id) as db:
+            assert (await db.execute(sa.text("SELECT count(*) FROM analytics_dirty_days"))
+                    ).scalar() == 0
+            assert (await db.execute(sa.text("SELECT count(*) FROM analytics_daily"))
+                    ).scalar() > 0
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
                                  base_url="http://t") as http:
         gql = GraphQLClient(http)
@@ -122,6 +132,10 @@ async def check_against_brute_force(application: Any) -> None:
 
 async def test_figures_match_brute_force_on_postgresql(app: Any) -> None:
     await check_against_brute_force(app)
+
+
+async def test_figures_from_the_daily_rollup_match_brute_force(app: Any) -> None:
+    await check_against_brute_force(app, rollup=True)
 
 
 @pytest.mark.sqlite

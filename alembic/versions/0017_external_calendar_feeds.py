@@ -4,7 +4,7 @@ merged into blocks, read by availability next to time off.
 
 Both tables are tenant-owned and under the tenant policy.
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-11-30 22:40:00.000000
 """
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 from boka.rls import disable_tenant_isolation, enable_tenant_isolation
 
-revision: str = '0019'
+revision: str = '0017'
 down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
