@@ -28,6 +28,7 @@ from boka.resolvers.payments import PaymentMutation
 from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.team import TeamMutation, TeamQuery
+from boka.resolvers.waitlist import WaitlistMutation, WaitlistQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
@@ -38,6 +39,7 @@ from boka.schema.execution import OperationRunner
 from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
 from boka.schema.team import InvitationType
+from boka.schema.waitlist import WaitlistEntryType, WaitlistOfferType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
@@ -63,7 +65,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery,
+        AnalyticsQuery, WaitlistQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
+        WaitlistMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -126,7 +129,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[
             UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
-            WebhookEndpointType, WebhookDeliveryType, InvitationType,
+            WebhookEndpointType, WebhookDeliveryType, InvitationType, WaitlistEntryType,
+            WaitlistOfferType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,
