@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.availability import TimeRange
+from boka.booking.availability import Slot, TimeRange
 from boka.booking.changes import system_transition
 from boka.booking.engine import BookingRequest, CustomerDetails, create_booking
 from boka.booking.history import record
@@ -70,18 +70,30 @@ def offer_ref(offer_id: uuid.UUID | None, token: str | None, secret: str) -> Off
 
 # --- offering --------------------------------------------------------------------------------
 
+class LineBusy(Exception):
+    """Another pass is walking this tenant's line: try again shortly (``wait=False``)."""
+
+
 async def offer_freed_time(
     db: AsyncSession, tenant_id: uuid.UUID, *, service_ids: Iterable[uuid.UUID],
-    start: datetime | None, end: datetime | None, now: datetime,
+    start: datetime | None, end: datetime | None, now: datetime, wait: bool = True,
 ) -> list[WaitlistOffer]:
     """Time of ``service_ids`` between ``start`` and ``end`` may have freed up: walk the line
-    (first come first) and hold for each waiting entry the first time that fits it."""
+    (first come first) and hold for each waiting entry the first time that fits it.
+
+    One pass per tenant at a time (an advisory lock). With ``wait=False`` a pass that finds the
+    line busy raises ``LineBusy`` at once instead of holding its connection while it waits."""
     services = sorted(set(service_ids))
     if not services or not await _anyone_waiting(db, tenant_id, services, start, end):
         return []
-    if db.bind.dialect.name == "postgresql":  # one pass per tenant at a time, in line order
-        await db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                         {"key": f"waitlist:{tenant_id}"})
+    if db.bind.dialect.name == "postgresql":
+        key = {"key": f"waitlist:{tenant_id}"}
+        if wait:
+            await db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), key)
+        elif not (await db.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), key
+        )).scalar_one():
+            raise LineBusy()
     statement = (
         _waiting(tenant_id, services, start, end)
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
@@ -96,8 +108,9 @@ async def offer_freed_time(
         return []
     minutes = await offer_minutes(db, tenant_id)
     made = []
+    free = _FreeTime(db, start, end, now)
     for entry in entries:
-        offer = await _offer_to(db, tenant, entry, start, end, now=now, minutes=minutes)
+        offer = await _offer_to(db, tenant, entry, free, now=now, minutes=minutes)
         if offer is not None:
             made.append(offer)
     return made
@@ -128,14 +141,44 @@ async def _anyone_waiting(
     return found.scalar_one_or_none() is not None
 
 
+class _FreeTime:
+    """The free slots of the freed range, per service, computed once per pass and again only
+    after a hold took some of them: a pass over a line that nothing fits costs one slot
+    search per service, not one per entry."""
+
+    def __init__(self, db: AsyncSession, start: datetime | None, end: datetime | None, now: datetime) -> None:
+        self.db, self.start, self.end, self.now = db, start, end, now
+        self._slots: dict[uuid.UUID, list[Slot]] = {}
+
+    async def of(self, service: Service) -> list[Slot]:
+        if service.id not in self._slots:
+            self._slots[service.id] = await self._search(service)
+        return self._slots[service.id]
+
+    def taken(self, service: Service) -> None:
+        self._slots.pop(service.id, None)
+
+    async def _search(self, service: Service) -> list[Slot]:
+        # a slot whose block overlaps the freed range starts at most one block before it
+        reach = timedelta(minutes=service.duration_minutes + service.buffer_before_minutes
+                          + service.buffer_after_minutes) + timedelta(hours=1)
+        low = max(self.start - reach if self.start else self.now, self.now)
+        high = self.end if self.end is not None else low + OPEN_ENDED_SEARCH
+        high = min(high, low + MAX_WINDOW)
+        if high <= low:
+            return []
+        slots = await find_slots(self.db, service, window=TimeRange(low, high), now=self.now)
+        return sorted(slots, key=lambda slot: slot.start)
+
+
 async def _offer_to(
-    db: AsyncSession, tenant: Tenant, entry: WaitlistEntry, start: datetime | None,
-    end: datetime | None, *, now: datetime, minutes: int,
+    db: AsyncSession, tenant: Tenant, entry: WaitlistEntry, free: _FreeTime, *, now: datetime,
+    minutes: int,
 ) -> WaitlistOffer | None:
     service = await db.get(Service, entry.service_id)
     if service is None or not service.active:
         return None
-    fitting = await _first_fitting_start(db, service, entry, start, end, now=now)
+    fitting = await _first_fitting_start(db, await free.of(service), entry, now=now)
     if fitting is None:
         return None
     slot_start, staff_id = fitting
@@ -150,6 +193,7 @@ async def _offer_to(
         booking = await create_booking(db, Principal(tenant=tenant), request, now=now)
     except (UserInputError, BokaError):  # taken meanwhile, or the customer is busy then
         return None
+    free.taken(service)
     if customer.user_id is not None:  # the customer's own account sees its offer at once
         booking.awaiting_email_proof = False
     offer = WaitlistOffer(
@@ -165,43 +209,26 @@ async def _offer_to(
 
 
 async def _first_fitting_start(
-    db: AsyncSession, service: Service, entry: WaitlistEntry, start: datetime | None,
-    end: datetime | None, *, now: datetime,
+    db: AsyncSession, slots: list[Slot], entry: WaitlistEntry, *, now: datetime,
 ) -> tuple[datetime, uuid.UUID | None] | None:
-    """The earliest bookable start (and the staff member to ask for) that fits the entry and
-    touches the freed range; None if nothing does."""
-    staff_id = entry.staff_id
-    session_start = None
+    """The earliest free start (and the staff member to ask for) that fits the entry: its
+    staff member, class session, range and seats; None if none does."""
+    staff_id, session_start = entry.staff_id, None
     if entry.class_session_id is not None:
         session = await db.get(ClassSession, entry.class_session_id)
         if session is None or session.status != ClassSessionStatus.SCHEDULED.value or session.start_time <= now:
             return None
         staff_id, session_start = session.staff_id, session.start_time
-        window = TimeRange(session.start_time, session.start_time + timedelta(seconds=1))
-    else:
-        # a slot whose block overlaps the freed range starts at most one block before it
-        reach = timedelta(minutes=service.duration_minutes + service.buffer_before_minutes
-                          + service.buffer_after_minutes) + timedelta(hours=1)
-        low = max(start - reach if start else now, now, entry.earliest or now)
-        high = end if end is not None else low + OPEN_ENDED_SEARCH
-        if entry.latest is not None:
-            high = min(high, entry.latest)
-        high = min(high, low + MAX_WINDOW)
-        if high <= low:
-            return None
-        window = TimeRange(low, high)
-    try:
-        slots = await find_slots(db, service, window=window, now=now, staff_id=staff_id)
-    except BokaError:  # the staff member no longer performs the service
-        return None
-    for slot in sorted(slots, key=lambda s: s.start):
+    for slot in slots:
         if session_start is not None and slot.start != session_start:
+            continue
+        if staff_id is not None and staff_id not in slot.staff_ids:
             continue
         if entry.latest is not None and slot.end > entry.latest:
             continue
         if entry.earliest is not None and slot.start < entry.earliest:
             continue
-        if slot.seats_left < entry.seats:
+        if slot.seats_left < entry.seats:  # the most any one instructor has: the hold checks
             continue
         return slot.start, staff_id
     return None

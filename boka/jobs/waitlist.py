@@ -13,10 +13,13 @@ starts nothing twice, and every job re-reads what it needs (a stale job does not
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 import uuid
 from datetime import datetime
 
-from boka.booking.waitlist_offers import expire_offer, offer_freed_time, overdue_offers
+from boka.booking.waitlist_offers import LineBusy, expire_offer, offer_freed_time, overdue_offers
 from boka.events.consumers import DeliveredEvent, on
 from boka.events.types import AVAILABILITY_CHANGED
 from boka.events.waitlist import WAITLIST_OFFERED
@@ -28,20 +31,31 @@ from boka.models.types import utcnow
 from boka.notifications.booking_messages import send_waitlist_offer
 from boka.runtime import Runtime
 
+LINE_WAIT_SECONDS = 30
 WAITLIST_RETRY = RetryPolicy.exponential(max_retries=6, base=2, factor=3, cap=600)
 
 
 # --- jobs -----------------------------------------------------------------------------------
 
 async def offer_freed_time_job(tenant_id: str, service_ids: list[str], start: str | None, end: str | None) -> str:
+    """One pass over the line. While another pass holds it, wait without a connection (many
+    freed ranges at once would otherwise hold the whole pool waiting for one lock)."""
+    deadline = time.monotonic() + LINE_WAIT_SECONDS
+    attempt = 0
     async with job_runtime() as runtime:
-        async with runtime.database.transaction(uuid.UUID(tenant_id), write=True) as db:
-            offers = await offer_freed_time(
-                db, uuid.UUID(tenant_id), service_ids=[uuid.UUID(s) for s in service_ids],
-                start=datetime.fromisoformat(start) if start else None,
-                end=datetime.fromisoformat(end) if end else None, now=utcnow(),
-            )
-        return f"{len(offers)} offered"
+        while True:
+            try:
+                async with runtime.database.transaction(uuid.UUID(tenant_id), write=True) as db:
+                    offers = await offer_freed_time(
+                        db, uuid.UUID(tenant_id), service_ids=[uuid.UUID(s) for s in service_ids],
+                        start=datetime.fromisoformat(start) if start else None,
+                        end=datetime.fromisoformat(end) if end else None, now=utcnow(),
+                        wait=time.monotonic() > deadline,  # at last, queue for it
+                    )
+                return f"{len(offers)} offered"
+            except LineBusy:  # back off, with jitter, so waiting passes do not crowd the pool
+                attempt += 1
+                await asyncio.sleep(min(1.0, 0.02 * 2 ** attempt) * random.uniform(0.5, 1.5))
 
 
 async def send_waitlist_offer_job(tenant_id: str, offer_id: str) -> str:
