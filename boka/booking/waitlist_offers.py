@@ -421,6 +421,20 @@ async def open_offers(db: AsyncSession, *, limit: int = 10_000) -> list[tuple[uu
     return [(tenant_id, offer_id, expires_at) for tenant_id, offer_id, expires_at in rows.all()]
 
 
+async def waiting_lines(db: AsyncSession, *, limit: int = 1000) -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
+    """(tenant id, service ids) of every line with someone waiting, for the catch-up pass."""
+    rows = await db.execute(
+        sa.select(WaitlistEntry.tenant_id, WaitlistEntry.service_id)
+        .where(WaitlistEntry.status == WaitlistStatus.WAITING.value)
+        .distinct()
+        .limit(limit)
+    )
+    lines: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for tenant_id, service_id in rows.all():
+        lines.setdefault(tenant_id, []).append(service_id)
+    return list(lines.items())
+
+
 async def overdue_offers(db: AsyncSession, *, now: datetime, limit: int = 500) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(tenant id, offer id) of open offers past their expiry, oldest first."""
     rows = await db.execute(

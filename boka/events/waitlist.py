@@ -34,7 +34,7 @@ def entry_payload(entry: WaitlistEntry, customer: Customer) -> dict[str, Any]:
         "entry_id": str(entry.id),
         "status": entry.status,
         "customer_id": str(entry.customer_id),
-        # who may watch it live (the customer's own account), never shown to integrators as more
+        # whose account may watch it live (waitlistOffer); None for a guest
         "customer_user_id": str(customer.user_id) if customer.user_id else None,
         "service_id": str(entry.service_id),
         "staff_id": str(entry.staff_id) if entry.staff_id else None,

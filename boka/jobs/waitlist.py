@@ -19,7 +19,13 @@ import time
 import uuid
 from datetime import datetime
 
-from boka.booking.waitlist_offers import LineBusy, expire_offer, offer_freed_time, overdue_offers
+from boka.booking.waitlist_offers import (
+    LineBusy,
+    expire_offer,
+    offer_freed_time,
+    overdue_offers,
+    waiting_lines,
+)
 from boka.events.consumers import DeliveredEvent, on
 from boka.events.types import AVAILABILITY_CHANGED
 from boka.events.waitlist import WAITLIST_OFFERED
@@ -83,6 +89,18 @@ async def expire_overdue_offers() -> int:
         for tenant_id, offer_id in overdue:
             await expire_waitlist_offer(str(tenant_id), str(offer_id))
         return len(overdue)
+
+
+async def offer_to_waiting_lines() -> int:
+    """The catch-up: one pass over every line with someone waiting, over the next two weeks
+    (catches freed time whose pass was lost, e.g. with an emptied Redis); called by the
+    recurring hold sweep."""
+    async with job_runtime() as runtime:
+        async with runtime.database.transaction(all_tenants=True) as db:
+            lines = await waiting_lines(db)
+    for tenant_id, service_ids in lines:
+        await offer_freed_time_job(str(tenant_id), [str(s) for s in service_ids], None, None)
+    return len(lines)
 
 
 # --- enqueueing -----------------------------------------------------------------------------

@@ -178,3 +178,86 @@ async def test_offer_minutes_is_a_business_setting(gql: GraphQLClient, world: Wo
     assert by_customer.error_codes == ["FORBIDDEN"]
     assert changed.data["updateWaitlistSettings"]["settings"]["offerMinutes"] == 5
     assert timedelta(minutes=4) < offer.expires_at - utcnow() <= timedelta(minutes=5)
+
+
+async def _react_to_the_last_availability_change(world: World) -> str:
+    """What the waitlist's consumer starts for the newest availability.changed: its job, run
+    here with the event's own payload."""
+    from boka.jobs.context import bind_runtime, unbind_runtime
+    from boka.jobs.waitlist import offer_freed_time_job
+    from boka.models.events import Event
+
+    async with world.runtime.database.transaction(all_tenants=True) as db:
+        event = (await db.execute(sa.select(Event).where(Event.type == "availability.changed")
+                                  .order_by(Event.position.desc()).limit(1))).scalar_one()
+    binding = bind_runtime(world.runtime)
+    try:
+        payload = event.payload
+        return await offer_freed_time_job(str(event.tenant_id), payload["service_ids"],
+                                          payload["start"], payload["end"])
+    finally:
+        unbind_runtime(binding)
+
+
+CREATE_SESSION = """mutation($input: CreateClassSessionInput!) {
+  createClassSession(input: $input) { classSession { id } errors { field code message } } }"""
+UPDATE_SESSION = """mutation($input: UpdateClassSessionInput!) {
+  updateClassSession(input: $input) { classSession { capacity seatsLeft } errors { field code message } } }"""
+BOOK = """mutation($input: CreateBookingInput!) {
+  createBooking(input: $input) { booking { id } errors { code message } } }"""
+
+
+async def test_a_class_session_whose_capacity_is_raised_offers_the_new_seat(gql: GraphQLClient, world: World) -> None:
+    from tests.booking.support import BookingWorld, future_day
+
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant, name="Spin class", capacity=5)
+    owner = await world.person(tenant, Role.OWNER)
+    ann = await world.person(tenant, Role.CUSTOMER, email="ann@example.com")
+    start = local(future_day(), 15)
+    made = await gql(CREATE_SESSION, {"input": {"serviceId": staffed.service_id, "staffId": staffed.staff_id(),
+                                                "start": start.isoformat(), "capacity": 1}},
+                     token=owner.token, tenant="salon")
+    session_id = made.data["createClassSession"]["classSession"]["id"]
+    full = await gql(BOOK, {"input": {"serviceId": staffed.service_id, "start": start.isoformat(),
+                                      "customer": {"email": "first@example.com"}}}, token=owner.token, tenant="salon")
+    assert full.data["createBooking"]["errors"] == []
+    joined = await gql(JOIN_SESSION, {"input": {"serviceId": staffed.service_id, "classSessionId": session_id}},
+                       token=ann.token, tenant="salon")
+    assert joined.data["joinWaitlist"]["errors"] == []
+
+    raised = await gql(UPDATE_SESSION, {"input": {"id": session_id, "capacity": 2}}, token=owner.token, tenant="salon")
+    outcome = await _react_to_the_last_availability_change(world)
+
+    assert raised.data["updateClassSession"]["classSession"]["seatsLeft"] == 1
+    assert outcome == "1 offered"
+    [offer] = await offers(world)
+    async with world.runtime.database.transaction(all_tenants=True) as db:
+        held = (await db.execute(sa.select(Booking).where(Booking.id == offer.booking_id))).scalar_one()
+    assert held.status == "pending" and held.start_time == start and held.class_session_id is not None
+
+
+JOIN_SESSION = """mutation($input: JoinWaitlistInput!) {
+  joinWaitlist(input: $input) { entry { id status } errors { field code message } } }"""
+
+
+async def test_the_catch_up_pass_offers_free_time_to_a_waiting_line(gql: GraphQLClient, world: World) -> None:
+    """A pass lost with an emptied Redis: the recurring sweep's catch-up finds the free hour."""
+    from boka.jobs.context import bind_runtime, unbind_runtime
+    from boka.jobs.waitlist import offer_to_waiting_lines
+
+    salon = await salon_with_a_full_morning(gql, world)
+    ann = await world.person(salon.tenant, Role.CUSTOMER, email="ann@example.com")
+    await join(gql, salon, token=ann.token)
+    await cancel_the_booking(gql, salon)  # ... and its pass never runs
+
+    binding = bind_runtime(world.runtime)
+    try:
+        lines = await offer_to_waiting_lines()
+        again = await offer_to_waiting_lines()
+    finally:
+        unbind_runtime(binding)
+
+    assert (lines, again) == (1, 0)
+    [offer] = await offers(world)
+    assert offer.status == "open"
