@@ -84,7 +84,7 @@ async def offer_freed_time(
     One pass per tenant at a time (an advisory lock). With ``wait=False`` a pass that finds the
     line busy raises ``LineBusy`` at once instead of holding its connection while it waits."""
     services = sorted(set(service_ids))
-    if not services or not await _anyone_waiting(db, tenant_id, services, start, end):
+    if not services or not await anyone_waiting(db, tenant_id, services, start, end):
         return []
     if db.bind.dialect.name == "postgresql":
         key = {"key": f"waitlist:{tenant_id}"}
@@ -131,7 +131,7 @@ def _waiting(
     return statement
 
 
-async def _anyone_waiting(
+async def anyone_waiting(
     db: AsyncSession, tenant_id: uuid.UUID, services: list[uuid.UUID],
     start: datetime | None, end: datetime | None,
 ) -> bool:
@@ -384,63 +384,3 @@ async def load_offer(db: AsyncSession, principal: Principal, ref: OfferRef) -> W
     if offer is None:
         raise NotFound("No such offer.")
     return offer
-
-
-async def offers_of_entries(
-    db: AsyncSession, entry_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, WaitlistOffer]:
-    """The offer of each entry that has one (entries the caller may already see)."""
-    if not entry_ids:
-        return {}
-    rows = await db.execute(sa.select(WaitlistOffer).where(WaitlistOffer.entry_id.in_(entry_ids)))
-    return {offer.entry_id: offer for offer in rows.scalars()}
-
-
-async def offers_by_ids(
-    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, WaitlistOffer]:
-    if not ids:
-        return {}
-    rows = await db.execute(
-        sa.select(WaitlistOffer)
-        .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
-        .where(WaitlistOffer.id.in_(ids), visible_entries(principal))
-    )
-    return {offer.id: offer for offer in rows.scalars()}
-
-
-async def open_offers(db: AsyncSession, *, limit: int = 10_000) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
-    """(tenant id, offer id, expiry) of every open offer, each of which has an expiry job
-    (re-armed from here when the job store lost them)."""
-    rows = await db.execute(
-        sa.select(WaitlistOffer.tenant_id, WaitlistOffer.id, WaitlistOffer.expires_at)
-        .where(WaitlistOffer.status == OfferStatus.OPEN.value)
-        .order_by(WaitlistOffer.expires_at)
-        .limit(limit)
-    )
-    return [(tenant_id, offer_id, expires_at) for tenant_id, offer_id, expires_at in rows.all()]
-
-
-async def waiting_lines(db: AsyncSession, *, limit: int = 1000) -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
-    """(tenant id, service ids) of every line with someone waiting, for the catch-up pass."""
-    rows = await db.execute(
-        sa.select(WaitlistEntry.tenant_id, WaitlistEntry.service_id)
-        .where(WaitlistEntry.status == WaitlistStatus.WAITING.value)
-        .distinct()
-        .limit(limit)
-    )
-    lines: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for tenant_id, service_id in rows.all():
-        lines.setdefault(tenant_id, []).append(service_id)
-    return list(lines.items())
-
-
-async def overdue_offers(db: AsyncSession, *, now: datetime, limit: int = 500) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(tenant id, offer id) of open offers past their expiry, oldest first."""
-    rows = await db.execute(
-        sa.select(WaitlistOffer.tenant_id, WaitlistOffer.id)
-        .where(WaitlistOffer.status == OfferStatus.OPEN.value, WaitlistOffer.expires_at <= now)
-        .order_by(WaitlistOffer.expires_at)
-        .limit(limit)
-    )
-    return [(tenant_id, offer_id) for tenant_id, offer_id in rows.all()]

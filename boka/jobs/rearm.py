@@ -23,7 +23,7 @@ from boka.jobs.notifications import enqueue_reminder
 from boka.jobs.payments import enqueue_hold_expiry
 from boka.jobs.scheduled import RECURRING, schedule_next
 from boka.jobs.waitlist import enqueue_offer_expiry
-from boka.booking.waitlist_offers import open_offers
+from boka.booking.waitlist_reads import open_offers
 from boka.models.types import utcnow
 from boka.notifications.reminders import upcoming_reminders
 from boka.observability.logging import get_logger

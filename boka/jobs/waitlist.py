@@ -19,13 +19,8 @@ import time
 import uuid
 from datetime import datetime
 
-from boka.booking.waitlist_offers import (
-    LineBusy,
-    expire_offer,
-    offer_freed_time,
-    overdue_offers,
-    waiting_lines,
-)
+from boka.booking.waitlist_offers import LineBusy, anyone_waiting, expire_offer, offer_freed_time
+from boka.booking.waitlist_reads import overdue_offers, waiting_lines
 from boka.events.consumers import DeliveredEvent, on
 from boka.events.types import AVAILABILITY_CHANGED
 from boka.events.waitlist import WAITLIST_OFFERED
@@ -48,14 +43,20 @@ async def offer_freed_time_job(tenant_id: str, service_ids: list[str], start: st
     freed ranges at once would otherwise hold the whole pool waiting for one lock)."""
     deadline = time.monotonic() + LINE_WAIT_SECONDS
     attempt = 0
+    services = [uuid.UUID(s) for s in service_ids]
+    freed = (datetime.fromisoformat(start) if start else None, datetime.fromisoformat(end) if end else None)
     async with job_runtime() as runtime:
+        # Most freed time has nobody waiting for it: find that out in a read (no writer lock
+        # on SQLite, no advisory lock on PostgreSQL).
+        async with runtime.database.transaction(uuid.UUID(tenant_id)) as db:
+            if not await anyone_waiting(db, uuid.UUID(tenant_id), services, *freed):
+                return "0 offered"
         while True:
             try:
                 async with runtime.database.transaction(uuid.UUID(tenant_id), write=True) as db:
                     offers = await offer_freed_time(
-                        db, uuid.UUID(tenant_id), service_ids=[uuid.UUID(s) for s in service_ids],
-                        start=datetime.fromisoformat(start) if start else None,
-                        end=datetime.fromisoformat(end) if end else None, now=utcnow(),
+                        db, uuid.UUID(tenant_id), service_ids=services, start=freed[0], end=freed[1],
+                        now=utcnow(),
                         wait=time.monotonic() > deadline,  # at last, queue for it
                     )
                 return f"{len(offers)} offered"

@@ -19,7 +19,7 @@ from boka.booking.access import BookingFacts, BookingViewer, is_staff_side_princ
 from boka.booking.availability import TimeRange
 from boka.booking.engine import load_service
 from boka.booking.slots import MAX_WINDOW
-from boka.booking.waitlist_offers import offers_by_ids
+from boka.booking.waitlist_reads import offers_by_ids
 from boka.errors import InvalidRequest, SlowConsumerDropped, UserInputError
 from boka.events.fanout import BookingWatch, Render
 from boka.events.hub import Listener, SlowConsumer

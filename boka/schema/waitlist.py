@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from boka.booking.waitlist import entries_by_ids
-from boka.booking.waitlist_offers import offers_by_ids
+from boka.booking.waitlist_reads import offers_by_ids
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking
 from boka.models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus

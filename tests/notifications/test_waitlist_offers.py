@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from redis import Redis
 from rq import Queue
 from rq.job import Job
@@ -23,6 +24,7 @@ from rq.registry import ScheduledJobRegistry
 
 from boka.config import Settings
 from boka.models.tenancy import Role
+from boka.models.webhooks import WebhookDelivery
 from tests.booking.waitlist_support import (
     BY_LINK,
     CLAIM,
@@ -34,7 +36,7 @@ from tests.booking.waitlist_support import (
     salon_with_a_full_morning,
 )
 from tests.conftest import TEST_REDIS_URL, execute_as_owner
-from tests.events.support import live_socket, next_payload, subscribe
+from tests.events.support import CREATE_ENDPOINT, live_socket, next_payload, subscribe
 from tests.jobs.workers import worker_env, worker_process
 from tests.notifications.servers import SmtpServer
 from tests.support import GraphQLClient, World
@@ -79,6 +81,10 @@ async def test_a_cancelled_slot_is_offered_to_the_waitlist_and_claimed_through_t
 ) -> None:
     salon = await salon_with_a_full_morning(gql, world)
     ann = await world.person(salon.tenant, Role.CUSTOMER, email="ann@example.com")
+    hooked = await gql(CREATE_ENDPOINT, {"input": {"url": "https://hooks.example.com/boka",
+                                                   "eventTypes": ["waitlist.*"]}},
+                       token=salon.owner.token, tenant="salon")
+    assert hooked.data["createWebhookEndpoint"]["errors"] == []
     async with live_socket(app, token=ann.token) as ws:
         await subscribe(ws, "offers", WAITLIST_OFFER)
         joined = await join(gql, salon, token=ann.token)
@@ -109,6 +115,15 @@ async def test_a_cancelled_slot_is_offered_to_the_waitlist_and_claimed_through_t
     assert confirmation.calendar_parts()  # the ordinary confirmation, with its invite
     assert len([m for m in smtp.sink.to("ann@example.com") if m.subject.startswith("A time opened up")]) == 1
     assert await event_types(world) == ["waitlist.joined", "waitlist.offered", "waitlist.claimed"]
+
+    async def webhook_deliveries() -> list[str]:
+        async with world.runtime.database.transaction(all_tenants=True) as db:
+            rows = await db.execute(sa.select(WebhookDelivery.event_type).order_by(WebhookDelivery.created_at))
+            found = list(rows.scalars())
+        return found if len(found) == 3 else []
+
+    assert await eventually(webhook_deliveries, "the webhook deliveries", worker) == [
+        "waitlist.joined", "waitlist.offered", "waitlist.claimed"]
 
 
 def _due_now(redis: Redis, prefix: str) -> list[str]:
