@@ -289,3 +289,18 @@ async def test_hostile_input_never_becomes_an_internal_error(gql: GraphQLClient,
             codes = result.error_codes
             assert "INTERNAL" not in codes and None not in codes, (document, variables, result.body)
     assert await entries(world) == []
+
+
+async def test_an_open_offers_expiry_is_rearmed_once_when_the_job_store_lost_it(gql: GraphQLClient, world: World) -> None:
+    from boka.jobs.rearm import rearm
+
+    salon = await salon_with_a_full_morning(gql, world)
+    ann = await world.person(salon.tenant, Role.CUSTOMER, email="ann@example.com")
+    await join(gql, salon, token=ann.token)
+    await cancel_the_booking(gql, salon)
+    await offer_pass(world, salon)  # (no relay here: its expiry job was never enqueued)
+
+    first = await rearm(world.runtime)
+    second = await rearm(world.runtime)
+
+    assert (first.waitlist_offers, second.waitlist_offers) == (1, 0)
