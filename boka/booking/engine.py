@@ -275,6 +275,13 @@ async def _sessions_to_try(
     ]
 
 
+async def customer_for(
+    db: AsyncSession, principal: Principal, details: CustomerDetails | None, *, now: datetime
+) -> Customer:
+    """Whom a request is for, by the same rules as a booking (the waitlist uses them too)."""
+    return (await _customer_for(db, principal, principal.require_tenant(), details, now=now)).customer
+
+
 async def _customer_for(
     db: AsyncSession, principal: Principal, tenant: Tenant, details: CustomerDetails | None,
     *, now: datetime,

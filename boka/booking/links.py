@@ -73,3 +73,39 @@ def manage_url(public_url: str, token: str, tenant_slug: str) -> str:
     """The manage-booking page of a token (served by boka/web/pages.py). The token says which
     booking, not which business, so the link names the tenant too."""
     return f"{public_url.rstrip('/')}/manage/{token}?tenant={quote(tenant_slug, safe='')}"
+
+
+# Waitlist offers: the claim link emailed (or texted) to the customer the time is held for.
+OFFER_PREFIX = "wlo_"
+_OFFER_PURPOSE = b"claim-waitlist-offer:"
+
+
+def _offer_signature(secret: str, offer_id: uuid.UUID) -> str:
+    digest = hmac.new(secret.encode(), _OFFER_PURPOSE + offer_id.bytes, hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:24]).decode().rstrip("=")
+
+
+def offer_token(secret: str, offer_id: uuid.UUID) -> str:
+    """The token of an offer's claim link; only the customer's email (or phone) receives it,
+    so using it also proves the address."""
+    encoded_id = base64.urlsafe_b64encode(offer_id.bytes).decode().rstrip("=")
+    return f"{OFFER_PREFIX}{encoded_id}.{_offer_signature(secret, offer_id)}"
+
+
+def offer_id_from_token(secret: str, token: str) -> uuid.UUID | None:
+    """The offer a claim token is for, or None if it is malformed or its signature is wrong."""
+    if not token.startswith(OFFER_PREFIX) or "." not in token:
+        return None
+    encoded_id, signature = token[len(OFFER_PREFIX):].split(".", 1)
+    try:
+        offer_id = uuid.UUID(bytes=base64.urlsafe_b64decode(encoded_id + "=" * (-len(encoded_id) % 4)))
+    except ValueError:
+        return None
+    if not hmac.compare_digest(signature.encode(), _offer_signature(secret, offer_id).encode()):
+        return None
+    return offer_id
+
+
+def claim_url(public_url: str, token: str, tenant_slug: str) -> str:
+    """The page that shows an offer and claims or declines it (boka/web/pages.py)."""
+    return f"{public_url.rstrip('/')}/waitlist/offer/{token}?tenant={quote(tenant_slug, safe='')}"

@@ -57,9 +57,12 @@ async def record_availability_change(
     staff_ids: Iterable[uuid.UUID] = (),
     start: datetime | None = None,
     end: datetime | None = None,
+    freed: bool | None = None,
 ) -> None:
     """Announce that slots of ``service_ids`` between ``start`` and ``end`` (None: open
-    ended) may have changed. Nothing is written when no service is affected."""
+    ended) may have changed. Nothing is written when no service is affected. ``freed`` says
+    whether time may have come free (False: it was only taken, e.g. a new booking), for those
+    who care only about that (waitlists); left out, it may have."""
     services = sorted({str(s) for s in service_ids})
     if not services:
         return
@@ -74,6 +77,7 @@ async def record_availability_change(
             "staff_ids": sorted({str(s) for s in staff_ids}),
             "start": iso(start),
             "end": iso(end),
+            **({} if freed is None else {"freed": freed}),
         },
     )
 

@@ -107,12 +107,15 @@ async def announce_booking_change(
     ranges, staff_ids = _held_time_changes(booking, from_status, details)
     if not ranges:
         return
+    # a move frees its old time; otherwise time is freed only by leaving the active states
+    freed = len(ranges) > 1 or (from_status in ACTIVE_STATUSES
+                                and BookingStatus(booking.status) not in ACTIVE_STATUSES)
     services = await services_affected_by_booking(db, staff_ids, booking.service_id)
     await record_availability_change(
         # its own stream, so the booking's own events number 1, 2, 3… without gaps
         db, tenant_id=booking.tenant_id, aggregate_type=AVAILABILITY, aggregate_id=booking.id,
         service_ids=services, staff_ids=staff_ids,
-        start=min(start for start, _ in ranges), end=max(end for _, end in ranges),
+        start=min(start for start, _ in ranges), end=max(end for _, end in ranges), freed=freed,
     )
 
 

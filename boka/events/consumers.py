@@ -23,7 +23,9 @@ from datetime import datetime
 from typing import Any
 
 # Modules that register handlers with @on; add yours here.
-CONSUMER_MODULES: tuple[str, ...] = ("boka.events.webhook_delivery", "boka.jobs.reactions")
+CONSUMER_MODULES: tuple[str, ...] = (
+    "boka.events.webhook_delivery", "boka.jobs.reactions", "boka.jobs.waitlist",
+)
 
 ALL_EVENTS = "*"
 

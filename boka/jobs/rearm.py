@@ -22,6 +22,8 @@ from boka.events.webhook_delivery import enqueue_deliveries, pending_deliveries
 from boka.jobs.notifications import enqueue_reminder
 from boka.jobs.payments import enqueue_hold_expiry
 from boka.jobs.scheduled import RECURRING, schedule_next
+from boka.jobs.waitlist import enqueue_offer_expiry
+from boka.booking.waitlist_reads import open_offers
 from boka.models.types import utcnow
 from boka.notifications.reminders import upcoming_reminders
 from boka.observability.logging import get_logger
@@ -39,6 +41,7 @@ class Rearmed:
     holds: int = 0
     webhook_deliveries: int = 0
     reminders: int = 0
+    waitlist_offers: int = 0
 
 
 async def rearm(runtime: Runtime) -> Rearmed:
@@ -49,9 +52,14 @@ async def rearm(runtime: Runtime) -> Rearmed:
     database = runtime.database
     async with database.transaction(all_tenants=True) as db:
         holds = await open_holds(db)
+        offers = await open_offers(db)
         deliveries = await pending_deliveries(db)
     for payment_id, expires_at in holds:
         rearmed.holds += not (await enqueue_hold_expiry(runtime, payment_id, expires_at)).duplicate
+    for tenant_id, offer_id, expires_at in offers:
+        rearmed.waitlist_offers += not (
+            await enqueue_offer_expiry(runtime, tenant_id, offer_id, expires_at)
+        ).duplicate
     rearmed.webhook_deliveries = await enqueue_deliveries(runtime, deliveries)
     async with database.transaction(all_tenants=True) as db:
         async for tenant_id, reminder in upcoming_reminders(db, now=utcnow()):

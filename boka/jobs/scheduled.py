@@ -23,6 +23,7 @@ from boka.jobs.notifications import enqueue_due_agendas
 from boka.jobs.payments import expire_overdue_holds
 from boka.jobs.queues import EnqueuedJob, function_name
 from boka.jobs.retry import RetryPolicy
+from boka.jobs.waitlist import expire_overdue_offers, offer_to_waiting_lines
 from boka.models.types import utcnow
 from boka.observability.logging import get_logger
 from boka.runtime import Runtime
@@ -37,8 +38,11 @@ def next_boundary(now: datetime, period: timedelta) -> datetime:
 
 
 async def sweep_overdue_holds() -> int:
+    """Unpaid holds and waitlist offers past their time; and a catch-up pass over the
+    waitlists' lines."""
     async with job_runtime() as runtime:
-        swept = await expire_overdue_holds()
+        swept = await expire_overdue_holds() + await expire_overdue_offers()
+        await offer_to_waiting_lines()
         await schedule_next(runtime, sweep_overdue_holds)
         return swept
 

@@ -50,6 +50,7 @@ from boka.models.security import (  # noqa: E402
     SecuritySettings,
 )
 from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
+from boka.models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus  # noqa: E402
 from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 metadata = SQLModel.metadata
@@ -65,5 +66,6 @@ __all__ = [
     "NotificationTemplate", "Payment", "PaymentEvent", "PricingRule", "Refund", "Resource", "Role",
     "ScheduleOverride", "Service", "ServicePaymentPolicy", "ServiceResource", "StaffCalendarFeed",
     "StaffMember", "StaffService", "Tenant", "TenantUser", "TimeOff", "User", "UserSession",
+    "OfferStatus", "WaitlistEntry", "WaitlistOffer", "WaitlistStatus",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WeeklyHours", "metadata",
 ]

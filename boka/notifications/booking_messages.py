@@ -15,8 +15,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.links import manage_url, proof_token
+import sqlalchemy as sa
+
+from boka.booking.links import claim_url, manage_url, offer_token, proof_token
 from boka.models.bookings import BookingStatus
+from boka.models.waitlist import OfferStatus, WaitlistOffer
 from boka.models.types import utcnow
 from boka.notifications.delivery import Message, Outcome, deliver
 from boka.notifications.email import CalendarPart, OutgoingEmail
@@ -97,6 +100,36 @@ async def send_payment_message(
             runtime, db, facts, kind, key=f"{kind.value}:{payment.reference}",
             extra={"amount": money(payment.amount_cents, payment.currency,
                                    message_language(facts.customer, facts.tenant, runtime.settings))},
+        )
+    return await _deliver_all(runtime, messages)
+
+
+async def send_waitlist_offer(
+    runtime: Runtime, tenant_id: uuid.UUID, offer_id: uuid.UUID, *, now: datetime | None = None,
+) -> dict[Channel, Outcome]:
+    """The offer of held time to a customer on the waitlist, with its claim link; sent only
+    while the offer is open, once per offer and channel."""
+    now = now or utcnow()
+    async with runtime.database.transaction(tenant_id) as db:
+        offer = (await db.execute(
+            sa.select(WaitlistOffer).where(WaitlistOffer.id == offer_id)
+        )).scalar_one_or_none()
+        if offer is None or offer.status != OfferStatus.OPEN.value or offer.expires_at <= now:
+            return {}
+        facts = await load_booking_facts(db, offer.booking_id)
+        if facts is None:
+            return {}
+        settings = runtime.settings
+        zone = facts.tenant.time_zone
+        language = message_language(facts.customer, facts.tenant, settings)
+        expires = offer.expires_at
+        messages = await _compose(
+            runtime, db, facts, MessageKind.WAITLIST_OFFER, key=f"waitlist_offer:{offer_id}", now=now,
+            extra={
+                "claim_url": claim_url(settings.public_url, offer_token(settings.secret_key, offer_id),
+                                       facts.tenant.slug),
+                "expires_at": f"{local_date(expires, zone, language)}, {local_time(expires, zone)}",
+            },
         )
     return await _deliver_all(runtime, messages)
 

@@ -14,6 +14,7 @@ class MessageKind(str, enum.Enum):
     PAYMENT_REFUND = "payment_refund"
     STAFF_DAILY_AGENDA = "staff_daily_agenda"
     TEAM_ALERT = "team_alert"  # to owners (and managers): something needs their attention
+    WAITLIST_OFFER = "waitlist_offer"  # time held for a customer on the waitlist: claim it
 
 
 class AccountMailKind(str, enum.Enum):
@@ -33,5 +34,5 @@ class Channel(str, enum.Enum):
 BOOKING_KINDS = frozenset({
     MessageKind.BOOKING_CONFIRMED, MessageKind.BOOKING_RESCHEDULED,
     MessageKind.BOOKING_CANCELLED, MessageKind.BOOKING_REMINDER,
-    MessageKind.PAYMENT_RECEIPT, MessageKind.PAYMENT_REFUND,
+    MessageKind.PAYMENT_RECEIPT, MessageKind.PAYMENT_REFUND, MessageKind.WAITLIST_OFFER,
 })

@@ -32,6 +32,7 @@ VARIABLES: dict[MessageKind, frozenset[str]] = {
         {"staff_name", "business_name", "date", "time_zone", "count", "agenda"}
     ),
     MessageKind.TEAM_ALERT: frozenset({"business_name", "title", "details"}),
+    MessageKind.WAITLIST_OFFER: BOOKING_VARIABLES | {"claim_url", "expires_at"},
 }
 MAX_SMS_LENGTH = 1600  # Twilio refuses longer bodies
 MAX_EMAIL_BODY = 20_000
@@ -96,6 +97,16 @@ DEFAULTS: dict[tuple[MessageKind, Channel, str], Wording] = {
     (MessageKind.TEAM_ALERT, Channel.EMAIL, "en"): Wording(
         "$business_name: $title", "Hello,\n\n$title.\n\n$details\n"),
     (MessageKind.TEAM_ALERT, Channel.SMS, "en"): Wording("", "$business_name: $title."),
+    (MessageKind.WAITLIST_OFFER, Channel.EMAIL, "en"): Wording(
+        "A time opened up: $service_name on $date at $start_time",
+        "Hello $customer_name,\n\na time you were waiting for at $business_name is free:\n"
+        "$service_name with $staff_name on $date, $start_time-$end_time ($time_zone).\n\n"
+        "We hold it for you until $expires_at. Claim it here:\n$claim_url\n\n"
+        "(The same page lets you pass it on to the next in line.)"
+        "\n\nStop these emails: $unsubscribe_url\n"),
+    (MessageKind.WAITLIST_OFFER, Channel.SMS, "en"): Wording(
+        "", "$business_name: $service_name on $date at $start_time is free for you until "
+        "$expires_at. Claim it: $claim_url"),
     # German
     (MessageKind.BOOKING_CONFIRMED, Channel.EMAIL, "de"): Wording(
         "Termin bestätigt: $service_name am $date",
@@ -144,6 +155,16 @@ DEFAULTS: dict[tuple[MessageKind, Channel, str], Wording] = {
     (MessageKind.TEAM_ALERT, Channel.EMAIL, "de"): Wording(
         "$business_name: $title", "Hallo,\n\n$title.\n\n$details\n"),
     (MessageKind.TEAM_ALERT, Channel.SMS, "de"): Wording("", "$business_name: $title."),
+    (MessageKind.WAITLIST_OFFER, Channel.EMAIL, "de"): Wording(
+        "Ein Termin ist frei: $service_name am $date um $start_time",
+        "Hallo $customer_name,\n\nein Termin, auf den Sie bei $business_name warten, ist frei:\n"
+        "$service_name bei $staff_name am $date, $start_time-$end_time ($time_zone).\n\n"
+        "Wir halten ihn für Sie bis $expires_at. Hier buchen:\n$claim_url\n\n"
+        "(Auf derselben Seite können Sie ihn an den Nächsten weitergeben.)"
+        "\n\nKeine E-Mails mehr: $unsubscribe_url\n"),
+    (MessageKind.WAITLIST_OFFER, Channel.SMS, "de"): Wording(
+        "", "$business_name: $service_name am $date um $start_time ist bis $expires_at für Sie "
+        "frei. Buchen: $claim_url"),
 }
 
 

@@ -15,14 +15,16 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import relay
 
-from boka.booking.access import BookingFacts, BookingViewer
+from boka.booking.access import BookingFacts, BookingViewer, is_staff_side_principal
 from boka.booking.availability import TimeRange
 from boka.booking.engine import load_service
 from boka.booking.slots import MAX_WINDOW
+from boka.booking.waitlist_reads import offers_by_ids
 from boka.errors import InvalidRequest, SlowConsumerDropped, UserInputError
 from boka.events.fanout import BookingWatch, Render
 from boka.events.hub import Listener, SlowConsumer
 from boka.events.live_availability import WindowKey
+from boka.events.waitlist import OFFER_EVENTS
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import Booking
@@ -33,6 +35,7 @@ from boka.resolvers.live_render import EventRenderer
 from boka.schema.booking import BookingType, SlotType
 from boka.schema.ids import optional_row_id, row_id
 from boka.schema.live import BookingEventType
+from boka.schema.waitlist import WaitlistOfferEventType, WaitlistOfferType
 
 # Closing codes of the websocket (application range 4000-4999).
 SESSION_ENDED = 4401
@@ -208,6 +211,46 @@ async def booking_events(
         subscription.cancel()
 
 
+async def waitlist_offer(info: Info) -> AsyncGenerator[WaitlistOfferEventType, None]:
+    """Offers as they are made, claimed, declined or expire: a signed-in customer their own,
+    staff, managers and owners the business's."""
+    context = info.context
+    principal = context.principal
+    tenant = principal.require_tenant()
+    principal.authorize(Action.BOOKING_VIEW, Scope.OWN)
+    staff_side = is_staff_side_principal(principal)
+    user_id = str(principal.user.id) if principal.user else None
+
+    def accepts(message: dict[str, Any]) -> bool:
+        if message.get("type") not in OFFER_EVENTS:
+            return False
+        return staff_side or message.get("payload", {}).get("customer_user_id") == user_id
+
+    settings = context.runtime.settings
+    async with context.runtime.live.hub.listen(
+        tenant.id, maxsize=settings.live_queue_size, accepts=accepts
+    ) as listener:
+        while True:
+            try:
+                message = await listener.get(timeout=settings.live_session_check_seconds)
+            except SlowConsumer as dropped:
+                raise SlowConsumerDropped("Too far behind; subscribe again.") from dropped
+            await _close_if_session_ended(context)
+            if message is None:
+                continue
+            offer_id = uuid.UUID(message["payload"]["offer_id"])
+            async with context.runtime.database.transaction(tenant.id) as db:  # as it is now
+                found = await offers_by_ids(db, context.principal, [offer_id])
+            if offer_id not in found:
+                continue
+            context.reset_loaders()
+            yield WaitlistOfferEventType(
+                event_id=strawberry.ID(message["id"]), type=message["type"],
+                occurred_at=datetime.fromisoformat(message["occurred_at"]),
+                offer=WaitlistOfferType.from_model(found[offer_id]),
+            )
+
+
 @strawberry.type
 class LiveSubscription:
     availability_changed: AsyncGenerator[list[SlotType], None] = strawberry.subscription(
@@ -215,4 +258,7 @@ class LiveSubscription:
     )
     booking_events: AsyncGenerator[BookingEventType, None] = strawberry.subscription(
         resolver=booking_events
+    )
+    waitlist_offer: AsyncGenerator[WaitlistOfferEventType, None] = strawberry.subscription(
+        resolver=waitlist_offer
     )

@@ -30,6 +30,7 @@ from boka.resolvers.payments import PaymentMutation
 from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.team import TeamMutation, TeamQuery
+from boka.resolvers.waitlist import WaitlistMutation, WaitlistQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
 from boka.schema.class_sessions import ClassSessionType
@@ -42,6 +43,7 @@ from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
 from boka.schema.ids import parse_node_ids
 from boka.schema.team import InvitationType
+from boka.schema.waitlist import WaitlistEntryType, WaitlistOfferType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
 
@@ -115,7 +117,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery,
+        AnalyticsQuery, WaitlistQuery,
     ),
 )
 Mutation = merge_types(
@@ -125,6 +127,7 @@ Mutation = merge_types(
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
         ExternalCalendarMutation,
+        WaitlistMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
@@ -180,7 +183,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[
             UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
-            WebhookEndpointType, WebhookDeliveryType, InvitationType,
+            WebhookEndpointType, WebhookDeliveryType, InvitationType, WaitlistEntryType,
+            WaitlistOfferType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,

@@ -48,6 +48,11 @@ async def manage_page(request: Request) -> Response:
     return _page("manage.html")
 
 
+async def waitlist_offer_page(request: Request) -> Response:
+    """/waitlist/offer/<token>: the claim link of a waitlist offer."""
+    return _page("waitlist-offer.html")
+
+
 async def calendar_page(request: Request) -> Response:
     return _page("calendar.html")
 
@@ -81,6 +86,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/book/{slug}", booking_page, methods=["GET"]),
         Route("/manage/{token}", manage_page, methods=["GET"]),
         Route("/manage-booking", old_manage_link, methods=["GET"]),
+        Route("/waitlist/offer/{token}", waitlist_offer_page, methods=["GET"]),
         Route("/calendar", calendar_page, methods=["GET"]),
         # The paths the account mails link to (?token=…), as they build them
         Route(ACCOUNT_PATHS[AccountMailKind.VERIFY_EMAIL], verify_email_page, methods=["GET"]),

@@ -57,7 +57,7 @@ async def test_an_owner_rewords_a_message_and_customers_receive_it(
     assert saved.data["setNotificationTemplate"]["errors"] == []
     assert saved.data["setNotificationTemplate"]["template"]["isDefault"] is False
     rows = listed.data["notificationTemplates"]
-    assert len(rows) == 8 * 2 * 2  # every kind, channel and language
+    assert len(rows) == 9 * 2 * 2  # every kind, channel and language
     assert [r["isDefault"] for r in rows if r["kind"] == "BOOKING_CONFIRMED" and r["channel"] == "EMAIL"
             and r["language"] == "en"] == [False]
     [mail] = smtp.sink.received
