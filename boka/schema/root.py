@@ -26,6 +26,7 @@ from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
+from boka.resolvers.privacy import PrivacyMutation, PrivacyQuery
 from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.team import TeamMutation, TeamQuery
@@ -114,7 +115,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery,
+        AnalyticsQuery, PrivacyQuery,
     ),
 )
 Mutation = merge_types(
@@ -123,6 +124,7 @@ Mutation = merge_types(
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
+        PrivacyMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
