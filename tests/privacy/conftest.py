@@ -16,5 +16,6 @@ def settings(postgres_url: str, smtp: SmtpServer, localstripe: str) -> Settings:
     return settings_for(
         postgres_url, smtp_host=smtp.host, smtp_port=smtp.port, smtp_security="none",
         email_from="Salon Bookings <bookings@salon.example>", public_url="https://book.salon.example",
+        rate_limits_enabled=False,  # deleteMyAccount counts against the sign-in allowance
         **stripe_settings(localstripe),
     )
