@@ -31,11 +31,12 @@ async def customer_in_reach(
     db: AsyncSession, principal: Principal, customer_id: uuid.UUID | None, *, for_update: bool = False
 ) -> Customer:
     """The customer whose data the principal may export or erase: ``customer_id``, or with
-    None the principal's own record in the request's tenant."""
-    tenant = principal.require_tenant()
+    None the principal's own record in the request's tenant. One's own record needs no grant
+    (a customer who booked here need not be a member); anyone else's needs "User Manage: All
+    tenant"."""
     if principal.api_key is not None:
         raise Forbidden("API keys cannot read or erase people's personal data.")
-    principal.authorize(Action.USER_MANAGE, Scope.OWN)
+    tenant = principal.require_tenant()
     user = principal.require_user()
     statement = sa.select(Customer).where(Customer.tenant_id == tenant.id)
     if customer_id is None:
@@ -47,10 +48,11 @@ async def customer_in_reach(
     customer = (await db.execute(statement)).scalars().first()
     if customer is None:
         raise NotFound("No such customer.")
-    if reaches_every_customer(principal) or customer.user_id == user.id:
+    if customer.user_id == user.id or reaches_every_customer(principal):
         return customer
-    if principal.scope(Action.BOOKING_VIEW) is not None and await _visible(db, principal, customer.id):
+    if await _visible(db, principal, customer.id):
         # they see this customer anyway: saying "not yours" confirms nothing new
+        principal.authorize(Action.USER_MANAGE, Scope.TENANT)  # says why (e.g. MFA_REQUIRED)
         raise Forbidden("Only the business's owners export or erase another customer's data.")
     raise NotFound("No such customer.")
 
@@ -58,3 +60,8 @@ async def customer_in_reach(
 async def _visible(db: AsyncSession, principal: Principal, customer_id: uuid.UUID) -> bool:
     statement = sa.select(Customer.id).where(Customer.id == customer_id, visible_customers_clause(principal))
     return (await db.execute(statement)).first() is not None
+
+
+async def own_customer_record(db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Customer | None:
+    statement = sa.select(Customer).where(Customer.tenant_id == tenant_id, Customer.user_id == user_id)
+    return (await db.execute(statement)).scalars().first()

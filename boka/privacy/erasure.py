@@ -123,8 +123,9 @@ async def scrub_customer_rows(
 ) -> dict[str, int]:
     """Free text and addresses in the rows that stay: bookings, history, messages (about their
     bookings, or sent to their former ``addresses``), events."""
-    bookings = sa.select(Booking.id).where(Booking.customer_id == customer.id).scalar_subquery()
-    booking_ids = list((await db.execute(sa.select(Booking.id).where(Booking.customer_id == customer.id))).scalars())
+    theirs = sa.select(Booking.id).where(Booking.customer_id == customer.id)
+    bookings = theirs.scalar_subquery()
+    booking_ids = list((await db.execute(theirs)).scalars())
     await db.execute(
         sa.update(Booking).where(Booking.customer_id == customer.id)
         .values(notes="", cancellation_reason=None)

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from boka.errors import InvalidRequest, NotFound, UserInputError
+from boka.errors import InvalidRequest, UserInputError
 from boka.identity.principal import Principal
 from boka.models.types import utcnow
-from boka.privacy.access import customer_in_reach
+from boka.privacy.access import customer_in_reach, own_customer_record
 from boka.privacy.account_deletion import delete_my_account
 from boka.privacy.erasure import Erasure, erase_customer
 from boka.privacy.export import export_customer_data
@@ -49,15 +49,13 @@ async def customer_data_export(info: Info, customer_id: relay.GlobalID | None = 
 
 
 async def my_customer_record(info: Info) -> CustomerType | None:
-    """Your own customer record in this business (null if you have none)."""
+    """Your own customer record in this business (null if you have none, or are not signed in)."""
     principal = info.context.principal
     if principal.user is None or principal.tenant is None:
         return None
-    try:
-        async with info.context.read_transaction(principal.tenant.id) as db:
-            return CustomerType.from_model(await customer_in_reach(db, principal, None))
-    except NotFound:
-        return None
+    async with info.context.read_transaction(principal.tenant.id) as db:
+        record = await own_customer_record(db, principal.tenant.id, principal.user.id)
+    return CustomerType.from_model(record) if record else None
 
 
 async def erase_customer_mutation(info: Info, input: EraseCustomerInput) -> EraseCustomerPayload:
