@@ -2,15 +2,16 @@
 
 Needs the password again, and a code (authenticator or backup) when two-factor is on: a stolen
 session alone cannot delete anybody. Refused, with nothing changed, while the account works for
-a business (any membership other than customer: hand over or leave first) or while any of its
-customer records has an upcoming booking (cancel those first).
+a business (any membership other than customer: hand over or leave first), for a superadmin, or
+while any of its customer records has an upcoming booking (cancel those first).
 
 Then, in one transaction across every tenant: each customer record linked to the account is
 erased as ``privacy.erasure`` erases one (the books are kept); the account row stays (history
 rows point at it) but loses its email (``deleted-<id>@erased.invalid``), name and password and
 is deactivated; every session ends; its second factor, single-use links and customer
-memberships are deleted; its authentication trail keeps the events but loses addresses and user
-agents. The deletion itself is audited (without the request's address).
+memberships are deleted, and invitations sent to it no longer name its address; its
+authentication trail keeps the events but loses addresses and user agents. The deletion itself
+is audited (without the request's address).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from boka.identity.principal import Principal
 from boka.identity.sessions import revoke_other_sessions
 from boka.models.bookings import ACTIVE_STATUSES, Booking, Customer
 from boka.models.identity import User
-from boka.models.onboarding import AccountToken
+from boka.models.onboarding import AccountToken, Invitation
 from boka.models.security import AuthenticationLog
 from boka.models.tenancy import Role, TenantUser
 from boka.privacy.erasure import ERASED_DOMAIN, anonymise_customer, erased_at, scrub_customer_rows
@@ -84,7 +85,7 @@ async def _delete(db: AsyncSession, user: User, now: datetime) -> DeletedAccount
     team_roles = (await db.execute(
         sa.select(TenantUser.id).where(TenantUser.user_id == user.id, TenantUser.role != Role.CUSTOMER)
     )).first()
-    if team_roles is not None:
+    if team_roles is not None or user.is_superadmin:
         raise UserInputError(
             UserErrorCode.TEAM_MEMBER,
             "This account works for a business: an owner must remove it from the team (or hand "
@@ -121,7 +122,13 @@ async def _delete(db: AsyncSession, user: User, now: datetime) -> DeletedAccount
         sa.update(AuthenticationLog).where(AuthenticationLog.user_id == user.id)
         .values(ip_address=None, user_agent=None)
     )
-    user.email = f"deleted-{user.id.hex}@{ERASED_DOMAIN}"
+    deleted_email = f"deleted-{user.id.hex}@{ERASED_DOMAIN}"
+    await db.execute(  # invitations they were sent (accepted or not) no longer name them
+        sa.update(Invitation)
+        .where(sa.or_(Invitation.accepted_user_id == user.id, Invitation.email == user.email))
+        .values(email=deleted_email)
+    )
+    user.email = deleted_email
     user.full_name = ""
     user.password_hash = None
     user.is_active = False

@@ -80,11 +80,14 @@ async def test_the_holder_deletes_their_account_and_their_records_in_every_busin
     assert [b.status.value for b in bookings] == ["cancelled"]  # the booking stays
 
 
-async def test_a_team_member_cannot_delete_their_account(gql: GraphQLClient, world: World) -> None:
+async def test_a_team_member_or_superadmin_cannot_delete_their_account(
+    gql: GraphQLClient, world: World,
+) -> None:
     salon = await world.tenant("salon", time_zone="Europe/Berlin")
     owner = await world.person(salon, Role.OWNER)
+    superadmin = await world.person(None, None, superadmin=True)
 
-    refused = await gql(DELETE, {"input": {"password": PASSWORD}}, token=owner.token)
-
-    assert [e["code"] for e in refused.data["deleteMyAccount"]["errors"]] == ["TEAM_MEMBER"]
-    assert (await gql(VIEWER, token=owner.token)).data["viewer"]["user"] is not None
+    for person in (owner, superadmin):
+        refused = await gql(DELETE, {"input": {"password": PASSWORD}}, token=person.token)
+        assert [e["code"] for e in refused.data["deleteMyAccount"]["errors"]] == ["TEAM_MEMBER"]
+        assert (await gql(VIEWER, token=person.token)).data["viewer"]["user"] is not None
