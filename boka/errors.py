@@ -62,6 +62,7 @@ class UserErrorCode(str, enum.Enum):
     CURRENCY_IN_USE = "CURRENCY_IN_USE"
     LAST_OWNER = "LAST_OWNER"
     FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
+    TEAM_MEMBER = "TEAM_MEMBER"  # deleting an account that still works for a business
 
 
 class BokaError(Exception):

@@ -54,6 +54,9 @@ class AuthEvent(str, enum.Enum):
     MEMBER_ROLE_CHANGED = "member_role_changed"
     MEMBER_REMOVED = "member_removed"
     TENANT_SETTINGS_CHANGED = "tenant_settings_changed"
+    CUSTOMER_DATA_EXPORTED = "customer_data_exported"
+    CUSTOMER_ERASED = "customer_erased"
+    ACCOUNT_DELETED = "account_deleted"
 
 
 def log_event(

@@ -25,6 +25,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Query.authenticationLogs(eventTypes:)": "Only these event types (e.g. sign_in, "
                                              "sign_in_failed); all when left out.",
     "Query.authenticationLogs(suspiciousOnly:)": "Only entries flagged as suspicious.",
+    "Query.customerDataExport(customerId:)": "The Customer's id; leave out for your own record.",
     "Query.securitySettings": "The tenant's security policy (owners).",
     "Query.services(includeInactive:)": "Also list services taken off sale (managers and owners).",
     "Query.staffMembers": "The tenant's staff members, oldest first.",
@@ -479,6 +480,7 @@ DESCRIPTIONS: dict[str, str] = {
     "UserErrorCode.CURRENCY_IN_USE": "Services, bookings or payments use the current currency.",
     "UserErrorCode.LAST_OWNER": "A tenant keeps at least one owner.",
     "UserErrorCode.FUTURE_BOOKINGS": "They have bookings to come: choose what becomes of them.",
+    "UserErrorCode.TEAM_MEMBER": "The account still works for a business: leave the team first.",
     # --- notifications ----------------------------------------------------------------------
     "NotificationChannel": "How a message is sent.",
     "NotificationChannel.EMAIL": "By email.",

@@ -27,6 +27,7 @@ from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
+from boka.resolvers.privacy import PrivacyMutation, PrivacyQuery
 from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.team import TeamMutation, TeamQuery
@@ -117,7 +118,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery, WaitlistQuery,
+        AnalyticsQuery, WaitlistQuery, PrivacyQuery,
     ),
 )
 Mutation = merge_types(
@@ -128,6 +129,7 @@ Mutation = merge_types(
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
         ExternalCalendarMutation,
         WaitlistMutation,
+        PrivacyMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))

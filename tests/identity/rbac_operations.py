@@ -34,6 +34,7 @@ LOGIN = "UNAUTHENTICATED"  # error code: sign in first
 HIDE = "hidden"  # not yours to see: null node, NOT_FOUND, never FORBIDDEN (would confirm the id)
 NAME = "INVALID_INPUT on customer"  # a user error: say who the booking is for
 TOKEN = "INVALID_TOKEN on token"  # a user error: the single-use link is not (or no longer) valid
+PWD = "INVALID_CREDENTIALS on password"  # a user error: the account's password is needed
 # which reference bookings a list shows
 OWN, ASSIGNED, ALL, NONE = "own", "assigned", "all", "none"
 
@@ -102,6 +103,12 @@ VERIFY_EMAIL = """mutation { verifyEmail(input: {token: "bkl_used-or-never-issue
 INVITATION_BY_TOKEN = """query { invitationByToken(token: "bkl_used-or-never-issued") {
     businessName role } }"""
 RESEND_VERIFICATION = "mutation { resendVerificationEmail { sent errors { field code } } }"
+CUSTOMER_EXPORT = "query($id: ID) { customerDataExport(customerId: $id) }"
+MY_CUSTOMER_RECORD = "{ myCustomerRecord { id } }"
+ERASE_CUSTOMER = """mutation($id: ID!) { eraseCustomer(input: {id: $id}) {
+    customer { email } errors { field code } } }"""
+DELETE_MY_ACCOUNT = """mutation { deleteMyAccount(input: {password: "not the password"}) {
+    deleted errors { field code } } }"""
 
 
 def outcome_of(result: GraphQLResult, payload: str | None = None) -> str:
@@ -447,6 +454,32 @@ async def update_business(salon: Salon, who: Caller) -> str:
     return wrote(outcome, tenant.settings.get("business", {}).get("booking_page_title") == title)
 
 
+def export_customer(whose: str) -> Operation:
+    """customerDataExport of carl's or dana's record: allowed means the document is theirs."""
+
+    async def run(salon: Salon, who: Caller) -> str:
+        customer = salon.customer_ids[whose]
+        result = await salon.call(who, CUSTOMER_EXPORT, {"id": customer})
+        outcome = outcome_of(result)
+        if outcome == OK:
+            assert result.data["customerDataExport"]["customer"]["id"] == str(row_id(customer))
+        return outcome
+
+    return run
+
+
+async def erase_a_customer(salon: Salon, who: Caller) -> str:
+    """eraseCustomer of a customer made for this cell (no bookings: nobody else's cell needs it)."""
+    async with salon.world.runtime.database.transaction(salon.tenant_id, write=True) as db:
+        customer = Customer(tenant_id=salon.tenant_id, email=salon.unique("erasable") + "@example.com",
+                            first_name="Erin")
+        db.add(customer)
+    global_id = base64.b64encode(f"Customer:{customer.id}".encode()).decode()
+    outcome = outcome_of(await salon.call(who, ERASE_CUSTOMER, {"id": global_id}), "eraseCustomer")
+    name = await salon.scalar(sa.select(Customer.first_name).where(Customer.id == customer.id))
+    return wrote(outcome, name == "")
+
+
 def payload_of(text: str, payload: str, variables: dict[str, Any] | None = None) -> Operation:
     async def run(salon: Salon, who: Caller) -> str:
         return outcome_of(await salon.call(who, text, variables), payload)
@@ -503,4 +536,9 @@ OPERATIONS: dict[str, Operation] = {
     "verifyEmail: a used link": payload_of(VERIFY_EMAIL, "verifyEmail"),
     "invitationByToken: a used link": query(INVITATION_BY_TOKEN),
     "resendVerificationEmail": payload_of(RESEND_VERIFICATION, "resendVerificationEmail"),
+    "customerDataExport: carl's record": export_customer("carl"),
+    "customerDataExport: dana's record": export_customer("dana"),
+    "myCustomerRecord": query(MY_CUSTOMER_RECORD),
+    "eraseCustomer: another customer": erase_a_customer,
+    "deleteMyAccount: a wrong password": payload_of(DELETE_MY_ACCOUNT, "deleteMyAccount"),
 }

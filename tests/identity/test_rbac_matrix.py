@@ -48,6 +48,7 @@ from tests.identity.rbac_operations import (
     NAME,
     NONE,
     OK,
+    PWD,
     OPERATIONS,
     OTHER,
     OTHER_KEY_NAME,
@@ -115,6 +116,11 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "verifyEmail: a used link":            (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
     "invitationByToken: a used link":      (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "resendVerificationEmail":             (LOGIN,    OK,       OK,       OK,       OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "customerDataExport: carl's record":   (LOGIN,    OK,       DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "customerDataExport: dana's record":   (LOGIN,    HIDE,     DENY,     HIDE,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "myCustomerRecord":                    (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
+    "eraseCustomer: another customer":     (LOGIN,    HIDE,     HIDE,     HIDE,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "deleteMyAccount: a wrong password":   (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -137,7 +143,12 @@ MATRIX: dict[str, tuple[str, ...]] = {
 #   production): only a superadmin may; the public booking page (business) is anyone's;
 # - the account's own operations (password reset, verification) need no grant: the mailed link
 #   is the authority, so a used or unknown link is a user error whoever sends it; accepting an
-#   invitation signed in as another address is one too, and an API key is never a person.
+#   invitation signed in as another address is one too, and an API key is never a person;
+# - customers' own data (GDPR): owners and superadmins export and erase any customer; managers
+#   ("Tenant users") may not: the export carries the owner-only authentication trail and erasure
+#   cannot be undone; staff are refused a customer they can see and see no other; a customer
+#   exports (and erases) only their own record, others' are hidden; no API key scope covers
+#   people's personal data; deleting an account is its holder's alone, with the password.
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")
