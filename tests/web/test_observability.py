@@ -90,3 +90,11 @@ async def test_queries_work_over_get_but_mutations_do_not(http: httpx.AsyncClien
     mutation = await http.get("/graphql", params={"query": "mutation { signOut { signedOut } }"})
     assert query.status_code == 200 and query.json()["data"]["viewer"]["user"] is None
     assert mutation.status_code in (400, 405)
+
+
+async def test_metrics_sample_dependencies_and_pools_at_scrape_time(http: httpx.AsyncClient) -> None:
+    """What the "database down" alert and the DB pool panel read (deploy/alerts.yml)."""
+    text = (await http.get("/metrics")).text
+    assert _sample(text, "boka_dependency_up", {"dependency": "database"}) == 1
+    assert _sample(text, "boka_db_pool_connections", {"pool": "app", "state": "limit"}) > 0
+    assert "boka_live_subscribers 0.0" in text
