@@ -10,7 +10,9 @@
    the archived WAL up to the target and promotes itself;
 3. the schema is checked at Alembic's head (the migrations the running code expects);
 4. the app (``uvicorn app:app``) starts against the restored database, as the roles the backup
-   holds (``--app-role``, ``--background-role``), and the drill waits until ``/readyz`` says
+   holds (``--app-role``, ``--background-role``; passwords from BOKA_APP_DB_PASSWORD and
+   BOKA_BACKGROUND_DB_PASSWORD as in the compose file, else the role's name), and the drill
+   waits until ``/readyz`` says
    ready: **RTO** is the time from the start of step 1 to that answer;
 5. **RPO**: the newest booking recovered against the last one committed before the loss
    (``--expect-booking`` / ``--committed-at``): 0 s when it is there, else how much older the
@@ -38,6 +40,7 @@ import urllib.request
 import uuid
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -109,15 +112,17 @@ class Drill:
             raise SystemExit(f"restored schema is at {current}, the code expects {head}")
         return current
 
-    def database_url(self, role: str) -> str:
-        return f"postgresql+asyncpg://{role}:{role}@127.0.0.1:{self.args.port}/{self.args.database}"
+    def database_url(self, role: str, password: str) -> str:
+        return (f"postgresql+asyncpg://{quote(role)}:{quote(password or role)}"
+                f"@127.0.0.1:{self.args.port}/{self.args.database}")
 
     def start_app(self) -> str:
         port = free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("BOKA_")}
         env.update({
-            "BOKA_DATABASE_URL": self.database_url(self.args.app_role),
-            "BOKA_BACKGROUND_DATABASE_URL": self.database_url(self.args.background_role),
+            "BOKA_DATABASE_URL": self.database_url(self.args.app_role, self.args.app_password),
+            "BOKA_BACKGROUND_DATABASE_URL": self.database_url(
+                self.args.background_role, self.args.background_password),
             "BOKA_SECRET_KEY": os.environ.get("BOKA_SECRET_KEY", "restore-drill-secret-key-not-for-production"),
         })
         log = (self.pgdata.parent / "drill-app.log").open("wb")
@@ -164,6 +169,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--superuser", default="postgres")
     parser.add_argument("--app-role", default="boka_app")
     parser.add_argument("--background-role", default="boka_background")
+    # The roles' passwords as the compose file sets them (default: the role's name, as there).
+    parser.add_argument("--app-password", default=os.environ.get("BOKA_APP_DB_PASSWORD", ""))
+    parser.add_argument("--background-password", default=os.environ.get("BOKA_BACKGROUND_DB_PASSWORD", ""))
     parser.add_argument("--expect-booking", default="",
                         help="the database id (uuid) of the last booking committed before the loss")
     parser.add_argument("--committed-at", default="", help="when that booking was committed (ISO 8601)")

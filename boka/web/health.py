@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy.pool import QueuePool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -63,9 +64,9 @@ async def _sample(runtime: Runtime) -> None:
     LIVE_SUBSCRIBERS.set(runtime.live.hub.listener_count())
     engines = {"app": runtime.database.engine, "background": runtime.database.background_engine}
     for name, engine in engines.items():
-        pool = getattr(engine, "pool", None) if engine is not None else None
-        if pool is None or not hasattr(pool, "checkedout"):
-            continue  # SQLite's static pool: nothing to count
+        pool = engine.pool if engine is not None else None
+        if not isinstance(pool, QueuePool):
+            continue  # SQLite's pool (embedded mode): nothing worth counting
         DB_POOL_CONNECTIONS.labels(pool=name, state="in_use").set(pool.checkedout())
         DB_POOL_CONNECTIONS.labels(pool=name, state="idle").set(pool.checkedin())
         DB_POOL_CONNECTIONS.labels(pool=name, state="limit").set(pool.size() + pool._max_overflow)
