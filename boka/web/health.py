@@ -56,11 +56,11 @@ async def metrics(request: Request) -> Response:
 async def _sample(runtime: Runtime) -> None:
     """Gauges read at scrape time: is each dependency reachable from this process (what the
     "database down" and "Redis down" alerts watch), live subscribers, pool use."""
-    probes = {"database": runtime.database.ping()}
+    probes = {"database": runtime.database.ping}
     if runtime.redis is not None:
-        probes["redis"] = runtime.redis.ping()
+        probes["redis"] = runtime.redis.ping
     for name, probe in probes.items():
-        DEPENDENCY_UP.labels(dependency=name).set(1 if await _check(probe) == "ok" else 0)
+        DEPENDENCY_UP.labels(dependency=name).set(1 if await _check(probe()) == "ok" else 0)
     LIVE_SUBSCRIBERS.set(runtime.live.hub.listener_count())
     engines = {"app": runtime.database.engine, "background": runtime.database.background_engine}
     for name, engine in engines.items():
