@@ -36,6 +36,7 @@ from boka.models.events import Event
 from boka.models.types import utcnow
 from boka.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from boka.observability.logging import get_logger
+from boka.observability.metrics import WEBHOOK_DELIVERIES
 
 if TYPE_CHECKING:
     from boka.runtime import Runtime
@@ -242,6 +243,8 @@ async def _finish(
             delivery.status = DeliveryStatus.DEAD.value
             await _count_dead(db, runtime, endpoint)
         await db.flush()
+    # Counted once the attempt's outcome is committed.
+    WEBHOOK_DELIVERIES.labels(outcome="succeeded" if succeeded else "dead" if final else "retried").inc()
 
 
 async def _count_dead(db: AsyncSession, runtime: Runtime, endpoint: WebhookEndpoint) -> None:

@@ -48,3 +48,28 @@ RELAY_LAG = Gauge(
     "Age of the oldest event not yet published, as the relay leading in this process last "
     "saw it (0: nothing waiting; a process whose relay stands by reports 0).",
 )
+WEBHOOK_DELIVERIES = Counter(
+    "boka_webhook_deliveries_total",
+    "Webhook delivery attempts that ended, by outcome (succeeded; retried = failed with retries "
+    "left; dead = retries ran out, the delivery waits for a replay).",
+    ["outcome"],
+)
+
+# --- sampled when Prometheus scrapes the app's /metrics (boka/web/health.py) ---
+
+DEPENDENCY_UP = Gauge(
+    "boka_dependency_up",
+    "1 when the dependency answered a ping during this scrape of /metrics, 0 when it did not "
+    "(database, redis; redis only when configured).",
+    ["dependency"],
+)
+LIVE_SUBSCRIBERS = Gauge(
+    "boka_live_subscribers",
+    "GraphQL subscriptions (websocket listeners) attached to this process's live hub.",
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "boka_db_pool_connections",
+    "Connections of this process's database pools, by pool (app, background) and state "
+    "(in_use: checked out; idle: kept open in the pool; limit: pool size + overflow).",
+    ["pool", "state"],
+)

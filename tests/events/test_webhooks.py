@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from boka.config import Settings
 from boka.events.webhook_signing import reveal_secret
@@ -90,8 +92,9 @@ async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
         forbidden = await call(ENDPOINTS, token=staff.token)
         assert forbidden.error_codes == ["FORBIDDEN"]
 
+        metrics_port = free_port()
         env = worker_env(TEST_REDIS_URL, database_url=settings.database_url,
-                         worker_metrics_port=str(free_port()), webhook_allow_private_targets="true",
+                         worker_metrics_port=str(metrics_port), webhook_allow_private_targets="true",
                          smtp_host=smtp.host, smtp_port=str(smtp.port), smtp_security="none", **FAST)
         with worker_process(env, tmp_path / "worker.log"):
             booked = await call(CREATE, {"input": {"serviceId": staffed.service_id,
@@ -118,6 +121,17 @@ async def test_deliveries_are_signed_retried_dead_lettered_and_replayed(
             assert len(dead_letters) == 1
             letter = dead_letters[0]["node"]
             assert letter["attempts"] == 3 and letter["lastStatusCode"] == 500
+            # what the "dead webhooks" alert watches (deploy/alerts.yml), from the worker's /metrics
+            async def delivery_outcomes() -> dict[str, float]:
+                async with httpx.AsyncClient() as scraper:
+                    exposition = (await scraper.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                return {s.labels["outcome"]: s.value for f in text_string_to_metric_families(exposition)
+                        for s in f.samples if s.name == "boka_webhook_deliveries_total"}
+
+            async def counted() -> bool:
+                return await delivery_outcomes() == {"succeeded": 2, "retried": 3, "dead": 1}
+
+            await _eventually(counted, "deliveries counted by outcome")
             assert [a["statusCode"] for a in letter["attemptLog"]] == [500, 500, 500]
             endpoints = {e["node"]["id"]: e["node"] for e in (await call(ENDPOINTS)).data["webhookEndpoints"]["edges"]}
             assert endpoints[ids["/down"]]["active"] is False

@@ -10,7 +10,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from boka.config import Settings
 from boka.models.tenancy import Role
+from boka.web.app import create_app
+from tests.servers import free_port
 from tests.support import GraphQLClient, World
 from tests.web.test_errors import json_formatter
 
@@ -90,3 +93,24 @@ async def test_queries_work_over_get_but_mutations_do_not(http: httpx.AsyncClien
     mutation = await http.get("/graphql", params={"query": "mutation { signOut { signedOut } }"})
     assert query.status_code == 200 and query.json()["data"]["viewer"]["user"] is None
     assert mutation.status_code in (400, 405)
+
+
+async def test_metrics_sample_dependencies_and_pools_at_scrape_time(http: httpx.AsyncClient) -> None:
+    """What the "database down" alert and the DB pool panel read (deploy/alerts.yml)."""
+    text = (await http.get("/metrics")).text
+    assert _sample(text, "boka_dependency_up", {"dependency": "database"}) == 1
+    assert _sample(text, "boka_dependency_up", {"dependency": "redis"}) == 1
+    assert _sample(text, "boka_db_pool_connections", {"pool": "app", "state": "limit"}) > 0
+    assert "boka_live_subscribers 0.0" in text
+
+
+async def test_metrics_report_redis_down_when_it_does_not_answer(settings: Settings) -> None:
+    """What the "Redis down" alert reads: an app whose Redis is away still serves /metrics."""
+    away = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    application = create_app(away)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            text = (await client.get("/metrics")).text
+    assert _sample(text, "boka_dependency_up", {"dependency": "redis"}) == 0
+    assert _sample(text, "boka_dependency_up", {"dependency": "database"}) == 1
