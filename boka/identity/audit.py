@@ -54,6 +54,8 @@ class AuthEvent(str, enum.Enum):
     MEMBER_ROLE_CHANGED = "member_role_changed"
     MEMBER_REMOVED = "member_removed"
     TENANT_SETTINGS_CHANGED = "tenant_settings_changed"
+    TENANT_SUSPENDED = "tenant_suspended"  # by a superadmin (boka/business/platform.py)
+    TENANT_REACTIVATED = "tenant_reactivated"
 
 
 def log_event(

@@ -23,6 +23,7 @@ from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuer
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
+from boka.resolvers.platform import PlatformMutation, PlatformQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
@@ -114,7 +115,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery,
+        AnalyticsQuery, PlatformQuery,
     ),
 )
 Mutation = merge_types(
@@ -123,6 +124,7 @@ Mutation = merge_types(
         IdentityMutation, SecurityMutation, CatalogMutation, BookingMutation,
         ClassSessionMutation, CustomerMutation, NotificationMutation, WebhookMutation,
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
+        PlatformMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
