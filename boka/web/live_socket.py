@@ -190,7 +190,22 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if not self.context.runtime.live.ready:
             await self.websocket.close(code=TRY_AGAIN_LATER, reason="Live updates are reconnecting; try again shortly.")
             return
-        await super().handle_connection_init(message)
+        # Strawberry closes a refused connection_init with 4403 "Forbidden"; when the refusal
+        # was a suspended tenant, the close reason says so (TENANT_SUSPENDED).
+        websocket = self.websocket
+        close = websocket.close
+
+        async def close_saying_why(code: int, reason: str) -> None:
+            failure = self.context.principal_failure
+            if code == TENANT_CLOSED and isinstance(failure, TenantSuspended):
+                reason = failure.code.value
+            await close(code=code, reason=reason)
+
+        websocket.close = close_saying_why  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            websocket.close = close  # type: ignore[method-assign]
 
     @property
     def writer(self) -> SocketWriter:

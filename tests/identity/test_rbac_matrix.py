@@ -115,6 +115,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "verifyEmail: a used link":            (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
     "invitationByToken: a used link":      (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "resendVerificationEmail":             (LOGIN,    OK,       OK,       OK,       OK,       OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "platformTenants":                     (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "suspendTenant: a fresh tenant":       (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "reactivateTenant: a suspended one":   (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -137,7 +140,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
 #   production): only a superadmin may; the public booking page (business) is anyone's;
 # - the account's own operations (password reset, verification) need no grant: the mailed link
 #   is the authority, so a used or unknown link is a user error whoever sends it; accepting an
-#   invitation signed in as another address is one too, and an API key is never a person.
+#   invitation signed in as another address is one too, and an API key is never a person;
+# - platform administration (platformTenants, suspendTenant, reactivateTenant) is the
+#   superadmin's alone, whatever tenant the request names; owners included, everyone else is
+#   refused (an API key is never a person).
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")
