@@ -44,7 +44,7 @@ async def platform_tenants(
     tenant_filter = platform.TenantFilter(search=search, status=status)
     async with database.transaction(all_tenants=True) as db:
         page = await platform.list_tenants(
-            db, principal, tenant_filter, first=first, after=after, last=last, before=before)
+            db, tenant_filter, first=first, after=after, last=last, before=before)
         counts = await platform.count_for_tenants(db, [tenant.id for tenant in page.items])
 
     async def count(everything: sa.Select[Any]) -> int:

@@ -33,6 +33,7 @@ REACTIVATE = """mutation($id: ID!, $reason: String!) { reactivateTenant(input: {
   tenant { slug status suspendedAt } resumedJobs errors { field code message } } }"""
 VIEWER = "{ viewer { role tenant { slug } } }"
 SERVICES = "{ services(first: 5) { edges { node { name } } } }"
+CREATE_KEY = """mutation { createApiKey(input: {name: "Website", scopes: ["services:read"]}) { key } }"""
 
 
 def tenant_gid(tenant_id: Any) -> str:
@@ -73,10 +74,13 @@ async def test_suspension_refuses_the_tenant_everywhere_until_reactivated(
     owner = await world.person(tenant, Role.OWNER)
     admin = await world.person(None, None, superadmin=True)
     assert (await gql(VIEWER, token=owner.token, tenant="salon")).errors == []  # cached now
+    key = (await gql(CREATE_KEY, token=owner.token, tenant="salon")).data["createApiKey"]["key"]
+    assert (await gql(SERVICES, token=key)).errors == []  # cached now
 
     suspended = await gql(SUSPEND, {"id": tenant_gid(tenant.id), "reason": "unpaid invoices"}, token=admin.token)
     as_owner = await gql(VIEWER, token=owner.token, tenant="salon")
     as_guest = await gql(SERVICES, tenant="salon")
+    as_key = await gql(SERVICES, token=key)
     public = await gql('{ business(slug: "salon") { name } }')
     as_admin = await gql(VIEWER, token=admin.token, tenant="salon")
     page = await http.get("/book/salon")
@@ -93,6 +97,7 @@ async def test_suspension_refuses_the_tenant_everywhere_until_reactivated(
     assert as_owner.error_codes == ["TENANT_SUSPENDED"]
     assert "suspended" in as_owner.errors[0]["message"]
     assert as_guest.error_codes == ["TENANT_SUSPENDED"]
+    assert as_key.error_codes == ["TENANT_SUSPENDED"]
     assert public.error_codes == ["TENANT_SUSPENDED"]
     assert as_admin.errors == [] and as_admin.data["viewer"]["tenant"]["slug"] == "salon"
     assert page.status_code == 503 and "This business is closed" in page.text and "Salon" in page.text
