@@ -28,6 +28,8 @@ class ErrorCode(str, enum.Enum):
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+    # The tenant was suspended by the platform's operators: nothing is served for it.
+    TENANT_SUSPENDED = "TENANT_SUSPENDED"
 
 
 class UserErrorCode(str, enum.Enum):
@@ -88,6 +90,12 @@ class NotFound(BokaError):
 
 class InvalidRequest(BokaError):
     code = ErrorCode.VALIDATION_ERROR
+
+
+class TenantSuspended(BokaError):
+    """The request's tenant is suspended (boka/business/platform.py)."""
+
+    code = ErrorCode.TENANT_SUSPENDED
 
 
 class RateLimited(BokaError):

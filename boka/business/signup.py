@@ -80,9 +80,10 @@ def may_sign_up(principal: Principal, *, public_signup: bool) -> None:
 
 async def sign_up_business(
     db: AsyncSession, principal: Principal, details: BusinessInput, *, device: DeviceInfo,
-    session_ttl: timedelta, verification_ttl: timedelta,
+    session_ttl: timedelta, verification_ttl: timedelta, start_owner_session: bool = True,
 ) -> SignedUpBusiness:
-    """Create the tenant and its owner. Every bad field is reported at once; nothing is written."""
+    """Create the tenant and its owner. Every bad field is reported at once; nothing is written.
+    ``start_owner_session=False`` (the operators' command line) signs nobody in."""
     signed_in = principal.user if principal.session_id is not None else None
     acting_for_self = signed_in is not None and not (principal.is_superadmin and details.owner)
     errors = _check_fields(details, owner_needed=not acting_for_self)
@@ -124,7 +125,7 @@ async def sign_up_business(
         owner = await register_user(db, email=email, password=details.owner.password, full_name=full_name)
     await add_membership(db, tenant_id=tenant.id, user_id=owner.id, role=Role.OWNER)
     session = None
-    if not principal.is_superadmin or acting_for_self:
+    if start_owner_session and (not principal.is_superadmin or acting_for_self):
         session = await start_session(db, owner, tenant_id=tenant.id, device=device, ttl=session_ttl)
     verification = None
     if owner.email_verified_at is None:

@@ -57,6 +57,8 @@ class AuthEvent(str, enum.Enum):
     CUSTOMER_DATA_EXPORTED = "customer_data_exported"
     CUSTOMER_ERASED = "customer_erased"
     ACCOUNT_DELETED = "account_deleted"
+    TENANT_SUSPENDED = "tenant_suspended"  # by a superadmin (boka/business/platform.py)
+    TENANT_REACTIVATED = "tenant_reactivated"
 
 
 def log_event(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.business.platform import refuse_if_suspended
 from boka.db import Database, scope_to_tenant
 from boka.identity.api_keys import find_live_key, looks_like_api_key, principal_for_key
 from boka.identity.cache import IdentityCache, api_key_key, session_key, tenant_key
@@ -34,6 +35,26 @@ class _SeenSession:
 
 
 async def resolve_principal(
+    database: Database,
+    policy: IdentityPolicy,
+    *,
+    credential: str | None,
+    tenant_header: str | None,
+    host: str | None,
+    ip_address: str | None,
+    cache: IdentityCache | None = None,
+) -> Principal:
+    """``_resolve`` (below), refused with TENANT_SUSPENDED when the tenant is suspended and the
+    principal is not a superadmin (boka/business/platform.py). The tenant row comes from the
+    identity cache, which every commit that changes a tenant clears: a suspension holds from
+    the next request on, in every process."""
+    return refuse_if_suspended(await _resolve(
+        database, policy, credential=credential, tenant_header=tenant_header, host=host,
+        ip_address=ip_address, cache=cache,
+    ))
+
+
+async def _resolve(
     database: Database,
     policy: IdentityPolicy,
     *,

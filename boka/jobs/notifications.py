@@ -21,6 +21,7 @@ import uuid
 from datetime import date, datetime
 
 from boka.jobs.context import job_runtime
+from boka.jobs.parking import park_if_suspended, tenant_suspended
 from boka.jobs.retry import RetryPolicy
 from boka.notifications.agenda import due_agendas, send_staff_agenda
 from boka.notifications.booking_messages import (
@@ -37,6 +38,7 @@ from boka.runtime import Runtime
 QUEUE = "default"
 # Messages go stale: after about a day of retrying, a reminder or confirmation is no use.
 MESSAGE_RETRY = RetryPolicy.exponential(8, base=30, factor=2, cap=3 * 3600)
+PARKED = "parked: tenant suspended"  # see boka/jobs/parking.py
 STATE_KINDS = (
     MessageKind.BOOKING_CONFIRMED, MessageKind.BOOKING_RESCHEDULED, MessageKind.BOOKING_CANCELLED,
 )
@@ -46,6 +48,9 @@ STATE_KINDS = (
 
 async def send_booking_message_job(tenant_id: str, booking_id: str, kind: str) -> str:
     async with job_runtime() as runtime:
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), send_booking_message_job,
+                                   tenant_id, booking_id, kind, queue=QUEUE):
+            return PARKED
         outcome = await send_booking_message(
             runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id), MessageKind(kind)
         )
@@ -56,6 +61,9 @@ async def send_booking_reminder_job(
     tenant_id: str, booking_id: str, lead_minutes: int, expected_start: str
 ) -> str:
     async with job_runtime() as runtime:
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), send_booking_reminder_job,
+                                   tenant_id, booking_id, lead_minutes, expected_start, queue=QUEUE):
+            return PARKED
         outcome = await send_booking_reminder(
             runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id),
             lead_minutes=lead_minutes, expected_start=datetime.fromisoformat(expected_start),
@@ -67,6 +75,9 @@ async def send_payment_message_job(
     tenant_id: str, booking_id: str, kind: str, reference: str, amount_cents: int, currency: str
 ) -> str:
     async with job_runtime() as runtime:
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), send_payment_message_job, tenant_id,
+                                   booking_id, kind, reference, amount_cents, currency, queue=QUEUE):
+            return PARKED
         outcome = await send_payment_message(
             runtime, uuid.UUID(tenant_id), uuid.UUID(booking_id), MessageKind(kind),
             PaymentInfo(reference=reference, amount_cents=amount_cents, currency=currency),
@@ -76,6 +87,8 @@ async def send_payment_message_job(
 
 async def send_staff_agenda_job(tenant_id: str, staff_member_id: str, day: str) -> str:
     async with job_runtime() as runtime:
+        if await tenant_suspended(runtime, uuid.UUID(tenant_id)):
+            return "skipped: tenant suspended"  # a day's agenda is no use later: not parked
         outcome = await send_staff_agenda(
             runtime, uuid.UUID(tenant_id), uuid.UUID(staff_member_id), date.fromisoformat(day)
         )
@@ -84,6 +97,9 @@ async def send_staff_agenda_job(tenant_id: str, staff_member_id: str, day: str) 
 
 async def send_team_alert_job(tenant_id: str, key: str, title: str, details: str, roles: str) -> str:
     async with job_runtime() as runtime:
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), send_team_alert_job,
+                                   tenant_id, key, title, details, roles, queue=QUEUE):
+            return PARKED
         outcomes = await send_team_alert(
             runtime, uuid.UUID(tenant_id), TeamAlert(key=key, title=title, details=details, roles=roles_from(roles))
         )

@@ -49,13 +49,14 @@ from boka.models.security import (  # noqa: E402
     MultiFactorAuth,
     SecuritySettings,
 )
-from boka.models.tenancy import Role, Tenant, TenantUser  # noqa: E402
+from boka.models.tenancy import ParkedJob, Role, Tenant, TenantUser  # noqa: E402
 from boka.models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus  # noqa: E402
 from boka.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ParkedJob",
     "AccountToken", "Invitation",
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",

@@ -41,6 +41,29 @@ class Tenant(SQLModel, table=True):
     currency: str = Field(default="EUR", sa_type=sa.String(3), nullable=False)
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Set while a superadmin has suspended the tenant (boka/business/platform.py): its requests
+    # are refused (TENANT_SUSPENDED), its booking page is closed and its jobs are parked.
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    suspension_reason: str | None = Field(default=None, sa_type=sa.String(500), nullable=True)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+
+class ParkedJob(SQLModel, table=True):
+    """A job of a suspended tenant, held until the tenant is reactivated (then enqueued again).
+    ``function`` is the job function's import path, ``args`` its positional arguments."""
+
+    __tablename__ = "parked_jobs"
+    __table_args__ = (sa.Index("ix_parked_jobs_tenant_id_created_at", "tenant_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
+    function: str = Field(sa_type=sa.String(200), nullable=False)
+    args: list[Any] = Field(default_factory=list, sa_type=PortableJSON, nullable=False)
+    queue: str = Field(sa_type=sa.String(32), nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class TenantUser(SQLModel, table=True):

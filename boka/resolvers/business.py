@@ -13,6 +13,7 @@ from boka.business.profile import (
     settings_of,
     update_business_settings,
 )
+from boka.business.platform import check_open
 from boka.business.signup import (
     BusinessInput,
     OwnerInput,
@@ -104,6 +105,8 @@ async def business(info: Info, slug: str) -> BusinessPage | None:
         )).scalar_one_or_none()
     if tenant is None:
         return None
+    if not info.context.principal.is_superadmin:
+        check_open(tenant)  # TENANT_SUSPENDED: the page says the business is closed
     async with database.transaction(tenant.id) as db:
         services = list((await db.execute(
             sa.select(Service).where(Service.tenant_id == tenant.id, Service.active.is_(True))

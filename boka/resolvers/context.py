@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from boka.errors import BokaError, RateLimited
+from boka.errors import BokaError, RateLimited, TenantSuspended
 from boka.identity.authentication import resolve_principal
 from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
@@ -120,6 +120,10 @@ class RequestContext:
             return self.principal
         try:
             principal = await self.resolve_from(self.credentials)
+        except TenantSuspended as suspended:  # every operation from now on answers it
+            self.resolved_principal = None
+            self.principal_failure = suspended
+            raise
         except BokaError:  # a key revoked or expired since the connection opened
             principal = Principal()
         self.principal = principal

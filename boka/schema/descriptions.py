@@ -535,6 +535,9 @@ DESCRIPTIONS: dict[str, str] = {
     "FailedJob.function": "The job's function, by module path.",
     "FailedJob.failedAt": "When its last try failed.",
     "RequeueFailedJobPayload.requeued": "True once it is back on its queue.",
+    "TenantStatus.ACTIVE": "Open: served as usual.",
+    "TenantStatus.SUSPENDED": "Closed by a superadmin: its requests answer TENANT_SUSPENDED, its "
+                              "booking page says it is closed, its jobs wait until reactivation.",
     # --- business ---------------------------------------------------------------------------
     "BusinessPage.slug": "Its short name, as in the page's address.",
     "BusinessPage.name": "The business's name.",

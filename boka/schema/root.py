@@ -24,6 +24,7 @@ from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.external_calendars import ExternalCalendarMutation
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
+from boka.resolvers.platform import PlatformMutation, PlatformQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
 from boka.resolvers.payments import PaymentMutation
@@ -118,7 +119,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery, WaitlistQuery, PrivacyQuery,
+        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery,
     ),
 )
 Mutation = merge_types(
@@ -130,6 +131,7 @@ Mutation = merge_types(
         ExternalCalendarMutation,
         WaitlistMutation,
         PrivacyMutation,
+        PlatformMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))

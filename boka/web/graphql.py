@@ -271,7 +271,8 @@ class BokaGraphQL(GraphQL):
         )
         try:
             principal = await context.resolve_from(credentials)
-        except BokaError as refused:  # a dead API key, or one for another tenant
+        except BokaError as refused:  # a dead API key, one for another tenant, a suspended tenant
+            context.principal_failure = refused
             raise ConnectionRejectionError({"code": refused.code.value, "message": refused.message}) from refused
         if token and not principal.is_authenticated:
             raise ConnectionRejectionError()

@@ -12,6 +12,7 @@ ended), as the subscriptions that run inside Strawberry do for themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -27,7 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
-from boka.errors import SlowConsumerDropped
+from boka.errors import SlowConsumerDropped, TenantSuspended
 from boka.observability.logging import get_logger
 from boka.resolvers.context import RequestContext
 from boka.resolvers.live_handoff import Deliver, Fail, HandedOver, Rendered, current_handoff
@@ -36,6 +37,8 @@ from boka.resolvers.live_render import payload_text
 log = get_logger("boka.web.live_socket")
 
 SESSION_ENDED = 4401
+# The connection's tenant was suspended while it had live subscriptions (reason TENANT_SUSPENDED).
+TENANT_CLOSED = 4403
 # The process's live fan-out lost events (its pub/sub connection to Redis broke): reconnect,
 # subscribe again and re-read what the subscriptions show (RFC 6455 "Service Restart").
 RECONNECT = 1012
@@ -187,7 +190,22 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if not self.context.runtime.live.ready:
             await self.websocket.close(code=TRY_AGAIN_LATER, reason="Live updates are reconnecting; try again shortly.")
             return
-        await super().handle_connection_init(message)
+        # Strawberry closes a refused connection_init with 4403 "Forbidden"; when the refusal
+        # was a suspended tenant, the close reason says so (TENANT_SUSPENDED).
+        websocket = self.websocket
+        close = websocket.close
+
+        async def close_saying_why(code: int, reason: str) -> None:
+            failure = self.context.principal_failure
+            if code == TENANT_CLOSED and isinstance(failure, TenantSuspended):
+                reason = failure.code.value
+            await close(code=code, reason=reason)
+
+        websocket.close = close_saying_why  # type: ignore[method-assign]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            websocket.close = close  # type: ignore[method-assign]
 
     @property
     def writer(self) -> SocketWriter:
@@ -230,6 +248,13 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     # -- taking subscriptions over ---------------------------------------------------------
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        # The tenant may have been suspended since connection_init: a suspended tenant's
+        # principal fails (TENANT_SUSPENDED), so the operation answers that error. (From the
+        # identity cache, which a tenant's change clears: no database read per subscribe.)
+        resolved = self.context.resolved_principal
+        if resolved is not None and resolved.tenant is not None:
+            with contextlib.suppress(TenantSuspended):
+                await self.context.refresh_principal()
         token = current_handoff.set(_SocketHandoff(self, operation))
         try:
             await super().run_operation(operation)
@@ -309,6 +334,9 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     async def _check_session(self) -> None:
         try:
             principal = await self.context.refresh_principal()
+        except TenantSuspended as suspended:
+            await self.websocket.close(code=TENANT_CLOSED, reason=suspended.code.value)
+            return
         except Exception:  # noqa: BLE001 - the database is away: try again next time
             log.warning("could not check a live connection's session", exc_info=True)
             self._schedule_session_check()

@@ -10,16 +10,21 @@ and the graphql-transport-ws socket). BOKA_WEB_PAGES=false leaves all of it out.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
+
+import sqlalchemy as sa
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from boka.models.tenancy import Tenant
 from boka.notifications.account_mail import PATHS as ACCOUNT_PATHS
 from boka.notifications.kinds import AccountMailKind
+from boka.tenancy import find_tenant_by_domain
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -39,9 +44,40 @@ def _page(name: str) -> Response:
     return FileResponse(STATIC_DIR / name, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
 
+CLOSED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Closed</title></head>
+<body><main><h1>This business is closed</h1>
+<p>{name} is not taking bookings at the moment. Please try again later.</p></main></body></html>
+"""
+
+
 async def booking_page(request: Request) -> Response:
-    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host)."""
+    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host). A
+    suspended business's page says it is closed (503, nothing to book from)."""
+    tenant = await _page_tenant(request)
+    if tenant is not None and tenant.suspended_at is not None:
+        return HTMLResponse(
+            CLOSED_PAGE.format(name=html.escape(tenant.name)), status_code=503,
+            headers={**_PAGE_HEADERS, "Retry-After": "3600"},
+        )
     return _page("book.html")
+
+
+async def _page_tenant(request: Request) -> Tenant | None:
+    """The tenant a booking page is for: its slug, else the Host's domain."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return None
+    slug = request.path_params.get("slug")
+    async with runtime.database.transaction() as db:
+        if slug:
+            return (await db.execute(
+                sa.select(Tenant).where(Tenant.slug == str(slug).strip().lower())
+            )).scalar_one_or_none()
+        host = request.headers.get("host", "").split(":", 1)[0].strip().lower()
+        return await find_tenant_by_domain(db, host) if host else None
 
 
 async def manage_page(request: Request) -> Response:

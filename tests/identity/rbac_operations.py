@@ -464,6 +464,31 @@ def export_customer(whose: str) -> Operation:
         if outcome == OK:
             assert result.data["customerDataExport"]["customer"]["id"] == str(row_id(customer))
         return outcome
+PLATFORM_TENANTS = "{ platformTenants(first: 5) { edges { node { slug counts { members } } } } }"
+SUSPEND_TENANT = """mutation($id: ID!) { suspendTenant(input: {id: $id, reason: "matrix"}) {
+    tenant { status } errors { field code } } }"""
+REACTIVATE_TENANT = """mutation($id: ID!) { reactivateTenant(input: {id: $id, reason: "matrix"}) {
+    tenant { status } errors { field code } } }"""
+
+
+def change_tenant_status(suspend: bool) -> Operation:
+    """Suspend a tenant made for this cell (or reactivate one made suspended): written exactly
+    when allowed. Never the salon itself, which every other cell needs open."""
+
+    async def run(salon: Salon, who: Caller) -> str:
+        tenant = await salon.world.tenant(salon.unique("matrix-closing"))
+        if not suspend:
+            async with salon.world.runtime.database.transaction(write=True) as db:
+                row = await db.get(Tenant, tenant.id)
+                assert row is not None
+                row.suspended_at, row.suspension_reason = utcnow(), "set up"
+        gid = base64.b64encode(f"PlatformTenant:{tenant.id}".encode()).decode()
+        mutation, payload = (SUSPEND_TENANT, "suspendTenant") if suspend else (REACTIVATE_TENANT, "reactivateTenant")
+        outcome = outcome_of(await salon.call(who, mutation, {"id": gid}), payload)
+        async with salon.world.runtime.database.transaction() as db:
+            after = await db.get(Tenant, tenant.id, populate_existing=True)
+        assert after is not None
+        return wrote(outcome, (after.suspended_at is not None) == suspend)
 
     return run
 
@@ -541,4 +566,7 @@ OPERATIONS: dict[str, Operation] = {
     "myCustomerRecord": query(MY_CUSTOMER_RECORD),
     "eraseCustomer: another customer": erase_a_customer,
     "deleteMyAccount: a wrong password": payload_of(DELETE_MY_ACCOUNT, "deleteMyAccount"),
+    "platformTenants": query(PLATFORM_TENANTS),
+    "suspendTenant: a fresh tenant": change_tenant_status(suspend=True),
+    "reactivateTenant: a suspended one": change_tenant_status(suspend=False),
 }

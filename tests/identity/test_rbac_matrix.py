@@ -121,6 +121,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "myCustomerRecord":                    (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "eraseCustomer: another customer":     (LOGIN,    HIDE,     HIDE,     HIDE,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "deleteMyAccount: a wrong password":   (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
+    "platformTenants":                     (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "suspendTenant: a fresh tenant":       (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "reactivateTenant: a suspended one":   (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -149,6 +152,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
 #   cannot be undone; staff are refused a customer they can see and see no other; a customer
 #   exports (and erases) only their own record, others' are hidden; no API key scope covers
 #   people's personal data; deleting an account is its holder's alone, with the password.
+# - platform administration (platformTenants, suspendTenant, reactivateTenant) is the
+#   superadmin's alone, whatever tenant the request names; owners included, everyone else is
+#   refused (an API key is never a person).
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")
