@@ -464,6 +464,10 @@ def export_customer(whose: str) -> Operation:
         if outcome == OK:
             assert result.data["customerDataExport"]["customer"]["id"] == str(row_id(customer))
         return outcome
+
+    return run
+
+
 PLATFORM_TENANTS = "{ platformTenants(first: 5) { edges { node { slug counts { members } } } } }"
 SUSPEND_TENANT = """mutation($id: ID!) { suspendTenant(input: {id: $id, reason: "matrix"}) {
     tenant { status } errors { field code } } }"""
