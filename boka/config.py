@@ -264,6 +264,16 @@ class Settings(BaseSettings):
         None, description="Stripe API base URL; unset = Stripe's own (tests point it at localstripe)."
     )
     stripe_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Stripe request.")
+    stripe_publishable_key: str | None = Field(
+        None,
+        description="Stripe publishable key (pk_…) the booking page gives Stripe.js for the Payment "
+        "Element; unset = the page cannot take card payments (it says so).",
+    )
+    stripe_js_url: str = Field(
+        "https://js.stripe.com/v3/",
+        description="Where the booking page loads Stripe.js from (tests point it at localstripe's "
+        "fake); its origin is what the page's Content-Security-Policy allows.",
+    )
     payment_hold_seconds: int = Field(
         900, ge=1, description="How long an unpaid booking holds its slot before it expires."
     )

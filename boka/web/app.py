@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/notifications/unsubscribe/{token}", unsubscribe_link, methods=["GET", "POST"]),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
-            *(page_routes() if settings.web_pages else []),
+            *(page_routes(settings) if settings.web_pages else []),
             *dev_mailbox_routes(settings),
         ],
         middleware=[

@@ -5,22 +5,25 @@ team invitation, reset a password).
 They are static files (plain ES modules, no build step) that use only the public GraphQL API,
 as any single-page app would; this module serves them with a Content-Security-Policy that allows
 exactly what they need: their own scripts and styles, and requests to this origin (POST /graphql
-and the graphql-transport-ws socket). BOKA_WEB_PAGES=false leaves all of it out.
+and the graphql-transport-ws socket). With Stripe configured (secret and publishable key), the
+booking page also may load Stripe.js and its Payment Element frames (and they may call Stripe's
+API): those allowances are on that page only. BOKA_WEB_PAGES=false leaves all of it out.
 """
 
 from __future__ import annotations
 
-import html
+from html import escape
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from boka.config import Settings
 from boka.models.tenancy import Tenant
 from boka.notifications.account_mail import PATHS as ACCOUNT_PATHS
 from boka.notifications.kinds import AccountMailKind
@@ -53,16 +56,63 @@ CLOSED_PAGE = """<!doctype html>
 """
 
 
-async def booking_page(request: Request) -> Response:
-    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host). A
-    suspended business's page says it is closed (503, nothing to book from)."""
+async def _closed_page(request: Request) -> Response | None:
+    """A suspended business's booking page says it is closed (503, nothing to book from)."""
     tenant = await _page_tenant(request)
     if tenant is not None and tenant.suspended_at is not None:
         return HTMLResponse(
-            CLOSED_PAGE.format(name=html.escape(tenant.name)), status_code=503,
+            CLOSED_PAGE.format(name=escape(tenant.name)), status_code=503,
             headers={**_PAGE_HEADERS, "Retry-After": "3600"},
         )
-    return _page("book.html")
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def stripe_page_csp(settings: Settings) -> str:
+    """The booking page's policy when it takes card payments: Stripe.js from its origin, the
+    Payment Element's frames, and Stripe's API (as Stripe's CSP guide lists them)."""
+    js = _origin(settings.stripe_js_url)
+    scripts = [js]
+    frames = [js]
+    if js == "https://js.stripe.com":
+        scripts.append("https://*.js.stripe.com")
+        frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
+    api = _origin(settings.stripe_api_base) if settings.stripe_api_base else "https://api.stripe.com"
+    return (
+        f"default-src 'none'; script-src 'self' {' '.join(scripts)}; style-src 'self'; "
+        f"img-src 'self' data: https:; connect-src 'self' {api}; frame-src {' '.join(frames)}; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def takes_card_payments(settings: Settings | None) -> bool:
+    return bool(settings and settings.stripe_secret_key and settings.stripe_publishable_key)
+
+
+def booking_page_for(settings: Settings | None):  # noqa: ANN201
+    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host). With
+    Stripe configured the page learns the publishable key and the Stripe.js address from a
+    <meta name="boka-stripe"> (page config; both are public by design)."""
+    if not takes_card_payments(settings):
+        async def plain(request: Request) -> Response:
+            return await _closed_page(request) or _page("book.html")
+        return plain
+    assert settings is not None
+    meta = (
+        f'<meta name="boka-stripe" data-key="{escape(settings.stripe_publishable_key or "")}" '
+        f'data-js="{escape(settings.stripe_js_url)}">\n</head>'
+    )
+    page = (STATIC_DIR / "book.html").read_text().replace("</head>", meta, 1)
+    headers = {**_PAGE_HEADERS, "Content-Security-Policy": stripe_page_csp(settings)}
+
+    async def with_stripe(request: Request) -> Response:
+        return await _closed_page(request) or Response(
+            page, media_type="text/html; charset=utf-8", headers=headers)
+    return with_stripe
 
 
 async def _page_tenant(request: Request) -> Tenant | None:
@@ -116,7 +166,8 @@ async def old_manage_link(request: Request) -> Response:
     return RedirectResponse(target, status_code=308)
 
 
-def page_routes() -> list[BaseRoute]:
+def page_routes(settings: Settings | None = None) -> list[BaseRoute]:
+    booking_page = booking_page_for(settings)
     return [
         Route("/book", booking_page, methods=["GET"]),
         Route("/book/{slug}", booking_page, methods=["GET"]),

@@ -141,3 +141,22 @@ class CuttableProxy:
         self.cut(refuse=True)
         if self.server is not None:
             self.server.close()
+
+AXE_SOURCE = PROJECT_ROOT / "tests" / "web" / "vendor" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+async def axe_violations(page: Any, *, impacts: tuple[str, ...] = SERIOUS) -> list[str]:
+    """axe-core (vendored for the tests, never served by the app) run on the page as it is;
+    the violations of the given impacts, each as "rule: help (targets)". The page's context
+    needs ``bypass_csp=True``: the pages' policy rightly refuses a script the app did not serve."""
+    if not await page.evaluate("() => Boolean(window.axe)"):
+        await page.add_script_tag(path=str(AXE_SOURCE))
+    result = await page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(", ".join(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"] if v["impact"] in impacts
+    ]

@@ -61,3 +61,17 @@ async def test_web_pages_false_leaves_the_pages_out(settings: Settings, app: Any
         for path in ("/book/demo", "/manage/bkm_abc.def", "/calendar", "/web/book.js", "/manage-booking?token=x",
                      "/verify-email?token=x", "/accept-invitation?token=x", "/reset-password?token=x"):
             assert (await http.get(path)).status_code == 404, path
+
+
+def test_with_stripe_the_booking_page_allows_stripe_js_its_frames_and_api() -> None:
+    """What Stripe's CSP guide lists for Stripe.js and the Payment Element, and nothing else."""
+    from boka.web.pages import stripe_page_csp, takes_card_payments
+
+    settings = Settings(stripe_secret_key="sk_live_x", stripe_publishable_key="pk_live_x")
+    assert takes_card_payments(settings)
+    assert not takes_card_payments(Settings(stripe_secret_key="sk_live_x"))
+    csp = stripe_page_csp(settings)
+    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in csp
+    assert "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;" in csp
+    assert "connect-src 'self' https://api.stripe.com;" in csp
+    assert "'unsafe-inline'" not in csp and "style-src 'self';" in csp

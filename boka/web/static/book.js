@@ -1,6 +1,6 @@
 // The public booking page: /book/<tenant slug> (or /book on the business's own domain).
 import { BokaApi, rowId } from "./api.js";
-import { errorText, t, translateStatic } from "./i18n.js";
+import { errorText, language, t, translateStatic } from "./i18n.js";
 import { detectedTimeZone, el, field, icsUrl, money, timeZones, whenLabel } from "./format.js";
 import { SlotPicker } from "./slot-picker.js";
 
@@ -227,23 +227,116 @@ async function submit(form) {
   }
 }
 
-function confirmation({ booking, manageToken, payment }) {
+/** Stripe, when the server takes card payments: <meta name="boka-stripe" data-key data-js>. */
+const stripeConfig = (() => {
+  const meta = document.querySelector('meta[name="boka-stripe"]');
+  return meta && meta.dataset.key ? { key: meta.dataset.key, js: meta.dataset.js } : null;
+})();
+let stripeLoading = null;
+
+/** Stripe.js from its own origin (never bundled), loaded once, when a payment needs it. */
+function loadStripe() {
+  stripeLoading = stripeLoading || new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = stripeConfig.js;
+    script.onload = () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("no Stripe")));
+    script.onerror = () => { stripeLoading = null; reject(new Error("Stripe.js did not load")); };
+    document.head.append(script);
+  });
+  return stripeLoading;
+}
+
+function manageUrlOf(manageToken) {
   const tenant = state.business.slug;
-  const manageUrl = `${location.origin}/manage/${encodeURIComponent(manageToken)}?tenant=${encodeURIComponent(tenant)}`;
-  const when = whenLabel(booking.startTime, state.timeZone);
+  return `${location.origin}/manage/${encodeURIComponent(manageToken)}?tenant=${encodeURIComponent(tenant)}`;
+}
+
+/** Paid up front: the booking holds the time until the payment's expiry; Stripe's Payment
+ * Element takes the card with the payment's client secret, and the booking is confirmed when
+ * Stripe reports the payment (its webhook), whatever happens to this page. */
+async function paymentStep(booked) {
+  const { booking, manageToken, payment } = booked;
+  const section = $("confirmation");
+  const amount = money(payment.amount);
+  const until = whenLabel(payment.expiresAt, state.timeZone);
+  const mount = el("div", { id: "payment-element", role: "group", "aria-label": t("cardDetails") });
+  const alert = el("p", { id: "payment-alert", class: "alert", role: "alert", hidden: true });
+  const pay = el("button", { type: "submit", id: "pay", class: "primary", text: t("payNow", { amount }) });
+  const form = el("form", { id: "payment-form", novalidate: true }, mount, alert, pay);
+  section.replaceChildren(
+    el("h2", { text: t("paymentNeeded") }),
+    el("p", { text: t("confirmationText", {
+      service: booking.service.name, staff: booking.staff.displayName,
+      when: whenLabel(booking.startTime, state.timeZone) }) }),
+    el("p", { id: "pay-by-card", text: t("payByCard", { amount, until }) }),
+    form,
+    el("p", {}, el("a", { id: "manage-link", href: manageUrlOf(manageToken), text: t("manageLink") })),
+  );
+  $("booking").hidden = true;
+  section.hidden = false;
+  section.focus();
+  const fail = (message) => { alert.textContent = message; alert.hidden = false; };
+  let stripe;
+  let elements;
+  try {
+    const Stripe = await loadStripe();
+    stripe = Stripe(stripeConfig.key);
+    elements = stripe.elements({ clientSecret: payment.clientSecret, locale: language });
+    elements.create("payment").mount(mount);
+  } catch {
+    pay.disabled = true;
+    fail(t("cardFormUnavailable"));
+    return;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (pay.disabled) return;
+    alert.hidden = true;
+    pay.disabled = true;
+    pay.textContent = t("paying");
+    try {
+      const result = await stripe.confirmPayment({
+        elements, redirect: "if_required", confirmParams: { return_url: manageUrlOf(manageToken) },
+      });
+      if (result.error) {
+        fail(result.error.message || t("cardFormUnavailable"));  // Stripe's words, for the customer
+      } else {
+        confirmation({ ...booked, payment: { ...payment, status: result.paymentIntent.status } });
+        return;
+      }
+    } catch {
+      fail(t("cardFormUnavailable"));
+    }
+    pay.disabled = false;
+    pay.textContent = t("payNow", { amount });
+  });
+}
+
+function confirmation(booked) {
+  const { booking, manageToken, payment } = booked;
   const paysOnSite = !payment || payment.status === "due_on_site";
-  // Paid up front (Stripe configured and the service asks it): this page has no card form yet,
-  // so it says so plainly instead of claiming a booking that expires unpaid.
-  const unpaid = payment && payment.status !== "due_on_site" && payment.status !== "succeeded";
+  const paid = payment && payment.status === "succeeded";
+  const processing = payment && payment.status === "processing";
+  const unpaid = payment && !paysOnSite && !paid && !processing;
+  if (unpaid && stripeConfig && payment.clientSecret) {
+    paymentStep(booked);
+    return;
+  }
+  const manageUrl = manageUrlOf(manageToken);
+  const when = whenLabel(booking.startTime, state.timeZone);
   const section = $("confirmation");
   section.replaceChildren(...[
     el("h2", { text: unpaid ? t("paymentNeeded") : t("booked") }),
+    // Paid up front but this server has no publishable key: say so plainly instead of
+    // claiming a booking that expires unpaid.
     unpaid ? el("p", { class: "alert", text: t("payOnlineUnsupported", {
       until: whenLabel(payment.expiresAt, state.timeZone), business: state.business.name }) }) : null,
     el("p", { text: t("confirmationText", { service: booking.service.name, staff: booking.staff.displayName, when }) }),
     el("p", { text: `${t("total")}: ${money(booking.price)}` }),
     booking.status === "PENDING" && !payment ? el("p", { text: t("pendingConfirmation") }) : null,
     paysOnSite ? el("p", { text: t("payOnSite") }) : null,
+    paid ? el("p", { class: "notice", text: t("paidOnline") }) : null,
+    processing ? el("p", { text: t("paymentProcessing") }) : null,
     el("p", {}, el("a", {
       class: "button", id: "add-to-calendar", download: "booking.ics", text: t("addToCalendar"),
       href: icsUrl({
