@@ -106,17 +106,24 @@ async def test_with_mfa_on_a_reset_needs_a_code_and_a_wrong_one_keeps_the_link(
     assert "password_reset_failed" in events and events[-1] == "password_reset"
 
 
-async def test_the_request_only_enqueues_the_lookup(gql: GraphQLClient, world: World) -> None:
+async def test_the_request_only_enqueues_the_lookup(production_app: Any) -> None:
     """By construction, the answer cannot depend on the account: the request only checks the
-    address and enqueues a job; the lookup, the token and the audit entry happen in the job."""
+    address and enqueues a job; the lookup, the token and the audit entry happen in the job.
+    Jobs go to RQ here with no worker running, so nothing of the job can have happened yet (in
+    the embedded mode the job would start on the app's loop at once and race this check)."""
+    from rq import Queue
+
+    world = World(production_app.state.runtime)
     await world.tenant("salon")
     await world.person(None, None, email="known@example.com")
-    await _ask(gql, "known@example.com")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=production_app), base_url="http://t") as client:
+        await _ask(GraphQLClient(client), "known@example.com")
     async with world.runtime.database.transaction(all_tenants=True) as db:
         issued_in_request = (await db.execute(sa.select(sa.func.count()).select_from(AccountToken))).scalar_one()
+    queued = [job.func_name for name in ("high", "default", "low")
+              for job in Queue(name, connection=redis.Redis.from_url(TEST_REDIS_URL)).jobs]
     assert issued_in_request == 0 and "password_reset_requested" not in await _events(world)
-    await world.runtime.jobs.drain()
-    assert "password_reset_requested" in await _events(world)
+    assert any("account_mail" in name or "password_reset" in name for name in queued), queued
 
 
 @pytest.fixture
