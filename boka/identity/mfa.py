@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.config import Settings
 from boka.errors import UserErrorCode, UserInputError
 from boka.identity import totp
+from boka.identity.audit import AuthEvent, log_event
+from boka.identity.devices import DeviceInfo
 from boka.identity.secret_box import SecretBox
 from boka.models.identity import User
 from boka.models.security import MfaBackupCode, MultiFactorAuth
@@ -204,3 +206,32 @@ def require_enrolled(factor: MultiFactorAuth | None, *, enabled: bool) -> MultiF
             "Start enrolment first." if factor is None else "Two-factor authentication is already on.",
         )
     return factor
+
+
+async def confirm_second_factor(
+    db: AsyncSession, user_id: uuid.UUID, code: str | None, policy: MfaPolicy, now: datetime, *,
+    device: DeviceInfo, failed_event: AuthEvent, failure_reason: str,
+) -> CodeCheck | None:
+    """For an account action that must not bypass two-factor authentication (a password reset,
+    deleting the account): None when the account has no second factor or ``code`` passes; an
+    MFA_REQUIRED user error when it has one and no code came; else the failed check, with the
+    failure (and a block it caused) already in the audit trail. The caller commits that before
+    raising the check's error, so the failure stays counted."""
+    factor = await find_factor(db, user_id, for_update=True)
+    if factor is None or not factor.is_enabled:
+        return None
+    if not (code or "").strip():
+        raise UserInputError(
+            UserErrorCode.MFA_REQUIRED,
+            "This account has two-factor authentication: enter a code from your "
+            "authenticator app or a backup code.", "mfaCode",
+        )
+    check = await check_code(db, factor, code or "", policy, now)
+    if check.accepted:
+        return None
+    log_event(db, failed_event, origin=device, success=False, user_id=user_id,
+              reason=f"{failure_reason}{check.value}")
+    if check is CodeCheck.NOW_BLOCKED:
+        log_event(db, AuthEvent.MFA_BLOCKED, origin=device, success=False, user_id=user_id,
+                  suspicious=True)
+    return check

@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.db import Database
-from boka.errors import UserErrorCode, UserInputError
+from boka.errors import UserInputError
 from boka.identity.account_tokens import invalid_link, issue_account_token, live_account_token
 from boka.identity.accounts import find_user_by_email, normalize_email
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
 from boka.identity.lockout import clear_failures
-from boka.identity.mfa import CodeCheck, MfaPolicy, check_code, find_factor
+from boka.identity.mfa import CodeCheck, MfaPolicy, confirm_second_factor
 from boka.identity.passwords import check_password_strength, hash_password
 from boka.identity.principal import Principal
 from boka.identity.sessions import revoke_other_sessions
@@ -75,22 +75,10 @@ async def reset_password(
         user = await db.get(User, link.user_id)
         if user is None or not user.is_active or user.email != link.email:
             raise invalid_link()
-        factor = await find_factor(db, user.id, for_update=True)
-        if factor is not None and factor.is_enabled:
-            if not (mfa_code or "").strip():
-                raise UserInputError(
-                    UserErrorCode.MFA_REQUIRED,
-                    "This account has two-factor authentication: enter a code from your "
-                    "authenticator app or a backup code.", "mfaCode",
-                )
-            check = await check_code(db, factor, mfa_code or "", policy, now)
-            if not check.accepted:
-                failed = check
-                log_event(db, AuthEvent.PASSWORD_RESET_FAILED, origin=device, success=False,
-                          user_id=user.id, reason=f"mfa {check.value}")
-                if check is CodeCheck.NOW_BLOCKED:
-                    log_event(db, AuthEvent.MFA_BLOCKED, origin=device, success=False, user_id=user.id,
-                              suspicious=True)
+        failed = await confirm_second_factor(
+            db, user.id, mfa_code, policy, now, device=device,
+            failed_event=AuthEvent.PASSWORD_RESET_FAILED, failure_reason="mfa ",
+        )
         if failed is None:
             link.used_at = now
             user.password_hash = await hash_password(new_password)

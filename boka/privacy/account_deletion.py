@@ -28,7 +28,7 @@ from boka.errors import UserErrorCode, UserInputError
 from boka.events.catalog import announce_customer_change
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
-from boka.identity.mfa import CodeCheck, MfaPolicy, check_code, find_factor, remove_factor
+from boka.identity.mfa import CodeCheck, MfaPolicy, confirm_second_factor, remove_factor
 from boka.identity.passwords import verify_password
 from boka.identity.principal import Principal
 from boka.identity.sessions import revoke_other_sessions
@@ -59,22 +59,10 @@ async def delete_my_account(
         user = await db.get(User, user_id, with_for_update=db.bind.dialect.name == "postgresql")
         if user is None or not user.is_active or not await verify_password(user.password_hash, password):
             raise UserInputError(UserErrorCode.INVALID_CREDENTIALS, "The password is incorrect.", "password")
-        factor = await find_factor(db, user.id, for_update=True)
-        if factor is not None and factor.is_enabled:
-            if not (mfa_code or "").strip():
-                raise UserInputError(
-                    UserErrorCode.MFA_REQUIRED,
-                    "This account has two-factor authentication: enter a code from your "
-                    "authenticator app or a backup code.", "mfaCode",
-                )
-            check = await check_code(db, factor, mfa_code or "", policy, now)
-            if not check.accepted:
-                failed = check
-                log_event(db, AuthEvent.MFA_FAILED, origin=device, success=False, user_id=user.id,
-                          reason=f"account deletion: {check.value}")
-                if check is CodeCheck.NOW_BLOCKED:
-                    log_event(db, AuthEvent.MFA_BLOCKED, origin=device, success=False,
-                              user_id=user.id, suspicious=True)
+        failed = await confirm_second_factor(
+            db, user.id, mfa_code, policy, now, device=device,
+            failed_event=AuthEvent.MFA_FAILED, failure_reason="account deletion: ",
+        )
         if failed is None:
             return await _delete(db, user, now)
     error = failed.error(policy)

@@ -9,7 +9,6 @@ does not exist, or belongs to another tenant, is a NOT_FOUND error.
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from boka.booking import catalog, staff
 from boka.resolvers import pricing_admin as pricing_resolvers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import relay
 
 from boka.booking.customers import CustomerChanges, create_customer, update_customer
 from boka.booking.queries import list_customers

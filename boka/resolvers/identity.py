@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.memberships import (

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import strawberry
-from strawberry import relay
 
 from boka.identity import api_keys, audit, lockout, second_factor, session_management, tenant_policy
 from boka.identity.mfa import find_factor, remaining_backup_codes

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import strawberry
-from strawberry import relay
 
 from boka.business.team import FutureBookingsChoice, Removal, change_member_role, remove_member
 from boka.errors import UserErrorCode

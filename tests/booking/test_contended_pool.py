@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from boka.config import Settings
 from boka.models.bookings import Booking
-from boka.web.app import create_app
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import settings_for
 from tests.support import World

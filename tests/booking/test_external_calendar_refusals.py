@@ -16,7 +16,6 @@ import pytest
 from boka.booking.external_calendars import poll_feed
 from boka.jobs.inprocess import InProcessJobQueue
 from boka.migrations import upgrade_to_head
-from boka.models.tenancy import Role
 from boka.web.app import create_app
 from tests.booking.feed_server import feed_server, render
 from tests.booking.support import BookingWorld, local
