@@ -11,7 +11,7 @@ from boka.identity.account_tokens import new_link_token
 from boka.identity.accounts import normalize_email
 from boka.identity.email_change import confirm_email_change, request_email_change
 from boka.identity.recovery import resend_verification, reset_password, verify_email
-from boka.jobs.account_mail import ask_for_password_reset, mail_account
+from boka.jobs.account_mail import ask_for_password_reset, mail_account, mail_email_changed_notice
 from boka.models.types import utcnow
 from boka.notifications.account_mail import AccountMail
 from boka.notifications.kinds import AccountMailKind
@@ -134,10 +134,7 @@ async def confirm_change(info: Info, input: ConfirmEmailChangeInput) -> ConfirmE
         return ConfirmEmailChangePayload(errors=errors)
     if principal.actor_user_id == changed.user.id and principal.session_id != changed.kept_session_id:
         context.forget_session()  # this browser's session ended with the others
-    await mail_account(runtime, AccountMail(
-        kind=AccountMailKind.EMAIL_CHANGED_NOTICE, to=changed.old_email, token=new_link_token(),
-        detail=changed.user.email,
-    ))
+    await mail_email_changed_notice(runtime, changed.old_email, changed.user.email)
     return ConfirmEmailChangePayload(changed=True, email=changed.user.email)
 
 
