@@ -121,6 +121,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "myCustomerRecord":                    (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
     "eraseCustomer: another customer":     (LOGIN,    HIDE,     HIDE,     HIDE,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "deleteMyAccount: a wrong password":   (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
+    "updateBusinessSettings: defaults":    (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "changeMyEmail: a wrong password":     (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
+    "confirmEmailChange: a used link":     (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
