@@ -122,7 +122,9 @@ class BusinessSettingsType:
     brand_color: str | None
     booking_page_title: str | None
     booking_page_intro: str | None
-    defaults: BusinessDefaultsType
+    defaults: BusinessDefaultsType = strawberry.field(
+        description="What new staff members and services start with when their request leaves it out."
+    )
 
     @classmethod
     def from_settings(cls, settings: BusinessSettings, defaults: BusinessDefaults) -> BusinessSettingsType:
@@ -145,7 +147,9 @@ class UpdateBusinessSettingsInput:
     brand_color: str | None = strawberry.field(default=None, description="e.g. #1a73e8.")
     booking_page_title: str | None = None
     booking_page_intro: str | None = None
-    defaults: BusinessDefaultsInput | None = None
+    defaults: BusinessDefaultsInput | None = strawberry.field(
+        default=None, description="Defaults for new staff members and services; only those given change."
+    )
 
     def to_settings(self) -> BusinessSettings:
         return BusinessSettings(**{name: getattr(self, name) for name in BusinessSettings.__dataclass_fields__})
