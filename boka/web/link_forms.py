@@ -1,8 +1,9 @@
-"""The mailed account links without JavaScript: each page behind a link (verify an email, confirm
-an email change, reset a password, accept an invitation) also carries a plain HTML form (in a
-``<noscript>`` block of the script page, or as the whole page for the email change), posted back
-to the same path and handled here, server-side, by the same domain functions the GraphQL
-mutations call.
+"""The mailed links without JavaScript: each page behind a link (verify an email, confirm an email
+change, reset a password, accept an invitation, manage a booking) also carries a plain HTML form
+(in a ``<noscript>`` block of the script page, or as the whole page for the email change), posted
+back to the same path and handled here, server-side, by the same domain functions the GraphQL
+mutations call. The manage page shows the booking and cancels it; moving it to another time
+needs the script page (its live slot picker).
 
 Opening a link never acts by itself (mail scanners fetch links): the visitor presses the form's
 button. The POST is authenticated by the token in the form body only (the session cookie is not
@@ -20,7 +21,15 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from zoneinfo import ZoneInfo
+
+from boka.booking.changes import booking_ref, cancel_booking, load_booking
 from boka.errors import BokaError, UserInputError
+from boka.identity.authentication import resolve_principal
+from boka.models.bookings import ACTIVE_STATUSES
+from boka.models.catalog import Service
+from boka.payments.refunds import settle_cancellation
+from boka.resolvers.payments import after_cancellation
 from boka.identity.devices import DeviceInfo
 from boka.identity.email_change import confirm_email_change
 from boka.identity.invitations import accept_invitation
@@ -168,3 +177,60 @@ async def do_accept(runtime: Runtime, fields: dict[str, str], device: DeviceInfo
     )
     return (f"Welcome to {accepted.tenant.name}: you joined as {accepted.role.value}. "
             f"Sign in with {accepted.user.email} and your new password.")
+
+
+# --- the manage-booking link (/manage/<token>?tenant=<slug>) ---
+
+
+async def _link_principal(runtime: Runtime, slug: str, client: str) -> Principal:
+    """Nobody signed in, in the tenant the link names (the token alone authorizes the booking)."""
+    return await resolve_principal(
+        runtime.database, runtime.identity, credential=None, tenant_header=slug or None, host=None,
+        ip_address=client, cache=runtime.identity_cache,
+    )
+
+
+async def manage_summary(request: Request) -> str:
+    """The booking as a plain section with a cancel form (for browsers without script); a
+    sentence when the link is not valid. Reads only: opening the link changes nothing."""
+    runtime: Runtime = request.app.state.runtime
+    token = request.path_params.get("token", "")
+    slug = request.query_params.get("tenant", "")
+    client = request.client.host if request.client else "unknown"
+    try:
+        principal = await _link_principal(runtime, slug, client)
+        tenant = principal.require_tenant()
+        ref = booking_ref(None, token, runtime.settings.secret_key)
+        async with runtime.database.transaction(tenant.id) as db:
+            booking = await load_booking(db, principal, ref)
+            service = await db.get(Service, booking.service_id)
+    except (BokaError, UserInputError):
+        return _message("This booking link is not valid.", alert=True)
+    zone = ZoneInfo(tenant.time_zone)
+    start = booking.start_time.astimezone(zone)
+    lines = (f"<p>{_escape(tenant.name)}: <strong>{_escape(service.name if service else '')}</strong>, "
+             f"{start:%A %d %B %Y, %H:%M} ({_escape(tenant.time_zone)}). "
+             f"Status: {_escape(str(getattr(booking.status, 'value', booking.status)))}.</p>")
+    if booking.status in ACTIVE_STATUSES and booking.start_time > utcnow():
+        lines += (f'<form method="post" class="nojs"><input type="hidden" name="token" value="{_escape(token)}">'
+                  f'<input type="hidden" name="tenant" value="{_escape(slug)}">'
+                  '<p>The business\'s cancellation policy decides what is refunded of a payment.</p>'
+                  '<label>Reason (optional) <input type="text" name="reason" maxlength="500"></label>'
+                  '<button type="submit">Cancel this booking</button></form>'
+                  '<p>Moving the booking to another time needs JavaScript.</p>')
+    return lines
+
+
+async def do_cancel(runtime: Runtime, fields: dict[str, str], device: DeviceInfo) -> str:
+    principal = await _link_principal(runtime, fields.get("tenant", ""), device.ip_address or "unknown")
+    tenant = principal.require_tenant()
+    ref = booking_ref(None, fields.get("token", ""), runtime.settings.secret_key)
+    now = utcnow()
+    async with runtime.database.transaction(tenant.id, write=True) as db:
+        booking, terms = await cancel_booking(db, principal, ref, reason=fields.get("reason", "")[:500], now=now)
+        money = await settle_cancellation(db, booking, terms, now=now)
+    await after_cancellation(runtime, money)
+    refunded = ""
+    if money.refund_cents:
+        refunded = f" {money.refund_cents / 100:.2f} {booking.currency} will be refunded."
+    return f"Your booking is cancelled.{refunded}"

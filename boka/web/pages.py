@@ -46,7 +46,10 @@ async def booking_page(request: Request) -> Response:
 
 
 async def manage_page(request: Request) -> Response:
-    return _page("manage.html")
+    """The script page, with the booking and a cancel form for browsers without script."""
+    if request.method == "POST":
+        return await link_forms.handle_post(request, "Your booking", link_forms.do_cancel, _PAGE_HEADERS)
+    return _page_with_form("manage.html", await link_forms.manage_summary(request))
 
 
 async def waitlist_offer_page(request: Request) -> Response:
@@ -107,7 +110,7 @@ def page_routes() -> list[BaseRoute]:
     return [
         Route("/book", booking_page, methods=["GET"]),
         Route("/book/{slug}", booking_page, methods=["GET"]),
-        Route("/manage/{token}", manage_page, methods=["GET"]),
+        Route("/manage/{token}", manage_page, methods=["GET", "POST"]),
         Route("/manage-booking", old_manage_link, methods=["GET"]),
         Route("/waitlist/offer/{token}", waitlist_offer_page, methods=["GET"]),
         Route("/calendar", calendar_page, methods=["GET"]),
