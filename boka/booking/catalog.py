@@ -156,10 +156,12 @@ async def create_service(db: AsyncSession, principal: Principal, values: Service
     for column, field in required:
         if getattr(values, column) is None:
             raise invalid("This field is required.", field)
+    from boka.business.defaults import with_service_defaults  # the business package builds on this one
+
     service = Service(
         tenant_id=tenant.id, name="", duration_minutes=0, price_cents=0, currency=tenant.currency
     )
-    _apply_service_fields(service, values)
+    _apply_service_fields(service, await with_service_defaults(db, tenant, values))
     db.add(service)
     await db.flush()
     await announce_service_change(db, service, "created", affects_slots=False)

@@ -56,7 +56,7 @@ class Week:
     hours: list[WeeklyHours]
 
 
-def _check_week(intervals: Sequence[HoursInterval]) -> None:
+def check_week(intervals: Sequence[HoursInterval]) -> None:
     """Weekdays 0-6, start before end, no two work intervals of a day overlap, and every
     break lies inside one work interval of its day (touching intervals do not overlap)."""
     if len(intervals) > MAX_WEEKLY_INTERVALS:
@@ -101,7 +101,7 @@ async def set_weekly_hours(
     member = await get_in_tenant(
         db, StaffMember, staff_member_id, tenant_id=tenant.id, label="staff member", lock=True
     )
-    _check_week(intervals)
+    check_week(intervals)
     await db.execute(
         sa.delete(WeeklyHours).where(
             WeeklyHours.staff_member_id == member.id, WeeklyHours.tenant_id == tenant.id

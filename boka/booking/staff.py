@@ -26,6 +26,7 @@ from boka.identity.memberships import find_membership
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope, grants_for
 from boka.models.catalog import Service, StaffMember, StaffService
+from boka.models.schedules import WeeklyHours
 from boka.models.tenancy import Role
 from boka.pagination import Page, group_rows, keyset_page
 from boka.validation import check_price, check_range, check_time_zone, clean_text, invalid
@@ -86,6 +87,14 @@ async def create_staff_member(
             await db.flush()
     except IntegrityError as exc:  # a concurrent request made them staff first
         raise duplicate from exc
+    from boka.business.defaults import default_week  # the business package builds on this one
+
+    db.add_all(
+        WeeklyHours(tenant_id=tenant.id, staff_member_id=member.id, weekday=interval.weekday,
+                    start_time=interval.start, end_time=interval.end, is_break=interval.is_break)
+        for interval in await default_week(db, tenant)
+    )
+    await db.flush()
     return member
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.business.defaults import DefaultsChange, apply_defaults_change, checked_defaults
 from boka.errors import UserErrorCode, UserInputError, raise_collected
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
@@ -82,7 +83,8 @@ def read_business_settings(principal: Principal) -> BusinessSettings:
 
 
 async def update_business_settings(
-    db: AsyncSession, principal: Principal, changes: BusinessSettings, *, origin: DeviceInfo
+    db: AsyncSession, principal: Principal, changes: BusinessSettings, *, origin: DeviceInfo,
+    defaults: DefaultsChange | None = None,
 ) -> Tenant:
     """Owners change the business's settings; every bad field is reported, nothing written."""
     principal.authorize(Action.USER_MANAGE, Scope.TENANT)
@@ -105,8 +107,12 @@ async def update_business_settings(
             UserErrorCode.CURRENCY_IN_USE,
             f"Prices and bookings are already in {tenant.currency}; the currency can change only "
             "before the first service is priced.", "currency"))
+    if defaults is not None:
+        errors.extend(checked_defaults(defaults))
     raise_collected(errors)
     changed = sorted(name for name, value in vars(changes).items() if value is not None)
+    if defaults is not None:
+        changed += [f"defaults.{name}" for name in apply_defaults_change(tenant, defaults)]
     if changes.name is not None:
         tenant.name = changes.name.strip()
     if changes.time_zone is not None:

@@ -5,6 +5,7 @@ purpose retires the older ones, so only the newest mail works."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ def invalid_link(message: str = "This link is not valid any more; ask for a new 
 
 async def issue_account_token(
     db: AsyncSession, user: User, purpose: TokenPurpose, *, ttl: timedelta, now: datetime,
-    email: str | None = None,
+    email: str | None = None, session_id: uuid.UUID | None = None,
 ) -> str:
     """A new link token for ``user`` (shown once); earlier unused ones of ``purpose`` stop working."""
     await db.execute(
@@ -40,7 +41,7 @@ async def issue_account_token(
     token = new_link_token()
     db.add(AccountToken(
         user_id=user.id, purpose=purpose.value, token_hash=token_digest(token),
-        email=email or user.email, expires_at=now + ttl, created_at=now,
+        email=email or user.email, expires_at=now + ttl, created_at=now, session_id=session_id,
     ))
     await db.flush()
     return token

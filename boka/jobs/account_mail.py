@@ -76,3 +76,11 @@ async def mail_account(runtime: Runtime, mail: AccountMail) -> None:
         str(mail.tenant_id) if mail.tenant_id else "", mail.business_name, mail.detail,
         queue=QUEUE, retry=MESSAGE_RETRY, job_id=job_id("account-mail", mail.dedupe_key),
     )
+
+
+async def mail_email_changed_notice(runtime: Runtime, old_email: str, new_email: str) -> None:
+    """Tell the address an account just left (no link: the nonce only keeps the dedupe key apart)."""
+    await mail_account(runtime, AccountMail(
+        kind=AccountMailKind.EMAIL_CHANGED_NOTICE, to=old_email, token=secrets.token_urlsafe(24),
+        detail=new_email,
+    ))

@@ -17,6 +17,7 @@ from boka.models.types import UTCDateTime, new_id, utcnow
 class TokenPurpose(str, enum.Enum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"
+    EMAIL_CHANGE = "email_change"
 
 
 class AccountToken(SQLModel, table=True):
@@ -25,7 +26,7 @@ class AccountToken(SQLModel, table=True):
 
     __tablename__ = "account_tokens"
     __table_args__ = (
-        sa.CheckConstraint("purpose IN ('verify_email', 'password_reset')", name="purpose"),
+        sa.CheckConstraint("purpose IN ('verify_email', 'password_reset', 'email_change')", name="purpose"),
         sa.Index("ix_account_tokens_user_id_purpose", "user_id", "purpose"),
     )
 
@@ -38,6 +39,9 @@ class AccountToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # An email change: the session that asked, the one that survives the change (no foreign key:
+    # sessions come and go, and a missing one simply survives nothing).
+    session_id: uuid.UUID | None = Field(default=None)
 
 
 class Invitation(SQLModel, table=True):

@@ -23,7 +23,11 @@ PATHS = {
     AccountMailKind.VERIFY_EMAIL: "/verify-email",
     AccountMailKind.PASSWORD_RESET: "/reset-password",
     AccountMailKind.TEAM_INVITATION: "/accept-invitation",
+    AccountMailKind.EMAIL_CHANGE: "/confirm-email-change",
 }
+# Notices about an account carry no link; their "token" is a random nonce that only keeps each
+# notice's dedupe key its own.
+NOTICES = (AccountMailKind.EMAIL_CHANGED_NOTICE, AccountMailKind.EMAIL_IN_USE_NOTICE)
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,28 @@ def link_for(public_url: str, kind: AccountMailKind, token: str) -> str:
 
 def compose(mail: AccountMail, public_url: str, minutes_valid: int) -> OutgoingEmail:
     name = mail.business_name
+    if mail.kind is AccountMailKind.EMAIL_CHANGED_NOTICE:
+        return OutgoingEmail(to=mail.to, subject="Your Boka account's email address was changed", body=(
+            f"Hello,\n\nthe email address of your Boka account was changed from this address to "
+            f"{mail.detail}. Mail about the account now goes there, and other devices were signed out.\n\n"
+            "If you did not do this, reset your password from the sign-in page with the new address "
+            "if you can, or contact the business you book with right away.\n"))
+    if mail.kind is AccountMailKind.EMAIL_IN_USE_NOTICE:
+        return OutgoingEmail(to=mail.to, subject="Someone tried to use your address on Boka", body=(
+            "Hello,\n\nsomeone signed in to another Boka account asked to change that account's "
+            "email address to this one. This address already belongs to your account, so nothing "
+            "was changed.\n\nIf it was you, you already have an account with this address: sign in "
+            "with it (or reset its password). Otherwise you can ignore this mail.\n"))
     link = link_for(public_url, mail.kind, mail.token)
     valid = _duration(minutes_valid)
-    if mail.kind is AccountMailKind.VERIFY_EMAIL:
+    if mail.kind is AccountMailKind.EMAIL_CHANGE:
+        subject, body = (
+            "Confirm your new email address for Boka",
+            f"Hello,\n\nyou asked to use this address for your Boka account. Open this link within "
+            f"{valid} to confirm; it works once, and the change happens only then:\n\n{link}\n\n"
+            "If you did not ask, ignore this mail: nothing changes.\n",
+        )
+    elif mail.kind is AccountMailKind.VERIFY_EMAIL:
         subject, body = (
             f"{name}: confirm your email address",
             f"Hello,\n\nplease confirm that this is your email address by opening this link "
@@ -84,6 +107,9 @@ def minutes_valid(runtime: Runtime, kind: AccountMailKind) -> int:
     s = runtime.settings
     return {
         AccountMailKind.VERIFY_EMAIL: s.email_verification_hours * 60,
+        AccountMailKind.EMAIL_CHANGE: s.email_verification_hours * 60,
+        AccountMailKind.EMAIL_CHANGED_NOTICE: 0,
+        AccountMailKind.EMAIL_IN_USE_NOTICE: 0,
         AccountMailKind.PASSWORD_RESET: s.password_reset_minutes,
         AccountMailKind.TEAM_INVITATION: s.invitation_days * 24 * 60,
     }[kind]

@@ -23,6 +23,9 @@ class AccountMailKind(str, enum.Enum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"
     TEAM_INVITATION = "team_invitation"
+    EMAIL_CHANGE = "email_change"  # to the new address: the link that completes the change
+    EMAIL_CHANGED_NOTICE = "email_changed_notice"  # to the old address, no link
+    EMAIL_IN_USE_NOTICE = "email_in_use_notice"  # to an address another account asked for, no link
 
 
 class Channel(str, enum.Enum):

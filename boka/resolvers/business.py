@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 import strawberry
 
+from boka.business.defaults import defaults_of
 from boka.business.profile import (
     public_profile,
     read_business_settings,
@@ -83,16 +84,18 @@ async def sign_up_business(info: Info, input: SignUpBusinessInput) -> SignUpBusi
 
 async def business_settings(info: Info) -> BusinessSettingsType:
     """The request tenant's settings (owners and managers)."""
-    return BusinessSettingsType.from_settings(read_business_settings(info.context.principal))
+    settings = read_business_settings(info.context.principal)
+    return BusinessSettingsType.from_settings(settings, defaults_of(info.context.principal.require_tenant()))
 
 
 async def update_settings(info: Info, input: UpdateBusinessSettingsInput) -> BusinessSettingsPayload:
     tenant, errors = await write(info, lambda db, principal: update_business_settings(
         db, principal, input.to_settings(), origin=info.context.device,
+        defaults=input.defaults.to_change() if input.defaults else None,
     ))
     if tenant is None:
         return BusinessSettingsPayload(errors=errors)
-    return BusinessSettingsPayload(settings=BusinessSettingsType.from_settings(settings_of(tenant)))
+    return BusinessSettingsPayload(settings=BusinessSettingsType.from_settings(settings_of(tenant), defaults_of(tenant)))
 
 
 async def business(info: Info, slug: str) -> BusinessPage | None:

@@ -7,9 +7,11 @@ from datetime import timedelta
 import strawberry
 
 from boka.errors import UserInputError
+from boka.identity.account_tokens import new_link_token
 from boka.identity.accounts import normalize_email
+from boka.identity.email_change import confirm_email_change, request_email_change
 from boka.identity.recovery import resend_verification, reset_password, verify_email
-from boka.jobs.account_mail import ask_for_password_reset, mail_account
+from boka.jobs.account_mail import ask_for_password_reset, mail_account, mail_email_changed_notice
 from boka.models.types import utcnow
 from boka.notifications.account_mail import AccountMail
 from boka.notifications.kinds import AccountMailKind
@@ -17,6 +19,10 @@ from boka.resolvers.context import Info
 from boka.schema.errors import UserError
 from boka.schema.rate_limits import auth_limited
 from boka.schema.recovery import (
+    ChangeMyEmailInput,
+    ChangeMyEmailPayload,
+    ConfirmEmailChangeInput,
+    ConfirmEmailChangePayload,
     RequestPasswordResetInput,
     RequestPasswordResetPayload,
     ResendVerificationPayload,
@@ -27,6 +33,10 @@ from boka.schema.recovery import (
 )
 from boka.schema.transactions import attempt, write
 
+EMAIL_CHANGE_ANSWER = (
+    "We sent a link to the new address: the change happens when you open it. Your address stays "
+    "as it is until then."
+)
 RESET_ANSWER = "If an account uses this address, a link to reset its password is on its way."
 
 
@@ -90,6 +100,44 @@ async def resend(info: Info) -> ResendVerificationPayload:
     return ResendVerificationPayload(sent=True)
 
 
+async def change_my_email(info: Info, input: ChangeMyEmailInput) -> ChangeMyEmailPayload:
+    """Asks to move the signed-in account to another address (password, and a code with
+    two-factor on). The same answer whether or not another account uses that address."""
+    context = info.context
+    runtime = context.runtime
+    asked, errors = await attempt(request_email_change(
+        runtime.database, runtime.identity.mfa, context.principal, new_email=input.new_email,
+        password=input.password, mfa_code=input.mfa_code, device=context.device,
+        ttl=timedelta(hours=runtime.settings.email_verification_hours), now=utcnow(),
+    ))
+    if asked is None:
+        return ChangeMyEmailPayload(errors=errors)
+    tenant = context.principal.tenant
+    await mail_account(runtime, AccountMail(
+        kind=AccountMailKind.EMAIL_CHANGE if asked.token else AccountMailKind.EMAIL_IN_USE_NOTICE,
+        to=asked.new_email, token=asked.token or new_link_token(),
+        tenant_id=tenant.id if tenant else None, business_name=tenant.name if tenant else "Boka",
+    ))
+    return ChangeMyEmailPayload(message=EMAIL_CHANGE_ANSWER)
+
+
+async def confirm_change(info: Info, input: ConfirmEmailChangeInput) -> ConfirmEmailChangePayload:
+    """The link mailed to the new address: the account takes it, its other sessions end and
+    the old address is told."""
+    context = info.context
+    runtime = context.runtime
+    principal = context.principal  # resolved first: a credential sent to the wrong tenant is refused
+    changed, errors = await attempt(confirm_email_change(
+        runtime.database, token=input.token, device=context.device, now=utcnow()
+    ))
+    if changed is None:
+        return ConfirmEmailChangePayload(errors=errors)
+    if principal.actor_user_id == changed.user.id and principal.session_id != changed.kept_session_id:
+        context.forget_session()  # this browser's session ended with the others
+    await mail_email_changed_notice(runtime, changed.old_email, changed.user.email)
+    return ConfirmEmailChangePayload(changed=True, email=changed.user.email)
+
+
 @strawberry.type
 class RecoveryMutation:
     request_password_reset: RequestPasswordResetPayload = strawberry.field(
@@ -103,4 +151,8 @@ class RecoveryMutation:
     verify_email: VerifyEmailPayload = strawberry.field(resolver=verify, extensions=auth_limited())
     resend_verification_email: ResendVerificationPayload = strawberry.field(
         resolver=resend, extensions=auth_limited()
+    )
+    change_my_email: ChangeMyEmailPayload = strawberry.field(resolver=change_my_email, extensions=auth_limited())
+    confirm_email_change: ConfirmEmailChangePayload = strawberry.field(
+        resolver=confirm_change, extensions=auth_limited()
     )

@@ -7,11 +7,14 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from boka.booking.schedules import HoursInterval
+from boka.business.defaults import BusinessDefaults, DefaultsChange
 from boka.business.profile import BusinessSettings, PublicProfile
 from boka.models.catalog import Service
-from boka.schema.catalog import MoneyType
+from boka.schema.catalog import LateReschedulePolicy, MoneyType
 from boka.schema.errors import UserError
 from boka.schema.identity import TenantType, Viewer
+from boka.schema.schedules import WeeklyHoursInput, WeeklyHoursType
 
 
 @strawberry.input(description="The business's first owner: a new account.")
@@ -48,6 +51,63 @@ class SignUpBusinessPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type(
+    name="BusinessDefaults",
+    description="What new staff members and services start with when their request leaves it out; "
+    "changing a default never changes the staff or services that exist already.",
+)
+class BusinessDefaultsType:
+    weekly_hours: list[WeeklyHoursType] = strawberry.field(
+        description="The week a new staff member starts with, in that member's zone (empty: none)."
+    )
+    min_notice_minutes: int | None = strawberry.field(description="A new service's minimum notice.")
+    max_advance_days: int | None = strawberry.field(description="How far ahead a new service is bookable.")
+    free_cancel_hours: int | None = strawberry.field(
+        description="A new service's free-cancellation window, in hours before the start."
+    )
+    late_cancel_refund_percent: int | None = strawberry.field(
+        description="The share a new service refunds for a later cancellation."
+    )
+    late_reschedule: LateReschedulePolicy | None = strawberry.field(  # type: ignore[valid-type]
+        description="What a new service does with a reschedule inside the window."
+    )
+
+    @classmethod
+    def from_defaults(cls, defaults: BusinessDefaults) -> BusinessDefaultsType:
+        return cls(
+            weekly_hours=[
+                WeeklyHoursType(weekday=i.weekday, start=i.start, end=i.end, is_break=i.is_break)
+                for i in defaults.weekly_hours or ()
+            ],
+            min_notice_minutes=defaults.min_notice_minutes, max_advance_days=defaults.max_advance_days,
+            free_cancel_hours=defaults.free_cancel_hours,
+            late_cancel_refund_percent=defaults.late_cancel_refund_percent,
+            late_reschedule=defaults.late_reschedule,
+        )
+
+
+@strawberry.input(description="Only the defaults given change; weeklyHours: [] removes the default week.")
+class BusinessDefaultsInput:
+    weekly_hours: list[WeeklyHoursInput] | None = None
+    min_notice_minutes: int | None = strawberry.field(default=None, description="0 to 1051200.")
+    max_advance_days: int | None = strawberry.field(default=None, description="1 to 730.")
+    free_cancel_hours: int | None = strawberry.field(default=None, description="0 to 8760.")
+    late_cancel_refund_percent: int | None = strawberry.field(default=None, description="0 to 100.")
+    late_reschedule: LateReschedulePolicy | None = None  # type: ignore[valid-type]
+
+    def to_change(self) -> DefaultsChange:
+        return DefaultsChange(
+            weekly_hours=None if self.weekly_hours is None else tuple(
+                HoursInterval(weekday=i.weekday, start=i.start, end=i.end, is_break=i.is_break)
+                for i in self.weekly_hours
+            ),
+            min_notice_minutes=self.min_notice_minutes, max_advance_days=self.max_advance_days,
+            free_cancel_hours=self.free_cancel_hours,
+            late_cancel_refund_percent=self.late_cancel_refund_percent,
+            late_reschedule=self.late_reschedule,
+        )
+
+
 @strawberry.type(name="BusinessSettings", description="What an owner sets; managers may read it.")
 class BusinessSettingsType:
     name: str
@@ -62,10 +122,13 @@ class BusinessSettingsType:
     brand_color: str | None
     booking_page_title: str | None
     booking_page_intro: str | None
+    defaults: BusinessDefaultsType = strawberry.field(
+        description="What new staff members and services start with when their request leaves it out."
+    )
 
     @classmethod
-    def from_settings(cls, settings: BusinessSettings) -> BusinessSettingsType:
-        return cls(**vars(settings))
+    def from_settings(cls, settings: BusinessSettings, defaults: BusinessDefaults) -> BusinessSettingsType:
+        return cls(**vars(settings), defaults=BusinessDefaultsType.from_defaults(defaults))
 
 
 @strawberry.input(description="Only the fields given change; an empty string clears an optional one.")
@@ -84,6 +147,9 @@ class UpdateBusinessSettingsInput:
     brand_color: str | None = strawberry.field(default=None, description="e.g. #1a73e8.")
     booking_page_title: str | None = None
     booking_page_intro: str | None = None
+    defaults: BusinessDefaultsInput | None = strawberry.field(
+        default=None, description="Defaults for new staff members and services; only those given change."
+    )
 
     def to_settings(self) -> BusinessSettings:
         return BusinessSettings(**{name: getattr(self, name) for name in BusinessSettings.__dataclass_fields__})

@@ -285,12 +285,18 @@ class CreateServiceInput:
     description: str = ""
     buffer_before_minutes: int = 0
     buffer_after_minutes: int = 0
-    min_notice_minutes: int = 0
-    max_advance_days: int = 90
+    min_notice_minutes: int | None = strawberry.field(
+        default=None, description="Left out: the business's default, else 0."
+    )
+    max_advance_days: int | None = strawberry.field(
+        default=None, description="Left out: the business's default, else 90."
+    )
     slot_interval_minutes: int = 15
     capacity: int = 1
     requires_confirmation: bool = False
-    cancellation_policy: CancellationPolicyInput | None = None
+    cancellation_policy: CancellationPolicyInput | None = strawberry.field(
+        default=None, description="What it leaves out comes from the business's defaults, else 24 h, 0 %, REFUSE."
+    )
 
 
 @strawberry.input(description="Fields left out (or null) stay as they are.")

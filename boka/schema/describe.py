@@ -89,7 +89,7 @@ MIRRORS = {
     "CustomerInput": "Customer", "UpdateCustomerInput": "Customer",
     "AddScheduleOverrideInput": "ScheduleOverride", "AddTimeOffInput": "TimeOff",
     "CancellationPolicyInput": "CancellationPolicy",
-    "UpdateBusinessSettingsInput": "BusinessSettings",
+    "UpdateBusinessSettingsInput": "BusinessSettings", "BusinessDefaultsInput": "BusinessDefaults",
     "SetNotificationTemplateInput": "NotificationTemplate",
     "ResetNotificationTemplateInput": "NotificationTemplate",
     "UpdateNotificationSettingsInput": "NotificationSettings",

@@ -25,3 +25,17 @@ def is_cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -
         return False
     own = f"{connection.url.scheme.replace('ws', 'http')}://{connection.headers.get('host', '')}"
     return origin.rstrip("/") not in trusted_origins | {own}
+
+
+def form_post_is_cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -> bool:
+    """For the no-script forms of the link pages (boka/web/link_forms.py). Those pages send no
+    Referer (Referrer-Policy: no-referrer), so browsers post them with ``Origin: null``; the
+    browser's own Sec-Fetch-Site then says where the post came from: only ``same-origin`` (or
+    ``none``, typed by the user) passes. Without that header, the Origin rule above decides, and
+    an opaque ``null`` origin is refused."""
+    site = connection.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    if connection.headers.get("origin", "").strip() == "null":
+        return True
+    return is_cross_site(connection, trusted_origins)

@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from boka.config import Settings
 from boka.models.tenancy import Tenant
 from boka.notifications.account_mail import PATHS as ACCOUNT_PATHS
+from boka.web import link_forms
 from boka.notifications.kinds import AccountMailKind
 from boka.tenancy import find_tenant_by_domain
 
@@ -131,7 +132,10 @@ async def _page_tenant(request: Request) -> Tenant | None:
 
 
 async def manage_page(request: Request) -> Response:
-    return _page("manage.html")
+    """The script page, with the booking and a cancel form for browsers without script."""
+    if request.method == "POST":
+        return await link_forms.handle_post(request, "Your booking", link_forms.do_cancel, _PAGE_HEADERS)
+    return _page_with_form("manage.html", await link_forms.manage_summary(request))
 
 
 async def waitlist_offer_page(request: Request) -> Response:
@@ -143,16 +147,38 @@ async def calendar_page(request: Request) -> Response:
     return _page("calendar.html")
 
 
+def _page_with_form(name: str, form: str) -> Response:
+    """A script page that also works without JavaScript: its form in a <noscript> block."""
+    text = (STATIC_DIR / name).read_text(encoding="utf-8")
+    return HTMLResponse(link_forms.with_noscript_form(text, form), headers=_PAGE_HEADERS)
+
+
 async def verify_email_page(request: Request) -> Response:
-    return _page("verify-email.html")
+    if request.method == "POST":
+        return await link_forms.handle_post(request, "Confirm your email address", link_forms.do_verify,
+                                            _PAGE_HEADERS)
+    return _page_with_form("verify-email.html", link_forms.verify_form(request))
 
 
 async def accept_invitation_page(request: Request) -> Response:
-    return _page("accept-invitation.html")
+    if request.method == "POST":
+        return await link_forms.handle_post(request, "Join the team", link_forms.do_accept, _PAGE_HEADERS)
+    return _page_with_form("accept-invitation.html", link_forms.accept_form(request))
 
 
 async def reset_password_page(request: Request) -> Response:
-    return _page("reset-password.html")
+    if request.method == "POST":
+        return await link_forms.handle_post(request, "Choose a new password", link_forms.do_reset,
+                                            _PAGE_HEADERS)
+    return _page_with_form("reset-password.html", link_forms.reset_form(request))
+
+
+async def confirm_email_change_page(request: Request) -> Response:
+    """/confirm-email-change?token=…: server-rendered only (a form; it needs no script)."""
+    title = "Confirm your new email address"
+    if request.method == "POST":
+        return await link_forms.handle_post(request, title, link_forms.do_change, _PAGE_HEADERS)
+    return link_forms.plain_page(title, link_forms.change_form(request), headers=_PAGE_HEADERS)
 
 
 async def old_manage_link(request: Request) -> Response:
@@ -171,13 +197,15 @@ def page_routes(settings: Settings | None = None) -> list[BaseRoute]:
     return [
         Route("/book", booking_page, methods=["GET"]),
         Route("/book/{slug}", booking_page, methods=["GET"]),
-        Route("/manage/{token}", manage_page, methods=["GET"]),
+        Route("/manage/{token}", manage_page, methods=["GET", "POST"]),
         Route("/manage-booking", old_manage_link, methods=["GET"]),
         Route("/waitlist/offer/{token}", waitlist_offer_page, methods=["GET"]),
         Route("/calendar", calendar_page, methods=["GET"]),
         # The paths the account mails link to (?token=…), as they build them
-        Route(ACCOUNT_PATHS[AccountMailKind.VERIFY_EMAIL], verify_email_page, methods=["GET"]),
-        Route(ACCOUNT_PATHS[AccountMailKind.TEAM_INVITATION], accept_invitation_page, methods=["GET"]),
-        Route(ACCOUNT_PATHS[AccountMailKind.PASSWORD_RESET], reset_password_page, methods=["GET"]),
+        # (GET the page; POST its no-script form, boka/web/link_forms.py)
+        Route(ACCOUNT_PATHS[AccountMailKind.VERIFY_EMAIL], verify_email_page, methods=["GET", "POST"]),
+        Route(ACCOUNT_PATHS[AccountMailKind.TEAM_INVITATION], accept_invitation_page, methods=["GET", "POST"]),
+        Route(ACCOUNT_PATHS[AccountMailKind.PASSWORD_RESET], reset_password_page, methods=["GET", "POST"]),
+        Route(ACCOUNT_PATHS[AccountMailKind.EMAIL_CHANGE], confirm_email_change_page, methods=["GET", "POST"]),
         Mount("/web", app=StaticFiles(directory=STATIC_DIR), name="web"),
     ]

@@ -107,6 +107,12 @@ CUSTOMER_EXPORT = "query($id: ID) { customerDataExport(customerId: $id) }"
 MY_CUSTOMER_RECORD = "{ myCustomerRecord { id } }"
 ERASE_CUSTOMER = """mutation($id: ID!) { eraseCustomer(input: {id: $id}) {
     customer { email } errors { field code } } }"""
+CHANGE_MY_EMAIL = """mutation { changeMyEmail(input: {newEmail: "somewhere@new.example",
+    password: "not the password"}) { message errors { field code } } }"""
+CONFIRM_EMAIL_CHANGE = """mutation { confirmEmailChange(input: {token: "bkl_used-or-never-issued"}) {
+    changed errors { field code } } }"""
+UPDATE_DEFAULTS = """mutation($notice: Int!) { updateBusinessSettings(input: {defaults: {minNoticeMinutes: $notice}}) {
+    settings { defaults { minNoticeMinutes } } errors { field code } } }"""
 DELETE_MY_ACCOUNT = """mutation { deleteMyAccount(input: {password: "not the password"}) {
     deleted errors { field code } } }"""
 
@@ -454,6 +460,15 @@ async def update_business(salon: Salon, who: Caller) -> str:
     return wrote(outcome, tenant.settings.get("business", {}).get("booking_page_title") == title)
 
 
+async def update_defaults(salon: Salon, who: Caller) -> str:
+    notice = int(salon.unique("n").rsplit("-", 1)[1]) + 1  # a value no earlier call wrote
+    outcome = outcome_of(await salon.call(who, UPDATE_DEFAULTS, {"notice": notice}), "updateBusinessSettings")
+    async with salon.world.runtime.database.transaction() as db:
+        tenant = await db.get(Tenant, salon.tenant_id, populate_existing=True)
+    assert tenant is not None
+    return wrote(outcome, tenant.settings.get("defaults", {}).get("min_notice_minutes") == notice)
+
+
 def export_customer(whose: str) -> Operation:
     """customerDataExport of carl's or dana's record: allowed means the document is theirs."""
 
@@ -573,4 +588,7 @@ OPERATIONS: dict[str, Operation] = {
     "platformTenants": query(PLATFORM_TENANTS),
     "suspendTenant: a fresh tenant": change_tenant_status(suspend=True),
     "reactivateTenant: a suspended one": change_tenant_status(suspend=False),
+    "updateBusinessSettings: defaults": update_defaults,
+    "changeMyEmail: a wrong password": payload_of(CHANGE_MY_EMAIL, "changeMyEmail"),
+    "confirmEmailChange: a used link": payload_of(CONFIRM_EMAIL_CHANGE, "confirmEmailChange"),
 }

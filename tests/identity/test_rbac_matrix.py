@@ -124,6 +124,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "platformTenants":                     (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "suspendTenant: a fresh tenant":       (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "reactivateTenant: a suspended one":   (LOGIN,    DENY,     DENY,     DENY,     DENY,     DENY,     OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "updateBusinessSettings: defaults":    (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
+    "changeMyEmail: a wrong password":     (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
+    "confirmEmailChange: a used link":     (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:

@@ -315,3 +315,49 @@ async def test_the_booking_page_wears_the_business_colours_and_welcome(
     assert await header.evaluate("e => getComputedStyle(e).color") == "rgb(17, 24, 39)"  # dark on yellow
     assert not errors, errors
     await context.close()
+
+
+async def test_the_manage_link_shows_and_cancels_the_booking_without_javascript(
+    server: tuple[str, Any], demo: str, browser: Any
+) -> None:
+    base, _ = server
+    async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+        services = (await http.post("/graphql", json={"query": "{ services { edges { node { id name } } } }"})).json()
+        colour = next(e["node"]["id"] for e in services["data"]["services"]["edges"] if e["node"]["name"] == "Colour")
+        days = (await http.post("/graphql", json={
+            "query": """query($s: ID!, $from: DateTime!, $to: DateTime!) {
+              availabilityDays(serviceId: $s, from: $from, to: $to) { date slots { start } } }""",
+            "variables": {"s": colour, "from": _iso(time.time() + 20 * 86400), "to": _iso(time.time() + 27 * 86400)},
+        })).json()["data"]["availabilityDays"]
+        start = next(day for day in days if day["slots"])["slots"][-1]["start"]
+        booked = (await http.post("/graphql", json={
+            "query": """mutation($input: CreateBookingInput!) {
+              createBooking(input: $input) { manageToken booking { id } errors { code message } } }""",
+            "variables": {"input": {"serviceId": colour, "start": start,
+                                    "customer": {"email": "nora@example.com", "firstName": "Nora"}}},
+        })).json()["data"]["createBooking"]
+        assert booked["errors"] == []
+        link = manage_url(base, booked["manageToken"], "demo")
+
+        context = await browser.new_context(java_script_enabled=False, locale="en-US")
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        # (Playwright's text engine skips <noscript>: read what the page shows instead)
+        await page.goto(f"{base}/manage/bkm_not-a-token?tenant=demo")
+        assert "This booking link is not valid." in await page.locator("main").inner_text()
+        await page.goto(link)
+        shown = await page.locator("main").inner_text()
+        assert "Demo Studio: Colour" in shown and "Status: confirmed" in shown, shown
+        await page.get_by_label("Reason (optional)").fill("Cannot make it")
+        await page.get_by_role("button", name="Cancel this booking").click()
+        await page.get_by_text("Your booking is cancelled.").wait_for()
+        await page.goto(link)  # now it shows as cancelled, with no form
+        assert "Status: cancelled" in await page.locator("main").inner_text()
+        assert await page.get_by_role("button", name="Cancel this booking").count() == 0
+        await context.close()
+
+        status = (await http.post("/graphql", json={
+            "query": "query($t: String!) { bookingByLink(manageToken: $t) { status } }",
+            "variables": {"t": booked["manageToken"]},
+        })).json()["data"]["bookingByLink"]["status"]
+    assert status == "CANCELLED"
