@@ -171,7 +171,7 @@ async def update_waitlist_settings(
 
 @strawberry.type
 class WaitlistQuery:
-    waitlist_entries: relay.Connection[WaitlistEntryType] = strawberry.field(resolver=waitlist_entries)
+    waitlist_entries: Connection[WaitlistEntryType] = strawberry.field(resolver=waitlist_entries)
     waitlist_offer_by_link: WaitlistOfferType = strawberry.field(resolver=waitlist_offer_by_link)
     waitlist_settings: WaitlistSettingsType = strawberry.field(resolver=waitlist_settings)
 
