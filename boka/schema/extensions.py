@@ -63,7 +63,11 @@ class OperationTracing(SchemaExtension):
     mutations have theirs in boka/schema/execution.py): ``subscription <name>``, lasting as long
     as the subscription, current while its resolvers run, continuing the ``traceparent`` of the
     websocket's upgrade request. Only in the schema when tracing is on (and then it checks the
-    flag again, since a schema may outlive tracing in a test process)."""
+    flag again, since a schema may outlive tracing in a test process).
+
+    Not Strawberry's OpenTelemetryExtension: it would see only this pipeline (not the
+    OperationRunner's queries and mutations), names every span "GraphQL Query", records the
+    query text, and adds a span per resolved field."""
 
     def on_operation(self) -> Iterator[None]:
         if not tracing.ENABLED:

@@ -240,28 +240,67 @@ def otlp_receiver() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
         server.server_close()
 
 
-async def test_spans_reach_an_otlp_http_receiver_when_the_endpoint_is_set(
-    postgres_url: str, otlp_receiver: tuple[str, list[tuple[str, str, bytes]]],
-) -> None:
-    endpoint, received = otlp_receiver
-    settings = settings_for(postgres_url, otlp_endpoint=endpoint)
-    application = create_app(settings)  # the configuration path a deployment takes
-    async with _running(application, settings):
-        assert tracing.ENABLED
-        await _book(application)
-    # The app's shutdown flushed the batch.
-    assert received, "nothing was exported"
-    names: set[str] = set()
+def _exported(received: list[tuple[str, str, bytes]]) -> list[tuple[str, str, str]]:
+    """(service, span name, trace id) of every span the receiver got."""
+    spans = []
     for path, content_type, body in received:
         assert path == "/v1/traces"
         assert content_type == "application/x-protobuf"
         request = ExportTraceServiceRequest.FromString(body)
         for resource_spans in request.resource_spans:
             service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            assert service["service.name"] == "boka-app"
-            names |= {span.name for scope in resource_spans.scope_spans for span in scope.spans}
-    assert "mutation Book" in names
+            spans += [(service["service.name"], span.name, span.trace_id.hex())
+                      for scope in resource_spans.scope_spans for span in scope.spans]
+    return spans
+
+
+async def test_spans_reach_an_otlp_http_receiver_from_the_app_and_the_worker(
+    postgres_url: str, otlp_receiver: tuple[str, list[tuple[str, str, bytes]]],
+) -> None:
+    """The deployment's configuration path: BOKA_OTLP_ENDPOINT, the app in this process, the
+    relay in the app, and `worker.py --burst` in a process of its own running the job the
+    event's consumer enqueued, its span in the request's trace."""
+    endpoint, received = otlp_receiver
+    settings = settings_for(postgres_url, otlp_endpoint=endpoint, relay_in_app=True)
+    application = create_app(settings)
+    async with _running(application, settings):
+        assert tracing.ENABLED
+        await _book(application)
+        connection = redis.Redis.from_url(TEST_REDIS_URL)
+        await _eventually(lambda: any(job.meta.get(tracing.JOB_META_KEY) for name in QUEUE_NAMES
+                                      for job in Queue(name, connection=connection).get_jobs()),
+                          "a traced job on RQ")
+        worker = await asyncio.to_thread(_run_worker, settings, endpoint)
+        assert worker.returncode == 0, worker.stderr[-3000:]
+    # The app's shutdown flushed its batch; the worker flushed its own on exit.
     assert not tracing.installed()
+    spans = _exported(received)
+    [(_, _, trace_id)] = [s for s in spans if s[1] == "mutation Book"]
+    assert ("boka-app", "event booking.created", trace_id) in spans
+    jobs = [s for s in spans if s[0] == "boka-worker" and s[1].startswith("job ")]
+    assert jobs, spans
+    assert any(job[2] == trace_id for job in jobs), ([j[1] for j in jobs], trace_id, worker.stdout[-3000:])
+    assert any(s[0] == "boka-worker" and s[1] != "job" and s[2] == trace_id
+               and not s[1].startswith("job ") for s in spans), "the job's statements"
+
+
+def _run_worker(settings: Settings, endpoint: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    from boka.migrations import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOKA_", "OTEL_"))}
+    env.update({
+        "BOKA_DATABASE_URL": settings.database_url, "BOKA_REDIS_URL": settings.redis_url or "",
+        "BOKA_SECRET_KEY": settings.secret_key, "BOKA_DEV_MAILBOX_DIR": settings.dev_mailbox_dir,
+        "BOKA_OTLP_ENDPOINT": endpoint, "BOKA_WORKER_CONCURRENCY": "1",
+    })
+    if settings.background_database_url:
+        env["BOKA_BACKGROUND_DATABASE_URL"] = settings.background_database_url
+    return subprocess.run([sys.executable, "worker.py", "--burst"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 async def test_a_subscription_over_the_websocket_has_its_operation_span(
