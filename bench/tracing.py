@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import BenchDatabase, throwaway_database
+from bench.harness import REDIS, BenchDatabase, throwaway_database
 from bench.salon import open_salon
 from bench.table import Row
 from boka.db import Database, create_engine
@@ -34,10 +34,13 @@ from boka.web.app import create_app
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 REQUESTS = int(os.environ.get("BENCH_TRACING_REQUESTS", "150"))  # per round
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", REDIS)
 CREATE = ("mutation Book($input: CreateBookingInput!) { createBooking(input: $input) "
           "{ booking { id startTime staff { id } } errors { code message } } }")
-TRACING_CODE = "span_exporter" in inspect.signature(create_app).parameters
+# "on" rounds need the tracing code; BENCH_TRACING_ON=0 measures "off" alone (as on the
+# commit before tracing, for a like-for-like comparison).
+TRACING_CODE = ("span_exporter" in inspect.signature(create_app).parameters
+                and os.environ.get("BENCH_TRACING_ON", "1") != "0")
 
 
 async def _seed(database: BenchDatabase) -> str:
@@ -67,7 +70,7 @@ class Bookings:
         }}}
 
 
-async def _round(database: BenchDatabase, bookings: Bookings, traced: bool) -> tuple[list[float], int]:
+async def _round(database: BenchDatabase, bookings: Bookings, traced: bool) -> tuple[list[float], int, float]:
     settings = database.settings(redis_url=REDIS_URL, relay_in_app=False, log_level="WARNING",
                                  rate_limit_api_per_hour=100_000_000, otlp_endpoint=None)
     exporter = None
@@ -81,7 +84,10 @@ async def _round(database: BenchDatabase, bookings: Bookings, traced: bool) -> t
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             headers = {"X-Tenant": "bench"}
+            cpu = 0.0
             for index in range(20 + REQUESTS):  # the first 20 warm up
+                if index == 20:
+                    cpu = time.process_time()
                 started = time.perf_counter()
                 response = await client.post("/graphql", json=bookings.next(), headers=headers)
                 elapsed = time.perf_counter() - started
@@ -90,28 +96,35 @@ async def _round(database: BenchDatabase, bookings: Bookings, traced: bool) -> t
                     raise RuntimeError(f"createBooking failed: {payload}")
                 if index >= 20:
                     times.append(elapsed)
+            cpu = time.process_time() - cpu  # this process's CPU for the measured requests
     spans = len(exporter.get_finished_spans()) if exporter is not None else 0
-    return times, spans
+    return times, spans, cpu / REQUESTS
 
 
 async def _measure(database: BenchDatabase, service: str) -> list[Row]:
     bookings = Bookings(service)
     off: list[float] = []
     on: list[float] = []
+    off_cpu: list[float] = []
+    on_cpu: list[float] = []
     spans = 0
     for _ in range(ROUNDS):
-        off.extend((await _round(database, bookings, False))[0])
+        times, _, cpu = await _round(database, bookings, False)
+        off.extend(times)
+        off_cpu.append(cpu)
         if TRACING_CODE:
-            times, count = await _round(database, bookings, True)
+            times, count, cpu = await _round(database, bookings, True)
             on.extend(times)
+            on_cpu.append(cpu)
             spans += count
     without = statistics.median(off)
-    rows = [Row("tracing off", f"createBooking in-process: median {without * 1000:.2f} ms",
-                "-", None, "-", None)]
+    rows = [Row("tracing off", f"createBooking in-process: median {without * 1000:.2f} ms, "
+                f"CPU {statistics.median(off_cpu) * 1000:.2f} ms a request", "-", None, "-", None)]
     if on:
         with_tracing = statistics.median(on)
         rows.append(Row(
-            "tracing on", f"createBooking in-process: median {with_tracing * 1000:.2f} ms "
+            "tracing on", f"createBooking in-process: median {with_tracing * 1000:.2f} ms, "
+            f"CPU {statistics.median(on_cpu) * 1000:.2f} ms a request "
             f"({spans / (ROUNDS * (REQUESTS + 20)):.1f} spans a request)",
             f"tracing off {without * 1000:.2f} ms", without / with_tracing, "-", None))
     return rows

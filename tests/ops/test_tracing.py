@@ -208,7 +208,7 @@ def _modules_imported_by_boka_alone() -> str:
     script = ("import sys; from boka.web.app import create_app; "
               "print(' '.join(m for m in sys.modules if m.startswith('opentelemetry')))")
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, env={"PATH": "/usr/bin:/bin"}).stdout
+                          check=True, env={"PATH": "/usr/bin:/bin"}, timeout=60).stdout
 
 
 class _Receiver(BaseHTTPRequestHandler):
