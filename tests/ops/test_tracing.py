@@ -5,6 +5,8 @@ nothing) without an endpoint; exported over OTLP/HTTP to a real receiver when on
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import structlog
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -180,11 +183,20 @@ async def test_logs_carry_trace_and_span_ids_beside_the_request_id(
 ) -> None:
     settings = settings_for(postgres_url)
     async with _running(app_factory(settings), settings):
-        with tracing.entry_span("test") as span:
-            fields = tracing.add_trace_ids(None, "info", {"request_id": "req_1"})
-        assert fields == {"request_id": "req_1",
-                          "trace_id": f"{span.get_span_context().trace_id:032x}",
-                          "span_id": f"{span.get_span_context().span_id:016x}"}
+        # A line as the app's log handler writes it (a standard library record, as uvicorn's
+        # and SQLAlchemy's are, through the same formatter), logged inside a span.
+        assert tracing.add_trace_ids in structlog.get_config()["processors"]
+        formatter = logging.getLogger().handlers[0].formatter
+        structlog.contextvars.bind_contextvars(request_id="req_1")
+        try:
+            with tracing.entry_span("test") as span:
+                record = logging.LogRecord("boka.test", logging.INFO, __file__, 1, "hello", None, None)
+                line = json.loads(formatter.format(record))
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        assert line["request_id"] == "req_1"
+        assert line["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+        assert line["span_id"] == f"{span.get_span_context().span_id:016x}"
 
 
 async def test_tracing_off_installs_nothing(postgres_url: str) -> None:
@@ -194,6 +206,7 @@ async def test_tracing_off_installs_nothing(postgres_url: str) -> None:
     async with _running(application, settings):
         assert not tracing.ENABLED
         assert tracing.installed() == []
+        assert tracing.add_trace_ids not in structlog.get_config()["processors"]
         await _book(application)
         assert tracing.installed() == []
     assert "opentelemetry.sdk.trace" not in _modules_imported_by_boka_alone()
