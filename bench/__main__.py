@@ -18,7 +18,7 @@ import traceback
 
 from bench.table import Row, render
 
-BENCHMARKS = ["http_api", "availability", "idempotency", "jobs", "fanout", "analytics"]
+BENCHMARKS = ["http_api", "availability", "idempotency", "jobs", "fanout", "analytics", "tracing"]
 
 
 def main(argv: list[str]) -> int:

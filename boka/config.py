@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     )
     seed_demo: bool = Field(True, description="`python app.py` seeds the demo tenant if missing.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    otlp_endpoint: str | None = Field(
+        None, description="OpenTelemetry collector to export traces to over OTLP/HTTP "
+        "(http://collector:4318; /v1/traces is appended). Unset: the standard "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else tracing is off "
+        "and nothing of it is installed.",
+    )
     session_ttl_hours: int = Field(24 * 14, ge=1, description="Absolute lifetime of a session.")
     session_idle_minutes: int = Field(
         60 * 24 * 7, ge=1, description="A session unused this long expires (idle expiry)."

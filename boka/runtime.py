@@ -27,6 +27,7 @@ from boka.jobs.inprocess import InProcessJobQueue
 from boka.jobs.metrics import register_queue_depth
 from boka.jobs.queues import JobQueue, RQJobQueue
 from boka.notifications.delivery import Senders
+from boka.observability import tracing
 from boka.payments.providers import OnSiteProvider, PaymentProvider
 from boka.persisted_queries import (
     MemoryQueryStore,
@@ -65,6 +66,9 @@ class Runtime:
             else InProcessJobQueue()
         )
         database = Database(create_engine(settings), background_engine=create_background_engine(settings))
+        if tracing.ENABLED:
+            tracing.instrument_engine(database.engine)
+            tracing.instrument_engine(database.background_engine)
         identity_cache = IdentityCache(ttl=settings.identity_cache_seconds, redis=redis)
         database.on_commit(identity_cache.after_commit)
         runtime = cls(

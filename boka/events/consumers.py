@@ -40,6 +40,7 @@ class DeliveredEvent:
     type: str
     payload: dict[str, Any]
     occurred_at: datetime
+    trace: str | None = None  # the writer's traceparent, when tracing was on
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> DeliveredEvent:
@@ -52,6 +53,7 @@ class DeliveredEvent:
             type=message["type"],
             payload=message["payload"],
             occurred_at=datetime.fromisoformat(message["occurred_at"]),
+            trace=message.get("trace"),
         )
 
 

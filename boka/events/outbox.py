@@ -20,6 +20,7 @@ from boka.events.business_metrics import note_event
 from boka.events.wakeup import OUTBOX_CHANNEL, announce_outbox_written, first_write_of_transaction
 from boka.models.events import Event, EventStream
 from boka.models.types import utcnow
+from boka.observability import tracing
 
 
 async def record_event(
@@ -45,6 +46,7 @@ async def record_event(
         type=type,
         payload=payload,
         occurred_at=occurred_at or utcnow(),
+        trace=tracing.current_traceparent() if tracing.ENABLED else None,
     )
     if db.bind.dialect.name == "postgresql":
         notify = first_write_of_transaction(db)
@@ -62,18 +64,24 @@ async def _insert_numbered(db: AsyncSession, event: Event, *, notify: bool) -> t
     """PostgreSQL: the stream upsert (see _next_sequence) and the event's insert in one
     statement, the upsert as a data-modifying CTE; (sequence, position) of the new row. With
     ``notify``, the same statement also wakes the relays (``pg_notify``, delivered at commit)."""
-    row = (await db.execute(_numbered_insert(notify), {
+    values = {
         "id": event.id, "tenant_id": event.tenant_id, "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id, "type": event.type, "payload": event.payload,
         "occurred_at": event.occurred_at,
-    })).one()
+    }
+    traced = event.trace is not None
+    if traced:
+        values["trace"] = event.trace
+    row = (await db.execute(_numbered_insert(notify, traced), values)).one()
     return int(row.sequence), int(row.position)
 
 
 @cache
-def _numbered_insert(notify: bool) -> sa.Insert:
-    """Built once (per ``notify``) with bound parameters: building this statement and its cache
-    key anew for every event cost more CPU than running it."""
+def _numbered_insert(notify: bool, traced: bool = False) -> sa.Insert:
+    """Built once (per ``notify`` and ``traced``) with bound parameters: building this statement
+    and its cache key anew for every event cost more CPU than running it. ``traced``: the
+    statement also stores the event's traceparent (only when tracing is on, so that the
+    statement is the same as ever when it is off)."""
     events, streams = Event.__table__, EventStream.__table__  # Core tables: ORM statements given
     columns = events.c  # parameters would run as an ORM bulk insert
 
@@ -94,7 +102,7 @@ def _numbered_insert(notify: bool) -> sa.Insert:
     values = sa.select(
         param("id"), param("tenant_id"), param("aggregate_type"), param("aggregate_id"),
         stream.c.version, param("type"), param("payload"), param("occurred_at"),
-        sa.literal(0, columns.attempts.type),
+        sa.literal(0, columns.attempts.type), *([param("trace")] if traced else []),
     ).select_from(stream)
     if notify:
         wake = sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, "").label("sent")).cte("wake")
@@ -102,7 +110,7 @@ def _numbered_insert(notify: bool) -> sa.Insert:
     return (
         postgres_insert(events)
         .from_select(["id", "tenant_id", "aggregate_type", "aggregate_id", "sequence", "type",
-                      "payload", "occurred_at", "attempts"], values)
+                      "payload", "occurred_at", "attempts", *(["trace"] if traced else [])], values)
         .returning(columns.sequence, columns.position)
     )
 
@@ -129,7 +137,7 @@ async def _next_sequence(
 
 def as_message(event: Event) -> dict[str, Any]:
     """The event as it travels: to the broadcast channel, consumers and subscribers."""
-    return {
+    message: dict[str, Any] = {
         "id": str(event.id),
         "position": event.position,
         "tenant_id": str(event.tenant_id),
@@ -140,6 +148,9 @@ def as_message(event: Event) -> dict[str, Any]:
         "payload": event.payload,
         "occurred_at": event.occurred_at.isoformat(),
     }
+    if event.trace is not None:  # only with tracing on: the message is as ever when off
+        message["trace"] = event.trace
+    return message
 
 
 def iso(moment: datetime | None) -> str | None:

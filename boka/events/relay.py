@@ -30,6 +30,7 @@ from boka.events.consumers import ConsumerRegistry, DeliveredEvent, consumers
 from boka.events.outbox import as_message, unpublished
 from boka.models.events import Event
 from boka.models.types import utcnow
+from boka.observability import tracing
 from boka.observability.logging import get_logger
 from boka.observability.metrics import RELAY_LAG
 
@@ -162,6 +163,19 @@ class Relay:
 
     async def _deliver(self, event: Event) -> bool:
         """Publish one event; False if a consumer failed and it should be tried again."""
+        if tracing.ENABLED:
+            with tracing.entry_span(
+                f"event {event.type}", kind="consumer", traceparent=event.trace,
+                attributes={"boka.event.id": str(event.id), "boka.event.type": event.type,
+                            "boka.tenant.id": str(event.tenant_id)},
+            ) as span:
+                delivered = await self._deliver_now(event)
+                if not delivered:
+                    tracing.set_error(span, "a consumer failed")
+                return delivered
+        return await self._deliver_now(event)
+
+    async def _deliver_now(self, event: Event) -> bool:
         message = as_message(event)
         if self.broadcast is not None:
             await self.broadcast.publish(self.channel, json.dumps(message))

@@ -22,6 +22,7 @@ from boka.events.broadcast import make_broadcast
 from boka.events.consumers import load_consumer_modules
 from boka.events.live import build_relay
 from boka.jobs.context import bind_runtime
+from boka.observability import tracing
 from boka.observability.logging import configure_logging
 
 PARENT_CHECK_SECONDS = 1.0
@@ -32,6 +33,9 @@ async def run_relay(settings: Settings, *, parent_pid: int | None = None) -> Non
     reach this process's Runtime (its database and job queue) through ``job_runtime()``."""
     from boka.runtime import Runtime
 
+    traced_here = not tracing.ENABLED and tracing.configure_tracing(settings, service_name="boka-relay")
+    if traced_here:
+        configure_logging(settings.log_level, trace_ids=True)
     runtime = Runtime.from_settings(settings)
     bind_runtime(runtime)
     broadcast = make_broadcast(settings.redis_url)
@@ -49,6 +53,8 @@ async def run_relay(settings: Settings, *, parent_pid: int | None = None) -> Non
         await asyncio.gather(relay, return_exceptions=True)
         await broadcast.disconnect()
         await runtime.close()
+        if traced_here:
+            tracing.shutdown_tracing()
 
 
 def _relay_process_main(parent_pid: int) -> None:

@@ -25,6 +25,7 @@ from boka.jobs.queues import (
     function_name,
 )
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
+from boka.observability import tracing
 from boka.observability.logging import get_logger
 
 if TYPE_CHECKING:
@@ -44,6 +45,19 @@ class FailedInProcessJob:
     failed_at: datetime
     callable: Callable[..., Any]
     retry: RetryPolicy
+
+
+async def _traced(function: Callable[..., Any], args: tuple[Any, ...], job_id: str, queue: str,
+                  name: str) -> None:
+    with tracing.entry_span(f"job {name}", kind="consumer",
+                            attributes={"boka.job.id": job_id, "boka.job.queue": queue}) as span:
+        try:
+            result = function(*args)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as error:
+            tracing.set_error(span, repr(error))
+            raise
 
 
 class InProcessJobQueue:
@@ -101,9 +115,12 @@ class InProcessJobQueue:
                 self._state[job_id] = (queue, "started")
                 started = time.monotonic()
                 try:
-                    result = function(*args)
-                    if asyncio.iscoroutine(result):
-                        await result
+                    if tracing.ENABLED:  # the task inherited the enqueuer's context: its trace
+                        await _traced(function, args, job_id, queue, name)
+                    else:
+                        result = function(*args)
+                        if asyncio.iscoroutine(result):
+                            await result
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

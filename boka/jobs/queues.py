@@ -30,6 +30,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from boka.jobs.failed import FailedJob, list_failed_jobs, requeue_failed_job
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
+from boka.observability import tracing
 
 QueueName = Literal["high", "default", "low"]
 QUEUE_NAMES: tuple[QueueName, ...] = ("high", "default", "low")
@@ -152,6 +153,8 @@ class RQJobQueue:
             "job_timeout": JOB_TIMEOUT_SECONDS,
             "unique": job_id is not None,
         }
+        if tracing.ENABLED and (traceparent := tracing.current_traceparent()) is not None:
+            options["meta"] = {tracing.JOB_META_KEY: traceparent}  # the worker continues it
         try:
             if at is not None:
                 job = rq_queue.enqueue_at(whole_second_after(at), function, *args, **options)

@@ -40,6 +40,7 @@ from rq.worker import WorkerStatus
 
 from boka.jobs.job_loop import JobLoop
 from boka.jobs.metrics import record_execution
+from boka.observability import tracing
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.worker")
@@ -61,6 +62,16 @@ class LoopJob(Job):
     """A job whose coroutine runs on the process's JobLoop instead of a fresh ``asyncio.run``."""
 
     def _execute(self) -> Any:
+        if tracing.ENABLED:
+            with tracing.entry_span(
+                f"job {self.func_name}", kind="consumer",
+                traceparent=(self.meta or {}).get(tracing.JOB_META_KEY),
+                attributes={"boka.job.id": self.id, "boka.job.queue": self.origin},
+            ):
+                return self._execute_now()
+        return self._execute_now()
+
+    def _execute_now(self) -> Any:
         loop = JobLoop.installed
         if loop is None:  # not in a worker process (a test calling perform()): RQ's asyncio.run
             return super()._execute()

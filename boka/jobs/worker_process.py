@@ -25,7 +25,8 @@ from rq import Queue
 from boka.config import Settings
 from boka.jobs.job_loop import JobLoop
 from boka.jobs.rq_worker import BokaWorker, JobHeartbeat
-from boka.observability.logging import get_logger
+from boka.observability import tracing
+from boka.observability.logging import configure_logging, get_logger
 
 log = get_logger("boka.worker")
 
@@ -61,9 +62,17 @@ def run_worker_process(settings: Settings, connection: Redis, *, burst: bool) ->
     error of its own): then the process stops whole, to be restarted whole."""
     from boka.runtime import Runtime
 
+    # Here, not in worker.py: the exporter's thread must not exist before the relay's fork.
+    traced_here = not tracing.ENABLED and tracing.configure_tracing(settings, service_name="boka-worker")
+    if traced_here:
+        configure_logging(settings.log_level, trace_ids=True)
     lanes = make_lanes(settings, connection)
     runtime = Runtime.from_settings(settings)
-    return asyncio.run(_serve(runtime, lanes, burst=burst, log_level=settings.log_level))
+    try:
+        return asyncio.run(_serve(runtime, lanes, burst=burst, log_level=settings.log_level))
+    finally:
+        if traced_here:
+            tracing.shutdown_tracing()
 
 
 async def _serve(runtime: Any, lanes: Lanes, *, burst: bool, log_level: str) -> bool:

@@ -42,6 +42,9 @@ class Event(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Failed attempts of an in-process consumer; the relay gives up after a bound.
     attempts: int = Field(default=0, nullable=False)
+    # The W3C traceparent of the span that wrote the event, when tracing is on (NULL when off):
+    # the relay's consumers and the jobs they enqueue continue that trace.
+    trace: str | None = Field(default=None, sa_type=sa.String(55))
 
 
 class EventStream(SQLModel, table=True):

@@ -19,11 +19,17 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", *, trace_ids: bool = False) -> None:
+    """``trace_ids``: tracing is on, so every line also names its trace and span."""
+    shared = list(_SHARED_PROCESSORS)
+    if trace_ids:
+        from boka.observability.tracing import add_trace_ids
+
+        shared.append(add_trace_ids)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,  # first: a line below the level costs nothing more
-            *_SHARED_PROCESSORS,
+            *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -31,7 +37,7 @@ def configure_logging(level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_SHARED_PROCESSORS,
+        foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

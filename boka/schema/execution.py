@@ -47,6 +47,7 @@ from strawberry.types.graphql import OperationType
 from boka.config import Settings
 from boka.errors import BokaError, ErrorCode, RateLimited
 from boka.identity.request_audit import record_operation
+from boka.observability import tracing
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.persisted_queries import query_hash
 from boka.schema.cost import max_cost_rule, operation_cost
@@ -187,6 +188,43 @@ class OperationRunner:
         allowed_operation_types: Iterable[OperationType],
         operation_extensions: dict[str, Any] | None,
     ) -> ExecutionResult:
+        if tracing.ENABLED:  # off: this one test is all tracing costs an operation
+            return await self._traced(
+                query, variable_values, context_value, root_value, operation_name,
+                allowed_operation_types, operation_extensions,
+            )
+        return await self._execute(
+            query, variable_values, context_value, root_value, operation_name,
+            allowed_operation_types, operation_extensions,
+        )
+
+    async def _traced(
+        self, query: str | None, variables: dict[str, Any] | None, context: Any, root_value: Any,
+        operation_name: str | None, allowed: Iterable[OperationType],
+        extensions: dict[str, Any] | None,
+    ) -> ExecutionResult:
+        """The operation in a span of its own (renamed ``<type> <name>`` once the document is
+        known, see ``_run``), continuing the client's ``traceparent`` header if it sent one."""
+        request = getattr(context, "request", None)
+        with tracing.entry_span(
+            "graphql", kind="server",
+            traceparent=tracing.header_traceparent(getattr(request, "headers", None)),
+            attributes={"graphql.operation.name": operation_name or ""},
+        ) as span:
+            result = await self._execute(
+                query, variables, context, root_value, operation_name, allowed, extensions
+            )
+            if result.errors:
+                span.set_attribute("boka.error_code", error_code(result.errors[0]).value)
+                tracing.set_error(span, result.errors[0].message)
+            return result
+
+    async def _execute(
+        self, query: str | None, variable_values: dict[str, Any] | None, context_value: Any,
+        root_value: Any, operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        operation_extensions: dict[str, Any] | None,
+    ) -> ExecutionResult:
         started = time.perf_counter()
         run = self._run(
             query, variable_values, context_value, root_value, operation_name,
@@ -226,6 +264,8 @@ class OperationRunner:
         if operation_type not in allowed:
             raise InvalidOperationTypeError(operation_type)
         name = prepared.operation_name(operation_name)
+        if tracing.ENABLED:
+            tracing.name_operation(operation_type.value, name)
         if prepared.errors:
             return ExecutionResult(data=None, errors=prepared.fresh_errors()), name
         if prepared.introspects and hides_schema_from(context, self._public_introspection):

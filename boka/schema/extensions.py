@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from boka.config import Settings
 from boka.errors import ErrorCode
 from boka.identity.request_audit import record_operation
+from boka.observability import tracing
 from boka.observability.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS
 from boka.schema.cost import max_cost_rule
 from boka.schema.disclosure import HiddenSchema
@@ -57,10 +58,45 @@ class OperationMetrics(SchemaExtension):
         GRAPHQL_LATENCY.labels(operation, outcome).observe(time.perf_counter() - started)
 
 
+class OperationTracing(SchemaExtension):
+    """The span of an operation run by Strawberry's pipeline (subscriptions; queries and
+    mutations have theirs in boka/schema/execution.py): ``subscription <name>``, lasting as long
+    as the subscription, current while its resolvers run, continuing the ``traceparent`` of the
+    websocket's upgrade request. Only in the schema when tracing is on (and then it checks the
+    flag again, since a schema may outlive tracing in a test process).
+
+    Not Strawberry's OpenTelemetryExtension: it would see only this pipeline (not the
+    OperationRunner's queries and mutations), names every span "GraphQL Query", records the
+    query text, and adds a span per resolved field."""
+
+    def on_operation(self) -> Iterator[None]:
+        if not tracing.ENABLED:
+            yield
+            return
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        with tracing.entry_span(
+            "graphql", kind="server",
+            traceparent=tracing.header_traceparent(getattr(request, "headers", None)),
+        ) as span:
+            yield
+            try:
+                operation_type = context.operation_type.value
+            except Exception:  # noqa: BLE001 - no valid document: the errors say why
+                operation_type = "subscription"
+            tracing.name_operation(operation_type, context.operation_name)
+            errors = getattr(context.result, "errors", None) or context.pre_execution_errors
+            if errors:
+                span.set_attribute("boka.error_code", error_code(errors[0]).value)
+                tracing.set_error(span, errors[0].message)
+
+
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories, so every operation gets its own extension instances (Strawberry's advice);
     the parser and validation caches still share one LRU each across requests."""
+    traced: list[Callable[[], SchemaExtension]] = [OperationTracing] if tracing.ENABLED else []
     return [
+        *traced,  # first: the span covers the others' work
         PersistedQueryLookup,  # first: the others need the query text
         OperationMetrics,
         SecurityAudit,

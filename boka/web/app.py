@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,6 +16,7 @@ from boka.config import Settings, get_settings
 from boka.jobs.rearm import RearmWatch
 from boka.jobs.scheduled import enqueue_startup_jobs
 from boka.observability.logging import configure_logging
+from boka.observability.tracing import configure_tracing, shutdown_tracing
 from boka.runtime import Runtime
 from boka.schema.root import build_schema
 from boka.web.cors import BokaCORS
@@ -25,6 +27,9 @@ from boka.web.middleware import RequestIdMiddleware
 from boka.web.notifications import calendar_feed, unsubscribe_link
 from boka.web.pages import page_routes
 from boka.web.webhooks import stripe_webhook
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 
 def trusted_proxy_middleware(settings: Settings) -> list[Middleware]:
@@ -38,10 +43,13 @@ def trusted_proxy_middleware(settings: Settings) -> list[Middleware]:
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter | None = None) -> Starlette:
+    """``span_exporter``: send spans there too (tests hand an in-memory one); tracing is
+    otherwise on only with an OTLP endpoint configured (boka/observability/tracing.py)."""
     settings = settings or get_settings()
     settings.check_secret_key()
-    configure_logging(settings.log_level)
+    traced = configure_tracing(settings, service_name="boka-app", exporter=span_exporter)
+    configure_logging(settings.log_level, trace_ids=traced)
     runtime = Runtime.from_settings(settings)
     graphql = BokaGraphQL(runtime, schema=build_schema(settings))
 
@@ -63,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await runtime.live.stop()
             await runtime.identity_cache.stop()
             await runtime.close()
+            if traced:
+                shutdown_tracing()  # flushes what is pending to the exporters
 
     app = Starlette(
         routes=[

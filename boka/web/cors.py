@@ -28,10 +28,11 @@ from boka.tenancy import find_tenant_by_domain
 log = get_logger("boka.web.cors")
 
 # What a front end may send besides the CORS-safelisted headers: credentials, the tenant,
-# idempotency and request ids, and what Apollo Client adds.
+# idempotency and request ids, trace context, and what Apollo Client adds.
 ALLOWED_HEADERS = (
     "Authorization", "Content-Type", "X-API-Key", "X-Tenant", "Idempotency-Key", "X-Request-ID",
     "apollographql-client-name", "apollographql-client-version", "apollo-require-preflight",
+    "traceparent", "tracestate",  # a traced front end's W3C trace context (README: Tracing)
 )
 # What a front end's script may read from an answer.
 EXPOSED_HEADERS = (
