@@ -29,6 +29,11 @@ STATUS_COLUMN_TYPE = sa.Enum(
 )
 
 
+# An erased customer's email is ``erased-<id>@`` this (RFC 2606: never a real mailbox);
+# boka/privacy/erasure.py writes it, message delivery checks for it.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
 class Customer(SQLModel, table=True):
     """Someone who books with a tenant; found or created by email, with or without an account."""
 

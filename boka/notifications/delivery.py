@@ -27,6 +27,7 @@ import structlog
 
 from boka.config import Settings
 from boka.db import Database, dialect_insert
+from boka.models.bookings import ERASED_EMAIL_DOMAIN, Booking, Customer
 from boka.models.notifications import NotificationLog
 from boka.models.types import new_id, utcnow
 from boka.notifications.dev_mailbox import DevMailbox
@@ -165,6 +166,9 @@ async def _claim(database: Database, message: Message) -> bool:
     a key taken before may be taken again only after a failed attempt (and by one claimer:
     the row lock of the conflicting insert queues the others, who then see ``sending``)."""
     async with database.transaction(message.tenant_id, write=True) as db:
+        if message.booking_id is not None and message.kind in TO_THE_CUSTOMER:
+            if await _customer_erased(db, message.booking_id):
+                return False  # erased while this message was on its way: it is not sent
         statement = dialect_insert(db)(NotificationLog).values(
             id=new_id(), tenant_id=message.tenant_id, dedupe_key=message.dedupe_key,
             kind=message.kind.value, channel=message.channel.value,
@@ -178,6 +182,28 @@ async def _claim(database: Database, message: Message) -> bool:
             where=NotificationLog.status == "failed",
         ).returning(NotificationLog.id)
         return (await db.execute(statement)).first() is not None
+
+
+# The messages that go to the booking's customer (the others go to the team).
+TO_THE_CUSTOMER = frozenset({
+    MessageKind.BOOKING_CONFIRMED, MessageKind.BOOKING_RESCHEDULED, MessageKind.BOOKING_CANCELLED,
+    MessageKind.BOOKING_REMINDER, MessageKind.PAYMENT_RECEIPT, MessageKind.PAYMENT_REFUND,
+    MessageKind.WAITLIST_OFFER,
+})
+
+
+async def _customer_erased(db: Any, booking_id: uuid.UUID) -> bool:
+    """Whether the booking's customer has been erased (boka/privacy/erasure.py), read under a
+    share lock on the customer: an erasure that committed first stops the message; one that
+    comes later waits for this claim's commit, then scrubs its log row with the rest."""
+    query = (
+        sa.select(Customer.email).join(Booking, Booking.customer_id == Customer.id)
+        .where(Booking.id == booking_id)
+    )
+    if db.bind.dialect.name == "postgresql":
+        query = query.with_for_update(read=True, of=Customer)
+    email = (await db.execute(query)).scalar_one_or_none()
+    return email is not None and email.endswith(f"@{ERASED_EMAIL_DOMAIN}")
 
 
 async def _finish(

@@ -36,12 +36,18 @@ from boka.events.types import BOOKING
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
-from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingHistory, Customer
+from boka.models.bookings import (
+    ACTIVE_STATUSES,
+    ERASED_EMAIL_DOMAIN,
+    Booking,
+    BookingHistory,
+    Customer,
+)
 from boka.models.events import Event
 from boka.models.notifications import NotificationLog
 from boka.payments.refunds import CancellationMoney, settle_cancellation
 
-ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
+ERASED_DOMAIN = ERASED_EMAIL_DOMAIN  # RFC 2606: never a real mailbox
 ERASED_RECIPIENT = "[erased]"
 KEY = "erasure"
 FREE_TEXT_DETAILS = ("reason", "notes")

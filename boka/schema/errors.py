@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import asyncpg
 import strawberry
 import structlog
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
@@ -62,6 +64,23 @@ _CLIENT_INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError, UserInputError
 # committed write, only that read failed). A typed, retryable answer, never INTERNAL.
 _BUSY_ERRORS = (PoolTimeout,)
 BUSY_RETRY_AFTER_SECONDS = 1
+# The database could not be reached, or dropped the connection (a restart, a failover): the
+# transaction did not commit (or, if the connection went during COMMIT, nobody can say: the
+# Idempotency-Key header makes the retry safe). Typed and retryable too.
+_UNREACHABLE = (
+    asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError, ConnectionError,
+)
+
+
+def _database_unreachable(error: BaseException | None) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    while error is not None:  # the driver's error, under SQLAlchemy's wrapping
+        if isinstance(error, _UNREACHABLE):
+            return True
+        error = error.__cause__
+    return False
 
 
 def error_code(error: GraphQLError) -> ErrorCode:
@@ -73,7 +92,7 @@ def error_code(error: GraphQLError) -> ErrorCode:
         # UserInputError: a check of the input that a query resolver did not turn into an
         # InvalidRequest itself (mutations report them in their payload).
         return ErrorCode.VALIDATION_ERROR
-    if isinstance(original, _BUSY_ERRORS):
+    if isinstance(original, _BUSY_ERRORS) or _database_unreachable(original):
         return ErrorCode.SERVICE_UNAVAILABLE
     if original is None or error.path is None:
         # Parse, validation and variable-coercion errors: the document or its variables are
@@ -104,7 +123,7 @@ def shape_error(error: GraphQLError) -> None:
         error.message = INTERNAL_MESSAGE
     original = error.original_error
     if code is ErrorCode.SERVICE_UNAVAILABLE:
-        log.warning("no database connection free in time", path=error.path)
+        log.warning("database busy or unreachable", path=error.path, error=repr(error.original_error))
         error.message = "Too busy to answer right now. Try again shortly."
     error.extensions = {
         **_field_of(error),

@@ -2,8 +2,8 @@
 change, reset a password, accept an invitation, manage a booking) also carries a plain HTML form
 (in a ``<noscript>`` block of the script page, or as the whole page for the email change), posted
 back to the same path and handled here, server-side, by the same domain functions the GraphQL
-mutations call. The manage page shows the booking and cancels it; moving it to another time
-needs the script page (its live slot picker).
+mutations call. The manage page shows the booking, moves it to another free time (chosen from
+a list of the next two weeks' slots; the script page has the live picker) and cancels it.
 
 Opening a link never acts by itself (mail scanners fetch links): the visitor presses the form's
 button. The POST is authenticated by the token in the form body only (the session cookie is not
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,13 +24,16 @@ from starlette.responses import HTMLResponse, Response
 
 from zoneinfo import ZoneInfo
 
-from boka.booking.changes import booking_ref, cancel_booking, load_booking
-from boka.errors import BokaError, UserInputError
+from boka.booking.availability import TimeRange
+from boka.booking.changes import booking_ref, cancel_booking, load_booking, reschedule_booking
+from boka.booking.slots import find_slots
+from boka.errors import BokaError, UserErrorCode, UserInputError
 from boka.identity.authentication import resolve_principal
 from boka.models.bookings import ACTIVE_STATUSES
 from boka.models.catalog import Service
 from boka.payments.refunds import settle_cancellation
-from boka.resolvers.payments import after_cancellation
+from boka.payments.reschedules import settle_reschedule
+from boka.resolvers.payments import after_cancellation, after_refund
 from boka.identity.devices import DeviceInfo
 from boka.identity.email_change import confirm_email_change
 from boka.identity.invitations import accept_invitation
@@ -42,6 +46,8 @@ from boka.web.csrf import form_post_is_cross_site
 from boka.web.request_body import BodyRefused, read_body
 
 FORM_BODY_LIMIT = 8 * 1024
+MOVE_WINDOW = timedelta(days=14)  # the times offered by the manage page's form
+MOVE_CHOICES = 80
 NOSCRIPT_MARK = "</main>"
 
 
@@ -204,6 +210,11 @@ async def manage_summary(request: Request) -> str:
         async with runtime.database.transaction(tenant.id) as db:
             booking = await load_booking(db, principal, ref)
             service = await db.get(Service, booking.service_id)
+            movable = (service is not None and service.capacity == 1
+                       and booking.status in ACTIVE_STATUSES and booking.start_time > utcnow())
+            now = utcnow()
+            slots = await find_slots(db, service, window=TimeRange(now, now + MOVE_WINDOW), now=now,
+                                     ignore_booking_id=booking.id) if movable and service else []
     except (BokaError, UserInputError):
         return _message("This booking link is not valid.", alert=True)
     zone = ZoneInfo(tenant.time_zone)
@@ -216,9 +227,57 @@ async def manage_summary(request: Request) -> str:
                   f'<input type="hidden" name="tenant" value="{_escape(slug)}">'
                   '<p>The business\'s cancellation policy decides what is refunded of a payment.</p>'
                   '<label>Reason (optional) <input type="text" name="reason" maxlength="500"></label>'
-                  '<button type="submit">Cancel this booking</button></form>'
-                  '<p>Moving the booking to another time needs JavaScript.</p>')
+                  '<button type="submit">Cancel this booking</button></form>')
+        lines += _move_form(token, slug, [slot.start for slot in slots if slot.start != booking.start_time], zone)
     return lines
+
+
+def _move_form(token: str, slug: str, starts: list[datetime], zone: ZoneInfo) -> str:
+    if not starts:
+        return "<p>No other free time in the next two weeks: ask the business, or cancel.</p>"
+    options = "".join(
+        f'<option value="{_escape(start.isoformat())}">{start.astimezone(zone):%a %d %b, %H:%M}</option>'
+        for start in starts[:MOVE_CHOICES]
+    )
+    return (f'<form method="post" class="nojs"><input type="hidden" name="token" value="{_escape(token)}">'
+            f'<input type="hidden" name="tenant" value="{_escape(slug)}">'
+            '<input type="hidden" name="action" value="move">'
+            f'<label>Move to <select name="start">{options}</select></label>'
+            "<p>The business's policy applies: a late move may be refused or carry a fee.</p>"
+            '<button type="submit">Move this booking</button></form>')
+
+
+async def do_manage(runtime: Runtime, fields: dict[str, str], device: DeviceInfo) -> str:
+    """The manage page's two forms: move (``action=move``) or cancel."""
+    if fields.get("action") == "move":
+        return await do_move(runtime, fields, device)
+    return await do_cancel(runtime, fields, device)
+
+
+async def do_move(runtime: Runtime, fields: dict[str, str], device: DeviceInfo) -> str:
+    principal = await _link_principal(runtime, fields.get("tenant", ""), device.ip_address or "unknown")
+    tenant = principal.require_tenant()
+    ref = booking_ref(None, fields.get("token", ""), runtime.settings.secret_key)
+    try:
+        start = datetime.fromisoformat(fields.get("start", ""))
+    except ValueError:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "Pick a time from the list.", "start") from None
+    if start.tzinfo is None:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "Pick a time from the list.", "start")
+    now = utcnow()
+    async with runtime.database.transaction(tenant.id, write=True) as db:
+        moved = await reschedule_booking(db, principal, ref, start=start, staff_id=None, now=now)
+        money = await settle_reschedule(db, moved.booking, now=now)
+    if money.refund is not None:
+        await after_refund(runtime, money.refund)
+    booking = moved.booking
+    when = booking.start_time.astimezone(ZoneInfo(tenant.time_zone))
+    said = f"Your booking is moved to {when:%A %d %B %Y, %H:%M} ({tenant.time_zone})."
+    if moved.terms.fee_cents:
+        said += f" A late-move fee of {moved.terms.fee_cents / 100:.2f} {booking.currency} applies."
+    if money.refund is not None:
+        said += f" {money.refund.amount_cents / 100:.2f} {booking.currency} will be refunded."
+    return said
 
 
 async def do_cancel(runtime: Runtime, fields: dict[str, str], device: DeviceInfo) -> str:

@@ -134,7 +134,7 @@ async def _page_tenant(request: Request) -> Tenant | None:
 async def manage_page(request: Request) -> Response:
     """The script page, with the booking and a cancel form for browsers without script."""
     if request.method == "POST":
-        return await link_forms.handle_post(request, "Your booking", link_forms.do_cancel, _PAGE_HEADERS)
+        return await link_forms.handle_post(request, "Your booking", link_forms.do_manage, _PAGE_HEADERS)
     return _page_with_form("manage.html", await link_forms.manage_summary(request))
 
 

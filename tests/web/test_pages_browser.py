@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -317,7 +318,7 @@ async def test_the_booking_page_wears_the_business_colours_and_welcome(
     await context.close()
 
 
-async def test_the_manage_link_shows_and_cancels_the_booking_without_javascript(
+async def test_the_manage_link_shows_moves_and_cancels_the_booking_without_javascript(
     server: tuple[str, Any], demo: str, browser: Any
 ) -> None:
     base, _ = server
@@ -348,6 +349,13 @@ async def test_the_manage_link_shows_and_cancels_the_booking_without_javascript(
         await page.goto(link)
         shown = await page.locator("main").inner_text()
         assert "Demo Studio: Colour" in shown and "Status: confirmed" in shown, shown
+        # move it first: to the second time the form offers
+        choices = page.get_by_label("Move to")
+        second = await choices.locator("option").nth(1).get_attribute("value")
+        await choices.select_option(second)
+        await page.get_by_role("button", name="Move this booking").click()
+        await page.get_by_text("Your booking is moved to").wait_for()
+        await page.goto(link)
         await page.get_by_label("Reason (optional)").fill("Cannot make it")
         await page.get_by_role("button", name="Cancel this booking").click()
         await page.get_by_text("Your booking is cancelled.").wait_for()
@@ -361,3 +369,9 @@ async def test_the_manage_link_shows_and_cancels_the_booking_without_javascript(
             "variables": {"t": booked["manageToken"]},
         })).json()["data"]["bookingByLink"]["status"]
     assert status == "CANCELLED"
+    async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+        moved_to = (await http.post("/graphql", json={
+            "query": "query($t: String!) { bookingByLink(manageToken: $t) { startTime } }",
+            "variables": {"t": booked["manageToken"]},
+        })).json()["data"]["bookingByLink"]["startTime"]
+    assert datetime.fromisoformat(moved_to) == datetime.fromisoformat(second)
