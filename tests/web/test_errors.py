@@ -107,7 +107,9 @@ async def test_internal_error_is_masked_and_logged_with_the_request_id(
     assert "Traceback" in line["exception"] and "user_sessions" in line["exception"]
 
 
-async def test_database_outage_is_an_internal_error_not_a_crash(postgres_url: str) -> None:
+async def test_a_database_outage_is_a_retryable_service_unavailable_not_a_crash(postgres_url: str) -> None:
+    """An unreachable database is not a bug of ours: a typed, retryable 503 (it was INTERNAL),
+    still revealing nothing of the connection."""
     from boka.web.app import create_app
     from tests.conftest import settings_for
 
@@ -120,7 +122,8 @@ async def test_database_outage_is_an_internal_error_not_a_crash(postgres_url: st
         )
     await app.state.runtime.close()
     body = response.json()
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL"]
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert response.status_code == 503 and response.headers["retry-after"]
     assert not LEAKS.search(response.text)
     assert not re.search(r"refused|connect|127\.0\.0\.1", response.text, re.IGNORECASE)
 
