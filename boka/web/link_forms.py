@@ -3,7 +3,8 @@ change, reset a password, accept an invitation, manage a booking) also carries a
 (in a ``<noscript>`` block of the script page, or as the whole page for the email change), posted
 back to the same path and handled here, server-side, by the same domain functions the GraphQL
 mutations call. The manage page shows the booking, moves it to another free time (chosen from
-a list of the next two weeks' slots; the script page has the live picker) and cancels it.
+a list of the next two weeks' free times of the same staff member; the script page has the
+live picker) and cancels it.
 
 Opening a link never acts by itself (mail scanners fetch links): the visitor presses the form's
 button. The POST is authenticated by the token in the form body only (the session cookie is not
@@ -213,7 +214,9 @@ async def manage_summary(request: Request) -> str:
             movable = (service is not None and service.capacity == 1
                        and booking.status in ACTIVE_STATUSES and booking.start_time > utcnow())
             now = utcnow()
+            # the same staff member's free times: a move keeps the booking's staff member
             slots = await find_slots(db, service, window=TimeRange(now, now + MOVE_WINDOW), now=now,
+                                     staff_id=booking.staff_id,
                                      ignore_booking_id=booking.id) if movable and service else []
     except (BokaError, UserInputError):
         return _message("This booking link is not valid.", alert=True)
