@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.util import identity_key
 
 from boka.column_limits import check_column_lengths
 from boka.config import Settings
@@ -232,8 +233,6 @@ def already_loaded(db: AsyncSession, model: type[Any], row_id: object) -> Any | 
     column loaded (read or written earlier in the transaction, and still referenced: see
     ``keep_in_hand``), without a statement; else None. For work that would otherwise read back
     what the transaction has in hand."""
-    from sqlalchemy.orm.util import identity_key
-
     found = db.sync_session.identity_map.get(identity_key(model, row_id))
     if found is None:
         return None
