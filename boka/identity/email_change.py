@@ -35,7 +35,7 @@ from boka.identity.account_tokens import invalid_link, issue_account_token, live
 from boka.identity.accounts import find_user_by_email, normalize_email
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
-from boka.identity.mfa import CodeCheck, MfaPolicy, check_code, find_factor
+from boka.identity.mfa import CodeCheck, MfaPolicy, confirm_second_factor
 from boka.identity.passwords import verify_password
 from boka.identity.principal import Principal
 from boka.identity.sessions import revoke_other_sessions
@@ -82,22 +82,10 @@ async def request_email_change(
             failed_password = True
         else:
             failed_password = False
-            factor = await find_factor(db, user.id, for_update=True)
-            if factor is not None and factor.is_enabled:
-                if not (mfa_code or "").strip():
-                    raise UserInputError(
-                        UserErrorCode.MFA_REQUIRED,
-                        "This account has two-factor authentication: enter a code from your "
-                        "authenticator app or a backup code.", "mfaCode",
-                    )
-                check = await check_code(db, factor, mfa_code or "", policy, now)
-                if not check.accepted:
-                    failed = check
-                    log_event(db, AuthEvent.EMAIL_CHANGE_FAILED, origin=device, success=False,
-                              user_id=user.id, tenant_id=tenant_id, reason=f"mfa {check.value}")
-                    if check is CodeCheck.NOW_BLOCKED:
-                        log_event(db, AuthEvent.MFA_BLOCKED, origin=device, success=False,
-                                  user_id=user.id, tenant_id=tenant_id, suspicious=True)
+            failed = await confirm_second_factor(
+                db, user.id, mfa_code, policy, now, device=device,
+                failed_event=AuthEvent.EMAIL_CHANGE_FAILED, failure_reason="mfa ", tenant_id=tenant_id,
+            )
         if not failed_password and failed is None:
             assert user is not None
             if new_email == user.email:

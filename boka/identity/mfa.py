@@ -211,12 +211,13 @@ def require_enrolled(factor: MultiFactorAuth | None, *, enabled: bool) -> MultiF
 async def confirm_second_factor(
     db: AsyncSession, user_id: uuid.UUID, code: str | None, policy: MfaPolicy, now: datetime, *,
     device: DeviceInfo, failed_event: AuthEvent, failure_reason: str,
+    tenant_id: uuid.UUID | None = None,
 ) -> CodeCheck | None:
     """For an account action that must not bypass two-factor authentication (a password reset,
-    deleting the account): None when the account has no second factor or ``code`` passes; an
-    MFA_REQUIRED user error when it has one and no code came; else the failed check, with the
-    failure (and a block it caused) already in the audit trail. The caller commits that before
-    raising the check's error, so the failure stays counted."""
+    an email change, deleting the account): None when the account has no second factor or
+    ``code`` passes; an MFA_REQUIRED user error when it has one and no code came; else the
+    failed check, with the failure (and a block it caused) already in the audit trail. The
+    caller commits that before raising the check's error, so the failure stays counted."""
     factor = await find_factor(db, user_id, for_update=True)
     if factor is None or not factor.is_enabled:
         return None
@@ -229,9 +230,9 @@ async def confirm_second_factor(
     check = await check_code(db, factor, code or "", policy, now)
     if check.accepted:
         return None
-    log_event(db, failed_event, origin=device, success=False, user_id=user_id,
+    log_event(db, failed_event, origin=device, success=False, user_id=user_id, tenant_id=tenant_id,
               reason=f"{failure_reason}{check.value}")
     if check is CodeCheck.NOW_BLOCKED:
         log_event(db, AuthEvent.MFA_BLOCKED, origin=device, success=False, user_id=user_id,
-                  suspicious=True)
+                  tenant_id=tenant_id, suspicious=True)
     return check
