@@ -17,7 +17,6 @@ redis-py's own retries are off for this client: a reconnect it made silently ins
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import typing
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from redis import asyncio as redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from boka.background import stop_task
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.events.broadcast")
@@ -55,11 +55,8 @@ class ResilientRedisBackend(RedisBackend):
 
     async def disconnect(self) -> None:
         # The listener first, so that closing the connection under it is not taken for a loss.
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
+        await stop_task(self._listener)
+        self._listener = None
         await self._pubsub.aclose()
         await self._conn.aclose()
 

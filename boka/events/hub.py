@@ -20,6 +20,7 @@ from typing import Any
 
 from broadcaster import Broadcast
 
+from boka.background import stop_task
 from boka.events.relay import EVENTS_CHANNEL
 from boka.observability.logging import get_logger
 
@@ -55,7 +56,8 @@ class Listener:
         """The next item; None after ``timeout`` seconds without one; SlowConsumer if the
         hub had to drop this listener."""
         try:
-            item = await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: it can lose a cancellation (3.11)
+                item = await self.queue.get()
         except TimeoutError:
             return None
         if item is OVERFLOW:
@@ -77,12 +79,7 @@ class LiveHub:
         await asyncio.wait_for(self._subscribed.wait(), 10)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await stop_task(self._task)
 
     async def _listen(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from broadcaster import Broadcast
 
+from boka.background import stop_task
 from boka.config import Settings
 from boka.db import Database
 from boka.events.broadcast import broadcast_backend, make_broadcast
@@ -134,14 +135,8 @@ class Live:
                 log.warning("broadcast still unavailable", error=str(error))
 
     async def stop(self) -> None:
-        if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._connecting
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._relay_task
+        await stop_task(self._connecting)
+        await stop_task(self._relay_task)
         self.booking_events.close()
         if self.connected:
             await self.hub.stop()

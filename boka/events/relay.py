@@ -17,6 +17,7 @@ in-process consumers, then marks them published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -91,10 +92,11 @@ class Relay:
             await self._step_down()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation that arrives
+        # as the wake-up does, and the relay then outlived its app's shutdown.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _lead(self) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from boka.background import stop_task
 from boka.db import Change
 from boka.models.identity import User, UserSession
 from boka.models.security import ApiKey, SecuritySettings
@@ -120,11 +121,8 @@ class IdentityCache:
             await asyncio.wait_for(ready.wait(), 2)
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
+        await stop_task(self._listener)
+        self._listener = None
 
     async def listen(self, *, on_ready: Callable[[], None] | None = None) -> None:
         """Follow the other processes' invalidations until cancelled; the cache is on only

@@ -9,7 +9,6 @@ keeps it in memory, in the process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from boka.background import stop_task
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.rate_limits")
@@ -277,11 +277,8 @@ class SharedRateLimiter:
 
     async def close(self) -> None:
         """Stop syncing (hits not yet sent are dropped: they expire with their period)."""
-        if self._syncing is not None:
-            self._syncing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._syncing
-            self._syncing = None
+        await stop_task(self._syncing)
+        self._syncing = None
 
     async def _sync_soon(self) -> None:
         try:

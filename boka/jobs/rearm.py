@@ -15,9 +15,9 @@ set again. A check costs one Redis round trip.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
+from boka.background import stop_task
 from boka.events.webhook_delivery import enqueue_deliveries, pending_deliveries
 from boka.jobs.notifications import enqueue_reminder
 from boka.jobs.payments import enqueue_hold_expiry
@@ -89,10 +89,7 @@ class RearmWatch:
         self._task = asyncio.create_task(self._run(), name="boka-rearm-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:
