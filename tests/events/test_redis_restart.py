@@ -104,11 +104,15 @@ async def test_a_redis_restart_under_a_live_subscription_is_told_and_then_recove
         persisted = await client.post("/graphql", json={"query": text, "extensions": {"persistedQuery": {
             "version": 1, "sha256Hash": hashlib.sha256(text.encode()).hexdigest()}}})
         assert persisted.json() == {"data": {"__typename": "Query"}}
-        # The sign-in limit (5 a minute) is still enforced, by this process alone.
-        attempts = [await gql('mutation { signIn(input: {email: "x@example.com", password: "wrong password"}) '
-                              "{ errors { code } } }") for _ in range(6)]
-        assert [a.data["signIn"]["errors"][0]["code"] for a in attempts[:5]] == ["INVALID_CREDENTIALS"] * 5
-        assert attempts[5].error_codes == ["RATE_LIMITED"]
+        # The sign-in limit (5 a minute) is still enforced, by this process alone. The six
+        # attempts go at once: one after another, on a loaded machine they can take long
+        # enough for the minute's allowance to let a sixth through.
+        attempts = await asyncio.gather(*(
+            gql('mutation { signIn(input: {email: "x@example.com", password: "wrong password"}) '
+                "{ errors { code } } }") for _ in range(6)))
+        outcomes = sorted(a.error_codes[0] if a.error_codes else a.data["signIn"]["errors"][0]["code"]
+                          for a in attempts)
+        assert outcomes == ["INVALID_CREDENTIALS"] * 5 + ["RATE_LIMITED"]
         # A booking commits; what it sets off waits in the outbox until Redis is back.
         during = await book(13)
 
