@@ -255,6 +255,7 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if resolved is not None and resolved.tenant is not None:
             with contextlib.suppress(TenantSuspended):
                 await self.context.refresh_principal()
+        self._schedule_session_check()  # subscriptions Strawberry runs itself are checked too
         token = current_handoff.set(_SocketHandoff(self, operation))
         try:
             await super().run_operation(operation)
@@ -320,15 +321,15 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     # -- the session, checked again --------------------------------------------------------
 
     def _schedule_session_check(self) -> None:
-        credentials = self.context.credentials
-        if self._session_timer is not None or credentials is None or credentials.token is None:
+        # Anonymous connections are checked too: their tenant may be suspended meanwhile.
+        if self._session_timer is not None or self.context.credentials is None:
             return
         seconds = self.context.runtime.settings.live_session_check_seconds
         self._session_timer = asyncio.get_running_loop().call_later(seconds, self._session_due)
 
     def _session_due(self) -> None:
         self._session_timer = None
-        if self.live:
+        if self.live or self.operations:
             self._session_check = asyncio.create_task(self._check_session())
 
     async def _check_session(self) -> None:
@@ -341,7 +342,8 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             log.warning("could not check a live connection's session", exc_info=True)
             self._schedule_session_check()
             return
-        if not principal.is_authenticated:
+        signed_in = self.context.credentials is not None and self.context.credentials.token is not None
+        if signed_in and not principal.is_authenticated:
             await self.websocket.close(code=SESSION_ENDED, reason="The session has ended.")
             return
         for live in list(self.live.values()):

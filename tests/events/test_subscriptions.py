@@ -21,6 +21,7 @@ from tests.events.support import (
     next_payload,
     subscribe,
 )
+from tests.platform.test_tenant_administration import SUSPEND, tenant_gid
 from tests.support import GraphQLClient, World
 
 SIGN_OUT = "mutation { signOut { errors { code } } }"
@@ -167,6 +168,37 @@ async def test_a_revoked_session_closes_the_socket(app: Any, gql: GraphQLClient,
             for _ in range(10):
                 await next_payload(ws, timeout=5)
     assert closed.value.code == 4401
+
+
+async def test_suspending_the_tenant_closes_its_open_subscriptions(
+    app: Any, gql: GraphQLClient, world: World
+) -> None:
+    """A suspension reaches sockets already open, not only new ones: the next session check
+    closes them with 4403 TENANT_SUSPENDED, a staff member's and an anonymous watcher's alike."""
+    tenant = await world.tenant("salon", time_zone="Europe/Berlin")
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    manager = await world.person(tenant, Role.MANAGER)
+    admin = await world.person(None, None, superadmin=True)
+    day = future_day()
+    variables = {"service": staffed.service_id, "from": local(day, 0).isoformat(), "to": local(day, 23, 59).isoformat()}
+    closes = []
+    async with live_socket(app, token=manager.token) as staff_ws, live_socket(app) as guest_ws:
+        await subscribe(staff_ws, "e", BOOKING_EVENTS)
+        await subscribe(guest_ws, "a", AVAILABILITY_CHANGED, variables)
+        await next_payload(guest_ws)  # the current slots
+        await asyncio.sleep(0.6)  # an anonymous socket's check is not a session ending: it stays
+        suspended = await gql(SUSPEND, {"id": tenant_gid(tenant.id), "reason": "unpaid invoices"},
+                              token=admin.token)
+        assert suspended.data["suspendTenant"]["errors"] == []
+        for ws in (staff_ws, guest_ws):
+            with pytest.raises(WebSocketDisconnect) as closed:
+                for _ in range(10):
+                    await next_payload(ws, timeout=5)
+            closes.append((closed.value.code, closed.value.reason))
+    assert closes == [(4403, "TENANT_SUSPENDED")] * 2
+    booked = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "start": local(day, 10).isoformat()}},
+                       token=manager.token, tenant="salon")
+    assert booked.error_codes == ["TENANT_SUSPENDED"]
 
 
 async def test_staff_cannot_watch_another_tenant_or_anonymous_booking_events(app: Any, world: World) -> None:
