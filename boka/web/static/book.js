@@ -227,18 +227,19 @@ async function submit(form) {
   }
 }
 
-/** Stripe, when the server takes card payments: <meta name="boka-stripe" data-key data-js>. */
-const stripeConfig = (() => {
-  const meta = document.querySelector('meta[name="boka-stripe"]');
-  return meta && meta.dataset.key ? { key: meta.dataset.key, js: meta.dataset.js } : null;
-})();
+/** Stripe, when the business takes card payments: from the API (business(slug) { payments }). */
+function stripeConfig() {
+  const payments = state.business && state.business.payments;
+  return payments && payments.online && payments.stripePublishableKey
+    ? { key: payments.stripePublishableKey, js: payments.stripeJsUrl } : null;
+}
 let stripeLoading = null;
 
 /** Stripe.js from its own origin (never bundled), loaded once, when a payment needs it. */
 function loadStripe() {
   stripeLoading = stripeLoading || new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = stripeConfig.js;
+    script.src = stripeConfig().js;
     script.onload = () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("no Stripe")));
     script.onerror = () => { stripeLoading = null; reject(new Error("Stripe.js did not load")); };
     document.head.append(script);
@@ -280,7 +281,7 @@ async function paymentStep(booked) {
   let elements;
   try {
     const Stripe = await loadStripe();
-    stripe = Stripe(stripeConfig.key);
+    stripe = Stripe(stripeConfig().key);
     elements = stripe.elements({ clientSecret: payment.clientSecret, locale: language });
     elements.create("payment").mount(mount);
   } catch {
@@ -318,7 +319,7 @@ function confirmation(booked) {
   const paid = payment && payment.status === "succeeded";
   const processing = payment && payment.status === "processing";
   const unpaid = payment && !paysOnSite && !paid && !processing;
-  if (unpaid && stripeConfig && payment.clientSecret) {
+  if (unpaid && stripeConfig() && payment.clientSecret) {
     paymentStep(booked);
     return;
   }
