@@ -193,6 +193,18 @@ export class BokaApi {
     );
   }
 
+  /** A place in line for a service (optionally one staff member, a time range); a guest names
+   * themself in input.customer. The entry, or an ApiError (DUPLICATE: already in this line). */
+  async joinWaitlist(input) {
+    const payload = await this.mutate(
+      `mutation($input: JoinWaitlistInput!) { joinWaitlist(input: $input) {
+        entry { id status earliest latest } errors { field code message } } }`,
+      { input },
+      "joinWaitlist",
+    );
+    return payload.entry;
+  }
+
   async bookingByLink(manageToken) {
     const data = await this.request(
       `query($token: String!) { bookingByLink(manageToken: $token) { ${BOOKING_FIELDS} } }`,
