@@ -97,7 +97,7 @@ async def browser(demo: str) -> AsyncIterator[Any]:
 
 
 async def test_the_booking_page_allows_stripe_only_when_configured(
-    server: tuple[str, Any], localstripe: str  # noqa: F811
+    server: tuple[str, Any], demo: str, localstripe: str  # noqa: F811
 ) -> None:
     base, _ = server
     async with httpx.AsyncClient(base_url=base) as http:
