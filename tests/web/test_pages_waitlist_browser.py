@@ -200,3 +200,53 @@ async def test_joining_twice_is_refused_in_words_and_the_german_page_speaks_germ
             assert (await alert.inner_text()).startswith(refusal)
             await _assert_accessible(page, "a refused join")
         await page.context.close()
+
+
+ADD_TIME_OFF = """mutation($input: AddTimeOffInput!) { addTimeOff(input: $input) { errors { code message } } }"""
+STAFF = "{ staffMembers(first: 20) { edges { node { id displayName } } } }"
+
+
+async def test_with_no_free_day_shown_the_page_offers_the_waitlist_for_any_time(
+    server: tuple[str, Any], demo: str, browser: Any
+) -> None:
+    """Ben is away for the next six weeks: Beard trim with Ben has no free day on the page, so
+    it offers his waitlist for any time (no range), and the entry names him."""
+    base, _ = server
+    async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+        token = (await _graphql(http, SIGN_IN, {"input": {
+            "email": "owner@demo.boka.test", "password": DEMO_PASSWORD}}))["signIn"]["token"]
+        staff = (await _graphql(http, STAFF, token=token))["staffMembers"]["edges"]
+        ben = next(edge["node"]["id"] for edge in staff if edge["node"]["displayName"] == "Ben Barber")
+        now = datetime.now(BERLIN)
+        away = (await _graphql(http, ADD_TIME_OFF, {"input": {
+            "staffMemberId": ben, "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(days=42)).isoformat(), "reason": "Sabbatical"}}, token=token))["addTimeOff"]
+        assert away["errors"] == [], away
+
+    context = await browser.new_context(viewport=PHONE, timezone_id="Europe/Berlin", locale="en-US",
+                                        bypass_csp=True)
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    errors = page_errors(page)
+    await page.goto(f"{base}/book/demo")
+    await page.get_by_label("Beard trim").check()
+    await page.get_by_label("With").select_option(label="Ben Barber")
+    await page.get_by_text("No free time in these days.").wait_for()
+    intro = page.locator("#waitlist-intro")
+    await intro.wait_for()
+    assert (await intro.inner_text()).startswith("No free time for Beard trim with Ben Barber in these days.")
+    assert await page.locator("#waitlist").get_by_label("Earliest start").count() == 0  # any time: no range
+    await _assert_accessible(page, "the waitlist offer for any time")
+    waitlist = page.locator("#waitlist")
+    await waitlist.get_by_label("First name").fill("Bert")
+    await waitlist.get_by_label("Email").fill("bert@example.com")
+    await waitlist.get_by_role("button", name="Join the waitlist").click()
+    text = await page.locator("#waitlist-confirmation").inner_text()
+    assert "We'll email bert@example.com as soon as a time for Beard trim with Ben Barber frees up." in text
+    assert not errors, errors
+    await context.close()
+
+    async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+        line = (await _graphql(http, ENTRIES, {"s": None}, token=token))["waitlistEntries"]["edges"]
+    [entry] = [edge["node"] for edge in line if edge["node"]["customer"]["email"] == "bert@example.com"]
+    assert (entry["staff"], entry["earliest"], entry["latest"]) == ({"id": ben}, None, None)

@@ -55,7 +55,10 @@ export class SlotPicker {
       this.days = [];
       this.problem = errorText(error);
     }
-    const keep = this.days.find((day) => (day.free || this.fullDaysChoosable) && day.date === this.chosenDate);
+    // the day chosen before (a full one too, where they may be chosen), while any day has free
+    // time; when none has, no day is chosen (the booking page then offers the waitlist for any time)
+    const anyFree = this.days.some((day) => day.free);
+    const keep = anyFree && this.days.find((day) => (day.free || this.fullDaysChoosable) && day.date === this.chosenDate);
     const first = keep || this.days.find((day) => day.free);
     this.chosenDate = first ? first.date : null;
     this.slots = this.chosenDate ? null : []; // null: loading (watchDay fills it)
