@@ -25,6 +25,7 @@ from boka.business.signup import (
 from boka.identity.principal import Principal
 from boka.jobs.account_mail import mail_account
 from boka.models.catalog import Service
+from boka.payments.card_checkout import card_checkout_for
 from boka.models.tenancy import Role, Tenant
 from boka.notifications.account_mail import AccountMail
 from boka.notifications.kinds import AccountMailKind
@@ -115,7 +116,8 @@ async def business(info: Info, slug: str) -> BusinessPage | None:
             sa.select(Service).where(Service.tenant_id == tenant.id, Service.active.is_(True))
             .order_by(Service.created_at, Service.id).limit(200)
         )).scalars())
-    return BusinessPage.from_profile(public_profile(tenant), services)
+    checkout = card_checkout_for(info.context.runtime.settings)
+    return BusinessPage.from_profile(public_profile(tenant), services, checkout)
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from boka.booking.schedules import HoursInterval
 from boka.business.defaults import BusinessDefaults, DefaultsChange
 from boka.business.profile import BusinessSettings, PublicProfile
 from boka.models.catalog import Service
+from boka.payments.card_checkout import CardCheckout
 from boka.schema.catalog import LateReschedulePolicy, MoneyType
 from boka.schema.errors import UserError
 from boka.schema.identity import TenantType, Viewer
@@ -180,6 +181,22 @@ class PublicService:
         )
 
 
+@strawberry.type(
+    name="PublicPaymentSettings",
+    description="How a booking page takes payment for services paid up front: by card online "
+    "through Stripe's Payment Element, or on site. Public by design: no secret is here.",
+)
+class PublicPaymentSettingsType:
+    online: bool
+    stripe_publishable_key: str | None
+    stripe_js_url: str | None
+
+    @classmethod
+    def from_checkout(cls, checkout: CardCheckout) -> PublicPaymentSettingsType:
+        return cls(online=checkout.online, stripe_publishable_key=checkout.publishable_key,
+                   stripe_js_url=checkout.js_url)
+
+
 @strawberry.type(description="What a booking page needs before anyone signs in; nothing private.")
 class BusinessPage:
     slug: str
@@ -192,13 +209,17 @@ class BusinessPage:
     booking_page_title: str | None
     booking_page_intro: str | None
     services: list[PublicService]
+    payments: PublicPaymentSettingsType
 
     @classmethod
-    def from_profile(cls, profile: PublicProfile, services: list[Service]) -> BusinessPage:
+    def from_profile(
+        cls, profile: PublicProfile, services: list[Service], checkout: CardCheckout
+    ) -> BusinessPage:
         return cls(
             slug=profile.tenant.slug, name=profile.name, time_zone=profile.time_zone,
             currency=profile.currency, locale=profile.locale, logo_url=profile.logo_url,
             brand_color=profile.brand_color, booking_page_title=profile.booking_page_title,
             booking_page_intro=profile.booking_page_intro,
             services=[PublicService.from_model(service) for service in services],
+            payments=PublicPaymentSettingsType.from_checkout(checkout),
         )

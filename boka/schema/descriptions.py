@@ -549,6 +549,13 @@ DESCRIPTIONS: dict[str, str] = {
     "BusinessPage.bookingPageTitle": "The page's heading.",
     "BusinessPage.bookingPageIntro": "The page's introduction.",
     "BusinessPage.services": "What is on sale.",
+    "BusinessPage.payments": "How services paid up front are paid: by card online, or on site.",
+    "PublicPaymentSettings.online": "True when this deployment takes card payments online (Stripe "
+                                    "is configured with both keys); false: paid services are paid on site.",
+    "PublicPaymentSettings.stripePublishableKey": "Stripe's publishable key (pk_…) to give Stripe.js for "
+                                                  "the Payment Element; null when `online` is false.",
+    "PublicPaymentSettings.stripeJsUrl": "Where to load Stripe.js from (always Stripe's own origin in "
+                                         "production); null when `online` is false.",
     "BusinessSettings.name": "The business's name.",
     "BusinessSettings.timeZone": "IANA zone its schedules and analytics use.",
     "BusinessSettings.currency": "ISO 4217 code of its prices.",

@@ -7,7 +7,7 @@ as any single-page app would; this module serves them with a Content-Security-Po
 exactly what they need: their own scripts and styles, and requests to this origin (POST /graphql
 and the graphql-transport-ws socket). With Stripe configured (secret and publishable key), the
 booking page also may load Stripe.js and its Payment Element frames (and they may call Stripe's
-API): those allowances are on that page only. BOKA_WEB_PAGES=false leaves all of it out.
+API): those allowances are on that page only (the page learns the publishable key from the API). BOKA_WEB_PAGES=false leaves all of it out.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from boka.models.tenancy import Tenant
 from boka.notifications.account_mail import PATHS as ACCOUNT_PATHS
 from boka.web import link_forms
 from boka.notifications.kinds import AccountMailKind
+from boka.payments.card_checkout import card_checkout_for
 from boka.tenancy import find_tenant_by_domain
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -91,29 +92,23 @@ def stripe_page_csp(settings: Settings) -> str:
 
 
 def takes_card_payments(settings: Settings | None) -> bool:
-    return bool(settings and settings.stripe_secret_key and settings.stripe_publishable_key)
+    return card_checkout_for(settings).online
 
 
 def booking_page_for(settings: Settings | None):  # noqa: ANN201
-    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host). With
-    Stripe configured the page learns the publishable key and the Stripe.js address from a
-    <meta name="boka-stripe"> (page config; both are public by design)."""
-    if not takes_card_payments(settings):
-        async def plain(request: Request) -> Response:
-            return await _closed_page(request) or _page("book.html")
-        return plain
-    assert settings is not None
-    meta = (
-        f'<meta name="boka-stripe" data-key="{escape(settings.stripe_publishable_key or "")}" '
-        f'data-js="{escape(settings.stripe_js_url)}">\n</head>'
-    )
-    page = (STATIC_DIR / "book.html").read_text().replace("</head>", meta, 1)
-    headers = {**_PAGE_HEADERS, "Content-Security-Policy": stripe_page_csp(settings)}
+    """/book/<slug>, or /book on a tenant's own domain (the API then finds it by Host). The page
+    learns whether it takes cards, Stripe's publishable key and the Stripe.js address from the
+    API (``business(slug) { payments }``), as any client would; with Stripe configured only its
+    Content-Security-Policy differs here."""
+    headers = _PAGE_HEADERS
+    if takes_card_payments(settings):
+        assert settings is not None
+        headers = {**_PAGE_HEADERS, "Content-Security-Policy": stripe_page_csp(settings)}
 
-    async def with_stripe(request: Request) -> Response:
-        return await _closed_page(request) or Response(
-            page, media_type="text/html; charset=utf-8", headers=headers)
-    return with_stripe
+    async def booking_page(request: Request) -> Response:
+        return await _closed_page(request) or FileResponse(
+            STATIC_DIR / "book.html", media_type="text/html; charset=utf-8", headers=headers)
+    return booking_page
 
 
 async def _page_tenant(request: Request) -> Tenant | None:

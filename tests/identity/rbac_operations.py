@@ -23,6 +23,7 @@ from boka.identity.tokens import token_digest
 from boka.models.identity import User
 from boka.models.onboarding import Invitation
 from boka.models.tenancy import Role, Tenant, TenantUser
+from boka.models.waitlist import WaitlistEntry
 from boka.models.types import utcnow
 from tests.booking.support import local
 from tests.support import GraphQLClient, GraphQLResult, World
@@ -78,7 +79,8 @@ UPDATE_SECURITY = """mutation { updateSecuritySettings(input: {requireMfaForStaf
     securitySettings { requireMfaForStaff } errors { field code } } }"""
 SIGN_UP_BUSINESS = """mutation($input: SignUpBusinessInput!) { signUpBusiness(input: $input) {
     tenant { slug } errors { field code } } }"""
-BUSINESS_PAGE = "query($slug: String!) { business(slug: $slug) { name services { name } } }"
+BUSINESS_PAGE = """query($slug: String!) { business(slug: $slug) { name services { name }
+    payments { online stripePublishableKey } } }"""
 BUSINESS_SETTINGS = "{ businessSettings { name currency } }"
 UPDATE_BUSINESS = """mutation($title: String!) { updateBusinessSettings(input: {bookingPageTitle: $title}) {
     settings { bookingPageTitle } errors { field code } } }"""
@@ -113,6 +115,8 @@ CONFIRM_EMAIL_CHANGE = """mutation { confirmEmailChange(input: {token: "bkl_used
     changed errors { field code } } }"""
 UPDATE_DEFAULTS = """mutation($notice: Int!) { updateBusinessSettings(input: {defaults: {minNoticeMinutes: $notice}}) {
     settings { defaults { minNoticeMinutes } } errors { field code } } }"""
+JOIN_WAITLIST = """mutation($input: JoinWaitlistInput!) { joinWaitlist(input: $input) {
+    entry { id status } errors { field code } } }"""
 DELETE_MY_ACCOUNT = """mutation { deleteMyAccount(input: {password: "not the password"}) {
     deleted errors { field code } } }"""
 
@@ -241,6 +245,16 @@ async def _named_customer(salon: Salon) -> dict[str, Any]:
 
 async def _nobody_named(salon: Salon) -> dict[str, Any]:
     return {"input": {"serviceId": salon.service_id, "start": salon.fresh_start()}}
+
+
+async def _named_waiter(salon: Salon) -> dict[str, Any]:
+    """A place in line for the salon's service on a day, for a guest of this cell's own."""
+    return {"input": {"serviceId": salon.service_id, "earliest": salon.fresh_start(),
+                      "customer": {"email": salon.unique("waiter") + "@example.com"}}}
+
+
+async def _nobody_waiting(salon: Salon) -> dict[str, Any]:
+    return {"input": {"serviceId": salon.service_id, "earliest": salon.fresh_start()}}
 
 
 async def _new_customer(salon: Salon) -> dict[str, Any]:
@@ -591,4 +605,8 @@ OPERATIONS: dict[str, Operation] = {
     "updateBusinessSettings: defaults": update_defaults,
     "changeMyEmail: a wrong password": payload_of(CHANGE_MY_EMAIL, "changeMyEmail"),
     "confirmEmailChange: a used link": payload_of(CONFIRM_EMAIL_CHANGE, "confirmEmailChange"),
+    "joinWaitlist for a named customer":
+        creates(WaitlistEntry, JOIN_WAITLIST, "joinWaitlist", _named_waiter),
+    "joinWaitlist naming nobody":
+        creates(WaitlistEntry, JOIN_WAITLIST, "joinWaitlist", _nobody_waiting),
 }

@@ -127,6 +127,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "updateBusinessSettings: defaults":    (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "changeMyEmail: a wrong password":     (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
     "confirmEmailChange: a used link":     (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
+    "joinWaitlist for a named customer":   (OK,       DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "joinWaitlist naming nobody":          (NAME,     OK,       NAME,     NAME,     NAME,     NAME,     NAME,     DENY,     NAME,     DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -155,6 +157,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
 #   cannot be undone; staff are refused a customer they can see and see no other; a customer
 #   exports (and erases) only their own record, others' are hidden; no API key scope covers
 #   people's personal data; deleting an account is its holder's alone, with the password.
+# - a place on a waitlist follows createBooking (the booking page offers it when a day is full):
+#   a guest joins by naming themself, a signed-in customer only as themself, the team and a
+#   bookings:write key for whoever they name;
 # - platform administration (platformTenants, suspendTenant, reactivateTenant) is the
 #   superadmin's alone, whatever tenant the request names; owners included, everyone else is
 #   refused (an API key is never a person).

@@ -13,7 +13,8 @@ UPDATE = """mutation($input: UpdateBusinessSettingsInput!) { updateBusinessSetti
     settings { name timeZone currency contactEmail logoUrl brandColor bookingPageTitle }
     errors { field code message } } }"""
 PAGE = """query($slug: String!) { business(slug: $slug) { slug name timeZone currency logoUrl brandColor
-    bookingPageTitle bookingPageIntro services { id name durationMinutes price { amount currency } } } }"""
+    bookingPageTitle bookingPageIntro services { id name durationMinutes price { amount currency } }
+    payments { online stripePublishableKey stripeJsUrl } } }"""
 
 
 async def test_owners_change_settings_managers_read_them_and_bad_fields_change_nothing(
@@ -86,5 +87,7 @@ async def test_the_public_booking_page_needs_no_sign_in_and_shows_nothing_privat
         "slug": "salon", "name": "Salon", "timeZone": "Europe/Berlin", "logoUrl": "https://cdn.example/logo.png",
         "brandColor": "#112233", "bookingPageIntro": "Walk-ins welcome"}
     assert [(s["name"], s["price"]) for s in business["services"]] == [("Cut", {"amount": 3000, "currency": "EUR"})]
+    # no Stripe configured here: paid services are paid on site, and no key is offered
+    assert business["payments"] == {"online": False, "stripePublishableKey": None, "stripeJsUrl": None}
     assert missing.data["business"] is None
     assert private.response.status_code in (200, 400) and private.errors  # not in the schema at all

@@ -70,8 +70,21 @@ def test_with_stripe_the_booking_page_allows_stripe_js_its_frames_and_api() -> N
     settings = Settings(stripe_secret_key="sk_live_x", stripe_publishable_key="pk_live_x")
     assert takes_card_payments(settings)
     assert not takes_card_payments(Settings(stripe_secret_key="sk_live_x"))
+    assert not takes_card_payments(Settings(stripe_publishable_key="pk_live_x"))
     csp = stripe_page_csp(settings)
     assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in csp
     assert "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;" in csp
     assert "connect-src 'self' https://api.stripe.com;" in csp
     assert "'unsafe-inline'" not in csp and "style-src 'self';" in csp
+
+
+def test_the_api_offers_the_publishable_key_only_with_both_of_stripes_keys() -> None:
+    """What business(slug) { payments } answers: the key and Stripe.js's address only when the
+    deployment takes cards (a publishable key without the secret one could not create payments)."""
+    from boka.payments.card_checkout import OFFLINE, card_checkout_for
+
+    both = card_checkout_for(Settings(stripe_secret_key="sk_live_x", stripe_publishable_key="pk_live_x"))
+    assert (both.online, both.publishable_key, both.js_url) == (True, "pk_live_x", "https://js.stripe.com/v3/")
+    assert card_checkout_for(Settings(stripe_secret_key="sk_live_x")) == OFFLINE
+    assert card_checkout_for(Settings(stripe_publishable_key="pk_live_x")) == OFFLINE
+    assert card_checkout_for(None) == OFFLINE

@@ -6,7 +6,8 @@ What localstripe can and cannot do here: it serves a fake Stripe.js at /js.strip
 ``elements().create()`` mounts a fake card form, but it has no ``confirmPayment`` (only the older
 ``confirmCardPayment``, which does not attach a card). So the page's own Pay button cannot be
 driven against it. This test checks what the page does up to that point — loads Stripe.js from
-the configured address under its Content-Security-Policy, gives it the publishable key and the
+the configured address under its Content-Security-Policy, gives it the publishable key (which it
+reads from the public API: business(slug) { payments }) and the
 payment's client secret, mounts the Payment Element — and then pays that client secret with the
 stripe library as Stripe.js would, and watches the booking become confirmed and paid, on the
 manage page too."""
@@ -96,18 +97,24 @@ async def browser(demo: str) -> AsyncIterator[Any]:
 
 
 async def test_the_booking_page_allows_stripe_only_when_configured(
-    server: tuple[str, Any], localstripe: str  # noqa: F811
+    server: tuple[str, Any], demo: str, localstripe: str  # noqa: F811
 ) -> None:
     base, _ = server
     async with httpx.AsyncClient(base_url=base) as http:
         book = (await http.get("/book/demo")).headers["content-security-policy"]
         manage = (await http.get("/manage/bkm_x")).headers["content-security-policy"]
         page = (await http.get("/book/demo")).text
+        # the page learns the key from the public API, as any client would
+        public = (await http.post("/graphql", json={"query": """{ business(slug: "demo") {
+            payments { online stripePublishableKey stripeJsUrl } } }"""})).json()
     assert f"script-src 'self' {localstripe};" in book
     assert f"frame-src {localstripe};" in book
     assert f"connect-src 'self' {localstripe};" in book
     assert localstripe not in manage and "frame-src" not in manage  # only the page that pays
-    assert f'data-key="{PUBLISHABLE_KEY}"' in page and f'data-js="{localstripe}/js.stripe.com/v3/"' in page
+    assert public == {"data": {"business": {"payments": {
+        "online": True, "stripePublishableKey": PUBLISHABLE_KEY,
+        "stripeJsUrl": f"{localstripe}/js.stripe.com/v3/"}}}}, public
+    assert PUBLISHABLE_KEY not in page and "boka-stripe" not in page  # no page config any more
 
 
 async def test_a_guest_books_a_paid_haircut_and_the_card_payment_confirms_it(

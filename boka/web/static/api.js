@@ -119,13 +119,15 @@ export class BokaApi {
 
   // --- what the pages ask ----------------------------------------------------------------
 
-  /** The tenant, with its booking page's branding (business(slug): logo, colour, texts). */
+  /** The tenant, with its booking page's branding (business(slug): logo, colour, texts) and
+   * how it takes payment (payments: online by card with Stripe's publishable key, or on site). */
   async business() {
     const data = await this.request(`{ tenant { name slug timeZone currency } }`);
     if (!data.tenant) throw new ApiError("NOT_FOUND", "no tenant");
     const page = await this.request(
       `query($slug: String!) { business(slug: $slug) {
-        name logoUrl brandColor bookingPageTitle bookingPageIntro } }`,
+        name logoUrl brandColor bookingPageTitle bookingPageIntro
+        payments { online stripePublishableKey stripeJsUrl } } }`,
       { slug: data.tenant.slug },
     );
     return { ...data.tenant, ...(page.business || {}) };
@@ -189,6 +191,18 @@ export class BokaApi {
       "createBooking",
       { "Idempotency-Key": idempotencyKey },
     );
+  }
+
+  /** A place in line for a service (optionally one staff member, a time range); a guest names
+   * themself in input.customer. The entry, or an ApiError (DUPLICATE: already in this line). */
+  async joinWaitlist(input) {
+    const payload = await this.mutate(
+      `mutation($input: JoinWaitlistInput!) { joinWaitlist(input: $input) {
+        entry { id status earliest latest } errors { field code message } } }`,
+      { input },
+      "joinWaitlist",
+    );
+    return payload.entry;
   }
 
   async bookingByLink(manageToken) {

@@ -3,6 +3,7 @@ import { BokaApi, rowId } from "./api.js";
 import { errorText, language, t, translateStatic } from "./i18n.js";
 import { detectedTimeZone, el, field, icsUrl, money, timeZones, whenLabel } from "./format.js";
 import { SlotPicker } from "./slot-picker.js";
+import { WaitlistPanel } from "./waitlist-panel.js";
 
 const slug = decodeURIComponent(location.pathname.split("/")[2] || "") || null;
 const api = new BokaApi(slug);
@@ -114,8 +115,10 @@ function render() {
 
   const pickerBox = el("div", { id: "slots" });
   const details = detailsForm();
+  const waitlistBox = el("section", { id: "waitlist", class: "panel" });
   section.replaceChildren(el("h2", { text: t("bookTitle") }), serviceChoice,
-    el("div", { class: "row" }, staffField, zoneField), pickerBox, details);
+    el("div", { class: "row" }, staffField, zoneField), pickerBox, waitlistBox, details);
+  waitlist = new WaitlistPanel(api, waitlistBox, waitlistContext);
   if (picker) picker.unwatch();
   picker = new SlotPicker(api, pickerBox, (slot) => {
     state.slot = slot;
@@ -123,12 +126,34 @@ function render() {
     newAttempt();
     renderSummary();
     if (slot) refreshQuote();
+  }, {
+    // a day without free time can be chosen: its waitlist is offered instead of the details form
+    fullDaysChoosable: true,
+    onNoTime: (target) => {
+      waitlist.show(target);
+      details.hidden = Boolean(target);
+    },
   });
   refreshSlots();
 }
 
+let waitlist = null;
+
+/** What the waitlist panel joins for: the page's service, staff choice, time zone, and what
+ * the customer already typed into the booking form. */
+function waitlistContext() {
+  const member = state.staffId && state.service.staff.find((each) => each.id === state.staffId);
+  const form = $("details");
+  const details = form ? Object.fromEntries(new FormData(form)) : {};
+  return {
+    service: state.service, staffId: state.staffId, staffName: member ? member.displayName : null,
+    timeZone: state.timeZone, details,
+  };
+}
+
 function refreshSlots() {
   if (!state.service) return;
+  waitlist.reset();
   picker.show({ serviceId: state.service.id, staffId: state.staffId, timeZone: state.timeZone });
 }
 
@@ -227,18 +252,19 @@ async function submit(form) {
   }
 }
 
-/** Stripe, when the server takes card payments: <meta name="boka-stripe" data-key data-js>. */
-const stripeConfig = (() => {
-  const meta = document.querySelector('meta[name="boka-stripe"]');
-  return meta && meta.dataset.key ? { key: meta.dataset.key, js: meta.dataset.js } : null;
-})();
+/** Stripe, when the business takes card payments: from the API (business(slug) { payments }). */
+function stripeConfig() {
+  const payments = state.business && state.business.payments;
+  return payments && payments.online && payments.stripePublishableKey
+    ? { key: payments.stripePublishableKey, js: payments.stripeJsUrl } : null;
+}
 let stripeLoading = null;
 
 /** Stripe.js from its own origin (never bundled), loaded once, when a payment needs it. */
 function loadStripe() {
   stripeLoading = stripeLoading || new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = stripeConfig.js;
+    script.src = stripeConfig().js;
     script.onload = () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("no Stripe")));
     script.onerror = () => { stripeLoading = null; reject(new Error("Stripe.js did not load")); };
     document.head.append(script);
@@ -280,7 +306,7 @@ async function paymentStep(booked) {
   let elements;
   try {
     const Stripe = await loadStripe();
-    stripe = Stripe(stripeConfig.key);
+    stripe = Stripe(stripeConfig().key);
     elements = stripe.elements({ clientSecret: payment.clientSecret, locale: language });
     elements.create("payment").mount(mount);
   } catch {
@@ -318,7 +344,7 @@ function confirmation(booked) {
   const paid = payment && payment.status === "succeeded";
   const processing = payment && payment.status === "processing";
   const unpaid = payment && !paysOnSite && !paid && !processing;
-  if (unpaid && stripeConfig && payment.clientSecret) {
+  if (unpaid && stripeConfig() && payment.clientSecret) {
     paymentStep(booked);
     return;
   }

@@ -36,6 +36,26 @@ export function afterDate(date) {
   return new Date(Date.parse(`${addDays(date, 1)}T00:00:00Z`) + 12 * 3600e3).toISOString();
 }
 
+/** The zone's UTC offset (ms) at an instant. */
+function zoneOffset(epochMs, timeZone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(epochMs)).map((part) => [part.type, part.value]));
+  const asUtc = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+  return asUtc - Math.floor(epochMs / 1000) * 1000;
+}
+
+/** The instant (ISO) of a wall-clock time ("HH:MM", default midnight) on `date` in a zone. */
+export function zonedInstant(date, time, timeZone) {
+  const [y, m, d] = date.split("-").map(Number);
+  const [hh, mm] = (time || "00:00").split(":").map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  let instant = wall - zoneOffset(wall, timeZone);
+  instant = wall - zoneOffset(instant, timeZone); // the offset in force then (DST changes)
+  return new Date(instant).toISOString();
+}
+
 export function dayLabel(date) {
   return new Intl.DateTimeFormat(language, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })
     .format(new Date(`${date}T12:00:00Z`));

@@ -1,17 +1,24 @@
 // The live slot picker both pages use: a calendar of days with free time (availabilityDays),
 // and the chosen day's times, kept live by the availabilityChanged subscription: a time taken
-// elsewhere disappears without a reload.
+// elsewhere disappears without a reload. The booking page also lets a customer choose a day
+// without free time (to join its waitlist) and hears when the chosen day has none.
 import { errorText, t } from "./i18n.js";
 import { addDays, afterDate, beforeDate, dayLabel, el, localDate, longDayLabel, timeLabel } from "./format.js";
 
 const DAYS_SHOWN = 14;
 
 export class SlotPicker {
-  /** onSelect(slot or null) runs when the chosen time changes (or is taken by someone else). */
-  constructor(api, container, onSelect) {
+  /** onSelect(slot or null) runs when the chosen time changes (or is taken by someone else).
+   * options.fullDaysChoosable: days without free time can be chosen too (for the waitlist);
+   * options.onNoTime({ date }) runs when there is nothing to book: the chosen day has no free
+   * time (date), or no shown day has any (date null); onNoTime(null) when there is again. */
+  constructor(api, container, onSelect, options = {}) {
     this.api = api;
     this.container = container;
     this.onSelect = onSelect;
+    this.fullDaysChoosable = Boolean(options.fullDaysChoosable);
+    this.onNoTime = options.onNoTime || null;
+    this.noTimeShown = undefined;
     this.stop = null;
     this.query = null;
     this.firstDate = null;
@@ -33,6 +40,7 @@ export class SlotPicker {
   async loadDays() {
     this.unwatch();
     this.select(null);
+    this.noTimeShown = undefined; // tell onNoTime afresh for the new days
     const { serviceId, staffId, timeZone } = this.query;
     const last = addDays(this.firstDate, DAYS_SHOWN - 1);
     try {
@@ -47,10 +55,13 @@ export class SlotPicker {
       this.days = [];
       this.problem = errorText(error);
     }
-    const keep = this.days.find((day) => day.free && day.date === this.chosenDate);
+    // the day chosen before (a full one too, where they may be chosen), while any day has free
+    // time; when none has, no day is chosen (the booking page then offers the waitlist for any time)
+    const anyFree = this.days.some((day) => day.free);
+    const keep = anyFree && this.days.find((day) => (day.free || this.fullDaysChoosable) && day.date === this.chosenDate);
     const first = keep || this.days.find((day) => day.free);
     this.chosenDate = first ? first.date : null;
-    this.slots = [];
+    this.slots = this.chosenDate ? null : []; // null: loading (watchDay fills it)
     this.render();
     if (this.chosenDate) this.watchDay();
   }
@@ -93,10 +104,12 @@ export class SlotPicker {
   render() {
     const { timeZone } = this.query;
     const dayButtons = this.days.map((day) => el("button", {
-      type: "button", class: "day", "data-date": day.date, disabled: !day.free,
+      type: "button", class: day.free ? "day" : "day full", "data-date": day.date,
+      disabled: !day.free && !this.fullDaysChoosable,
       "aria-pressed": String(day.date === this.chosenDate),
       onclick: () => { this.chosenDate = day.date; this.select(null); this.watchDay(); },
-    }, dayLabel(day.date)));
+    }, dayLabel(day.date),
+    !day.free && this.fullDaysChoosable ? el("span", { class: "day-note", text: t("noFreeTime") }) : null));
     const calendar = el("fieldset", { class: "days" },
       el("legend", { text: t("day") }),
       el("div", { class: "day-nav" },
@@ -137,5 +150,17 @@ export class SlotPicker {
       const again = this.container.querySelector(`[data-start="${focused}"], [data-date="${focused}"]`);
       if (again) again.focus();
     }
+    this.tellNoTime();
+  }
+
+  /** onNoTime, once per change: the chosen day has no free time, or no shown day has any. */
+  tellNoTime() {
+    if (!this.onNoTime) return;
+    let now = this.noTimeShown;
+    if (this.chosenDate === null) now = this.days.length && !this.days.some((day) => day.free) ? "" : null;
+    else if (this.slots !== null) now = this.slots.length ? null : this.chosenDate;
+    if (now === this.noTimeShown) return;
+    this.noTimeShown = now;
+    this.onNoTime(now === null || now === undefined ? null : { date: now || null });
   }
 }
