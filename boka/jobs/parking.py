@@ -8,8 +8,9 @@ re-reads its facts when it runs, so a reminder for a booking that has since star
 confirmation for a booking cancelled meanwhile, sends nothing (booking_messages' own checks),
 and the notification log still sends each message at most once.
 
-Parked: customer messages (confirmations, changes, reminders, receipts), team alerts and
-webhook deliveries. Skipped instead (``tenant_suspended``): the staff's daily agenda, which is
+Parked: customer messages (confirmations, changes, reminders, receipts, waitlist offers), team
+alerts, webhook deliveries and the waitlist's offer passes (freed time is offered once the
+business is back, not while nobody can claim it). Skipped instead (``tenant_suspended``): the staff's daily agenda, which is
 about one day and is no use after it.
 """
 

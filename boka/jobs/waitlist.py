@@ -25,7 +25,8 @@ from boka.events.consumers import DeliveredEvent, on
 from boka.events.types import AVAILABILITY_CHANGED
 from boka.events.waitlist import WAITLIST_OFFERED
 from boka.jobs.context import job_runtime
-from boka.jobs.notifications import MESSAGE_RETRY, job_id
+from boka.jobs.notifications import MESSAGE_RETRY, PARKED, job_id
+from boka.jobs.parking import park_if_suspended
 from boka.jobs.queues import EnqueuedJob
 from boka.jobs.retry import RetryPolicy
 from boka.models.types import utcnow
@@ -51,6 +52,11 @@ async def offer_freed_time_job(tenant_id: str, service_ids: list[str], start: st
         async with runtime.database.transaction(uuid.UUID(tenant_id)) as db:
             if not await anyone_waiting(db, uuid.UUID(tenant_id), services, *freed):
                 return "0 offered"
+        # A suspended business offers nothing: the pass waits, parked, and walks the line
+        # (as it then is) once the business is reactivated.
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), offer_freed_time_job,
+                                   tenant_id, service_ids, start, end, queue="high"):
+            return PARKED
         while True:
             try:
                 async with runtime.database.transaction(uuid.UUID(tenant_id), write=True) as db:
@@ -67,6 +73,10 @@ async def offer_freed_time_job(tenant_id: str, service_ids: list[str], start: st
 
 async def send_waitlist_offer_job(tenant_id: str, offer_id: str) -> str:
     async with job_runtime() as runtime:
+        # Parked like every customer message; sent after a reactivation only if still open.
+        if await park_if_suspended(runtime, uuid.UUID(tenant_id), send_waitlist_offer_job,
+                                   tenant_id, offer_id, queue="high"):
+            return PARKED
         outcome = await send_waitlist_offer(runtime, uuid.UUID(tenant_id), uuid.UUID(offer_id))
     return ", ".join(f"{c.value}: {o.value}" for c, o in outcome.items()) or "nothing to send"
 

@@ -304,3 +304,39 @@ async def test_an_open_offers_expiry_is_rearmed_once_when_the_job_store_lost_it(
     second = await rearm(world.runtime)
 
     assert (first.waitlist_offers, second.waitlist_offers) == (1, 0)
+
+
+async def test_a_suspended_business_offers_nothing_until_it_is_reactivated(gql: GraphQLClient, world: World) -> None:
+    """Freed time of a suspended business is not offered (nobody could claim it): the offer
+    pass is parked, and resumed by the reactivation it offers the time to the first in line."""
+    from boka.jobs.context import bind_runtime, unbind_runtime
+    from boka.jobs.waitlist import offer_freed_time_job
+    from boka.models.tenancy import ParkedJob
+    from tests.platform.test_tenant_administration import REACTIVATE, SUSPEND, tenant_gid
+
+    salon = await salon_with_a_full_morning(gql, world)
+    ann = await world.person(salon.tenant, Role.CUSTOMER, email="ann@example.com")
+    admin = await world.person(None, None, superadmin=True)
+    await join(gql, salon, token=ann.token)
+    await cancel_the_booking(gql, salon)
+    await gql(SUSPEND, {"id": tenant_gid(salon.tenant.id), "reason": "unpaid"}, token=admin.token)
+
+    while_suspended = await _react_to_the_last_availability_change(world)
+    async with world.runtime.database.transaction(salon.tenant.id) as db:
+        parked = [job.function for job in (await db.execute(sa.select(ParkedJob))).scalars()]
+    assert while_suspended.startswith("parked")
+    assert "boka.jobs.waitlist.offer_freed_time_job" in parked
+    assert await offers(world) == []
+
+    reactivated = await gql(REACTIVATE, {"id": tenant_gid(salon.tenant.id), "reason": "paid"}, token=admin.token)
+    assert reactivated.data["reactivateTenant"]["resumedJobs"] >= 1
+    resumed = [job for job in world.runtime.jobs.queue("high").get_jobs()  # type: ignore[attr-defined]
+               if job.func_name == "boka.jobs.waitlist.offer_freed_time_job"]
+    assert len(resumed) == 1
+    binding = bind_runtime(world.runtime)
+    try:  # what the worker does with it
+        outcome = await offer_freed_time_job(*resumed[0].args)
+    finally:
+        unbind_runtime(binding)
+    made = await offers(world)
+    assert outcome == "1 offered" and len(made) == 1 and made[0].status == "open"
