@@ -20,7 +20,7 @@ from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
 from boka.events.relay import Relay
 from boka.events.snapshots import BookingSnapshots
-from boka.jobs.binding import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.events.live")
@@ -62,7 +62,7 @@ class Live:
         self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
         self._relay_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self.runtime: object | None = None  # the Runtime, passed on to job functions (boka/jobs/binding.py)
+        self.runtime: object | None = None  # the Runtime, passed on to job functions (boka/runtime_binding.py)
         self.connected = False
         self.connections: set[LiveConnection] = set()
         self._reconnecting: set[asyncio.Task[None]] = set()

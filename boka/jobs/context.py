@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, cast
 
-from boka.jobs.binding import bind_runtime, bound_runtime, unbind_runtime
+from boka.runtime_binding import bind_runtime, bound_runtime, unbind_runtime
 
 if TYPE_CHECKING:
     from boka.runtime import Runtime

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from boka.jobs.binding import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.jobs.failed import FailedJob
 from boka.jobs.metrics import record_execution
 from boka.jobs.queues import (
@@ -59,7 +59,7 @@ async def _traced(function: Callable[..., Any], args: tuple[Any, ...], job_id: s
 
 class InProcessJobQueue:
     def __init__(self) -> None:
-        self._runtime: object | None = None  # the Runtime its jobs see (boka/jobs/binding.py)
+        self._runtime: object | None = None  # the Runtime its jobs see (boka/runtime_binding.py)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: OrderedDict[str, None] = OrderedDict()  # ids seen, for idempotent enqueues
         self._state: dict[str, tuple[str, str]] = {}  # job id -> (queue, state)
