@@ -1,4 +1,4 @@
-# The two commands: `make run` (embedded server) and `make test` (the whole suite).
+# The two commands: `make run` (embedded server) and `make test` (`make check`, then the whole suite).
 # Both install what they need first, from pyproject.toml + uv.lock, into .venv.
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test fuzz bench browser stack schema
+.PHONY: install run check test fuzz bench browser stack schema
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,7 +23,12 @@ install: $(VENV)/.synced
 run: install
 	$(VENV)/bin/python app.py
 
-test: install browser stack
+# The static checks, before any test runs: the import contracts in pyproject.toml
+# ([tool.importlinter]: imports point down, no cycles; see docs/architecture.md).
+check: install
+	PYTHONPATH=. $(VENV)/bin/lint-imports
+
+test: install check browser stack
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests (tests/web/test_pages_browser.py) drive Debian's chromium through Playwright

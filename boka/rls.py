@@ -18,9 +18,13 @@ The policy is FORCEd, so it binds the tables' owner too (superusers and roles wi
 are never bound; the app must connect as neither). Referential integrity checks, unique and
 exclusion constraints are not filtered by policies: they see every tenant's rows.
 
-A migration that creates a tenant-owned table calls :func:`enable_tenant_isolation` for it
-(and :func:`disable_tenant_isolation` on downgrade). tests/test_row_level_security.py fails for
-any table with a ``tenant_id`` column that lacks the policy.
+A migration that creates a tenant-owned table calls ``enable_tenant_isolation`` for it (and
+``disable_tenant_isolation`` on downgrade) from the frozen copy of this SQL it was written
+against, ``alembic/frozen/frozen_rls_<revision>.py`` (migrations never import boka, so editing this
+module never rewrites history). The newest frozen copy must produce what
+:func:`tenant_isolation_statements` does (tests/test_migrations.py): changing the policies here
+takes a migration that applies them and a new frozen copy. tests/test_row_level_security.py
+fails for any table with a ``tenant_id`` column that lacks the policy.
 """
 
 from __future__ import annotations
@@ -105,28 +109,3 @@ def remove_tenant_isolation_statements(table: str) -> list[str]:
         f"ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {name} DISABLE ROW LEVEL SECURITY",
     ]
-
-
-# Alembic's ``op`` is imported where it is used: only migrations call these two, and the app
-# (which imports this module's settings names through boka.db) should not load Alembic.
-def enable_tenant_isolation(*tables: str, account_rows: bool = False) -> None:
-    """For Alembic migrations: put the tenant policy on each of ``tables`` (PostgreSQL only;
-    a no-op on SQLite, where the application alone keeps tenants apart)."""
-    from alembic import op
-
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in tables:
-        for statement in tenant_isolation_statements(table, account_rows=account_rows):
-            op.execute(statement)
-
-
-def disable_tenant_isolation(*tables: str) -> None:
-    """For Alembic downgrades: take the tenant policy off each of ``tables`` (PostgreSQL only)."""
-    from alembic import op
-
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in tables:
-        for statement in remove_tenant_isolation_statements(table):
-            op.execute(statement)

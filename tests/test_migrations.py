@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from boka.migrations import alembic_config, upgrade_to_head
 from boka.models import metadata
 
@@ -109,3 +112,54 @@ async def test_the_analytics_rollup_is_backfilled_from_the_history(
                 raw.new_customers, raw.returning_customers)
     finally:
         await database.dispose()
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_no_migration_imports_boka() -> None:
+    """Migrations are history: what they run is written in them or in alembic/frozen, never
+    imported from the application, whose next change would rewrite them."""
+    files = [*sorted((MIGRATIONS / "versions").glob("*.py")), *sorted((MIGRATIONS / "frozen").glob("*.py"))]
+    assert len(files) > 20
+    offenders = {
+        path.name: sorted(m for m in _imported_modules(path) if m == "boka" or m.startswith("boka."))
+        for path in files
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_migration_files_are_in_apply_order() -> None:
+    """Each file is named by its revision, and sorting the names gives the order they apply in."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    applied = list(reversed(list(script.walk_revisions())))
+    assert [Path(r.path).name[:4] for r in applied] == [r.revision for r in applied]
+    assert [r.revision for r in applied] == sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("*.py"))
+
+
+def test_the_newest_frozen_policy_sql_is_boka_rls() -> None:
+    """boka/rls.py says what the policies are now; the newest frozen copy is what the
+    migrations applied last. They must agree: a change to the policies takes a migration that
+    applies it (and a frozen copy of its own)."""
+    from boka import rls
+
+    newest = sorted((MIGRATIONS / "frozen").glob("frozen_rls_*.py"))[-1]
+    spec = importlib.util.spec_from_file_location(newest.stem, newest)
+    assert spec is not None and spec.loader is not None
+    frozen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(frozen)
+    for account_rows in (False, True):
+        assert frozen.tenant_isolation_statements("t", account_rows=account_rows) == (
+            rls.tenant_isolation_statements("t", account_rows=account_rows))
+    assert (frozen.POLICY_NAME, frozen.ALL_TENANTS_POLICY_NAME, frozen.ALL_TENANTS_ROLE) == (
+        rls.POLICY_NAME, rls.ALL_TENANTS_POLICY_NAME, rls.ALL_TENANTS_ROLE)

@@ -167,7 +167,7 @@ async def test_the_app_role_is_bound_by_the_policies(world: World) -> None:
 
 async def test_every_table_with_a_tenant_id_has_the_forced_policy(world: World) -> None:
     """The guard: a migration that adds a tenant-owned table without
-    ``boka.rls.enable_tenant_isolation(...)`` fails here (or lists it, with its reason, in
+    ``enable_tenant_isolation(...)`` (alembic/frozen) fails here (or lists it, with its reason, in
     ``GLOBAL_TABLES_WITH_TENANT_ID``)."""
     connection = await asyncpg.connect(_asyncpg_dsn(world.runtime.settings.migration_url))
     try:

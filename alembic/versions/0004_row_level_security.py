@@ -2,7 +2,7 @@
 the transaction's tenant (``app.tenant_id``), or of all tenants with the explicit opt-in
 ``app.all_tenants = 'on'``; with neither set, nothing. ENABLEd and FORCEd, so the policy binds
 the tables' owner too (only superusers and BYPASSRLS roles escape it: the app connects as
-neither). See boka/rls.py.
+neither). See boka/rls.py for what the policies are now.
 
 Not under RLS, on purpose, because they are global rather than tenant-owned:
 - ``tenants``: the tenant registry itself (looked up by slug/domain before a tenant is known);
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0004'
 down_revision: str | None = '0003'

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0005'
 down_revision: str | None = '0004'

@@ -3,7 +3,7 @@ webhook_endpoints.secret becomes TEXT. Existing plain secrets (whsec_...) keep w
 sealed when rotated. A downgrade needs every secret to be plain again (rotate first).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-27 09:20:17.743303
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0011'
 down_revision: str | None = '0010'

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from boka.rls import (
+from frozen_rls_0014 import (
     ALL_TENANTS_POLICY_NAME,
     ALL_TENANTS_PREDICATE,
     POLICY_NAME,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0014 import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0019'
 down_revision: str | None = '0018'

@@ -19,7 +19,7 @@ from alembic import op
 
 from sqlalchemy.dialects import postgresql
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0014 import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = '0020'
 down_revision: str | None = '0019'

@@ -2,7 +2,8 @@
 suspended or reactivated.
 
 A suspended tenant is closed for everyone but superadmins: its requests are refused with
-TENANT_SUSPENDED (``refuse_if_suspended``, applied where a request's principal is resolved),
+TENANT_SUSPENDED (``refuse_if_suspended`` in boka/identity/suspension.py, applied where a request's
+principal is resolved),
 its public booking page says it is closed, and its jobs are parked (boka/jobs/parking.py).
 Reactivation hands back the parked jobs so the caller enqueues them again after commit.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.errors import Forbidden, TenantSuspended, UserErrorCode, UserInputError
+from boka.errors import Forbidden, UserErrorCode, UserInputError
 from boka.identity.audit import AuthEvent, log_event
 from boka.identity.devices import DeviceInfo
 from boka.identity.principal import Principal
@@ -32,7 +33,6 @@ from boka.models.types import utcnow
 from boka.pagination import Page, keyset_page
 
 MAX_REASON = 500
-SUSPENDED_MESSAGE = "This business is suspended: the platform's operators have closed it for now."
 
 
 class TenantStatus(str, enum.Enum):
@@ -59,20 +59,6 @@ def require_superadmin(principal: Principal) -> None:
     principal.require_user()
     if not principal.is_superadmin:
         raise Forbidden("Only a platform administrator (superadmin) may do this.")
-
-
-def refuse_if_suspended(principal: Principal) -> Principal:
-    """``principal`` unless its tenant is suspended and it is not a superadmin's."""
-    tenant = principal.tenant
-    if tenant is not None and tenant.suspended_at is not None and not principal.is_superadmin:
-        raise TenantSuspended(SUSPENDED_MESSAGE)
-    return principal
-
-
-def check_open(tenant: Tenant) -> None:
-    """For reads that name a tenant themselves (the public booking page by slug)."""
-    if tenant.suspended_at is not None:
-        raise TenantSuspended(SUSPENDED_MESSAGE)
 
 
 async def list_tenants(

@@ -24,7 +24,7 @@ from typing import Any
 
 # Modules that register handlers with @on; add yours here.
 CONSUMER_MODULES: tuple[str, ...] = (
-    "boka.events.webhook_delivery", "boka.jobs.reactions", "boka.jobs.waitlist",
+    "boka.jobs.webhooks", "boka.jobs.reactions", "boka.jobs.waitlist",
 )
 
 ALL_EVENTS = "*"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
@@ -21,11 +21,8 @@ from boka.events.hub import LiveHub
 from boka.events.live_availability import AvailabilityFeed
 from boka.events.relay import Relay
 from boka.events.snapshots import BookingSnapshots
-from boka.jobs.context import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.observability.logging import get_logger
-
-if TYPE_CHECKING:
-    from boka.runtime import Runtime
 
 log = get_logger("boka.events.live")
 
@@ -66,7 +63,7 @@ class Live:
         self.relay = build_relay(settings, database, self.broadcast) if settings.runs_relay_in_app else None
         self._relay_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self.runtime: Runtime | None = None
+        self.runtime: object | None = None  # the Runtime, passed on to job functions (boka/runtime_binding.py)
         self.connected = False
         self.connections: set[LiveConnection] = set()
         self._reconnecting: set[asyncio.Task[None]] = set()
@@ -90,7 +87,7 @@ class Live:
             self._reconnecting.add(task)
             task.add_done_callback(self._reconnecting.discard)
 
-    async def start(self, runtime: Runtime | None = None) -> None:
+    async def start(self, runtime: object | None = None) -> None:
         """Connect the broadcast and start the hub (and relay). If Redis is away the app still
         starts (readiness reports it) and the connection is retried in the background."""
         self.runtime = runtime

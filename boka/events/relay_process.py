@@ -21,7 +21,7 @@ from boka.config import Settings, get_settings
 from boka.events.broadcast import make_broadcast
 from boka.events.consumers import load_consumer_modules
 from boka.events.live import build_relay
-from boka.jobs.context import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.observability import tracing
 from boka.observability.logging import configure_logging
 

@@ -3,7 +3,7 @@ time (an RQ job, retried with exponential backoff), dead letters, replay and aut
 
 - Fan-out: for each committed event, one delivery row per active endpoint that wants it
   (unique per endpoint and event, so a relay delivering the event twice adds nothing), then a
-  job per new delivery.
+  job per new delivery (the consumer and the enqueueing are in boka/jobs/webhooks.py).
 - An attempt POSTs the event with ``Boka-Signature`` and a timeout, logs a row in
   ``webhook_attempts``; a 2xx succeeds. A failure raises, and the job queue retries it after
   ``BOKA_WEBHOOK_RETRY_BASE_SECONDS`` × 2ⁿ; after ``BOKA_WEBHOOK_MAX_RETRIES`` retries the
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.events.consumers import DeliveredEvent, on
+from boka.events.consumers import DeliveredEvent
 from boka.events.outbox import record_event
 from boka.events.webhook_endpoints import get_endpoint, require_webhook_manager, wants
 from boka.events.webhook_signing import SIGNATURE_HEADER, reveal_secret, signature
@@ -65,27 +64,11 @@ def envelope(event: Event) -> dict[str, Any]:
     }
 
 
-# --- fan-out -------------------------------------------------------------------------------
+# --- fan-out (the relay consumer and the jobs it enqueues are in boka/jobs/webhooks.py) ----
 
 
-@on("*")
-async def fan_out_to_webhooks(event: DeliveredEvent) -> None:
-    if event.type == ENDPOINT_DISABLED:
-        return  # never announce an endpoint's failure to the endpoints themselves
-    from boka.jobs.context import job_runtime
-
-    async with job_runtime() as runtime:
-        # Most tenants have no endpoint for most events: find out in a read, write only if so.
-        async with runtime.database.transaction(event.tenant_id) as db:
-            wanted = await _endpoints_wanting(db, event)
-        if not wanted:
-            return
-        async with runtime.database.transaction(event.tenant_id, write=True) as db:
-            pending = await _deliveries_for(db, event, wanted)
-        await enqueue_deliveries(runtime, pending)
-
-
-async def _endpoints_wanting(db: AsyncSession, event: DeliveredEvent) -> list[uuid.UUID]:
+async def endpoints_wanting(db: AsyncSession, event: DeliveredEvent) -> list[uuid.UUID]:
+    """The tenant's active endpoints that want this event."""
     endpoints = (
         await db.execute(
             sa.select(WebhookEndpoint).where(
@@ -96,7 +79,7 @@ async def _endpoints_wanting(db: AsyncSession, event: DeliveredEvent) -> list[uu
     return [endpoint.id for endpoint in endpoints if wants(endpoint, event.type)]
 
 
-async def _deliveries_for(
+async def deliveries_for(
     db: AsyncSession, event: DeliveredEvent, wanted: list[uuid.UUID]
 ) -> list[WebhookDelivery]:
     insert = postgres_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
@@ -123,26 +106,6 @@ async def _deliveries_for(
             )
         ).scalars()
     )
-
-
-async def enqueue_deliveries(runtime: Runtime, deliveries: Sequence[WebhookDelivery]) -> int:
-    from boka.jobs.retry import RetryPolicy
-    from boka.jobs.webhooks import deliver_webhook
-
-    settings = runtime.settings
-    policy = RetryPolicy.exponential(
-        settings.webhook_max_retries, base=settings.webhook_retry_base_seconds, cap=3600
-    )
-    enqueued = 0
-    for delivery in deliveries:
-        # One job per delivery round, named by the attempts made before the round began (a
-        # retry keeps the job's id): enqueueing the same round again is a no-op.
-        job = await runtime.jobs.enqueue(
-            deliver_webhook, str(delivery.id), queue="default",
-            job_id=f"webhook-{delivery.id}-{delivery.attempts - delivery.round_attempts}", retry=policy,
-        )
-        enqueued += not job.duplicate
-    return enqueued
 
 
 async def pending_deliveries(db: AsyncSession) -> list[WebhookDelivery]:

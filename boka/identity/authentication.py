@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.business.platform import refuse_if_suspended
 from boka.db import Database, scope_to_tenant
 from boka.identity.api_keys import find_live_key, looks_like_api_key, principal_for_key
 from boka.identity.cache import IdentityCache, api_key_key, session_key, tenant_key
@@ -19,6 +18,7 @@ from boka.identity.sessions import (
     find_active_session,
     touch_session,
 )
+from boka.identity.suspension import refuse_if_suspended
 from boka.identity.tenant_policy import restriction_for
 from boka.identity.tokens import token_digest
 from boka.models.tenancy import Tenant
@@ -45,7 +45,7 @@ async def resolve_principal(
     cache: IdentityCache | None = None,
 ) -> Principal:
     """``_resolve`` (below), refused with TENANT_SUSPENDED when the tenant is suspended and the
-    principal is not a superadmin (boka/business/platform.py). The tenant row comes from the
+    principal is not a superadmin (boka/identity/suspension.py). The tenant row comes from the
     identity cache, which every commit that changes a tenant clears: a suspension holds from
     the next request on, in every process."""
     return refuse_if_suspended(await _resolve(

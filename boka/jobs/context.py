@@ -11,38 +11,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+from boka.runtime_binding import bind_runtime, bound_runtime, unbind_runtime
 
 if TYPE_CHECKING:
     from boka.runtime import Runtime
 
-_current_runtime: ContextVar[Runtime | None] = ContextVar("boka_job_runtime", default=None)
-
-
-def bind_runtime(runtime: Runtime | None) -> Token[Runtime | None]:
-    """Make ``runtime`` the one job functions see in the current context (embedded mode)."""
-    return _current_runtime.set(runtime)
-
-
-def unbind_runtime(token: Token[Runtime | None]) -> None:
-    _current_runtime.reset(token)
+__all__ = ["bind_runtime", "job_runtime", "unbind_runtime"]
 
 
 @asynccontextmanager
 async def job_runtime() -> AsyncIterator[Runtime]:
     """The Runtime for this job: the app's own in embedded mode, else one built for the job."""
-    runtime = _current_runtime.get()
-    if runtime is not None:
-        yield runtime
+    bound = bound_runtime()
+    if bound is not None:
+        yield cast("Runtime", bound)
         return
     from boka.config import get_settings
     from boka.runtime import Runtime
 
     runtime = Runtime.from_settings(get_settings())
-    token = _current_runtime.set(runtime)
+    token = bind_runtime(runtime)
     try:
         yield runtime
     finally:
-        _current_runtime.reset(token)
+        unbind_runtime(token)
         await runtime.close()

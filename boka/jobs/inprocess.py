@@ -12,9 +12,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from boka.jobs.context import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.jobs.failed import FailedJob
 from boka.jobs.metrics import record_execution
 from boka.jobs.queues import (
@@ -27,9 +27,6 @@ from boka.jobs.queues import (
 from boka.jobs.retry import DEFAULT_RETRY, RetryPolicy
 from boka.observability import tracing
 from boka.observability.logging import get_logger
-
-if TYPE_CHECKING:
-    from boka.runtime import Runtime
 
 log = get_logger("boka.jobs")
 REMEMBERED_JOB_IDS = 10_000
@@ -62,7 +59,7 @@ async def _traced(function: Callable[..., Any], args: tuple[Any, ...], job_id: s
 
 class InProcessJobQueue:
     def __init__(self) -> None:
-        self._runtime: Runtime | None = None
+        self._runtime: object | None = None  # the Runtime its jobs see (boka/runtime_binding.py)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: OrderedDict[str, None] = OrderedDict()  # ids seen, for idempotent enqueues
         self._state: dict[str, tuple[str, str]] = {}  # job id -> (queue, state)
@@ -70,7 +67,7 @@ class InProcessJobQueue:
         self.failed: list[FailedInProcessJob] = []
         self._armed = False  # jobs live in memory: a new process holds none of them yet
 
-    def bind(self, runtime: Runtime) -> None:
+    def bind(self, runtime: object) -> None:
         self._runtime = runtime
 
     async def enqueue(

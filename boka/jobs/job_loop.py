@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rq.timeouts import JobTimeoutException
 
-from boka.jobs.context import bind_runtime
+from boka.runtime_binding import bind_runtime
 from boka.observability.logging import get_logger
 
 if TYPE_CHECKING:

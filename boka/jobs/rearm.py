@@ -18,11 +18,12 @@ import asyncio
 from dataclasses import dataclass
 
 from boka.background import stop_task
-from boka.events.webhook_delivery import enqueue_deliveries, pending_deliveries
+from boka.events.webhook_delivery import pending_deliveries
 from boka.jobs.notifications import enqueue_reminder
 from boka.jobs.payments import enqueue_hold_expiry
 from boka.jobs.scheduled import RECURRING, schedule_next
 from boka.jobs.waitlist import enqueue_offer_expiry
+from boka.jobs.webhooks import enqueue_deliveries
 from boka.booking.waitlist_reads import open_offers
 from boka.models.types import utcnow
 from boka.notifications.reminders import upcoming_reminders

@@ -14,7 +14,6 @@ from boka.business.profile import (
     settings_of,
     update_business_settings,
 )
-from boka.business.platform import check_open
 from boka.business.signup import (
     BusinessInput,
     OwnerInput,
@@ -23,6 +22,7 @@ from boka.business.signup import (
     sign_up_business as create_business,
 )
 from boka.identity.principal import Principal
+from boka.identity.suspension import check_open
 from boka.jobs.account_mail import mail_account
 from boka.models.catalog import Service
 from boka.payments.card_checkout import card_checkout_for

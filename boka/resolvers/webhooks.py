@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from boka.events import webhook_delivery, webhook_endpoints
+from boka.jobs.webhooks import enqueue_deliveries
 from boka.models.webhooks import DeliveryStatus
 from boka.resolvers.booking import aware
 from boka.resolvers.context import Info
@@ -103,7 +104,7 @@ async def replay_webhook_delivery(info: Info, input: ReplayWebhookDeliveryInput)
         db, p, row_id(input.id, "WebhookDelivery", "id")))
     if row is None:
         return WebhookDeliveryPayload(errors=errors)
-    await webhook_delivery.enqueue_deliveries(info.context.runtime, [row])
+    await enqueue_deliveries(info.context.runtime, [row])
     return WebhookDeliveryPayload(delivery=WebhookDeliveryType.from_model(row))
 
 
@@ -114,7 +115,7 @@ async def replay_webhook_events(info: Info, input: ReplayWebhookEventsInput) -> 
         start=aware(start, "from"), end=aware(input.to, "to")))
     if rows is None:
         return ReplayWebhookEventsPayload(errors=errors)
-    await webhook_delivery.enqueue_deliveries(info.context.runtime, rows)
+    await enqueue_deliveries(info.context.runtime, rows)
     return ReplayWebhookEventsPayload(queued=len(rows))
 
 

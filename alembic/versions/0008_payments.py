@@ -1,7 +1,7 @@
 """Payments ledger: service payment policies, payments, refunds, payment-provider events.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-27 07:55:10.220696
 """
 
@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 
 # Tenant-owned (tenant_id, row level security); payment_events is the platform's, not a tenant's.
 TENANT_OWNED = ('service_payment_policies', 'payments', 'refunds')
 
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Event outbox: domain events written with the change they announce, per-aggregate sequence
 counters, and outgoing webhooks (endpoints, deliveries, attempts).
 
-Revision ID: 0006
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27 07:48:35.039842
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0006'
-down_revision: str | None = '0008'
+revision: str = '0007'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

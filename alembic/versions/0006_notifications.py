@@ -1,6 +1,6 @@
 """Notifications: tenant template overrides, the at-most-once notification log, staff ICS feeds.
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-27 07:48:51.355739
 """
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from boka.rls import disable_tenant_isolation, enable_tenant_isolation
+from frozen_rls_0004 import disable_tenant_isolation, enable_tenant_isolation
 
 
-revision: str = '0008'
+revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
