@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
@@ -99,8 +100,8 @@ def occurrence_starts(first_start: datetime, zone: ZoneInfo, rule: Recurrence) -
     else:
         assert rule.until is not None
         keywords["until"] = datetime.combine(rule.until, time.max)
-        keywords["count"] = MAX_OCCURRENCES + 1  # enough to know the cap is passed
-    walls = list(rrule.rrule(frequency, **keywords))  # type: ignore[arg-type]
+    # lazily, one past the cap at most: enough to know the cap is passed
+    walls = list(islice(rrule.rrule(frequency, **keywords), MAX_OCCURRENCES + 1))  # type: ignore[arg-type]
     if len(walls) > MAX_OCCURRENCES:
         raise too_long("recurrence.until")
     if not walls:

@@ -339,3 +339,28 @@ async def reschedule_series(
     if refused:
         raise UserInputErrors([error for _, error in sorted(refused, key=lambda each: each[0])])
     return series, [moved[booking.id] for booking in targets]
+
+
+async def series_by_ids(
+    db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, BookingSeries]:
+    """Of ``ids``, the series of which the principal may see at least one booking."""
+    visible = sa.select(Booking.series_id).where(Booking.series_id.in_(ids), visible_bookings(principal))
+    statement = sa.select(BookingSeries).where(BookingSeries.id.in_(visible))
+    return {row.id: row for row in (await db.execute(statement)).scalars()}
+
+
+async def bookings_of_series(
+    db: AsyncSession, principal: Principal, series_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Booking]]:
+    """Each series' bookings that the principal may see, by start."""
+    rows = await db.execute(
+        sa.select(Booking)
+        .where(Booking.series_id.in_(series_ids), visible_bookings(principal))
+        .order_by(Booking.start_time, Booking.id)
+    )
+    found: dict[uuid.UUID, list[Booking]] = {}
+    for booking in rows.scalars():
+        assert booking.series_id is not None
+        found.setdefault(booking.series_id, []).append(booking)
+    return found
