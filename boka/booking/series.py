@@ -243,11 +243,15 @@ def _occurrence_error(outcome: Outcome, zone: ZoneInfo) -> UserInputError:  # ty
 
 
 async def load_series(
-    db: AsyncSession, principal: Principal, series_id: uuid.UUID
+    db: AsyncSession, principal: Principal, series_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[BookingSeries, list[Booking]]:
     """The series and those of its bookings the principal may see, by start; NOT_FOUND when
-    they may see none of them (never FORBIDDEN, which would confirm that it exists)."""
+    they may see none of them (never FORBIDDEN, which would confirm that it exists). Changing
+    them (``for_update``) takes the right to make bookings first, as changing one booking does
+    (``changes.load_booking``): a key that may only read cannot cancel."""
     tenant = principal.require_tenant()
+    if for_update:
+        principal.authorize(Action.BOOKING_CREATE, Scope.OWN)
     series = (await db.execute(
         sa.select(BookingSeries).where(BookingSeries.id == series_id, BookingSeries.tenant_id == tenant.id)
     )).scalar_one_or_none()
@@ -291,7 +295,7 @@ async def cancel_series(
 ) -> tuple[BookingSeries, list[X]]:
     """Cancel this and following (from ``from_booking_id``) or all remaining occurrences, each
     through ``cancel`` (its own policy and refund); any refusal cancels none."""
-    series, bookings = await load_series(db, principal, series_id)
+    series, bookings = await load_series(db, principal, series_id, for_update=True)
     targets = _from(bookings, from_booking_id, now)
     return series, [await cancel(booking) for booking in targets]
 
@@ -311,7 +315,7 @@ async def reschedule_series(
     zone: each keeps its own date's local time plus the shift, across DST changes. Each goes
     through ``move`` (the single reschedule: policy, price, fee); any refusal moves none, and
     the error lists every refused occurrence."""
-    series, bookings = await load_series(db, principal, series_id)
+    series, bookings = await load_series(db, principal, series_id, for_update=True)
     targets = _from(bookings, from_booking_id, now)
     zone = ZoneInfo(series.time_zone)
 
