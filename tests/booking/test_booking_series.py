@@ -5,6 +5,8 @@ cancelling this-and-following and all; moving the following ones."""
 
 from __future__ import annotations
 
+import base64
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -278,3 +280,37 @@ async def test_the_series_is_a_node_for_whoever_sees_its_bookings(gql: GraphQLCl
     theirs = await gql(node, {"id": series_id}, token=dora.token, tenant="salon")
     assert theirs.data["node"] is None
     assert gid("BookingSeries", "x")  # ids are Relay global ids like any other
+
+
+async def test_each_occurrence_is_its_own_event_naming_its_series(gql: GraphQLClient, world: World) -> None:
+    """The confirmation's invite: one VEVENT per occurrence (its booking's UID, no RRULE), with
+    the series' id and its place in it; the booking.created event names the series too."""
+    import icalendar
+
+    from boka.models.events import Event
+    from boka.notifications.facts import load_booking_facts
+    from boka.notifications.ics import booking_uid, invite
+
+    tenant, staffed, first = await salon_with_a_conflict(gql, world)
+    booked = await gql(CREATE, {"input": weekly(
+        staffed, first, mode="BOOKABLE_ONLY", customer={"email": "g@example.com"})}, tenant="salon")
+    payload = booked.data["createBookingSeries"]
+    fifth = payload["occurrences"][4]["booking"]
+    booking_id = base64.b64decode(fifth["id"]).decode().split(":", 1)[1]
+    series_id = base64.b64decode(payload["series"]["id"]).decode().split(":", 1)[1]
+    async with world.runtime.database.transaction(tenant.id) as db:
+        facts = await load_booking_facts(db, uuid.UUID(booking_id))
+        assert facts is not None
+        ics, method = invite(facts, public_url="https://boka.example", organizer="Salon <s@example.com>")
+        events = list((await db.execute(sa.select(Event).where(
+            Event.aggregate_id == uuid.UUID(booking_id), Event.type == "booking.created"))).scalars())
+    assert method == "REQUEST"
+    calendar = icalendar.Calendar.from_ical(ics)
+    [event] = calendar.walk("VEVENT")
+    assert str(event["uid"]) == booking_uid(booking_id, "https://boka.example")
+    assert "RRULE" not in event and "EXDATE" not in event
+    assert str(event["x-boka-series-id"]) == series_id
+    assert "Occurrence 5 of 8 of a recurring booking." in str(event["description"])
+    assert event.decoded("dtstart") == datetime.fromisoformat(fifth["startTime"])
+    [created] = events
+    assert created.payload["series"] == {"id": payload["series"]["id"], "index": 4}
