@@ -67,7 +67,9 @@ def check_recurrence(rule: Recurrence, first_local: date) -> Recurrence:
         elif week not in (1, 2, 3, 4, LAST_WEEK):
             raise invalid("Use 1 to 4, or -1 for the last.", "recurrence.weekOfMonth")
     elif week is not None:
-        raise invalid("Only a monthly series falls on a week of the month.", "recurrence.weekOfMonth")
+        raise invalid(
+            "Only a monthly series falls on a week of the month.", "recurrence.weekOfMonth"
+        )
     return Recurrence(rule.frequency, rule.interval, rule.count, rule.until, week)
 
 
@@ -101,7 +103,8 @@ def occurrence_starts(first_start: datetime, zone: ZoneInfo, rule: Recurrence) -
         assert rule.until is not None
         keywords["until"] = datetime.combine(rule.until, time.max)
     # lazily, one past the cap at most: enough to know the cap is passed
-    walls = list(islice(rrule.rrule(frequency, **keywords), MAX_OCCURRENCES + 1))  # type: ignore[arg-type]
+    expanded = rrule.rrule(frequency, **keywords)  # type: ignore[arg-type]
+    walls = list(islice(expanded, MAX_OCCURRENCES + 1))
     if len(walls) > MAX_OCCURRENCES:
         raise too_long("recurrence.until")
     if not walls:

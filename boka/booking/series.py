@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.access import visible_bookings
 from boka.booking.calendars import staff_for_service
-from boka.booking.engine import BookingRequest, CustomerDetails, check_seats, customer_for, load_service
+from boka.booking.engine import (
+    BookingRequest,
+    CustomerDetails,
+    check_seats,
+    customer_for,
+    load_service,
+)
 from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking
 from boka.booking.recurrence import Recurrence, check_recurrence, local_instant, occurrence_starts
@@ -110,7 +116,9 @@ class BookedSeries(Generic[T]):
 
 
 def zone_of(request: SeriesRequest, tenant_zone: str) -> ZoneInfo:
-    return ZoneInfo(check_time_zone(request.time_zone, "timeZone") if request.time_zone else tenant_zone)
+    if request.time_zone is None:
+        return ZoneInfo(tenant_zone)
+    return ZoneInfo(check_time_zone(request.time_zone, "timeZone"))
 
 
 async def plan_series(
@@ -139,14 +147,17 @@ async def plan_series(
             db, tenant, service, link, start=start, discount_code=request.discount_code,
             customer_id=None, now=now, seats=request.seats,
         )
-        duration = timedelta(minutes=(link.duration_minutes if link else None) or service.duration_minutes)
+        minutes = (link.duration_minutes if link else None) or service.duration_minutes
+        duration = timedelta(minutes=minutes)
         planned.append(PlannedOccurrence(
             index=index, start=start, end=start + duration, explained=explained,
             staff_id=staff_id, quote=priced.quote,
         ))
     return SeriesPlan(
         service=service, zone=zone,
-        recurrence=check_recurrence(request.recurrence, request.first_start.astimezone(zone).date()),
+        recurrence=check_recurrence(
+            request.recurrence, request.first_start.astimezone(zone).date()
+        ),
         occurrences=planned,
     )
 
@@ -228,7 +239,9 @@ async def _free_with(
     db: AsyncSession, service: Service, start: datetime, staff_id: uuid.UUID, *, now: datetime,
     seats: int,
 ) -> bool:
-    explained = await refusals_for(db, service, start=start, now=now, staff_id=staff_id, seats=seats)
+    explained = await refusals_for(
+        db, service, start=start, now=now, staff_id=staff_id, seats=seats
+    )
     return any(not each.refusals for each in explained)
 
 
@@ -253,7 +266,8 @@ async def load_series(
     if for_update:
         principal.authorize(Action.BOOKING_CREATE, Scope.OWN)
     series = (await db.execute(
-        sa.select(BookingSeries).where(BookingSeries.id == series_id, BookingSeries.tenant_id == tenant.id)
+        sa.select(BookingSeries)
+        .where(BookingSeries.id == series_id, BookingSeries.tenant_id == tenant.id)
     )).scalar_one_or_none()
     bookings = list((await db.execute(
         sa.select(Booking)
@@ -265,7 +279,9 @@ async def load_series(
     return series, bookings
 
 
-def _from(bookings: list[Booking], from_booking_id: uuid.UUID | None, now: datetime) -> list[Booking]:
+def _from(
+    bookings: list[Booking], from_booking_id: uuid.UUID | None, now: datetime
+) -> list[Booking]:
     """The active occurrences from ``from_booking_id`` on (that one included), or, without it,
     every active occurrence that has not started yet."""
     active = [booking for booking in bookings if booking.status in ACTIVE_STATUSES]
@@ -323,7 +339,9 @@ async def reschedule_series(
         return moment.astimezone(zone).replace(tzinfo=None)
 
     shift = wall(start) - wall(targets[0].start_time)
-    new_starts = {booking.id: local_instant(wall(booking.start_time) + shift, zone) for booking in targets}
+    new_starts = {
+        booking.id: local_instant(wall(booking.start_time) + shift, zone) for booking in targets
+    }
     # later ones first when moving later (and earlier ones first when moving earlier), so that
     # no occurrence is refused for the time its neighbour is about to leave
     ordered = list(reversed(targets)) if shift > timedelta(0) else targets
@@ -349,7 +367,9 @@ async def series_by_ids(
     db: AsyncSession, principal: Principal, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, BookingSeries]:
     """Of ``ids``, the series of which the principal may see at least one booking."""
-    visible = sa.select(Booking.series_id).where(Booking.series_id.in_(ids), visible_bookings(principal))
+    visible = sa.select(Booking.series_id).where(
+        Booking.series_id.in_(ids), visible_bookings(principal)
+    )
     statement = sa.select(BookingSeries).where(BookingSeries.id.in_(visible))
     return {row.id: row for row in (await db.execute(statement)).scalars()}
 

@@ -41,7 +41,9 @@ async def book_series_with_payment(
     before the hold expires) when the service's policy says so."""
 
     async def book(occurrence: BookingRequest) -> tuple[Booking, Checkout | None]:
-        return await book_with_payment(db, principal, occurrence, provider=provider, hold=hold, now=now)
+        return await book_with_payment(
+            db, principal, occurrence, provider=provider, hold=hold, now=now
+        )
 
     return await book_series(db, principal, request, mode=mode, book=book, now=now)
 

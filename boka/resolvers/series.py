@@ -127,7 +127,10 @@ async def create_booking_series(
             index=outcome.index, start=booking.start_time, end=booking.end_time, bookable=True,
             booking=BookingType.from_model(booking),
             manage_token=manage_token(runtime.settings.secret_key, booking.id),
-            payment=PaymentType.from_model(checkout.payment, checkout.client_secret) if checkout else None,
+            payment=(
+                PaymentType.from_model(checkout.payment, checkout.client_secret)
+                if checkout else None
+            ),
             staff_row_id=booking.staff_id,
         ))
     return CreateBookingSeriesPayload(
@@ -157,7 +160,9 @@ async def cancel_booking_series(
     return CancelBookingSeriesPayload(
         series=BookingSeriesType.from_model(series),
         cancelled=[BookingType.from_model(booking) for booking, _, _ in cancelled],
-        refund=MoneyType(amount=sum(money.refund_cents for _, _, money in cancelled), currency=currency),
+        refund=MoneyType(
+            amount=sum(money.refund_cents for _, _, money in cancelled), currency=currency
+        ),
     )
 
 

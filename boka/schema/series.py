@@ -75,7 +75,9 @@ class PreviewBookingSeriesInput:
     )
 
 
-@strawberry.input(description="A recurring booking: every occurrence is booked as createBooking books one.")
+@strawberry.input(
+    description="A recurring booking: every occurrence is booked as createBooking books one."
+)
 class CreateBookingSeriesInput:
     service_id: relay.GlobalID = strawberry.field(description="The Service to book.")
     start: datetime = strawberry.field(
@@ -83,7 +85,8 @@ class CreateBookingSeriesInput:
     )
     recurrence: RecurrenceInput = strawberry.field(description="How the series repeats.")
     mode: SeriesModeEnum = strawberry.field(  # type: ignore[valid-type]
-        description="ALL_OR_NOTHING: every occurrence or none; BOOKABLE_ONLY: those that can be taken."
+        description="ALL_OR_NOTHING: every occurrence or none; BOOKABLE_ONLY: those that can be "
+        "taken."
     )
     staff_id: relay.GlobalID | None = strawberry.field(
         default=None,
@@ -167,13 +170,16 @@ class SeriesOccurrenceType:
     def staff(self, info: strawberry.Info) -> StaffMemberType | None:
         if self.staff_row_id is None:
             return None
-        return related(info.context.loaders.staff_member_by_id, self.staff_row_id, StaffMemberType.from_model)  # type: ignore[return-value]
+        loader = info.context.loaders.staff_member_by_id
+        return related(loader, self.staff_row_id, StaffMemberType.from_model)  # type: ignore[return-value]
 
 
 @strawberry.type(name="BookingSeriesPreview", description="What booking a series would give.")
 class BookingSeriesPreviewType:
     time_zone: str = strawberry.field(description="The zone whose wall time the series keeps.")
-    occurrences: list[SeriesOccurrenceType] = strawberry.field(description="Every occurrence, in order.")
+    occurrences: list[SeriesOccurrenceType] = strawberry.field(
+        description="Every occurrence, in order."
+    )
 
     @strawberry.field(description="How many occurrences can be taken now.")
     def bookable_count(self) -> int:
@@ -186,7 +192,9 @@ class BookingSeriesPreviewType:
 )
 class BookingSeriesType(relay.Node):
     id: relay.NodeID[str]
-    frequency: SeriesFrequencyEnum = strawberry.field(description="How it repeats.")  # type: ignore[valid-type]
+    frequency: SeriesFrequencyEnum = strawberry.field(  # type: ignore[valid-type]
+        description="How it repeats."
+    )
     interval: int = strawberry.field(description="Every this many days, weeks or months.")
     week_of_month: int | None = strawberry.field(
         description="MONTHLY_BY_WEEKDAY: which weekday of the month (1-4, -1 the last)."
@@ -203,7 +211,8 @@ class BookingSeriesType(relay.Node):
     @classmethod
     def from_model(cls, series: BookingSeries) -> BookingSeriesType:
         return cls(
-            id=str(series.id), frequency=SeriesFrequency(series.frequency), interval=series.interval,
+            id=str(series.id), frequency=SeriesFrequency(series.frequency),
+            interval=series.interval,
             week_of_month=series.week_of_month, until=series.until,
             occurrence_count=series.occurrence_count, time_zone=series.time_zone,
             first_start=series.first_start.astimezone(UTC), created_at=series.created_at,
@@ -212,7 +221,8 @@ class BookingSeriesType(relay.Node):
 
     @strawberry.field(description="The service booked.")
     def service(self, info: strawberry.Info) -> ServiceType:
-        return related(info.context.loaders.service_by_id, self.service_id, ServiceType.from_model)  # type: ignore[return-value]
+        loader = info.context.loaders.service_by_id
+        return related(loader, self.service_id, ServiceType.from_model)  # type: ignore[return-value]
 
     @strawberry.field(description="Its bookings that you may see, by start (cancelled ones too).")
     async def bookings(self, info: strawberry.Info) -> list[BookingType]:

@@ -314,3 +314,19 @@ async def test_each_occurrence_is_its_own_event_naming_its_series(gql: GraphQLCl
     assert event.decoded("dtstart") == datetime.fromisoformat(fifth["startTime"])
     [created] = events
     assert created.payload["series"] == {"id": payload["series"]["id"], "index": 4}
+
+
+async def test_a_retried_series_with_its_idempotency_key_books_once(
+    gql: GraphQLClient, world: World,
+) -> None:
+    tenant = await world.tenant("salon", time_zone=ZONE)
+    staffed = await BookingWorld(world).staffed_service(tenant)
+    variables = {"input": weekly(staffed, local(future_day(3), 10), count=3, mode="ALL_OR_NOTHING",
+                                 customer={"email": "h@example.com"})}
+    key = {"Idempotency-Key": "series-once"}
+    first = await gql(CREATE, variables, tenant="salon", headers=key)
+    again = await gql(CREATE, variables, tenant="salon", headers=key)
+    assert first.data["createBookingSeries"]["errors"] == []
+    assert again.response.headers.get("Idempotent-Replayed") == "true"
+    assert again.body == first.body
+    assert await series_rows(world, tenant.id) == (1, 3)
