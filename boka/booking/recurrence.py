@@ -19,7 +19,7 @@ from dateutil import rrule
 
 from boka.errors import UserErrorCode, UserInputError
 from boka.models.series import SeriesFrequency
-from boka.validation import invalid
+from boka.validation import MAX_YEAR, invalid
 
 # At most this many occurrences in one series: a year of weekly appointments.
 MAX_OCCURRENCES = 52
@@ -109,6 +109,8 @@ def occurrence_starts(first_start: datetime, zone: ZoneInfo, rule: Recurrence) -
         raise too_long("recurrence.until")
     if not walls:
         raise invalid("No date up to the end date fits the rule.", "recurrence.until")
+    if walls[-1].year >= MAX_YEAR:  # the zone's conversion then stays within datetime's range
+        raise invalid(f"A series ends before the year {MAX_YEAR}.", "recurrence.interval")
     return [local_instant(each, zone) for each in walls]
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.access import visible_bookings
 from boka.booking.calendars import staff_for_service
 from boka.booking.engine import (
+    MAX_NOTES,
     BookingRequest,
     CustomerDetails,
     check_seats,
@@ -197,6 +198,8 @@ async def book_series(
     zone = zone_of(request, tenant.time_zone)
     starts = occurrence_starts(request.first_start, zone, request.recurrence)
     await _performers(db, service, request.staff_id)
+    if len(request.notes) > MAX_NOTES:
+        raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
     customer = await customer_for(db, principal, request.customer, now=now)
     recurrence = check_recurrence(request.recurrence, request.first_start.astimezone(zone).date())
     series = BookingSeries(

@@ -125,3 +125,11 @@ def test_an_end_date_and_the_cap() -> None:
     with pytest.raises(UserInputError) as malformed:
         occurrence_starts(first, zone, Recurrence(SeriesFrequency.WEEKLY, count=2, until=date(2027, 2, 1)))
     assert malformed.value.code == UserErrorCode.INVALID_INPUT
+
+
+def test_a_series_ends_before_2200() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    late = datetime(2195, 1, 4, 9, tzinfo=zone)
+    with pytest.raises(UserInputError) as refused:
+        occurrence_starts(late, zone, Recurrence(SeriesFrequency.MONTHLY_BY_WEEKDAY, interval=12, count=10))
+    assert (refused.value.code, refused.value.field) == (UserErrorCode.INVALID_INPUT, "recurrence.interval")
