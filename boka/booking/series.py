@@ -45,9 +45,9 @@ from boka.errors import NotFound, UserErrorCode, UserInputError, UserInputErrors
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking
-from boka.models.catalog import Service, StaffService
+from boka.models.catalog import Service, StaffMember, StaffService
 from boka.models.series import BookingSeries
-from boka.validation import check_time_zone
+from boka.validation import check_time_zone, invalid
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -165,15 +165,14 @@ async def plan_series(
 
 async def _performers(
     db: AsyncSession, service: Service, staff_id: uuid.UUID | None
-) -> list[tuple[object, StaffService]]:
+) -> list[tuple[StaffMember, StaffService]]:
+    """Who performs the service (just ``staff_id``, if named); a user error if nobody does."""
     performers = await staff_for_service(db, service, staff_id)
     if not performers:
-        field = "staffId" if staff_id else "serviceId"
-        raise UserInputError(
-            UserErrorCode.INVALID_INPUT, "Nobody performs this service"
-            + (" under that staff member." if staff_id else "."), field,
-        )
-    return performers  # type: ignore[return-value]
+        if staff_id is not None:
+            raise invalid("That staff member does not perform this service.", "staffId")
+        raise invalid("Nobody performs this service yet.", "serviceId")
+    return performers
 
 
 async def book_series(
