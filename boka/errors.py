@@ -65,6 +65,7 @@ class UserErrorCode(str, enum.Enum):
     LAST_OWNER = "LAST_OWNER"
     FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
     TEAM_MEMBER = "TEAM_MEMBER"  # deleting an account that still works for a business
+    SERIES_TOO_LONG = "SERIES_TOO_LONG"  # a booking series beyond its cap of occurrences
 
 
 class BokaError(Exception):

@@ -71,6 +71,8 @@ class BookingRequest:
     discount_code: str | None = None
     seats: int = 1
     hold_for_payment: bool = False  # stay pending (holding the slot) until paid online
+    series_id: uuid.UUID | None = None  # an occurrence of this series (boka/booking/series.py)
+    series_index: int | None = None
 
 
 def slot_unavailable(reasons: tuple[RefusalReason, ...] = ()) -> UserInputError:
@@ -119,7 +121,7 @@ async def create_booking(
     if principal.api_key is not None:  # guests may book, but a key only with bookings:write
         principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     service = await load_service(db, tenant, request.service_id)
-    _check_seats(service, request.seats)
+    check_seats(service, request.seats)
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
     found = await _customer_for(db, principal, tenant, request.customer, now=now)
@@ -174,7 +176,7 @@ async def quote_booking(
     take it). A start nobody can take gets no price: a NO_AVAILABILITY user error."""
     tenant = principal.require_tenant()
     service = await load_service(db, tenant, request.service_id)
-    _check_seats(service, request.seats)
+    check_seats(service, request.seats)
     if request.start > now + timedelta(days=service.max_advance_days):
         raise UserInputError(
             UserErrorCode.INVALID_INPUT,
@@ -195,7 +197,7 @@ async def quote_booking(
     return priced.quote
 
 
-def _check_seats(service: Service, seats: int) -> None:
+def check_seats(service: Service, seats: int) -> None:
     if not 1 <= seats <= service.capacity:
         raise UserInputError(UserErrorCode.INVALID_INPUT, f"Book 1 to {service.capacity} seats.", "seats")
 
@@ -217,6 +219,7 @@ def _new_booking(
             list_price_cents=price.base, currency=service.currency, notes=request.notes,
             awaiting_email_proof=principal.user is None,  # see links.py
             created_by_user_id=principal.user.id if principal.user else None,
+            series_id=request.series_id, series_index=request.series_index,
             created_at=now, updated_at=now,
         )
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
@@ -241,6 +244,8 @@ def _new_booking(
         # a guest's email is unproven until they use the link emailed to it (links.py)
         awaiting_email_proof=principal.user is None,
         created_by_user_id=principal.user.id if principal.user else None,
+        series_id=request.series_id,
+        series_index=request.series_index,
         created_at=now,
         updated_at=now,
     )

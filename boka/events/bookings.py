@@ -82,6 +82,10 @@ def booking_payload(
         "end": booking.end_time.isoformat(),
         "seats": booking.seats,
         "actor_user_id": str(actor_user_id) if actor_user_id else None,
+        # an occurrence of a booking series: which series, and which occurrence (0 first)
+        **({"series": {"id": global_id("BookingSeries", booking.series_id),
+                       "index": booking.series_index}}
+           if booking.series_id is not None else {}),
     }
 
 

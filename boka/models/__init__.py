@@ -37,6 +37,7 @@ from boka.models.payments import (  # noqa: E402
     ServicePaymentPolicy,
 )
 from boka.models.pricing import DiscountCode, DiscountRedemption, PricingRule  # noqa: E402
+from boka.models.series import BookingSeries, SeriesFrequency  # noqa: E402
 from boka.models.sessions import ClassSession, ClassSessionStatus  # noqa: E402
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours  # noqa: E402
 from boka.models.security import (  # noqa: E402
@@ -60,7 +61,7 @@ __all__ = [
     "AccountToken", "Invitation",
     "AccountLockout", "ApiKey", "ApiKeyUsage", "AuthenticationLog", "MfaBackupCode",
     "MfaChallenge", "MultiFactorAuth", "SecuritySettings",
-    "Booking", "BookingHistory", "BookingResource", "BookingStatus", "ClassSeats", "ClassSession",
+    "Booking", "BookingHistory", "BookingSeries", "SeriesFrequency", "BookingResource", "BookingStatus", "ClassSeats", "ClassSession",
     "ClassSessionStatus", "Customer",
     "DiscountCode", "DiscountRedemption", "Event", "EventStream", "ExternalBusyBlock",
     "ExternalCalendarFeed", "IdempotencyKey", "NotificationLog",

@@ -124,6 +124,11 @@ class Booking(SQLModel, table=True):
     class_session_id: uuid.UUID | None = Field(
         default=None, foreign_key="class_sessions.id", ondelete="RESTRICT", index=True
     )
+    # The series this booking is an occurrence of (boka/booking/series.py), and which one (0 first)
+    series_id: uuid.UUID | None = Field(
+        default=None, foreign_key="booking_series.id", ondelete="SET NULL", index=True
+    )
+    series_index: int | None = Field(default=None)
     notes: str = Field(default="", sa_type=sa.Text, nullable=False)
     cancellation_reason: str | None = Field(default=None, sa_type=sa.String(500))
     created_by_user_id: uuid.UUID | None = Field(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.models.bookings import Booking, BookingHistory, BookingStatus, Customer
 from boka.models.catalog import Service, StaffMember
+from boka.models.series import BookingSeries
 from boka.models.tenancy import Tenant
 
 
@@ -21,6 +22,7 @@ class BookingFacts:
     staff: StaffMember
     tenant: Tenant
     sequence: int  # the invite's SEQUENCE: how often the booking was changed since creation
+    series: BookingSeries | None = None  # the series the booking is an occurrence of, if any
 
     @property
     def customer_name(self) -> str:
@@ -43,9 +45,14 @@ async def load_booking_facts(db: AsyncSession, booking_id: uuid.UUID) -> Booking
     if row is None:
         return None
     booking, customer, service, staff, tenant = row
+    series = None
+    if booking.series_id is not None:
+        series = (await db.execute(
+            sa.select(BookingSeries).where(BookingSeries.id == booking.series_id)
+        )).scalar_one_or_none()
     return BookingFacts(
         booking=booking, customer=customer, service=service, staff=staff, tenant=tenant,
-        sequence=await invite_sequence(db, booking),
+        sequence=await invite_sequence(db, booking), series=series,
     )
 
 

@@ -3,6 +3,13 @@
 A booking's UID never changes, so calendar clients update or remove the event they already
 have: SEQUENCE grows with each reschedule, METHOD:CANCEL with STATUS:CANCELLED removes it.
 Times are written in UTC (``...Z``), which every client converts to its own zone.
+
+A booking series is carried as one VEVENT per occurrence, never as an RRULE: each occurrence is
+its own booking, with its own UID, SEQUENCE, staff member, price and status, so moving or
+cancelling one occurrence updates or removes exactly that event, and occurrences that were not
+booked simply have none (no EXDATE or RECURRENCE-ID bookkeeping to get wrong). Each occurrence's
+event names its series (``X-BOKA-SERIES-ID``, and "occurrence i of n" in its description), so
+a client can group them.
 """
 
 from __future__ import annotations
@@ -58,7 +65,10 @@ def invite(facts: BookingFacts, *, public_url: str, organizer: str, now: datetim
     event.add("dtstart", booking.start_time)
     event.add("dtend", booking.end_time)
     event.add("summary", f"{facts.service.name} ({facts.tenant.name})")
-    event.add("description", f"{facts.service.name} with {facts.staff.display_name}")
+    event.add("description", f"{facts.service.name} with {facts.staff.display_name}"
+              + _series_line(facts))
+    if facts.series is not None:
+        event.add("x-boka-series-id", str(facts.series.id))
     event.add("status", "CANCELLED" if cancelled else
               "TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED")
     organizer_name, organizer_address = parseaddr(organizer)
@@ -71,6 +81,14 @@ def invite(facts: BookingFacts, *, public_url: str, organizer: str, now: datetim
     event.add("attendee", attendee)
     calendar.add_component(event)
     return calendar.to_ical(), method
+
+
+def _series_line(facts: BookingFacts) -> str:
+    """For an occurrence of a series: which one it is (each occurrence is its own event)."""
+    series, index = facts.series, facts.booking.series_index
+    if series is None or index is None:
+        return ""
+    return f"\nOccurrence {index + 1} of {series.occurrence_count} of a recurring booking."
 
 
 @dataclass(frozen=True)

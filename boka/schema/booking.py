@@ -43,6 +43,10 @@ class BookingType(relay.Node):
     service_id: strawberry.Private[uuid.UUID]
     staff_id: strawberry.Private[uuid.UUID]
     class_session_id: strawberry.Private[uuid.UUID | None] = None
+    series_row_id: strawberry.Private[uuid.UUID | None] = None
+    series_index: int | None = strawberry.field(
+        default=None, description="Its position in its series (0 for the first); null outside one."
+    )
 
     @classmethod
     def from_model(cls, booking: Booking) -> BookingType:
@@ -56,7 +60,14 @@ class BookingType(relay.Node):
             created_at=booking.created_at, customer_id=booking.customer_id,
             service_id=booking.service_id, staff_id=booking.staff_id,
             class_session_id=booking.class_session_id,
+            series_row_id=booking.series_id, series_index=booking.series_index,
         )
+
+    @strawberry.field(description="The id of the BookingSeries this booking is an occurrence of.")
+    def series_id(self) -> strawberry.ID | None:
+        if self.series_row_id is None:
+            return None
+        return strawberry.ID(str(relay.GlobalID("BookingSeries", str(self.series_row_id))))
 
     @strawberry.field
     def customer(self, info: strawberry.Info) -> CustomerType:

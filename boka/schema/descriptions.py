@@ -481,6 +481,13 @@ DESCRIPTIONS: dict[str, str] = {
     "UserErrorCode.LAST_OWNER": "A tenant keeps at least one owner.",
     "UserErrorCode.FUTURE_BOOKINGS": "They have bookings to come: choose what becomes of them.",
     "UserErrorCode.TEAM_MEMBER": "The account still works for a business: leave the team first.",
+    "UserErrorCode.SERIES_TOO_LONG": "A booking series would have more than 52 occurrences.",
+    "SeriesBookingMode.ALL_OR_NOTHING": "Book every occurrence, or (if any cannot be taken) none.",
+    "SeriesBookingMode.BOOKABLE_ONLY": "Book the occurrences that can be taken; report the others.",
+    "SeriesFrequency.DAILY": "Every `interval` days.",
+    "SeriesFrequency.WEEKLY": "Every `interval` weeks, on the first start's weekday.",
+    "SeriesFrequency.MONTHLY_BY_WEEKDAY": "Every `interval` months on one weekday of the month "
+                                          "(e.g. the second Tuesday, the last Friday).",
     # --- notifications ----------------------------------------------------------------------
     "NotificationChannel": "How a message is sent.",
     "NotificationChannel.EMAIL": "By email.",

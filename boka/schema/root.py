@@ -32,6 +32,7 @@ from boka.resolvers.privacy import PrivacyMutation, PrivacyQuery
 from boka.resolvers.recovery import RecoveryMutation
 from boka.resolvers.security import SecurityMutation, SecurityQuery
 from boka.resolvers.team import TeamMutation, TeamQuery
+from boka.resolvers.series import SeriesMutation, SeriesQuery
 from boka.resolvers.waitlist import WaitlistMutation, WaitlistQuery
 from boka.resolvers.webhooks import WebhookMutation, WebhookQuery
 from boka.schema.booking import BookingType
@@ -45,6 +46,7 @@ from boka.schema.extensions import schema_extensions
 from boka.schema.identity import MembershipType, TenantType, UserType
 from boka.schema.ids import parse_node_ids
 from boka.schema.team import InvitationType
+from boka.schema.series import BookingSeriesType
 from boka.schema.waitlist import WaitlistEntryType, WaitlistOfferType
 from boka.schema.webhooks import WebhookDeliveryType, WebhookEndpointType
 
@@ -119,7 +121,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery,
+        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery, SeriesQuery,
     ),
 )
 Mutation = merge_types(
@@ -130,6 +132,7 @@ Mutation = merge_types(
         PaymentMutation, JobMutation, BusinessMutation, TeamMutation, RecoveryMutation,
         ExternalCalendarMutation,
         WaitlistMutation,
+        SeriesMutation,
         PrivacyMutation,
         PlatformMutation,
     ),
@@ -188,7 +191,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         types=[
             UserType, TenantType, MembershipType, BookingType, ClassSessionType, CustomerType,
             WebhookEndpointType, WebhookDeliveryType, InvitationType, WaitlistEntryType,
-            WaitlistOfferType,
+            WaitlistOfferType, BookingSeriesType,
         ],
         extensions=schema_extensions(settings),
         settings=settings,

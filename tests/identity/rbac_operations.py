@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service
+from boka.models.series import BookingSeries
 from boka.models.security import ApiKey, SecuritySettings
 from boka.identity.account_tokens import new_link_token
 from boka.identity.tokens import token_digest
@@ -117,6 +118,15 @@ UPDATE_DEFAULTS = """mutation($notice: Int!) { updateBusinessSettings(input: {de
     settings { defaults { minNoticeMinutes } } errors { field code } } }"""
 JOIN_WAITLIST = """mutation($input: JoinWaitlistInput!) { joinWaitlist(input: $input) {
     entry { id status } errors { field code } } }"""
+CREATE_SERIES = """mutation($input: CreateBookingSeriesInput!) { createBookingSeries(input: $input) {
+    series { id } occurrences { booking { id } } errors { field code } } }"""
+PREVIEW_SERIES = """query($input: PreviewBookingSeriesInput!) { previewBookingSeries(input: $input) {
+    preview { bookableCount } errors { field code } } }"""
+CANCEL_SERIES = """mutation($id: ID!) { cancelBookingSeries(input: {seriesId: $id}) {
+    cancelled { id } errors { field code } } }"""
+MOVE_SERIES = """mutation($id: ID!, $start: DateTime!) {
+    rescheduleBookingSeries(input: {seriesId: $id, start: $start}) {
+    rescheduled { id } errors { field code } } }"""
 DELETE_MY_ACCOUNT = """mutation { deleteMyAccount(input: {password: "not the password"}) {
     deleted errors { field code } } }"""
 
@@ -538,6 +548,72 @@ async def erase_a_customer(salon: Salon, who: Caller) -> str:
     return wrote(outcome, name == "")
 
 
+# A series of two, eight weeks apart: its second occurrence lands on no other cell's fresh time.
+SERIES_RULE = {"frequency": "WEEKLY", "interval": 8, "count": 2}
+
+
+def _series_input(salon: Salon, customer: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"serviceId": salon.service_id, "staffId": salon.staff_a,
+                              "start": salon.fresh_start(), "recurrence": SERIES_RULE,
+                              "mode": "ALL_OR_NOTHING"}
+    if customer is not None:
+        values["customer"] = {"email": customer}
+    return {"input": values}
+
+
+async def _series_for_someone(salon: Salon) -> dict[str, Any]:
+    return _series_input(salon, salon.unique("walk-in") + "@example.com")
+
+
+async def _series_for_nobody(salon: Salon) -> dict[str, Any]:
+    return _series_input(salon, None)
+
+
+async def preview_series(salon: Salon, who: Caller) -> str:
+    values = _series_input(salon, None)["input"]
+    del values["mode"]
+    result = await salon.call(who, PREVIEW_SERIES, {"input": values})
+    outcome = outcome_of(result, "previewBookingSeries")
+    if outcome == OK:
+        assert result.data["previewBookingSeries"]["preview"]["bookableCount"] == 2
+    return outcome
+
+
+async def _book_series(salon: Salon, whose: str) -> tuple[str, list[str]]:
+    """A series of two with staff A: carl books it himself, or the owner books it for dana."""
+    by = salon.callers["customer"] if whose == "carl" else salon.owner
+    made = await salon.call(by, CREATE_SERIES, _series_input(
+        salon, None if whose == "carl" else "dana@example.com"))
+    assert outcome_of(made, "createBookingSeries") == OK, made.body
+    payload = made.data["createBookingSeries"]
+    return payload["series"]["id"], [o["booking"]["id"] for o in payload["occurrences"]]
+
+
+def cancel_series(whose: str) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        series, bookings = await _book_series(salon, whose)
+        outcome = outcome_of(await salon.call(who, CANCEL_SERIES, {"id": series}), "cancelBookingSeries")
+        statuses = {await _status(salon, booking) for booking in bookings}
+        assert len(statuses) == 1  # all or none
+        return wrote(outcome, statuses == {BookingStatus.CANCELLED})
+
+    return run
+
+
+def move_series(whose: str) -> Operation:
+    async def run(salon: Salon, who: Caller) -> str:
+        series, bookings = await _book_series(salon, whose)
+        before = await salon.scalar(sa.select(Booking.start_time).where(Booking.id == row_id(bookings[0])))
+        outcome = outcome_of(
+            await salon.call(who, MOVE_SERIES, {"id": series, "start": salon.fresh_start()}),
+            "rescheduleBookingSeries",
+        )
+        after = await salon.scalar(sa.select(Booking.start_time).where(Booking.id == row_id(bookings[0])))
+        return wrote(outcome, after != before)
+
+    return run
+
+
 def payload_of(text: str, payload: str, variables: dict[str, Any] | None = None) -> Operation:
     async def run(salon: Salon, who: Caller) -> str:
         return outcome_of(await salon.call(who, text, variables), payload)
@@ -609,4 +685,13 @@ OPERATIONS: dict[str, Operation] = {
         creates(WaitlistEntry, JOIN_WAITLIST, "joinWaitlist", _named_waiter),
     "joinWaitlist naming nobody":
         creates(WaitlistEntry, JOIN_WAITLIST, "joinWaitlist", _nobody_waiting),
+    "previewBookingSeries": preview_series,
+    "createBookingSeries for a named customer":
+        creates(BookingSeries, CREATE_SERIES, "createBookingSeries", _series_for_someone),
+    "createBookingSeries naming nobody":
+        creates(BookingSeries, CREATE_SERIES, "createBookingSeries", _series_for_nobody),
+    "cancelBookingSeries: carl's, staff A": cancel_series("carl"),
+    "cancelBookingSeries: dana's, staff A": cancel_series("dana"),
+    "rescheduleBookingSeries: carl's, staff A": move_series("carl"),
+    "rescheduleBookingSeries: dana's, staff A": move_series("dana"),
 }

@@ -129,6 +129,14 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "confirmEmailChange: a used link":     (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
     "joinWaitlist for a named customer":   (OK,       DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "joinWaitlist naming nobody":          (NAME,     OK,       NAME,     NAME,     NAME,     NAME,     NAME,     DENY,     NAME,     DENY,     DENY,     DENY),
+    # a series follows createBooking, cancelBooking and rescheduleBooking, occurrence by occurrence
+    "previewBookingSeries":                (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
+    "createBookingSeries for a named customer": (OK,  DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "createBookingSeries naming nobody":   (NAME,     OK,       NAME,     NAME,     NAME,     NAME,     NAME,     DENY,     NAME,     DENY,     DENY,     DENY),
+    "cancelBookingSeries: carl's, staff A": (LOGIN,   OK,       OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "cancelBookingSeries: dana's, staff A": (LOGIN,   HIDE,     OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "rescheduleBookingSeries: carl's, staff A": (LOGIN, OK,     OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "rescheduleBookingSeries: dana's, staff A": (LOGIN, HIDE,   OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
