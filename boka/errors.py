@@ -65,6 +65,9 @@ class UserErrorCode(str, enum.Enum):
     LAST_OWNER = "LAST_OWNER"
     FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
     TEAM_MEMBER = "TEAM_MEMBER"  # deleting an account that still works for a business
+    # Slot holds (boka/booking/holds.py)
+    HOLD_EXPIRED = "HOLD_EXPIRED"  # booking a hold that ran out
+    HOLD_LIMIT = "HOLD_LIMIT"  # the holder already has as many open holds as allowed
 
 
 class BokaError(Exception):
