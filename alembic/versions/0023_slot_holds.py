@@ -4,6 +4,10 @@ and who may book it; a checkout hold's booking has no customer until it is booke
 cancelled). Unpaid bookings holding their slot today get their hold row, from their payment's
 expiry, so one job and one sweep expire every hold from now on.
 
+The analytics rollup (0018's ``analytics_rollup_write``) leaves out bookings of no customer, as
+the raw computation now does: an open checkout hold is nobody's booking (and its NULL customer
+could not enter ``analytics_customer_visits``).
+
 Revision ID: 0023_slot_holds
 Revises: 0022
 Create Date: 2026-12-01 02:20:00.000000
@@ -11,7 +15,9 @@ Create Date: 2026-12-01 02:20:00.000000
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,6 +28,33 @@ revision: str = '0023_slot_holds'
 down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# 0018's function, and the places where it reads bookings, each given the customer filter.
+_HELD_OUT = (
+    ("      FROM bookings b\n      WHERE b.tenant_id = $1 AND %s\n",
+     "      FROM bookings b\n      WHERE b.tenant_id = $1 AND b.customer_id IS NOT NULL AND %s\n"),
+    ("FROM bookings WHERE tenant_id = p_tenant AND status <> 'cancelled') AS seen",
+     "FROM bookings WHERE tenant_id = p_tenant AND status <> 'cancelled'\n"
+     "            AND customer_id IS NOT NULL) AS seen"),
+    ("    SELECT customer_id FROM bookings\n    WHERE tenant_id = p_tenant AND start_time >= v_lo",
+     "    SELECT customer_id FROM bookings\n    WHERE tenant_id = p_tenant AND customer_id IS NOT NULL"
+     "\n      AND start_time >= v_lo"),
+)
+
+
+def _rollup_write_function(*, held_out: bool) -> str:
+    path = Path(__file__).with_name('0018_analytics_rollup.py')
+    spec = importlib.util.spec_from_file_location('boka_migration_0018', path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    function = module.WRITE_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION', 1)
+    if held_out:
+        for before, after in _HELD_OUT:
+            assert function.count(before) == 1, before
+            function = function.replace(before, after)
+    return function
 
 
 def upgrade() -> None:
@@ -68,9 +101,13 @@ def upgrade() -> None:
           AND b.status = 'pending'
         GROUP BY p.tenant_id, p.booking_id
     """)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(_rollup_write_function(held_out=True))
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(_rollup_write_function(held_out=False))
     disable_tenant_isolation('slot_holds')
     op.drop_index('ix_slot_holds_holder_status', table_name='slot_holds')
     op.drop_index('ix_slot_holds_status_expires_at', table_name='slot_holds')

@@ -285,6 +285,8 @@ async def release_hold(
     db: AsyncSession, principal: Principal, hold_id: str, *, now: datetime
 ) -> SlotHold:
     """Give the held time back before it expires (only a hold not yet booked)."""
+    if principal.api_key is not None:  # as for holding: a key only with bookings:write
+        principal.authorize(Action.BOOKING_CREATE, Scope.TENANT)
     hold, held = await _locked_hold(db, principal, hold_id)
     if hold.status != HoldStatus.OPEN.value or hold.booked_at is not None:
         raise UserInputError(
