@@ -150,22 +150,22 @@ async def _refuse_over_cap(
 
 
 async def start_payment_hold(
-    db: AsyncSession, booking: Booking, *, expires_at: datetime, now: datetime
+    db: AsyncSession, booking: Booking, *, held: SlotHold | None, expires_at: datetime, now: datetime,
 ) -> SlotHold:
-    """The booking waits for its online payment: its hold (the checkout hold it was booked
-    from, now for the payment, held at least until ``expires_at``; or a new one)."""
-    hold = await hold_of_booking(db, booking.id, lock=True)
-    if hold is None:
-        hold = SlotHold(
+    """The booking waits for its online payment: its hold, held at least until ``expires_at``:
+    ``held``, the checkout hold it was booked from (locked by ``book_hold``), now for the
+    payment; or, for a booking made without one, a new one."""
+    if held is None:
+        held = SlotHold(
             tenant_id=booking.tenant_id, booking_id=booking.id, purpose=HoldPurpose.PAYMENT.value,
             status=HoldStatus.OPEN.value, expires_at=expires_at, created_at=now, booked_at=now,
         )
-        db.add(hold)
+        db.add(held)
     else:
-        hold.purpose = HoldPurpose.PAYMENT.value
-        hold.expires_at = max(hold.expires_at, expires_at)
+        held.purpose = HoldPurpose.PAYMENT.value
+        held.expires_at = max(held.expires_at, expires_at)
     await db.flush()
-    return hold
+    return held
 
 
 # --- booking a hold --------------------------------------------------------------------------

@@ -58,12 +58,13 @@ async def book_with_payment(
         held_service = await service_of_hold(db, principal, hold_id)
         policy = await policy_for(db, held_service) if held_service else None
         online = provider.collects_online and policy is not None and asks_up_front(policy)
-        booking, _slot_hold = await book_hold(
+        booking, checkout_hold = await book_hold(
             db, principal, hold_id, replace(held_booking or HoldBooking(), hold_for_payment=online),
             now=now,
         )
     else:
         assert request is not None, "a booking names its time, or the hold that holds it"
+        checkout_hold = None
         policy = await policy_for(db, request.service_id)
         online = provider.collects_online and asks_up_front(policy)
         booking = await create_booking(db, principal, replace(request, hold_for_payment=online), now=now)
@@ -102,7 +103,9 @@ async def book_with_payment(
     await announce_payment(db, payment, created=True)
     slot_hold = None
     if payment.expires_at is not None:
-        slot_hold = await start_payment_hold(db, booking, expires_at=payment.expires_at, now=now)
+        slot_hold = await start_payment_hold(
+            db, booking, held=checkout_hold, expires_at=payment.expires_at, now=now
+        )
         payment.expires_at = slot_hold.expires_at  # the hold's: what the customer is told
     if result.status == PaymentStatus.SUCCEEDED.value:  # confirmed server-side just now
         payment.succeeded_at = now
