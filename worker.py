@@ -38,8 +38,8 @@ from boka.observability.logging import configure_logging, get_logger
 # The modules whose functions are Boka's jobs: imported once at start, not by the first job
 # (nor by every job, as when RQ forked a work horse per job).
 JOB_MODULES = (
-    "boka.jobs.notifications", "boka.jobs.payments", "boka.jobs.scheduled", "boka.jobs.webhooks",
-    "boka.jobs.waitlist",
+    "boka.jobs.holds", "boka.jobs.notifications", "boka.jobs.payments", "boka.jobs.scheduled",
+    "boka.jobs.webhooks", "boka.jobs.waitlist",
 )
 
 

@@ -25,6 +25,11 @@ process that does the work: the machine is shared, so both are worth reading).
   over the year ahead, one in ten a weekly RRULE of 4), expanded by the poller's own code
   (``boka.booking.ics_busy.busy_spans``) and stored as its busy blocks, against the salon with
   none; target <= 1.3x. And the expansion of one such feed.
+* slot holds (issue 16 item 4): ``find_slots()`` for a fourth salon like the first with
+  HOLDS_PER_STAFF open checkout holds per staff member in the window (pending bookings of no
+  customer, each with its ``slot_holds`` row) and as many expired ones (cancelled), against the
+  salon with none; target <= 1.3x. ``python -m bench.availability holds`` runs just this row (two
+  salons, no 1M history).
 * over HTTP (one uvicorn process, sequential httpx requests, rate limits off): ``availabilityDays``,
   the compact per-day shape, with and without each slot's staff ids, against the old
   ``availability { staff { id } }``; target p50 <= 40 ms. And the answers' sizes.
@@ -37,6 +42,7 @@ import base64
 import json
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -86,6 +92,8 @@ FLAT_GOAL = 1.5
 FEEDS_PER_STAFF = 5
 EVENTS_PER_FEED = 500
 FEEDS_GOAL = 1.3
+HOLDS_PER_STAFF = 10
+HOLDS_GOAL = 1.3
 
 OLD_SHAPE = """query Old($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
   availability(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
@@ -179,9 +187,9 @@ _BOOKING_COLUMNS = [
 ]
 
 
-async def _add_history(bench: BenchDatabase, salon: Salon) -> None:
+async def _add_history(bench: BenchDatabase, salon: Salon) -> set[tuple[uuid.UUID, datetime]]:
     """10,000 active bookings at random hours over the two years around the window (COPY); the
-    same hours for the same staff member number in every salon."""
+    same hours for the same staff member number in every salon. Their (staff, start)s."""
     rng = random.Random(7)
     taken: set[tuple[uuid.UUID, datetime]] = set()
     records = []
@@ -204,6 +212,46 @@ async def _add_history(bench: BenchDatabase, salon: Salon) -> None:
                                                columns=_BOOKING_COLUMNS)
     finally:
         await connection.close()
+    return taken
+
+
+async def _add_holds(bench: BenchDatabase, salon: Salon, taken: set[tuple[uuid.UUID, datetime]]) -> int:
+    """HOLDS_PER_STAFF open checkout holds per staff member at free hours of the window, as
+    holdSlot leaves them (a pending booking of no customer and its hold row), and as many
+    expired ones (cancelled). The open ones' count."""
+    rng = random.Random(11)
+    bookings, holds = [], []
+    for staff_id in salon.staff_ids:
+        placed = 0
+        while placed < 2 * HOLDS_PER_STAFF:
+            day = salon.window.start + timedelta(days=rng.randrange(DAYS))
+            begin = day.replace(hour=8 + rng.randrange(8))
+            if (staff_id, begin) in taken:
+                continue
+            taken.add((staff_id, begin))
+            is_open = placed < HOLDS_PER_STAFF
+            booking_id = uuid.uuid4()
+            bookings.append((
+                booking_id, salon.tenant_id, None, salon.service_id, staff_id,
+                "pending" if is_open else "cancelled", begin, begin + timedelta(minutes=45), begin,
+                begin + timedelta(minutes=60), private_slot_key(booking_id), 1, 100, "EUR", "",
+                salon.now, salon.now,
+            ))
+            holds.append((
+                uuid.uuid4(), salon.tenant_id, booking_id, "checkout", "open" if is_open else "expired",
+                uuid.uuid4().hex * 2, f"ip:10.0.{placed}.1", salon.now + timedelta(minutes=10),
+                salon.now,
+            ))
+            placed += 1
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        await connection.copy_records_to_table("bookings", records=bookings, columns=_BOOKING_COLUMNS)
+        await connection.copy_records_to_table("slot_holds", records=holds, columns=[
+            "id", "tenant_id", "booking_id", "purpose", "status", "token_digest", "holder",
+            "expires_at", "created_at"])
+    finally:
+        await connection.close()
+    return HOLDS_PER_STAFF * len(salon.staff_ids)
 
 
 async def _add_old_history(bench: BenchDatabase, salon: Salon) -> float:
@@ -408,15 +456,18 @@ def _timed(function: Callable[[], object], samples: Samples, repeats: int) -> No
         samples.wall.append(time.perf_counter() - wall)
 
 
-async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon,
+async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon, held: Salon,
                       insert_seconds: float, expansion: Samples) -> tuple[list[Row], int]:
     database = Database(create_engine(bench.settings()))
     try:
         app, big_app, fed_app = _App(database, small), _App(database, big), _App(database, fed)
+        held_app = _App(database, held)
         found = await _interleaved(
             {"now": (nullcontext, app.find), "before": (_computation_before_issue_10, app.find),
-             "1M": (nullcontext, big_app.find), "feeds": (nullcontext, fed_app.find)},
+             "1M": (nullcontext, big_app.find), "feeds": (nullcontext, fed_app.find),
+             "holds": (nullcontext, held_app.find)},
             rounds=7, per_round=3)
+        held_slots = await held_app.find()
         rules, inputs = await app.inputs()
         stalls = {"thread": await _loop_stall(app.find)}
         with mock.patch.object(boka.booking.slots, "INLINE_WINDOW", boka.booking.slots.MAX_WINDOW):
@@ -463,8 +514,40 @@ async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon
             now.wall_ms / big_history.wall_ms, f">= {1 / FLAT_GOAL:.2f}x (1M <= {FLAT_GOAL}x 10k)",
             big_history.wall_ms <= FLAT_GOAL * now.wall_ms),
         _feeds_row(found["feeds"], now, fed_inputs, fed_slots, slots, expansion),
+        _holds_row(found["holds"], now, held_slots, slots),
     ]
     return rows, len(slots)
+
+
+def _holds_row(held: Samples, plain: Samples, held_slots: list[Slot], slots: list[Slot]) -> Row:
+    if sum(len(s.staff_ids) for s in held_slots) >= sum(len(s.staff_ids) for s in slots):
+        raise RuntimeError("the open holds took nothing out of availability")
+    ratio = held.wall_ms / plain.wall_ms
+    return Row("4 availability, slot holds",
+               f"find_slots p50 {held.describe()} with {HOLDS_PER_STAFF} open (and "
+               f"{HOLDS_PER_STAFF} expired) holds per staff member ({len(held_slots)} slots)",
+               f"no holds: {plain.describe()} ({len(slots)} slots)",
+               1 / ratio, f">= {1 / HOLDS_GOAL:.2f}x (holds <= {HOLDS_GOAL}x none)",
+               ratio <= HOLDS_GOAL)
+
+
+async def _holds_only(bench: BenchDatabase) -> list[Row]:
+    """The slot-holds row alone: a salon with holds against one without, in one run."""
+    now = datetime.now(UTC)
+    small = await _open_salon(bench, "bench", now)
+    held = await _open_salon(bench, "bench-holds", now)
+    await _add_history(bench, small)
+    await _add_holds(bench, held, await _add_history(bench, held))
+    await _analyze(bench)
+    database = Database(create_engine(bench.settings()))
+    try:
+        app, held_app = _App(database, small), _App(database, held)
+        found = await _interleaved({"now": (nullcontext, app.find), "holds": (nullcontext, held_app.find)},
+                                   rounds=9, per_round=3)
+        slots, held_slots = await app.find(), await held_app.find()
+    finally:
+        await database.dispose()
+    return [_holds_row(found["holds"], found["now"], held_slots, slots)]
 
 
 def _feeds_row(fed: Samples, plain: Samples, inputs: Any, fed_slots: list[Slot], slots: list[Slot],
@@ -569,27 +652,35 @@ def _over_http(bench: BenchDatabase, salon: Salon, slot_count: int) -> list[Row]
 # --- all of it ------------------------------------------------------------------------------------
 
 
-async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, Salon, float, Samples]:
+async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, Salon, Salon, float, Samples]:
     now = datetime.now(UTC)
     small = await _open_salon(bench, "bench", now)
     big = await _open_salon(bench, "bench-big", now)
     fed = await _open_salon(bench, "bench-feeds", now)
+    held = await _open_salon(bench, "bench-holds", now)
     await _add_history(bench, small)
     await _add_history(bench, big)
     await _add_history(bench, fed)
+    await _add_holds(bench, held, await _add_history(bench, held))
     expansion = await _add_feeds(bench, fed)
     took = await _add_old_history(bench, big)
     await _analyze(bench)
-    return small, big, fed, took, expansion
+    return small, big, fed, held, took, expansion
 
 
 def measure() -> list[Row]:
     with throwaway_database() as bench:
-        small, big, fed, insert_seconds, expansion = asyncio.run(_open_salons(bench))
-        rows, slot_count = asyncio.run(_in_process(bench, small, big, fed, insert_seconds, expansion))
+        small, big, fed, held, insert_seconds, expansion = asyncio.run(_open_salons(bench))
+        rows, slot_count = asyncio.run(
+            _in_process(bench, small, big, fed, held, insert_seconds, expansion))
         rows += _over_http(bench, small, slot_count)
     return rows
 
 
+def measure_holds() -> list[Row]:
+    with throwaway_database() as bench:
+        return asyncio.run(_holds_only(bench))
+
+
 if __name__ == "__main__":
-    print(render(measure()))
+    print(render(measure_holds() if sys.argv[1:] == ["holds"] else measure()))

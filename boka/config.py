@@ -283,6 +283,15 @@ class Settings(BaseSettings):
     payment_hold_seconds: int = Field(
         900, ge=1, description="How long an unpaid booking holds its slot before it expires."
     )
+    hold_minutes: int = Field(
+        10, ge=1, le=24 * 60,
+        description="How long holdSlot holds a slot (or seats) for a checkout before it expires.",
+    )
+    hold_max_open: int = Field(
+        3, ge=1, le=100,
+        description="Checkout holds one holder (a signed-in user, an API key, a guest's IP address) "
+        "may have open at once in a business.",
+    )
     job_failure_ttl_days: int = Field(
         30, ge=1, description="How long failed jobs stay in the failed registry for inspection."
     )

@@ -66,6 +66,9 @@ class UserErrorCode(str, enum.Enum):
     FUTURE_BOOKINGS = "FUTURE_BOOKINGS"  # removing staff who still have bookings: choose what becomes of them
     TEAM_MEMBER = "TEAM_MEMBER"  # deleting an account that still works for a business
     SERIES_TOO_LONG = "SERIES_TOO_LONG"  # a booking series beyond its cap of occurrences
+    # Slot holds (boka/booking/holds.py)
+    HOLD_EXPIRED = "HOLD_EXPIRED"  # booking a hold that ran out
+    HOLD_LIMIT = "HOLD_LIMIT"  # the holder already has as many open holds as allowed
 
 
 class BokaError(Exception):

@@ -68,9 +68,10 @@ class MoneyGroup:
 
 def _in_period(reach: Reach, period: Period, table: Any = Booking,
                windows: list[TimeRange] | None = None) -> sa.ColumnElement[bool]:
-    """The reach's bookings that start in the period, or (``windows``) in some parts of it."""
+    """The reach's bookings that start in the period, or (``windows``) in some parts of it
+    (a slot hold nobody booked is no booking: boka/booking/holds.py)."""
     ranges = [period.window] if windows is None else windows
-    clauses = [table.tenant_id == reach.tenant_id, sa.or_(*(
+    clauses = [table.tenant_id == reach.tenant_id, table.customer_id.is_not(None), sa.or_(*(
         sa.and_(table.start_time >= window.start, table.start_time < window.end)
         for window in ranges))]
     if reach.staff_ids is not None:

@@ -25,7 +25,8 @@ def visible_bookings(principal: Principal) -> sa.ColumnElement[bool]:
     """
     tenant = principal.require_tenant()
     scope = principal.scope(Action.BOOKING_VIEW)
-    in_tenant = Booking.tenant_id == tenant.id
+    # a slot hold nobody has booked yet is nobody's booking (boka/booking/holds.py)
+    in_tenant = sa.and_(Booking.tenant_id == tenant.id, Booking.customer_id.is_not(None))
     if scope is None:
         return sa.false()
     if scope >= Scope.TENANT:

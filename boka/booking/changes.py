@@ -256,7 +256,7 @@ async def cancel_booking(
     booking.status = BookingStatus.CANCELLED
     booking.cancellation_reason = reason.strip() or None
     booking.updated_at = now
-    await _release_time(db, booking, service.capacity)
+    await release_time(db, booking, service.capacity)
     released_code = await release_code(db, booking.id)
     await record(db, booking, principal, "cancelled", previous, details={
         "reason": reason, "refund_percent": terms.refund_percent,
@@ -281,7 +281,7 @@ async def change_status(
     booking.updated_at = now
     if target not in ACTIVE_STATUSES:
         service = await service_of(db, booking)
-        await _release_time(db, booking, service.capacity)
+        await release_time(db, booking, service.capacity)
     await record(db, booking, principal, target.value, previous)
     return booking
 
@@ -304,7 +304,7 @@ async def system_transition(
         booking.cancellation_reason = reason
     if target not in ACTIVE_STATUSES:
         service = await service_of(db, booking)
-        await _release_time(db, booking, service.capacity)
+        await release_time(db, booking, service.capacity)
     if target == BookingStatus.CANCELLED:  # e.g. an unpaid hold expired: the code is free again
         released = await release_code(db, booking.id)
         if released is not None:
@@ -325,7 +325,8 @@ def _refuse_after_start_unless_staff(
         )
 
 
-async def _release_time(db: AsyncSession, booking: Booking, capacity: int) -> None:
+async def release_time(db: AsyncSession, booking: Booking, capacity: int) -> None:
+    """The booking stops holding time: its resources and (in a class) its seats are free."""
     await db.execute(
         sa.update(BookingResource).where(BookingResource.booking_id == booking.id).values(active=False)
     )

@@ -399,9 +399,12 @@ async def _scheduled_session(db: AsyncSession, tenant: Tenant, session_id: uuid.
 
 
 async def _active_bookings(db: AsyncSession, session: ClassSession) -> list[Booking]:
+    """The session's bookings (seats held by a checkout nobody booked yet are no booking: they
+    run out, and a cancelled session cannot be booked from its hold)."""
     statement = (
         sa.select(Booking)
-        .where(Booking.class_session_id == session.id, Booking.status.in_(ACTIVE_STATUSES))
+        .where(Booking.class_session_id == session.id, Booking.status.in_(ACTIVE_STATUSES),
+               Booking.customer_id.is_not(None))
         .order_by(Booking.created_at, Booking.id)
     )
     return list((await db.execute(statement)).scalars())

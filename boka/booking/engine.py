@@ -47,6 +47,7 @@ from boka.models.bookings import (
     Customer,
 )
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
+from boka.models.pricing import DiscountCode
 from boka.models.sessions import ClassSession
 from boka.models.tenancy import Role, Tenant
 
@@ -125,7 +126,34 @@ async def create_booking(
     if len(request.notes) > MAX_NOTES:
         raise UserInputError(UserErrorCode.INVALID_INPUT, "Notes are too long.", "notes")
     found = await _customer_for(db, principal, tenant, request.customer, now=now)
-    customer = found.customer
+    taken = await take_time(db, principal, service, request, found, now=now)
+    booking = taken.booking
+    if taken.discount_code is not None:
+        await redeem_code(db, taken.discount_code, customer=found.customer, booking_id=booking.id)
+    keep_in_hand(db, found.customer, service, taken.staff)  # the answer and the events name them
+    await record(db, booking, principal, "created", None, details={
+        "price_cents": booking.price_cents, "discount_code": request.discount_code,
+    })
+    return booking
+
+
+@dataclass(frozen=True)
+class Taken:
+    booking: Booking
+    staff: StaffMember
+    discount_code: DiscountCode | None  # priced with it: to redeem
+
+
+async def take_time(
+    db: AsyncSession, principal: Principal, service: Service, request: BookingRequest,
+    found: FoundCustomer | None, *, now: datetime,
+) -> Taken:
+    """Insert the booking (pending or confirmed, as the service and request say) on the first
+    candidate staff member or class session whose time the database lets it take; the
+    discount code it was priced with, to redeem. ``found`` None: a slot hold nobody has booked
+    yet (boka/booking/holds.py), with no customer and the list price. SLOT_UNAVAILABLE with
+    every reason when no candidate could take it."""
+    tenant = principal.require_tenant()
     if service.capacity > 1:
         candidates = await _sessions_to_try(db, service, request, now=now)
     else:
@@ -138,31 +166,26 @@ async def create_booking(
             db, service, start=request.start, now=now, staff_id=request.staff_id,
             seats=request.seats,
         )
+    customer = found.customer if found is not None else None
     for member, link, session in candidates:
-        if not found.created:  # a customer new to this transaction has no bookings anywhere
+        if found is not None and not found.created:  # a new customer has no bookings anywhere
             await refuse_customer_overlap(
-                db, tenant, customer_id=customer.id,
+                db, tenant, customer_id=found.customer.id,
                 start=session.start_time if session else request.start,
                 end=session.end_time if session else
                 request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
             )
         priced = await price_booking(
             db, tenant, service, link,
-            start=request.start, discount_code=request.discount_code,
-            customer_id=customer.id, now=now, seats=request.seats,
+            start=request.start, discount_code=request.discount_code if found else None,
+            customer_id=customer.id if customer else None, now=now, seats=request.seats,
         )
         booking = _new_booking(
             tenant, service, member, link, customer, request, priced.quote, principal, now,
             session,
         )
         if await _try_to_hold(db, booking, service, session):
-            if priced.discount_code is not None:
-                await redeem_code(db, priced.discount_code, customer=customer, booking_id=booking.id)
-            keep_in_hand(db, customer, service, member)  # the answer and the events name them
-            await record(db, booking, principal, "created", None, details={
-                "price_cents": booking.price_cents, "discount_code": request.discount_code,
-            })
-            return booking
+            return Taken(booking, member, priced.discount_code)
     raise await refuse_slot(
         db, service, start=request.start, now=now, staff_id=request.staff_id, seats=request.seats,
     )
@@ -204,13 +227,14 @@ def check_seats(service: Service, seats: int) -> None:
 
 def _new_booking(
     tenant: Tenant, service: Service, member: StaffMember, link: StaffService,
-    customer: Customer, request: BookingRequest, price: Quote, principal: Principal, now: datetime,
+    customer: Customer | None, request: BookingRequest, price: Quote, principal: Principal, now: datetime,
     session: ClassSession | None = None,
 ) -> Booking:
     booking_id = uuid.uuid4()
     if session is not None:  # the session's time, whatever the instructor's own duration
         return Booking(
-            id=booking_id, tenant_id=tenant.id, customer_id=customer.id, service_id=service.id,
+            id=booking_id, tenant_id=tenant.id, customer_id=customer.id if customer else None,
+            service_id=service.id,
             staff_id=session.staff_id, class_session_id=session.id,
             status=_initial_status(service, request),
             start_time=session.start_time, end_time=session.end_time,
@@ -227,7 +251,7 @@ def _new_booking(
     return Booking(
         id=booking_id,
         tenant_id=tenant.id,
-        customer_id=customer.id,
+        customer_id=customer.id if customer else None,
         service_id=service.id,
         staff_id=member.id,
         status=_initial_status(service, request),
@@ -252,7 +276,12 @@ def _new_booking(
 
 
 def _initial_status(service: Service, request: BookingRequest) -> BookingStatus:
-    if service.requires_confirmation or request.hold_for_payment:
+    return initial_status(service, hold_for_payment=request.hold_for_payment)
+
+
+def initial_status(service: Service, *, hold_for_payment: bool) -> BookingStatus:
+    """Pending while the business must confirm it or its online payment is awaited."""
+    if service.requires_confirmation or hold_for_payment:
         return BookingStatus.PENDING
     return BookingStatus.CONFIRMED
 
@@ -285,6 +314,13 @@ async def customer_for(
 ) -> Customer:
     """Whom a request is for, by the same rules as a booking (the waitlist uses them too)."""
     return (await _customer_for(db, principal, principal.require_tenant(), details, now=now)).customer
+
+
+async def found_customer_for(
+    db: AsyncSession, principal: Principal, details: CustomerDetails | None, *, now: datetime
+) -> FoundCustomer:
+    """``customer_for``, saying whether the customer record is new (booking a hold uses it)."""
+    return await _customer_for(db, principal, principal.require_tenant(), details, now=now)
 
 
 async def _customer_for(

@@ -1,14 +1,13 @@
-"""Payment jobs (queue ``high``): webhook events, refunds, unpaid-hold expiry, and cancelling
-a payment at the provider. Each takes ids, opens the job's Runtime and calls boka/payments.
-Transient provider failures raise, so the job retries with backoff."""
+"""Payment jobs (queue ``high``): webhook events, refunds and cancelling a payment at the
+provider (an unpaid booking's hold expires as every slot hold does: boka/jobs/holds.py). Each
+takes ids, opens the job's Runtime and calls boka/payments. Transient provider failures raise,
+so the job retries with backoff."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from boka.jobs.context import job_runtime
-from boka.jobs.queues import EnqueuedJob
 from boka.jobs.retry import RetryPolicy
 from boka.models.payments import RefundStatus
 from boka.models.types import utcnow
@@ -62,33 +61,21 @@ async def send_refund(refund_id: str) -> str:
 
 
 async def expire_payment_hold(payment_id: str) -> str:
+    """The expiry of a payment's hold, by the payment's id: what was enqueued before holds had
+    their own rows (and their own job, boka/jobs/holds.py ``expire_hold``), which it runs."""
+    from boka.jobs.holds import expire_hold  # that module enqueues through this one
+
     async with job_runtime() as runtime:
-        async with runtime.database.transaction(write=True, all_tenants=True) as db:
-            expiry = await holds.expire_hold(db, uuid.UUID(payment_id), now=utcnow())
-        if expiry.due_at is not None:
-            await enqueue_hold_expiry(runtime, uuid.UUID(payment_id), expiry.due_at, again=True)
-            return "not yet due: looked at again when it is"
-        if not expiry.expired:
-            return "paid, or expired before"
-        if expiry.provider_payment_id:
-            await enqueue_provider_cancel(runtime, expiry.provider_payment_id)
-        return "expired"
+        async with runtime.database.transaction(all_tenants=True) as db:
+            hold_id = await holds.hold_of_payment(db, uuid.UUID(payment_id))
+    if hold_id is None:
+        return "paid, or expired before"
+    return await expire_hold(str(hold_id))
 
 
 async def cancel_provider_payment(provider_payment_id: str) -> None:
     async with job_runtime() as runtime:
         await runtime.payment_provider.cancel_payment(provider_payment_id)
-
-
-async def expire_overdue_holds() -> int:
-    """The sweep: every overdue hold in every tenant (catches holds whose scheduled job was
-    lost, e.g. an embedded-mode restart)."""
-    async with job_runtime() as runtime:
-        async with runtime.database.transaction(all_tenants=True) as db:
-            overdue = await holds.overdue_holds(db, now=utcnow())
-        for _tenant_id, payment_id in overdue:
-            await expire_payment_hold(str(payment_id))
-        return len(overdue)
 
 
 # Enqueueing, for producers (resolvers, webhooks, other jobs).
@@ -103,17 +90,6 @@ async def enqueue_provider_cancel(runtime: Runtime, provider_payment_id: str) ->
     await runtime.jobs.enqueue(
         cancel_provider_payment, provider_payment_id, queue="high",
         job_id=f"cancel-payment:{provider_payment_id}", retry=PAYMENT_RETRY,
-    )
-
-
-async def enqueue_hold_expiry(
-    runtime: Runtime, payment_id: uuid.UUID, at: datetime, *, again: bool = False
-) -> EnqueuedJob:
-    """``again``: from a job that found its hold not yet due (its own id still exists, so the
-    next look needs another; expiring is idempotent, so a duplicate look is harmless)."""
-    job_id = f"hold-expiry:{payment_id}" + (f":again:{uuid.uuid4().hex}" if again else "")
-    return await runtime.jobs.enqueue(
-        expire_payment_hold, str(payment_id), queue="high", job_id=job_id, at=at, retry=PAYMENT_RETRY,
     )
 
 

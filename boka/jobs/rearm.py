@@ -6,8 +6,9 @@ The job store carries a mark (``JobQueue.mark_holds_everything``: a key in Redis
 embedded mode). ``RearmWatch`` looks for it every ``BOKA_REARM_CHECK_SECONDS``, in every app
 and worker process; when it is missing (Redis was flushed, restarted without persistence, or replaced, or
 this embedded process is new) ``rearm`` enqueues from the database everything that should be
-waiting: the recurring chains, every unpaid hold's expiry, every pending webhook delivery's
-current round and every confirmed booking's future reminders. Each job has the id its first
+waiting: the recurring chains, every open slot hold's expiry (checkouts and unpaid bookings),
+every pending webhook delivery's current round and every confirmed booking's future
+reminders. Each job has the id its first
 enqueue gave it, so what is still there is left alone and nothing runs twice; then the mark is
 set again. A check costs one Redis round trip.
 """
@@ -20,15 +21,15 @@ from dataclasses import dataclass
 from boka.background import stop_task
 from boka.events.webhook_delivery import pending_deliveries
 from boka.jobs.notifications import enqueue_reminder
-from boka.jobs.payments import enqueue_hold_expiry
+from boka.jobs.holds import enqueue_hold_expiry
 from boka.jobs.scheduled import RECURRING, schedule_next
 from boka.jobs.waitlist import enqueue_offer_expiry
 from boka.jobs.webhooks import enqueue_deliveries
+from boka.booking.holds import open_holds
 from boka.booking.waitlist_reads import open_offers
 from boka.models.types import utcnow
 from boka.notifications.reminders import upcoming_reminders
 from boka.observability.logging import get_logger
-from boka.payments.holds import open_holds
 from boka.runtime import Runtime
 
 log = get_logger("boka.jobs.rearm")
@@ -55,8 +56,8 @@ async def rearm(runtime: Runtime) -> Rearmed:
         holds = await open_holds(db)
         offers = await open_offers(db)
         deliveries = await pending_deliveries(db)
-    for payment_id, expires_at in holds:
-        rearmed.holds += not (await enqueue_hold_expiry(runtime, payment_id, expires_at)).duplicate
+    for hold_id, expires_at in holds:
+        rearmed.holds += not (await enqueue_hold_expiry(runtime, hold_id, expires_at)).duplicate
     for tenant_id, offer_id, expires_at in offers:
         rearmed.waitlist_offers += not (
             await enqueue_offer_expiry(runtime, tenant_id, offer_id, expires_at)

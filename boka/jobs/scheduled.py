@@ -1,5 +1,5 @@
-"""Recurring jobs (queue ``low``): expiring overdue payment holds (every 5 min, a net under
-the per-booking expiry jobs), refreshing the analytics rollups with dirty days left (every
+"""Recurring jobs (queue ``low``): expiring overdue slot holds, checkout and unpaid-booking
+holds alike (every 5 min, a net under the per-hold expiry jobs), refreshing the analytics rollups with dirty days left (every
 5 min, a net under the per-event refresh jobs), the staff's daily agendas (hourly: each
 tenant's agenda hour in each staff member's zone), deleting long-ended sessions (hourly),
 deleting idempotency keys past their time to live (hourly) and finding staff calendar feeds due
@@ -20,7 +20,7 @@ from boka.jobs.analytics import refresh_dirty_rollups
 from boka.jobs.context import job_runtime
 from boka.jobs.external_calendars import enqueue_due_polls
 from boka.jobs.notifications import enqueue_due_agendas
-from boka.jobs.payments import expire_overdue_holds
+from boka.jobs.holds import expire_overdue_holds
 from boka.jobs.queues import EnqueuedJob, function_name
 from boka.jobs.retry import RetryPolicy
 from boka.jobs.waitlist import expire_overdue_offers, offer_to_waiting_lines
@@ -38,8 +38,8 @@ def next_boundary(now: datetime, period: timedelta) -> datetime:
 
 
 async def sweep_overdue_holds() -> int:
-    """Unpaid holds and waitlist offers past their time; and a catch-up pass over the
-    waitlists' lines."""
+    """Slot holds (checkouts and unpaid bookings) and waitlist offers past their time; and a
+    catch-up pass over the waitlists' lines."""
     async with job_runtime() as runtime:
         swept = await expire_overdue_holds() + await expire_overdue_offers()
         await offer_to_waiting_lines()

@@ -29,6 +29,7 @@ from boka.models.notifications import (  # noqa: E402
     NotificationTemplate,
     StaffCalendarFeed,
 )
+from boka.models.holds import HoldPurpose, HoldStatus, SlotHold  # noqa: E402
 from boka.models.onboarding import AccountToken, Invitation  # noqa: E402
 from boka.models.payments import (  # noqa: E402
     Payment,
@@ -68,6 +69,7 @@ __all__ = [
     "NotificationTemplate", "Payment", "PaymentEvent", "PricingRule", "Refund", "Resource", "Role",
     "ScheduleOverride", "Service", "ServicePaymentPolicy", "ServiceResource", "StaffCalendarFeed",
     "StaffMember", "StaffService", "Tenant", "TenantUser", "TimeOff", "User", "UserSession",
+    "HoldPurpose", "HoldStatus", "SlotHold",
     "OfferStatus", "WaitlistEntry", "WaitlistOffer", "WaitlistStatus",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WeeklyHours", "metadata",
 ]

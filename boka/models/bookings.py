@@ -76,6 +76,10 @@ class Booking(SQLModel, table=True):
             name="status",
         ),
         sa.CheckConstraint("start_time < end_time", name="start_before_end"),
+        # a slot hold's booking has no customer until it is booked (boka/booking/holds.py)
+        sa.CheckConstraint(
+            "customer_id IS NOT NULL OR status IN ('pending', 'cancelled')", name="customer_unless_held"
+        ),
         sa.CheckConstraint("block_start <= start_time AND end_time <= block_end", name="block_covers"),
         sa.CheckConstraint("seats >= 1", name="seats_positive"),
         sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
@@ -93,7 +97,11 @@ class Booking(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False, ondelete="CASCADE")
-    customer_id: uuid.UUID = Field(foreign_key="customers.id", nullable=False, ondelete="CASCADE")
+    # None only while the booking is a slot hold nobody has booked yet (then it is pending), or
+    # after such a hold expired or was released (cancelled): never shown as a booking.
+    customer_id: uuid.UUID | None = Field(
+        default=None, foreign_key="customers.id", nullable=True, ondelete="CASCADE"
+    )
     service_id: uuid.UUID = Field(foreign_key="services.id", nullable=False, ondelete="RESTRICT")
     staff_id: uuid.UUID = Field(foreign_key="staff_members.id", nullable=False, ondelete="RESTRICT")
     status: BookingStatus = Field(

@@ -29,6 +29,7 @@ from boka.booking.engine import (
     load_service,
     quote_booking,
 )
+from boka.booking.holds import HoldBooking
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.links import manage_token
 from boka.booking.policies import allows_customer_overlap, set_customer_overlap
@@ -40,7 +41,7 @@ from boka.booking.slot_explanations import explain_slot as explain_slot_of
 from boka.booking.queries import BookingFilter, list_bookings
 from boka.booking.slots import find_slots, slots_by_day
 from boka.db import already_loaded
-from boka.errors import InvalidRequest, UserInputError
+from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.catalog import Service, StaffMember
@@ -304,20 +305,39 @@ async def create_booking_mutation(info: Info, input: CreateBookingInput) -> Book
     runtime = info.context.runtime
 
     async def work(db: AsyncSession, principal: Principal) -> tuple[Booking, Checkout | None]:
-        request = BookingRequest(
-            service_id=row_id(input.service_id, "Service", "serviceId"),
-            start=aware(input.start, "start"),
-            staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"),
-            customer=CustomerDetails(
-                email=input.customer.email, first_name=input.customer.first_name,
-                last_name=input.customer.last_name, phone=input.customer.phone,
-            ) if input.customer else None,
-            notes=input.notes, discount_code=input.discount_code, seats=input.seats,
-        )
-        booked = await book_with_payment(
-            db, principal, request, provider=runtime.payment_provider, hold=runtime.payment_hold,
-            now=utcnow(), payment_method=input.payment_method_id,
-        )
+        customer = CustomerDetails(
+            email=input.customer.email, first_name=input.customer.first_name,
+            last_name=input.customer.last_name, phone=input.customer.phone,
+        ) if input.customer else None
+        if input.hold_id is not None:
+            booked = await book_with_payment(
+                db, principal, None, provider=runtime.payment_provider, hold=runtime.payment_hold,
+                now=utcnow(), payment_method=input.payment_method_id, hold_id=input.hold_id,
+                held_booking=HoldBooking(
+                    customer=customer, notes=input.notes, discount_code=input.discount_code,
+                    service_id=optional_row_id(input.service_id, "Service", "serviceId"),
+                    start=aware(input.start, "start") if input.start else None,
+                    staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"),
+                    seats=input.seats,
+                ),
+            )
+        else:
+            if input.service_id is None or input.start is None:
+                raise UserInputError(
+                    UserErrorCode.INVALID_INPUT, "Name the service and the start (or a holdId).",
+                    "serviceId" if input.service_id is None else "start",
+                )
+            request = BookingRequest(
+                service_id=row_id(input.service_id, "Service", "serviceId"),
+                start=aware(input.start, "start"),
+                staff_id=optional_row_id(input.staff_id, "StaffMember", "staffId"),
+                customer=customer, notes=input.notes, discount_code=input.discount_code,
+                seats=input.seats if input.seats is not None else 1,
+            )
+            booked = await book_with_payment(
+                db, principal, request, provider=runtime.payment_provider, hold=runtime.payment_hold,
+                now=utcnow(), payment_method=input.payment_method_id,
+            )
         await _keep_relations(info, db, booked[0])
         return booked
 

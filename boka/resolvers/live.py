@@ -41,7 +41,7 @@ from boka.schema.waitlist import WaitlistOfferEventType, WaitlistOfferType
 SESSION_ENDED = 4401
 
 
-async def _close_if_session_ended(context: RequestContext) -> None:
+async def close_if_session_ended(context: RequestContext) -> None:
     """Every BOKA_LIVE_SESSION_CHECK_SECONDS, re-check the session; a revoked or expired one
     closes the whole connection."""
     if context.credentials is None or context.credentials.token is None:
@@ -89,7 +89,7 @@ async def availability_changed(
                 slots = await watcher.get(timeout=check_every)
             except SlowConsumer as dropped:
                 raise SlowConsumerDropped("Too far behind; subscribe again.") from dropped
-            await _close_if_session_ended(context)
+            await close_if_session_ended(context)
             if slots is None:
                 continue
             context.reset_loaders()
@@ -195,7 +195,7 @@ async def booking_events(
                 raise SlowConsumerDropped("Too far behind; subscribe again.") from dropped
             if isinstance(item, Exception):
                 raise item
-            await _close_if_session_ended(context)
+            await close_if_session_ended(context)
             if context.principal is not principal:
                 principal = context.principal
                 if (moved := BookingWatch(BookingViewer.of(principal), staff_row_id)) != subscription.watch:
@@ -235,7 +235,7 @@ async def waitlist_offer(info: Info) -> AsyncGenerator[WaitlistOfferEventType, N
                 message = await listener.get(timeout=settings.live_session_check_seconds)
             except SlowConsumer as dropped:
                 raise SlowConsumerDropped("Too far behind; subscribe again.") from dropped
-            await _close_if_session_ended(context)
+            await close_if_session_ended(context)
             if message is None:
                 continue
             offer_id = uuid.UUID(message["payload"]["offer_id"])

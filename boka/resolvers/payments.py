@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.identity.principal import Principal
+from boka.jobs import holds as hold_jobs
 from boka.jobs import payments as payment_jobs
 from boka.models.payments import PaymentMode, PaymentStatus, Refund, ServicePaymentPolicy
 from boka.models.types import utcnow
@@ -26,9 +27,9 @@ from boka.schema.transactions import write
 
 
 async def after_checkout(runtime: Runtime, checkout: Checkout) -> None:
-    payment = checkout.payment
-    if payment.expires_at is not None and payment.status != PaymentStatus.SUCCEEDED.value:
-        await payment_jobs.enqueue_hold_expiry(runtime, payment.id, payment.expires_at)
+    hold = checkout.hold
+    if hold is not None and checkout.payment.status != PaymentStatus.SUCCEEDED.value:
+        await hold_jobs.enqueue_hold_expiry(runtime, hold.id, hold.expires_at)
 
 
 async def after_refund(runtime: Runtime, refund: Refund) -> None:

@@ -264,17 +264,23 @@ class QuoteType:
 
 @strawberry.input
 class CreateBookingInput:
-    service_id: relay.GlobalID
-    start: datetime
+    service_id: relay.GlobalID | None = None
+    start: datetime | None = None
     staff_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Leave out for any staff member (fewest bookings that day first)."
+    )
+    hold_id: str | None = strawberry.field(
+        default=None,
+        description="Book the time a holdSlot holds (its secret `holdId`): the customer, notes "
+        "and discount code are given now, the time is the held one (serviceId, start, staffId and "
+        "seats may be left out; given, they must match). HOLD_EXPIRED once the hold ran out.",
     )
     customer: CustomerInput | None = strawberry.field(
         default=None, description="Required for guests and for staff booking on someone's behalf."
     )
     notes: str = ""
     discount_code: str | None = None
-    seats: int = 1
+    seats: int | None = None
     payment_method_id: str | None = strawberry.field(
         default=None,
         description="For services paid up front: a Stripe PaymentMethod to charge at once. "

@@ -177,11 +177,13 @@ DESCRIPTIONS: dict[str, str] = {
     "BookingFilterInput.serviceId": "Bookings of this Service.",
     "BookingEvent.occurredAt": "When the change happened (UTC).",
     "BookingEvent.status": "The booking's status after the change.",
-    "CreateBookingInput.serviceId": "The Service to book.",
-    "CreateBookingInput.start": "The slot's start, as availability gave it.",
+    "CreateBookingInput.serviceId": "The Service to book; required unless holdId is given.",
+    "CreateBookingInput.start": "The slot's start, as availability gave it; required unless "
+                                "holdId is given.",
     "CreateBookingInput.notes": "Anything the customer wants the business to know.",
     "CreateBookingInput.discountCode": "A DiscountCode's code, if the customer has one.",
-    "CreateBookingInput.seats": "Places to book: 1, or more in a class.",
+    "CreateBookingInput.seats": "Places to book: 1, or more in a class (left out: 1, or the "
+                                "held ones).",
     "RescheduleBookingInput.start": "The new start, as availability gave it.",
     "RescheduleBookingInput.id": "The Booking to move (or give manageToken).",
     "RescheduleBookingInput.staffId": "Another StaffMember; the same one when left out.",
@@ -480,6 +482,8 @@ DESCRIPTIONS: dict[str, str] = {
     "UserErrorCode.CURRENCY_IN_USE": "Services, bookings or payments use the current currency.",
     "UserErrorCode.LAST_OWNER": "A tenant keeps at least one owner.",
     "UserErrorCode.FUTURE_BOOKINGS": "They have bookings to come: choose what becomes of them.",
+    "UserErrorCode.HOLD_EXPIRED": "The hold ran out before it was booked: hold the time again.",
+    "UserErrorCode.HOLD_LIMIT": "Too many holds open at once: book or release one first.",
     "UserErrorCode.TEAM_MEMBER": "The account still works for a business: leave the team first.",
     "UserErrorCode.SERIES_TOO_LONG": "A booking series would have more than 52 occurrences.",
     "SeriesBookingMode.ALL_OR_NOTHING": "Book every occurrence, or (if any cannot be taken) none.",
@@ -653,8 +657,8 @@ DESCRIPTIONS: dict[str, str] = {
     "SlotRefusalReason.SERVICE_INACTIVE": "The service is not on sale.",
     "SlotRefusalReason.NOT_ASSIGNED": "The staff member does not perform the service (or nobody "
                                       "does).",
-    "SlotRefusalReason.HELD": "A pending booking holds the time (awaiting confirmation or "
-                              "payment).",
+    "SlotRefusalReason.HELD": "A pending booking holds the time (a checkout's hold, or awaiting "
+                              "confirmation or payment).",
     # --- external calendars (boka/booking/external_calendars.py) --------------------------------
     "AddExternalCalendarInput.staffMemberId": "The StaffMember whose busy time the feed holds "
                                              "(staff: only themselves).",
@@ -701,4 +705,24 @@ DESCRIPTIONS: dict[str, str] = {
     "WaitlistStatus.BOOKED": "Claimed its offer.",
     "WaitlistStatus.LEFT": "Taken off the list by the customer or the business.",
     "WaitlistStatus.PASSED": "Declined its offer or let it expire.",
+    # --- slot holds (boka/booking/holds.py) ------------------------------------------------------
+    "HoldSlotInput.serviceId": "The Service whose time to hold.",
+    "HoldSlotInput.start": "The slot's start, as availability gave it.",
+    "SlotHold.status": "Where the hold stands.",
+    "SlotHold.purpose": "What it holds for: a checkout, or a booking's online payment.",
+    "SlotHold.start": "The held appointment's (or class session's) start.",
+    "SlotHold.end": "The held appointment's (or class session's) end.",
+    "SlotHold.seats": "Places held: 1, or more in a class.",
+    "SlotHold.service": "The Service whose time is held.",
+    "SlotHoldEvent.eventId": "The event's id, unique and stable across redeliveries.",
+    "SlotHoldEvent.occurredAt": "When the hold changed.",
+    "SlotHoldEvent.hold": "The hold as the event left it.",
+    "SlotHoldPurpose": "What a hold holds its time for.",
+    "SlotHoldPurpose.CHECKOUT": "A checkout being filled in (holdSlot).",
+    "SlotHoldPurpose.PAYMENT": "A booking waiting for its online payment.",
+    "SlotHoldStatus": "Where a hold stands.",
+    "SlotHoldStatus.OPEN": "Holds its time until expiresAt.",
+    "SlotHoldStatus.CONVERTED": "Booked (and paid, where it waited for a payment).",
+    "SlotHoldStatus.RELEASED": "Given back before it expired.",
+    "SlotHoldStatus.EXPIRED": "Not booked (or not paid) in time: its time is free again.",
 }

@@ -22,6 +22,7 @@ from boka.resolvers.catalog import CatalogMutation, CatalogQuery
 from boka.resolvers.class_sessions import ClassSessionMutation, ClassSessionQuery
 from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.external_calendars import ExternalCalendarMutation
+from boka.resolvers.holds import HoldMutation, HoldSubscription
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
 from boka.resolvers.platform import PlatformMutation, PlatformQuery
@@ -133,11 +134,12 @@ Mutation = merge_types(
         ExternalCalendarMutation,
         WaitlistMutation,
         SeriesMutation,
+        HoldMutation,
         PrivacyMutation,
         PlatformMutation,
     ),
 )
-Subscription = merge_types("Subscription", (LiveSubscription,))
+Subscription = merge_types("Subscription", (LiveSubscription, HoldSubscription))
 
 
 class BokaSchema(strawberry.Schema):

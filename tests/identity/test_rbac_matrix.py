@@ -74,6 +74,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     #                                                                                                                                                     tenant
     "createBooking for a named customer":  (OK,       DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "createBooking naming nobody":         (NAME,     OK,       NAME,     NAME,     NAME,     NAME,     NAME,     DENY,     NAME,     DENY,     DENY,     DENY),
+    "holdSlot":                            (OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "createBooking of a hold, naming a customer":
+                                           (OK,       DENY,     OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "releaseHold (with its holdId)":       (OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "bookings (list)":                     (NONE,     OWN,      ASSIGNED, ASSIGNED, ALL,      ALL,      ALL,      ALL,      ALL,      NONE,     NONE,     DENY),
     "node: carl's booking with staff A":   (HIDE,     OK,       OK,       HIDE,     OK,       OK,       OK,       OK,       OK,       HIDE,     HIDE,     DENY),
     "node: dana's booking with staff A":   (HIDE,     HIDE,     OK,       HIDE,     OK,       OK,       OK,       OK,       OK,       HIDE,     HIDE,     DENY),

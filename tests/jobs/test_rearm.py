@@ -36,6 +36,9 @@ from tests.jobs.workers import wait_for, worker_env, worker_process
 from tests.support import GraphQLClient, World
 
 
+HOLD = """mutation Hold($input: HoldSlotInput!) { holdSlot(input: $input) { errors { code } } }"""
+
+
 @pytest.fixture
 async def watched(app: Any, postgres_url: str) -> AsyncIterator[Any]:
     """An app with its relay, re-arm checked every 0.2 s; ``app`` empties the tables after."""
@@ -85,6 +88,9 @@ async def test_emptied_redis_gets_every_pending_job_back_from_postgres(watched: 
                 "serviceId": staffed.service_id, "start": local(future_day(), hour).isoformat(),
                 "customer": {"email": f"c{hour}@example.com"}}}, token=owner.token, tenant="salon")
             assert booked.data["createBooking"]["booking"]["status"] == "CONFIRMED"
+        held = await gql(HOLD, {"input": {"serviceId": staffed.service_id,  # a checkout's hold
+                                          "start": local(future_day(), 16).isoformat()}}, tenant="salon")
+        assert held.data["holdSlot"]["errors"] == []
 
     def pending() -> int:
         return sum(1 for job in waiting_jobs(connection) if job.startswith("webhook-"))
@@ -99,6 +105,7 @@ async def test_emptied_redis_gets_every_pending_job_back_from_postgres(watched: 
     before = {job for job in waiting_jobs(connection)
               if not job.startswith(("notify-", "sweep_", "clean_up_", "rollup-", "waitlist-offer-"))}
     chains = recurring(waiting_jobs(connection))
+    assert sum(job.startswith("slot-hold-expiry") for job in before) == 1
 
     connection.flushdb()  # as FLUSHALL, for this test's database only
     assert waiting_jobs(connection) == set()

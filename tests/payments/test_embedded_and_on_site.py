@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import stripe
 
 from boka.migrations import upgrade_to_head
-from boka.models.payments import Payment
+from boka.models.holds import SlotHold
 from boka.models.tenancy import Role
 from boka.web.app import create_app
 from tests.booking.support import BookingWorld, future_day, local
@@ -107,14 +107,15 @@ async def test_a_hold_expiry_that_runs_early_looks_again_when_the_hold_is_due(
     embedded_app: Any, stripe_client: stripe.StripeClient
 ) -> None:
     """The expiry job runs at the hold's time by the clock of whoever scheduled it; by the
-    worker's clock it may be early (hosts' clocks differ). Here the hold is moved 2 s later
-    after its job was scheduled: the job finds it not yet due, and looks again when it is."""
+    worker's clock it may be early (hosts' clocks differ). Here the hold (the booking's slot
+    hold, whose expiry is the one that counts) is moved 2 s later after its job was scheduled:
+    the job finds it not yet due, and looks again when it is."""
     world, http, gql, staffed, customer = await _setup(embedded_app)
     async with aclosing(http):
         payload = await _book(gql, staffed, customer)
         async with world.runtime.database.transaction(write=True) as db:
-            payment = (await db.execute(sa.select(Payment))).scalar_one()
-            payment.expires_at += timedelta(seconds=2)
+            hold = (await db.execute(sa.select(SlotHold))).scalar_one()
+            hold.expires_at += timedelta(seconds=2)
 
         async def expired() -> bool:
             state = await ledger(world.runtime.database)

@@ -230,3 +230,49 @@ async def test_a_refund_the_provider_refuses_is_recorded_as_failed_not_retried(
     [stored] = (await ledger(world.runtime.database))["refunds"]
     assert stored.status == "failed" and stored.provider_refund_id is None
     assert stored.failure_message
+
+
+HOLD = """mutation Hold($input: HoldSlotInput!) {
+  holdSlot(input: $input) { hold { holdId expiresAt } errors { code } } }"""
+
+
+async def test_a_held_slot_booked_for_a_paid_service_waits_for_its_payment_by_the_same_hold(
+    gql: GraphQLClient, world: World, stripe_client: stripe.StripeClient
+) -> None:
+    """A checkout hold booked for a service paid up front: the same hold now holds the booking
+    for its payment (purpose PAYMENT, held at least the payment's time); unpaid, the one expiry
+    cancels the booking and the PaymentIntent, and the time is free again."""
+    from datetime import datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from boka.models.holds import SlotHold
+    from boka.models.types import utcnow
+    from boka.payments.holds import expire_slot_hold
+
+    staffed, _owner, customer = await _salon(gql, world, {"mode": "FULL"})
+    start = local(future_day(), 10)
+    held = await gql(HOLD, {"input": {"serviceId": staffed.service_id, "start": start.isoformat()}},
+                     token=customer.token, tenant="salon")
+    hold = held.data["holdSlot"]["hold"]
+    booked = await gql(CREATE, {"input": {"holdId": hold["holdId"]}}, token=customer.token, tenant="salon")
+    payload = booked.data["createBooking"]
+    async with world.runtime.database.transaction(all_tenants=True) as db:
+        [row] = (await db.execute(sa.select(SlotHold))).scalars().all()
+    hold_seconds = world.runtime.settings.payment_hold_seconds
+
+    assert payload["errors"] == [] and payload["booking"]["status"] == "PENDING"
+    assert payload["payment"]["status"] == "pending" and payload["payment"]["amount"]["amount"] == 5000
+    assert (row.purpose, row.status) == ("payment", "open") and row.booked_at is not None
+    assert datetime.fromisoformat(payload["payment"]["expiresAt"]) == row.expires_at
+    assert row.expires_at - utcnow() > timedelta(seconds=hold_seconds - 60)  # longer than the checkout's
+
+    async with world.runtime.database.transaction(write=True, all_tenants=True) as db:
+        expiry = await expire_slot_hold(db, row.id, now=row.expires_at + timedelta(seconds=1))
+    state = await ledger(world.runtime.database)
+    again = await _book(gql, staffed, customer)
+
+    assert expiry.expired and expiry.provider_payment_id == payment_intent_id(payload["payment"]["clientSecret"])
+    assert [p.status for p in state["payments"]] == ["canceled"]
+    assert state["history"] == ["created", "expired"]
+    assert again["errors"] == []  # the time came free
