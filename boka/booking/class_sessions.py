@@ -24,6 +24,7 @@ from boka.booking.changes import BookingRef, cancel_booking
 from boka.booking.engine import claim_time
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms
+from boka.booking.quotes import requote_booking
 from boka.booking.refusals import RefusalReason
 from boka.booking.session_time import (
     queue_for_time,
@@ -146,12 +147,21 @@ async def create_class_timetable(
     return sessions
 
 
+@dataclass(frozen=True)
+class MovedBooking:
+    """A booking that moved with its session, and its price before the move."""
+
+    booking: Booking
+    previous_price_cents: int
+
+
 async def update_class_session(
     db: AsyncSession, principal: Principal, session_id: uuid.UUID, change: SessionChange, *,
     now: datetime,
-) -> ClassSession:
+) -> tuple[ClassSession, list[MovedBooking]]:
     """Move a session, change its instructor, room or capacity. Its bookings stay: they move
-    with it (each recorded as rescheduled, so their customers hear of it)."""
+    with it (each recorded as rescheduled, so their customers hear of it), each quoted again
+    at the new time and instructor (``_requote_moved``); the caller settles their money."""
     tenant = require_catalog_manager(principal)
     session = await _scheduled_session(db, tenant, session_id)
     if change.capacity is not None:
@@ -164,7 +174,7 @@ async def update_class_session(
     if not (moves or rooms):
         session.updated_at = now
         await db.flush()
-        return session
+        return session, []
     plan = SessionPlan(
         service_id=session.service_id, staff_id=change.staff_id or session.staff_id,
         resource_id=None if change.remove_room else (change.resource_id or session.resource_id),
@@ -196,15 +206,38 @@ async def update_class_session(
     claimed = _copy_times(session)
     if not await claim_time(db, hold, staff_id=session.staff_id, block=block, own_session=session.id):
         raise await _busy_for(db, claimed, claimed.id)
+    moved_bookings = []
     if moves:
         for booking in await _active_bookings(db, session):
+            previous_price = booking.price_cents
+            await _requote_moved(db, tenant, setting, booking, now=now)
+            moved_bookings.append(MovedBooking(booking, previous_price))
             await record(db, booking, principal, "rescheduled", booking.status, details={
-                "from": previous, "to": {"start": session.start_time.isoformat(),
-                                         "staff_id": str(session.staff_id)},
-                "class_session_id": str(session.id),
+                "from": {**previous, "price_cents": previous_price},
+                "to": {"start": session.start_time.isoformat(), "staff_id": str(session.staff_id),
+                       "price_cents": booking.price_cents},
+                "class_session_id": str(session.id), "moved_by_business": True,
             })
     await _announce(db, session, [previous_staff, session.staff_id])
-    return session
+    return session, moved_bookings
+
+
+async def _requote_moved(
+    db: AsyncSession, tenant: Tenant, setting: _Setting, booking: Booking, *, now: datetime
+) -> None:
+    """A booking whose session the business moved: its price quoted again at the new time and
+    instructor (its discount code still applies, the fees of its own late moves stay), but
+    never above what it was: the customer did not ask for the move, so it may make the class
+    cheaper (the difference goes back) and never dearer. No late-move policy applies either:
+    it governs the customer's own moves."""
+    requoted = await requote_booking(
+        db, tenant, setting.service, setting.link, booking, start=booking.start_time
+    )
+    price = min(booking.price_cents, requoted.quote.total + booking.kept_fee_cents)
+    if price != booking.price_cents:
+        booking.price_cents = price
+        booking.updated_at = now
+        await db.flush()
 
 
 async def cancel_class_session(

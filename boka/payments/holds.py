@@ -1,5 +1,7 @@
 """Unpaid holds: a booking waiting for its online payment holds its slot until the payment's
-``expires_at``; then it is cancelled, its time freed, and the provider's payment cancelled."""
+``expires_at``; then it is cancelled, its time freed, and the provider's payment cancelled.
+An unpaid top-up (top_ups.py) expires at the appointment's start the same way, but only the
+payment goes: the booking stays, the difference due on site."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from boka.booking.changes import system_transition
 from boka.events.payments import announce_payment
 from boka.models.bookings import BookingStatus
 from boka.models.payments import Payment, PaymentKind, PaymentStatus
-from boka.payments.ledger import locked_booking, payment_by_id
+from boka.payments.ledger import UP_FRONT, locked_booking, payment_by_id
 
 UNPAID = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
 EXPIRED_REASON = "Not paid in time."
@@ -40,6 +42,9 @@ async def expire_hold(db: AsyncSession, payment_id: uuid.UUID, *, now: datetime)
     payment.status = PaymentStatus.CANCELED.value
     payment.updated_at = now
     await announce_payment(db, payment)
+    if payment.kind == PaymentKind.TOP_UP.value:  # the booking stays; the difference is due on site
+        await db.flush()
+        return Expiry(True, payment.provider, payment.provider_payment_id)
     if booking.status == BookingStatus.PENDING:
         await system_transition(
             db, booking, BookingStatus.CANCELLED, action="expired", now=now,
@@ -50,12 +55,12 @@ async def expire_hold(db: AsyncSession, payment_id: uuid.UUID, *, now: datetime)
 
 
 async def open_holds(db: AsyncSession, *, limit: int = 10_000) -> list[tuple[uuid.UUID, datetime]]:
-    """(payment id, expiry) of every unpaid booking payment that still holds its slot, each of
+    """(payment id, expiry) of every unpaid booking payment (or top-up) still open, each of
     which has an expiry job (re-armed from here when the job store lost them)."""
     rows = await db.execute(
         sa.select(Payment.id, Payment.expires_at)
         .where(
-            Payment.kind == PaymentKind.BOOKING.value,
+            Payment.kind.in_(UP_FRONT),
             Payment.status.in_(UNPAID),
             Payment.expires_at.is_not(None),
         )
@@ -66,11 +71,12 @@ async def open_holds(db: AsyncSession, *, limit: int = 10_000) -> list[tuple[uui
 
 
 async def overdue_holds(db: AsyncSession, *, now: datetime, limit: int = 500) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(tenant id, payment id) of unpaid booking payments past their expiry, oldest first."""
+    """(tenant id, payment id) of unpaid booking payments and top-ups past their expiry,
+    oldest first."""
     rows = await db.execute(
         sa.select(Payment.tenant_id, Payment.id)
         .where(
-            Payment.kind == PaymentKind.BOOKING.value,
+            Payment.kind.in_(UP_FRONT),
             Payment.status.in_(UNPAID),
             Payment.expires_at <= now,
         )
