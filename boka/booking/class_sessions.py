@@ -1,7 +1,8 @@
 """Class sessions of group services: scheduling them one by one or from a weekly timetable,
 moving them, changing their instructor or room, and cancelling them. Managers and owners only.
 
-A session takes its instructor's (and room's) time as an appointment does: its claim queues on
+A session lies inside its instructor's working time (hours, breaks, day overrides, time off:
+boka/booking/session_hours.py), and takes the instructor's (and room's) time as an appointment does: its claim queues on
 the same per-staff-day locks as bookings and checks their time (boka/booking/session_time.py),
 and PostgreSQL's exclusion constraints keep two sessions of one instructor or room apart. Its
 bookings share its slot_key, so the bookings' own exclusion constraint lets them overlap one
@@ -25,6 +26,7 @@ from boka.booking.engine import claim_time
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms
 from boka.booking.quotes import requote_booking
+from boka.booking.session_hours import off_duty, off_duty_error
 from boka.booking.refusals import RefusalReason
 from boka.booking.session_time import (
     queue_for_time,
@@ -33,7 +35,7 @@ from boka.booking.session_time import (
     what_holds_session_time,
 )
 from boka.booking.timetables import MAX_SESSIONS, WeeklyTimetable, timetable_starts
-from boka.errors import InvalidRequest, UserErrorCode, UserInputError
+from boka.errors import InvalidRequest, UserErrorCode, UserInputError, raise_collected
 from boka.events.availability import record_availability_change, services_of_staff
 from boka.events.types import SERVICE
 from boka.identity.principal import Principal
@@ -108,6 +110,9 @@ async def create_class_session(
     setting = await _setting(db, tenant, plan)
     session = _new_session(tenant, setting, plan, check_instant(start, "start"), now)
     _check_future(session, now, "start")
+    refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
+    if refused:
+        raise off_duty_error(refused, "start")
     claimed = _copy_times(session)
     if not await _claim(db, session):
         raise await _busy_for(db, claimed, claimed.id)
@@ -138,11 +143,17 @@ async def create_class_timetable(
     sessions = [_new_session(tenant, setting, plan, start, now) for start in starts]
     _check_future(sessions[0], now, "fromDate")
     zone = ZoneInfo(tenant.time_zone)
-    for session in sessions:
+    refused = await off_duty(db, plan.staff_id, sessions)
+    errors = []
+    for session in sessions:  # every date that cannot be held is named, not only the first
+        if session.id in refused:
+            errors.append(off_duty_error(refused[session.id], "fromDate", on=session.start_time, zone=zone))
+            continue
         claimed = _copy_times(session)
         if not await _claim(db, session):
             day = claimed.start_time.astimezone(zone).date().isoformat()
-            raise await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: ")
+            errors.append(await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: "))
+    raise_collected(errors)  # all or nothing: the transaction rolls back what was held
     await _announce(db, sessions[0], [plan.staff_id], end=sessions[-1].block_end)
     return sessions
 
@@ -183,6 +194,10 @@ async def update_class_session(
     start = check_instant(change.start, "start") if change.start else session.start_time
     moved = _new_session(tenant, setting, plan, start, now)
     _check_future(moved, now, "start")
+    if moves:
+        refused = (await off_duty(db, moved.staff_id, [moved])).get(moved.id)
+        if refused:
+            raise off_duty_error(refused, "start" if change.start is not None else "staffId")
     previous_staff = session.staff_id
     previous = {"start": session.start_time.isoformat(), "end": session.end_time.isoformat(),
                 "staff_id": str(session.staff_id)}
