@@ -110,12 +110,14 @@ async def create_class_session(
     setting = await _setting(db, tenant, plan)
     session = _new_session(tenant, setting, plan, check_instant(start, "start"), now)
     _check_future(session, now, "start")
-    refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
-    if refused:
-        raise off_duty_error(refused, "start")
     claimed = _copy_times(session)
     if not await _claim(db, session):
         raise await _busy_for(db, claimed, claimed.id)
+    # After the claim: it holds the instructor's day locks, which addTimeOff takes too, so
+    # time off committed meanwhile is seen here, or sees this session (schedules.py).
+    refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
+    if refused:
+        raise off_duty_error(refused, "start")
     await _announce(db, session, [session.staff_id])
     return session
 
@@ -143,17 +145,21 @@ async def create_class_timetable(
     sessions = [_new_session(tenant, setting, plan, start, now) for start in starts]
     _check_future(sessions[0], now, "fromDate")
     zone = ZoneInfo(tenant.time_zone)
-    refused = await off_duty(db, plan.staff_id, sessions)
-    errors = []
+    errors: dict[uuid.UUID, UserInputError] = {}
+    held = []
     for session in sessions:  # every date that cannot be held is named, not only the first
-        if session.id in refused:
-            errors.append(off_duty_error(refused[session.id], "fromDate", on=session.start_time, zone=zone))
-            continue
         claimed = _copy_times(session)
-        if not await _claim(db, session):
+        if await _claim(db, session):
+            held.append(session)
+        else:
             day = claimed.start_time.astimezone(zone).date().isoformat()
-            errors.append(await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: "))
-    raise_collected(errors)  # all or nothing: the transaction rolls back what was held
+            errors[claimed.id] = await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: ")
+    # after the claims, as for one session: they hold the locks addTimeOff takes
+    for session_id, reasons in (await off_duty(db, plan.staff_id, held)).items():
+        session = next(s for s in held if s.id == session_id)
+        errors[session_id] = off_duty_error(reasons, "fromDate", on=session.start_time, zone=zone)
+    # all or nothing: raising rolls the transaction back, with every session it held
+    raise_collected([errors[s.id] for s in sessions if s.id in errors])
     await _announce(db, sessions[0], [plan.staff_id], end=sessions[-1].block_end)
     return sessions
 
@@ -194,10 +200,6 @@ async def update_class_session(
     start = check_instant(change.start, "start") if change.start else session.start_time
     moved = _new_session(tenant, setting, plan, start, now)
     _check_future(moved, now, "start")
-    if moves:
-        refused = (await off_duty(db, moved.staff_id, [moved])).get(moved.id)
-        if refused:
-            raise off_duty_error(refused, "start" if change.start is not None else "staffId")
     previous_staff = session.staff_id
     previous = {"start": session.start_time.isoformat(), "end": session.end_time.isoformat(),
                 "staff_id": str(session.staff_id)}
@@ -221,6 +223,10 @@ async def update_class_session(
     claimed = _copy_times(session)
     if not await claim_time(db, hold, staff_id=session.staff_id, block=block, own_session=session.id):
         raise await _busy_for(db, claimed, claimed.id)
+    if moves:  # after the claim, which holds the locks addTimeOff takes
+        refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
+        if refused:
+            raise off_duty_error(refused, "start" if change.start is not None else "staffId")
     moved_bookings = []
     if moves:
         for booking in await _active_bookings(db, session):

@@ -25,6 +25,7 @@ from boka.booking.catalog import (
     manages_catalog,
     require_catalog_manager,
 )
+from boka.booking.session_time import queue_for_time
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.events.catalog import announce_schedule_change, local_day
 from boka.identity.principal import Principal
@@ -306,7 +307,10 @@ async def _refuse_over_class_sessions(
     """Time off over a class session the staff member teaches is refused, naming the sessions:
     a class has customers and no one else to teach it, so the business decides first (give it
     another instructor, move it, or cancel it, with its refunds and messages) rather than
-    leave a class that nobody teaches on sale. Appointments are left as they are (as before)."""
+    leave a class that nobody teaches on sale. Appointments are left as they are (as before).
+    First queued on the staff member's day locks, which a session's claim holds until it
+    commits: a session scheduled concurrently is seen here, or sees this time off."""
+    await queue_for_time(db, f"staff:{member.id}", (starts_at, ends_at))
     sessions = (await db.execute(
         sa.select(ClassSession.start_time)
         .where(

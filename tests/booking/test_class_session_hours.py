@@ -152,3 +152,26 @@ async def test_time_off_over_a_session_the_instructor_teaches_is_refused(
     assert refused.data["addTimeOff"]["timeOff"] is None
     assert other_instructor.data["addTimeOff"]["errors"] == []
     assert between.data["addTimeOff"]["errors"] == []  # ends as the 15:00 class starts
+
+
+async def test_a_session_and_time_off_racing_for_one_hour_never_both_stand(
+    gql: GraphQLClient, world: World
+) -> None:
+    """PostgreSQL, concurrent requests: scheduling a class and adding the instructor's time off
+    over it queue on the same per-day locks, so one of them sees the other and is refused."""
+    import asyncio
+
+    _tenant, yoga, owner = await _yoga(world)
+    outcomes = []
+    for round_ in range(8):
+        day = future_day(3 + round_)
+        session, time_off = await asyncio.gather(
+            gql(CREATE, {"input": {"serviceId": yoga.service_id, "staffId": yoga.staff_id(),
+                                   "start": local(day, 10).isoformat()}}, token=owner.token, tenant="studio"),
+            gql(ADD_TIME_OFF, {"input": {"staffMemberId": yoga.staff_id(), "startsAt": local(day, 9).isoformat(),
+                                         "endsAt": local(day, 12).isoformat()}}, token=owner.token, tenant="studio"),
+        )
+        outcomes.append((session.data["createClassSession"]["errors"] == [],
+                         time_off.data["addTimeOff"]["errors"] == []))
+
+    assert all(made != off for made, off in outcomes), outcomes  # exactly one of the two, each time
