@@ -60,6 +60,8 @@ class UserErrorCode(str, enum.Enum):
     RESCHEDULE_NOT_ALLOWED = "RESCHEDULE_NOT_ALLOWED"  # inside the window, the service refuses
     CUSTOMER_OVERLAP = "CUSTOMER_OVERLAP"  # the customer already has an appointment then
     NO_AVAILABILITY = "NO_AVAILABILITY"  # a quote for a time nobody can take
+    # time off over class sessions the staff member teaches (boka/booking/schedules.py)
+    CLASS_SESSIONS_SCHEDULED = "CLASS_SESSIONS_SCHEDULED"
     INVALID_TOKEN = "INVALID_TOKEN"  # a single-use link that is unknown, used, revoked or expired
     CURRENCY_IN_USE = "CURRENCY_IN_USE"
     LAST_OWNER = "LAST_OWNER"

@@ -124,12 +124,8 @@ async def reschedule_booking(
     if service.capacity > 1:
         previous_price = booking.price_cents
         moved = await _move_to_session(
-            db, principal, booking, service, start=start, staff_id=staff_id, now=now
+            db, principal, booking, service, start=start, staff_id=staff_id, now=now, terms=terms
         )
-        if terms.fee_cents:  # a class keeps its price; a late move still costs the fee
-            moved.price_cents += terms.fee_cents
-            moved.kept_fee_cents += terms.fee_cents
-            await db.flush()
         return Rescheduled(booking=moved, previous_price_cents=previous_price, terms=terms)
     target_staff = staff_id or booking.staff_id
     slots = await find_slots(
@@ -140,13 +136,7 @@ async def reschedule_booking(
         raise await refuse_slot(
             db, service, start=start, now=now, staff_id=target_staff, ignore_booking_id=booking.id
         )
-    link = (
-        await db.execute(
-            sa.select(StaffService).where(
-                StaffService.staff_member_id == target_staff, StaffService.service_id == service.id
-            )
-        )
-    ).scalar_one()
+    link = await staff_link(db, target_staff, service.id)
     previous = {
         "start": booking.start_time.isoformat(),
         "end": booking.end_time.isoformat(),
@@ -194,13 +184,25 @@ async def reschedule_booking(
     return Rescheduled(booking=booking, previous_price_cents=previous["price_cents"], terms=terms)
 
 
+async def staff_link(db: AsyncSession, staff_id: uuid.UUID, service_id: uuid.UUID) -> StaffService:
+    """The staff member's link to the service (their own price and duration, if any)."""
+    return (
+        await db.execute(
+            sa.select(StaffService).where(
+                StaffService.staff_member_id == staff_id, StaffService.service_id == service_id
+            )
+        )
+    ).scalar_one()
+
+
 async def _move_to_session(
     db: AsyncSession, principal: Principal, booking: Booking, service: Service, *,
-    start: datetime, staff_id: uuid.UUID | None, now: datetime,
+    start: datetime, staff_id: uuid.UUID | None, now: datetime, terms: RescheduleTerms,
 ) -> Booking:
     """Move a class booking into another session of its service (the one at ``start``, of
     ``staff_id`` if named): its seats go back to the old session and come out of the new one,
-    whose capacity check refuses them if it is full."""
+    whose capacity check refuses them if it is full. Its price is quoted again at the new
+    session's time and instructor, as an appointment's is, plus any late fee (``terms``)."""
     sessions = await open_sessions(
         db, service, start=start, staff_id=staff_id, now=now,
         seats=booking.seats, except_session=booking.class_session_id,
@@ -209,15 +211,21 @@ async def _move_to_session(
         "start": booking.start_time.isoformat(), "end": booking.end_time.isoformat(),
         "staff_id": str(booking.staff_id),
         "class_session_id": str(booking.class_session_id) if booking.class_session_id else None,
+        "price_cents": booking.price_cents,
     }
+    tenant = principal.require_tenant()
+    kept_fees = booking.kept_fee_cents + terms.fee_cents
     for session in sessions:
+        link = await staff_link(db, session.staff_id, service.id)
+        requoted = await requote_booking(db, tenant, service, link, booking, start=session.start_time)
 
-        async def move(session=session) -> None:  # type: ignore[no-untyped-def]
+        async def move(session=session, price=requoted.quote.total + kept_fees) -> None:  # type: ignore[no-untyped-def]
             await release_seats(db, booking)  # to the session it leaves
             booking.staff_id, booking.class_session_id = session.staff_id, session.id
             booking.start_time, booking.end_time = session.start_time, session.end_time
             booking.block_start, booking.block_end = session.block_start, session.block_end
             booking.slot_key = session.slot_key
+            booking.price_cents, booking.kept_fee_cents = price, kept_fees
             booking.updated_at = now
             await db.flush()
             await take_session_seats(db, booking, session.id)
@@ -227,7 +235,8 @@ async def _move_to_session(
             await record(db, booking, principal, "rescheduled", booking.status, details={
                 "from": previous,
                 "to": {"start": session.start_time.isoformat(), "staff_id": str(session.staff_id),
-                       "class_session_id": str(session.id)},
+                       "class_session_id": str(session.id), "price_cents": booking.price_cents},
+                **terms.history(),
             })
             return booking
         await db.refresh(booking)  # the savepoint rolled back: as it was

@@ -1,7 +1,8 @@
 """Class sessions of group services: scheduling them one by one or from a weekly timetable,
 moving them, changing their instructor or room, and cancelling them. Managers and owners only.
 
-A session takes its instructor's (and room's) time as an appointment does: its claim queues on
+A session lies inside its instructor's working time (hours, breaks, day overrides, time off:
+boka/booking/session_hours.py), and takes the instructor's (and room's) time as an appointment does: its claim queues on
 the same per-staff-day locks as bookings and checks their time (boka/booking/session_time.py),
 and PostgreSQL's exclusion constraints keep two sessions of one instructor or room apart. Its
 bookings share its slot_key, so the bookings' own exclusion constraint lets them overlap one
@@ -24,6 +25,8 @@ from boka.booking.changes import BookingRef, cancel_booking
 from boka.booking.engine import claim_time
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms
+from boka.booking.quotes import requote_booking
+from boka.booking.session_hours import off_duty, off_duty_error
 from boka.booking.refusals import RefusalReason
 from boka.booking.session_time import (
     queue_for_time,
@@ -32,7 +35,7 @@ from boka.booking.session_time import (
     what_holds_session_time,
 )
 from boka.booking.timetables import MAX_SESSIONS, WeeklyTimetable, timetable_starts
-from boka.errors import InvalidRequest, UserErrorCode, UserInputError
+from boka.errors import InvalidRequest, UserErrorCode, UserInputError, raise_collected
 from boka.events.availability import record_availability_change, services_of_staff
 from boka.events.types import SERVICE
 from boka.identity.principal import Principal
@@ -110,6 +113,11 @@ async def create_class_session(
     claimed = _copy_times(session)
     if not await _claim(db, session):
         raise await _busy_for(db, claimed, claimed.id)
+    # After the claim: it holds the instructor's day locks, which addTimeOff takes too, so
+    # time off committed meanwhile is seen here, or sees this session (schedules.py).
+    refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
+    if refused:
+        raise off_duty_error(refused, "start")
     await _announce(db, session, [session.staff_id])
     return session
 
@@ -137,21 +145,40 @@ async def create_class_timetable(
     sessions = [_new_session(tenant, setting, plan, start, now) for start in starts]
     _check_future(sessions[0], now, "fromDate")
     zone = ZoneInfo(tenant.time_zone)
-    for session in sessions:
+    errors: dict[uuid.UUID, UserInputError] = {}
+    held = []
+    for session in sessions:  # every date that cannot be held is named, not only the first
         claimed = _copy_times(session)
-        if not await _claim(db, session):
+        if await _claim(db, session):
+            held.append(session)
+        else:
             day = claimed.start_time.astimezone(zone).date().isoformat()
-            raise await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: ")
+            errors[claimed.id] = await _busy_for(db, claimed, claimed.id, "fromDate", f"On {day}: ")
+    # after the claims, as for one session: they hold the locks addTimeOff takes
+    for session_id, reasons in (await off_duty(db, plan.staff_id, held)).items():
+        session = next(s for s in held if s.id == session_id)
+        errors[session_id] = off_duty_error(reasons, "fromDate", on=session.start_time, zone=zone)
+    # all or nothing: raising rolls the transaction back, with every session it held
+    raise_collected([errors[s.id] for s in sessions if s.id in errors])
     await _announce(db, sessions[0], [plan.staff_id], end=sessions[-1].block_end)
     return sessions
+
+
+@dataclass(frozen=True)
+class MovedBooking:
+    """A booking that moved with its session, and its price before the move."""
+
+    booking: Booking
+    previous_price_cents: int
 
 
 async def update_class_session(
     db: AsyncSession, principal: Principal, session_id: uuid.UUID, change: SessionChange, *,
     now: datetime,
-) -> ClassSession:
+) -> tuple[ClassSession, list[MovedBooking]]:
     """Move a session, change its instructor, room or capacity. Its bookings stay: they move
-    with it (each recorded as rescheduled, so their customers hear of it)."""
+    with it (each recorded as rescheduled, so their customers hear of it), each quoted again
+    at the new time and instructor (``_requote_moved``); the caller settles their money."""
     tenant = require_catalog_manager(principal)
     session = await _scheduled_session(db, tenant, session_id)
     if change.capacity is not None:
@@ -164,7 +191,7 @@ async def update_class_session(
     if not (moves or rooms):
         session.updated_at = now
         await db.flush()
-        return session
+        return session, []
     plan = SessionPlan(
         service_id=session.service_id, staff_id=change.staff_id or session.staff_id,
         resource_id=None if change.remove_room else (change.resource_id or session.resource_id),
@@ -196,15 +223,42 @@ async def update_class_session(
     claimed = _copy_times(session)
     if not await claim_time(db, hold, staff_id=session.staff_id, block=block, own_session=session.id):
         raise await _busy_for(db, claimed, claimed.id)
+    if moves:  # after the claim, which holds the locks addTimeOff takes
+        refused = (await off_duty(db, session.staff_id, [session])).get(session.id)
+        if refused:
+            raise off_duty_error(refused, "start" if change.start is not None else "staffId")
+    moved_bookings = []
     if moves:
         for booking in await _active_bookings(db, session):
+            previous_price = booking.price_cents
+            await _requote_moved(db, tenant, setting, booking, now=now)
+            moved_bookings.append(MovedBooking(booking, previous_price))
             await record(db, booking, principal, "rescheduled", booking.status, details={
-                "from": previous, "to": {"start": session.start_time.isoformat(),
-                                         "staff_id": str(session.staff_id)},
-                "class_session_id": str(session.id),
+                "from": {**previous, "price_cents": previous_price},
+                "to": {"start": session.start_time.isoformat(), "staff_id": str(session.staff_id),
+                       "price_cents": booking.price_cents},
+                "class_session_id": str(session.id), "moved_by_business": True,
             })
     await _announce(db, session, [previous_staff, session.staff_id])
-    return session
+    return session, moved_bookings
+
+
+async def _requote_moved(
+    db: AsyncSession, tenant: Tenant, setting: _Setting, booking: Booking, *, now: datetime
+) -> None:
+    """A booking whose session the business moved: its price quoted again at the new time and
+    instructor (its discount code still applies, the fees of its own late moves stay), but
+    never above what it was: the customer did not ask for the move, so it may make the class
+    cheaper (the difference goes back) and never dearer. No late-move policy applies either:
+    it governs the customer's own moves."""
+    requoted = await requote_booking(
+        db, tenant, setting.service, setting.link, booking, start=booking.start_time
+    )
+    price = min(booking.price_cents, requoted.quote.total + booking.kept_fee_cents)
+    if price != booking.price_cents:
+        booking.price_cents = price
+        booking.updated_at = now
+        await db.flush()
 
 
 async def cancel_class_session(

@@ -152,6 +152,15 @@ def _hours_refusals(calendar: StaffCalendar, grid: _Grid, local_days: _LocalDays
     return _outside_working_time(calendar, start, end)
 
 
+def working_time_refusals(calendar: StaffCalendar, start: datetime, end: datetime) -> list[Refusal]:
+    """Why [start, end) is not inside one net working span of ``calendar`` (DAY_OFF,
+    OUTSIDE_HOURS, ON_BREAK, TIME_OFF, EXTERNAL_BUSY); empty when it is. What a class session's
+    time is checked against (boka/booking/session_hours.py), with availability's own rules."""
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    return _outside_working_time(calendar, _micros(start), _micros(end))
+
+
 def _outside_working_time(calendar: StaffCalendar, start: int, end: int) -> list[Refusal]:
     """Why [start, end) is not inside one net working span (the working intervals of its dates,
     minus their breaks, minus time off and calendar-feed busy time): at least one of these holds

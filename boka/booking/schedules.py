@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +25,13 @@ from boka.booking.catalog import (
     manages_catalog,
     require_catalog_manager,
 )
+from boka.booking.session_time import queue_for_time
 from boka.errors import InvalidRequest, UserErrorCode, UserInputError
 from boka.events.catalog import announce_schedule_change, local_day
 from boka.identity.principal import Principal
 from boka.models.catalog import StaffMember
 from boka.models.schedules import ScheduleOverride, TimeOff, WeeklyHours
+from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.pagination import group_rows
 from boka.validation import check_day, check_instant, check_wall_clock, clean_text, invalid
 
@@ -284,6 +287,7 @@ async def add_time_off(
         raise invalid("Time off must end after it starts.", "endsAt")
     if ends_at - starts_at > LONGEST_TIME_OFF:
         raise invalid(f"Time off lasts at most {LONGEST_TIME_OFF.days} days.", "endsAt")
+    await _refuse_over_class_sessions(db, member, starts_at, ends_at, tenant.time_zone)
     time_off = TimeOff(
         tenant_id=tenant.id,
         staff_member_id=member.id,
@@ -295,6 +299,36 @@ async def add_time_off(
     await db.flush()
     await announce_schedule_change(db, member, "time_off_added", start=starts_at, end=ends_at)
     return time_off
+
+
+async def _refuse_over_class_sessions(
+    db: AsyncSession, member: StaffMember, starts_at: datetime, ends_at: datetime, zone: str
+) -> None:
+    """Time off over a class session the staff member teaches is refused, naming the sessions:
+    a class has customers and no one else to teach it, so the business decides first (give it
+    another instructor, move it, or cancel it, with its refunds and messages) rather than
+    leave a class that nobody teaches on sale. Appointments are left as they are (as before).
+    First queued on the staff member's day locks, which a session's claim holds until it
+    commits: a session scheduled concurrently is seen here, or sees this time off."""
+    await queue_for_time(db, f"staff:{member.id}", (starts_at, ends_at))
+    sessions = (await db.execute(
+        sa.select(ClassSession.start_time)
+        .where(
+            ClassSession.staff_id == member.id,
+            ClassSession.status == ClassSessionStatus.SCHEDULED.value,
+            ClassSession.start_time < ends_at, ClassSession.end_time > starts_at,
+        )
+        .order_by(ClassSession.start_time)
+    )).scalars().all()
+    if sessions:
+        local = ZoneInfo(zone)
+        listed = ", ".join(f"{start.astimezone(local):%Y-%m-%d %H:%M}" for start in sessions)
+        raise UserInputError(
+            UserErrorCode.CLASS_SESSIONS_SCHEDULED,
+            f"{member.display_name} teaches class sessions then ({listed}): give them another "
+            "instructor, move or cancel them first.",
+            "startsAt",
+        )
 
 
 async def remove_time_off(

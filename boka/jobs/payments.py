@@ -1,13 +1,16 @@
-"""Payment jobs (queue ``high``): webhook events, refunds and cancelling a payment at the
-provider (an unpaid booking's hold expires as every slot hold does: boka/jobs/holds.py). Each
+"""Payment jobs (queue ``high``): webhook events, refunds, a top-up's expiry and cancelling a
+payment at the provider (an unpaid booking's hold expires as every slot hold does:
+boka/jobs/holds.py). Each
 takes ids, opens the job's Runtime and calls boka/payments. Transient provider failures raise,
 so the job retries with backoff."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from boka.jobs.context import job_runtime
+from boka.jobs.queues import EnqueuedJob
 from boka.jobs.retry import RetryPolicy
 from boka.models.payments import RefundStatus
 from boka.models.types import utcnow
@@ -61,16 +64,30 @@ async def send_refund(refund_id: str) -> str:
 
 
 async def expire_payment_hold(payment_id: str) -> str:
-    """The expiry of a payment's hold, by the payment's id: what was enqueued before holds had
-    their own rows (and their own job, boka/jobs/holds.py ``expire_hold``), which it runs."""
-    from boka.jobs.holds import expire_hold  # that module enqueues through this one
+    """The expiry of what waits for a payment, by the payment's id: a top-up, payable until its
+    appointment starts, or (jobs enqueued before holds had their own rows) its booking's hold."""
+    async with job_runtime() as runtime:
+        async with runtime.database.transaction(write=True, all_tenants=True) as db:
+            expiry = await holds.expire_payment(db, uuid.UUID(payment_id), now=utcnow())
+        if expiry.due_at is not None:
+            await enqueue_payment_expiry(runtime, uuid.UUID(payment_id), expiry.due_at, again=True)
+            return "not yet due: looked at again when it is"
+        if not expiry.expired:
+            return "paid, or expired before"
+        if expiry.provider_payment_id:
+            await enqueue_provider_cancel(runtime, expiry.provider_payment_id)
+        return "expired"
 
+
+async def expire_overdue_top_ups() -> int:
+    """The sweep's share: every overdue unpaid top-up in every tenant (catches those whose
+    scheduled job was lost)."""
     async with job_runtime() as runtime:
         async with runtime.database.transaction(all_tenants=True) as db:
-            hold_id = await holds.hold_of_payment(db, uuid.UUID(payment_id))
-    if hold_id is None:
-        return "paid, or expired before"
-    return await expire_hold(str(hold_id))
+            overdue = await holds.overdue_top_ups(db, now=utcnow())
+    for payment_id in overdue:
+        await expire_payment_hold(str(payment_id))
+    return len(overdue)
 
 
 async def cancel_provider_payment(provider_payment_id: str) -> None:
@@ -90,6 +107,17 @@ async def enqueue_provider_cancel(runtime: Runtime, provider_payment_id: str) ->
     await runtime.jobs.enqueue(
         cancel_provider_payment, provider_payment_id, queue="high",
         job_id=f"cancel-payment:{provider_payment_id}", retry=PAYMENT_RETRY,
+    )
+
+
+async def enqueue_payment_expiry(
+    runtime: Runtime, payment_id: uuid.UUID, at: datetime, *, again: bool = False
+) -> EnqueuedJob:
+    """A top-up's expiry at its ``expires_at``. ``again``: from a job that found it not yet
+    due (its own id still exists, so the next look needs another)."""
+    job_id = f"payment-expiry:{payment_id}" + (f":again:{uuid.uuid4().hex}" if again else "")
+    return await runtime.jobs.enqueue(
+        expire_payment_hold, str(payment_id), queue="high", job_id=job_id, at=at, retry=PAYMENT_RETRY,
     )
 
 

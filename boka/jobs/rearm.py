@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from boka.background import stop_task
 from boka.events.webhook_delivery import pending_deliveries
 from boka.jobs.notifications import enqueue_reminder
+from boka.jobs.payments import enqueue_payment_expiry
 from boka.jobs.holds import enqueue_hold_expiry
 from boka.jobs.scheduled import RECURRING, schedule_next
 from boka.jobs.waitlist import enqueue_offer_expiry
@@ -28,6 +29,7 @@ from boka.jobs.webhooks import enqueue_deliveries
 from boka.booking.holds import open_holds
 from boka.booking.waitlist_reads import open_offers
 from boka.models.types import utcnow
+from boka.payments.holds import open_top_ups
 from boka.notifications.reminders import upcoming_reminders
 from boka.observability.logging import get_logger
 from boka.runtime import Runtime
@@ -41,6 +43,7 @@ class Rearmed:
 
     recurring: int = 0
     holds: int = 0
+    top_ups: int = 0
     webhook_deliveries: int = 0
     reminders: int = 0
     waitlist_offers: int = 0
@@ -54,10 +57,13 @@ async def rearm(runtime: Runtime) -> Rearmed:
     database = runtime.database
     async with database.transaction(all_tenants=True) as db:
         holds = await open_holds(db)
+        top_ups = await open_top_ups(db)
         offers = await open_offers(db)
         deliveries = await pending_deliveries(db)
     for hold_id, expires_at in holds:
         rearmed.holds += not (await enqueue_hold_expiry(runtime, hold_id, expires_at)).duplicate
+    for payment_id, expires_at in top_ups:
+        rearmed.top_ups += not (await enqueue_payment_expiry(runtime, payment_id, expires_at)).duplicate
     for tenant_id, offer_id, expires_at in offers:
         rearmed.waitlist_offers += not (
             await enqueue_offer_expiry(runtime, tenant_id, offer_id, expires_at)

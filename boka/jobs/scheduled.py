@@ -21,6 +21,7 @@ from boka.jobs.context import job_runtime
 from boka.jobs.external_calendars import enqueue_due_polls
 from boka.jobs.notifications import enqueue_due_agendas
 from boka.jobs.holds import expire_overdue_holds
+from boka.jobs.payments import expire_overdue_top_ups
 from boka.jobs.queues import EnqueuedJob, function_name
 from boka.jobs.retry import RetryPolicy
 from boka.jobs.waitlist import expire_overdue_offers, offer_to_waiting_lines
@@ -38,10 +39,10 @@ def next_boundary(now: datetime, period: timedelta) -> datetime:
 
 
 async def sweep_overdue_holds() -> int:
-    """Slot holds (checkouts and unpaid bookings) and waitlist offers past their time; and a
-    catch-up pass over the waitlists' lines."""
+    """Slot holds (checkouts and unpaid bookings), unpaid top-ups and waitlist offers past their
+    time; and a catch-up pass over the waitlists' lines."""
     async with job_runtime() as runtime:
-        swept = await expire_overdue_holds() + await expire_overdue_offers()
+        swept = await expire_overdue_holds() + await expire_overdue_top_ups() + await expire_overdue_offers()
         await offer_to_waiting_lines()
         await schedule_next(runtime, sweep_overdue_holds)
         return swept

@@ -23,6 +23,13 @@ class PaymentMode(str, enum.Enum):
 class PaymentKind(str, enum.Enum):
     BOOKING = "booking"  # the deposit or full price asked when booking
     NO_SHOW_FEE = "no_show_fee"
+    # What a move to a dearer time adds to what is asked up front (boka/payments/top_ups.py);
+    # a booking may have several over its moves, at most one of them open at a time.
+    TOP_UP = "top_up"
+
+
+# Payments a booking has at most one of (a top-up may come with every move).
+ONE_PER_BOOKING = sa.text("kind <> 'top_up'")
 
 
 class PaymentStatus(str, enum.Enum):
@@ -77,7 +84,8 @@ class Payment(SQLModel, table=True):
 
     __tablename__ = "payments"
     __table_args__ = (
-        sa.UniqueConstraint("booking_id", "kind"),
+        sa.Index("uq_payments_booking_id_kind", "booking_id", "kind", unique=True,
+                 postgresql_where=ONE_PER_BOOKING, sqlite_where=ONE_PER_BOOKING),
         sa.UniqueConstraint("provider", "provider_payment_id"),
         sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
         sa.CheckConstraint(_enum_check("status", PaymentStatus), name="status"),
@@ -96,7 +104,8 @@ class Payment(SQLModel, table=True):
     status: str = Field(sa_type=sa.String(16), nullable=False)
     failure_code: str | None = Field(default=None, sa_type=sa.String(100))
     failure_message: str | None = Field(default=None, sa_type=sa.String(500))
-    # An unpaid booking payment holds the slot until then.
+    # An unpaid booking payment holds the slot until then; an unpaid top-up can be paid online
+    # until then (the appointment's start), after which the difference is due on site.
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     succeeded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -18,11 +18,18 @@ def _locked(db: AsyncSession, statement: sa.Select) -> sa.Select:  # type: ignor
     return statement.with_for_update() if db.bind.dialect.name == "postgresql" else statement
 
 
-async def booking_payment(db: AsyncSession, booking_id: uuid.UUID, *, lock: bool = False) -> Payment | None:
-    statement = sa.select(Payment).where(
-        Payment.booking_id == booking_id, Payment.kind == PaymentKind.BOOKING.value
+UP_FRONT = (PaymentKind.BOOKING.value, PaymentKind.TOP_UP.value)
+
+
+async def up_front_payments(db: AsyncSession, booking_id: uuid.UUID, *, lock: bool = False) -> list[Payment]:
+    """What a booking asked up front: its booking payment and the top-ups of its moves,
+    oldest first."""
+    statement = (
+        sa.select(Payment)
+        .where(Payment.booking_id == booking_id, Payment.kind.in_(UP_FRONT))
+        .order_by(Payment.created_at, Payment.id)
     )
-    return (await db.execute(_locked(db, statement) if lock else statement)).scalar_one_or_none()
+    return list((await db.execute(_locked(db, statement) if lock else statement)).scalars())
 
 
 async def payment_by_id(db: AsyncSession, payment_id: uuid.UUID, *, lock: bool = False) -> Payment | None:

@@ -3,7 +3,9 @@
 Events may come twice and in any order; each handler looks at where the payment stands
 now and does only what is still to do:
 - a success confirms the pending booking; if the hold had already expired (or the booking was
-  cancelled), the money is refunded in full instead;
+  cancelled), the money is refunded in full instead; a top-up's success confirms nothing (the
+  booking already is), and one paid after a later move replaced it (or after it expired at the
+  appointment's start) is refunded in full too: the money that booking asks is the newer one;
 - a failure after a success changes nothing; the customer may retry until the hold expires;
 - a refund made at the provider (e.g. in Stripe's dashboard) enters the ledger.
 """
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.events.payments import announce_payment, announce_refund
 from boka.models.bookings import BookingStatus
-from boka.models.payments import PaymentStatus, Refund, RefundStatus
+from boka.models.payments import PaymentKind, PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import confirm_paid_booking
 from boka.payments.ledger import (
     locked_booking,
@@ -54,23 +56,27 @@ async def payment_succeeded(
         return Outcome("unknown payment")
     if payment.status == PaymentStatus.SUCCEEDED.value:
         return Outcome("already succeeded")
+    given_up = payment.status == PaymentStatus.CANCELED.value
     payment.status = PaymentStatus.SUCCEEDED.value
     payment.succeeded_at = now
     payment.failure_code = payment.failure_message = None
     payment.updated_at = now
     await announce_payment(db, payment)
     booking = await locked_booking(db, payment.booking_id)
-    if booking.status != BookingStatus.CANCELLED:
-        confirmed = await confirm_paid_booking(db, booking, now)
+    top_up = payment.kind == PaymentKind.TOP_UP.value
+    if top_up and given_up and booking.status != BookingStatus.CANCELLED:
+        reason = "paid after the top-up was replaced by a later move, or had expired"
+    elif booking.status != BookingStatus.CANCELLED:
+        confirmed = not top_up and await confirm_paid_booking(db, booking, now)
         await db.flush()
         return Outcome("booking confirmed" if confirmed else "paid")
+    else:
+        reason = f"paid after the booking was {booking.status.value}"
     refund = Refund(
         tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=booking.id,
         idempotency_key=f"paid-after-release:{payment.id}", provider=payment.provider,
         amount_cents=payment.amount_cents, currency=payment.currency,
-        status=RefundStatus.PENDING.value,
-        reason=f"paid after the booking was {booking.status.value}",
-        created_at=now, updated_at=now,
+        status=RefundStatus.PENDING.value, reason=reason, created_at=now, updated_at=now,
     )
     db.add(refund)
     await db.flush()

@@ -7,6 +7,7 @@ retries transient failures with backoff and a repeated run changes nothing."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from boka.events.payments import announce_payment, announce_refund
 from boka.models.bookings import Booking
 from boka.models.payments import Payment, PaymentKind, PaymentStatus, Refund, RefundStatus
 from boka.payments.checkout import payment_idempotency_key
-from boka.payments.ledger import booking_payment, payment_by_id, refund_by_id, refunds_of_payment
+from boka.payments.ledger import payment_by_id, refund_by_id, refunds_of_payment, up_front_payments
 from boka.payments.policies import no_show_fee, policy_for
 from boka.payments.providers import ChargeRequest, PaymentProvider, PaymentUnavailable
 
@@ -27,14 +28,15 @@ UNPAID = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
 
 @dataclass(frozen=True)
 class CancellationMoney:
-    refund: Refund | None = None  # to send to the provider after commit
-    cancel_provider_payment: tuple[str, str] | None = None  # (provider, id) of an unpaid intent
+    refunds: tuple[Refund, ...] = ()  # to send to the provider after commit
+    # (provider, id) of unpaid intents given up (the booking payment's hold, an open top-up)
+    cancel_provider_payments: tuple[tuple[str, str], ...] = ()
     paid_cents: int = 0  # what the customer had actually paid, less earlier refunds
 
     @property
     def refund_cents(self) -> int:
         """What goes back: only ever money that was paid (0 when nothing was)."""
-        return self.refund.amount_cents if self.refund is not None else 0
+        return sum(refund.amount_cents for refund in self.refunds)
 
 
 async def net_paid(db: AsyncSession, payment: Payment) -> int:
@@ -48,37 +50,81 @@ async def net_paid(db: AsyncSession, payment: Payment) -> int:
     return max(payment.amount_cents - refunded, 0)
 
 
+async def net_paid_of(db: AsyncSession, payments: list[Payment]) -> int:
+    """What a booking's up-front payments (booking payment and top-ups) still hold."""
+    return sum([await net_paid(db, payment) for payment in payments])
+
+
+async def give_up_unpaid(
+    db: AsyncSession, payments: list[Payment], *, now: datetime
+) -> tuple[tuple[str, str], ...]:
+    """Cancel every payment of ``payments`` the customer has not made (waiting, failed, or due
+    on site); the (provider, id) of each to cancel at the provider after commit."""
+    at_provider = []
+    for payment in payments:
+        if payment.status in UNPAID or payment.status == PaymentStatus.DUE_ON_SITE.value:
+            payment.status = PaymentStatus.CANCELED.value
+            payment.updated_at = now
+            await db.flush()
+            await announce_payment(db, payment)
+            if payment.provider_payment_id:
+                at_provider.append((payment.provider, payment.provider_payment_id))
+    return tuple(at_provider)
+
+
+async def refund_across(
+    db: AsyncSession, payments: list[Payment], amount: int, *, key: Callable[[Payment], str],
+    reason: str, now: datetime,
+) -> tuple[Refund, ...]:
+    """``amount`` back out of the succeeded ``payments``, newest first (a top-up before the
+    booking payment it topped up), none refunded beyond what it still holds: a provider
+    refunds a charge, never more than that charge. ``key`` names each refund's why."""
+    refunds = []
+    for payment in reversed(payments):
+        if amount <= 0:
+            break
+        part = min(await net_paid(db, payment), amount)
+        if part == 0:
+            continue
+        refund = Refund(
+            tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=payment.booking_id,
+            idempotency_key=key(payment), provider=payment.provider, amount_cents=part,
+            currency=payment.currency, status=RefundStatus.PENDING.value, reason=reason,
+            created_at=now, updated_at=now,
+        )
+        db.add(refund)
+        await db.flush()
+        await announce_refund(db, refund)
+        refunds.append(refund)
+        amount -= part
+    return tuple(refunds)
+
+
+def _cancellation_key(booking: Booking) -> Callable[[Payment], str]:
+    def key(payment: Payment) -> str:
+        if payment.kind == PaymentKind.BOOKING.value:
+            return f"cancellation:{booking.id}"
+        return f"cancellation:{booking.id}:{payment.id}"
+
+    return key
+
+
 async def settle_cancellation(
     db: AsyncSession, booking: Booking, terms: CancellationTerms, *, now: datetime
 ) -> CancellationMoney:
-    """In the cancellation's transaction: refund the policy's share of what was paid, or give
-    up the payment the customer never made."""
-    payment = await booking_payment(db, booking.id, lock=True)
-    if payment is None:
+    """In the cancellation's transaction: refund the policy's share of what was paid (the
+    booking payment and any top-ups of its moves), and give up the payments the customer
+    never made."""
+    payments = await up_front_payments(db, booking.id, lock=True)
+    if not payments:
         return CancellationMoney()
-    if payment.status in UNPAID or payment.status == PaymentStatus.DUE_ON_SITE.value:
-        payment.status = PaymentStatus.CANCELED.value
-        payment.updated_at = now
-        await db.flush()
-        await announce_payment(db, payment)
-        if payment.provider_payment_id:
-            return CancellationMoney(cancel_provider_payment=(payment.provider, payment.provider_payment_id))
-        return CancellationMoney()
-    paid = await net_paid(db, payment)
-    amount = terms.refund_of(paid)
-    if amount == 0:
-        return CancellationMoney(paid_cents=paid)
-    refund = Refund(
-        tenant_id=payment.tenant_id, payment_id=payment.id, booking_id=booking.id,
-        idempotency_key=f"cancellation:{booking.id}", provider=payment.provider,
-        amount_cents=amount, currency=payment.currency, status=RefundStatus.PENDING.value,
-        reason=f"cancellation ({terms.refund_percent}% under the policy)",
-        created_at=now, updated_at=now,
+    at_provider = await give_up_unpaid(db, payments, now=now)
+    paid = await net_paid_of(db, payments)
+    refunds = await refund_across(
+        db, payments, terms.refund_of(paid), key=_cancellation_key(booking),
+        reason=f"cancellation ({terms.refund_percent}% under the policy)", now=now,
     )
-    db.add(refund)
-    await db.flush()
-    await announce_refund(db, refund)
-    return CancellationMoney(refund=refund, paid_cents=paid)
+    return CancellationMoney(refunds=refunds, cancel_provider_payments=at_provider, paid_cents=paid)
 
 
 @dataclass(frozen=True)
@@ -130,8 +176,7 @@ async def charge_no_show_fee(
     a payment of its own in the ledger: a PaymentIntent the customer is asked to pay (or a sum
     due on site with the offline provider)."""
     policy = await policy_for(db, booking.service_id)
-    paid = await booking_payment(db, booking.id)
-    already = paid.amount_cents if paid and paid.status == PaymentStatus.SUCCEEDED.value else 0
+    already = await net_paid_of(db, await up_front_payments(db, booking.id))
     fee = no_show_fee(policy, booking.price_cents, already)
     if fee == 0:
         return None

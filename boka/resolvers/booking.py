@@ -50,7 +50,7 @@ from boka.payments.checkout import Checkout, book_with_payment
 from boka.payments.refunds import CancellationMoney, charge_no_show_fee, settle_cancellation
 from boka.resolvers.context import Info
 from boka.payments.reschedules import RescheduleMoney, settle_reschedule
-from boka.resolvers.payments import after_cancellation, after_checkout, after_refund
+from boka.resolvers.payments import after_cancellation, after_checkout, after_reschedule
 from boka.schema.booking import (
     AvailabilityDayType,
     BookingActionInput,
@@ -396,14 +396,16 @@ async def reschedule_booking_mutation(
             override_policy=input.override_policy,
         )
         await _keep_relations(info, db, moved.booking)
-        return moved, await settle_reschedule(db, moved.booking, now=now)
+        return moved, await settle_reschedule(
+            db, moved.booking, provider=info.context.runtime.payment_provider, now=now,
+            payment_method=input.payment_method_id,
+        )
 
     done, errors = await write(info, work)
     if done is None:
         return RescheduleBookingPayload(errors=errors)
     moved, money = done
-    if money.refund is not None:
-        await after_refund(info.context.runtime, money.refund)
+    await after_reschedule(info.context.runtime, money)
     booking = moved.booking
 
     def money_of(amount: int) -> MoneyType:
@@ -414,8 +416,10 @@ async def reschedule_booking_mutation(
         previous_price=money_of(moved.previous_price_cents),
         price=money_of(booking.price_cents),
         fee=money_of(moved.terms.fee_cents),
-        refund=money_of(money.refund.amount_cents if money.refund else 0),
+        refund=money_of(money.refund_cents),
         balance_due=money_of(money.balance_due_cents),
+        top_up=PaymentType.from_model(money.top_up.payment, money.top_up.client_secret)
+        if money.top_up else None,
     )
 
 

@@ -18,9 +18,10 @@ from boka.identity.principal import Principal
 from boka.models.bookings import Booking
 from boka.models.types import utcnow
 from boka.payments.refunds import CancellationMoney, settle_cancellation
+from boka.payments.reschedules import RescheduleMoney, settle_session_move
 from boka.resolvers.booking import aware
 from boka.resolvers.context import Info
-from boka.resolvers.payments import after_cancellation
+from boka.resolvers.payments import after_cancellation, after_reschedule
 from boka.schema.booking import BookingType
 from boka.schema.catalog import MoneyType
 from boka.schema.class_sessions import (
@@ -32,9 +33,11 @@ from boka.schema.class_sessions import (
     ClassTimetablePayload,
     CreateClassSessionInput,
     CreateClassTimetableInput,
+    MovedClassBooking,
     UpdateClassSessionInput,
 )
 from boka.schema.ids import optional_row_id, row_id
+from boka.schema.payments import PaymentType
 from boka.schema.transactions import read, write
 
 
@@ -102,13 +105,43 @@ async def update_class_session(info: Info, input: UpdateClassSessionInput) -> Cl
             resource_id=optional_row_id(input.room_id, "Resource", "roomId"),
             remove_room=input.remove_room, capacity=input.capacity,
         )
-        return await class_sessions.update_class_session(
-            db, principal, row_id(input.id, "ClassSession", "id"), change, now=utcnow()
+        now = utcnow()
+        session, moved = await class_sessions.update_class_session(
+            db, principal, row_id(input.id, "ClassSession", "id"), change, now=now
         )
+        settled = [
+            (each, await settle_session_move(
+                db, each.booking, each.previous_price_cents,
+                provider=info.context.runtime.payment_provider, now=now,
+            ))
+            for each in moved
+        ]
+        return session, settled
 
-    session, errors = await write(info, work)
+    done, errors = await write(info, work)
+    if done is None:
+        return ClassSessionPayload(errors=errors)
+    session, settled = done
+    for _, money in settled:
+        await after_reschedule(info.context.runtime, money)
     return ClassSessionPayload(
-        class_session=ClassSessionType.from_model(session) if session else None, errors=errors
+        class_session=ClassSessionType.from_model(session),
+        moved_bookings=[_moved(each, money) for each, money in settled],
+    )
+
+
+def _moved(each: class_sessions.MovedBooking, money: RescheduleMoney) -> MovedClassBooking:
+    booking = each.booking
+
+    def money_of(amount: int) -> MoneyType:
+        return MoneyType(amount=amount, currency=booking.currency)
+
+    return MovedClassBooking(
+        booking=BookingType.from_model(booking),
+        previous_price=money_of(each.previous_price_cents), price=money_of(booking.price_cents),
+        refund=money_of(money.refund_cents), balance_due=money_of(money.balance_due_cents),
+        top_up=PaymentType.from_model(money.top_up.payment, money.top_up.client_secret)
+        if money.top_up else None,
     )
 
 

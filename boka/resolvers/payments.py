@@ -15,6 +15,7 @@ from boka.models.types import utcnow
 from boka.payments.checkout import Checkout
 from boka.payments.policies import PolicyChange, set_payment_policy
 from boka.payments.refunds import CancellationMoney
+from boka.payments.reschedules import RescheduleMoney
 from boka.resolvers.context import Info
 from boka.runtime import Runtime
 from boka.schema.ids import row_id
@@ -38,10 +39,21 @@ async def after_refund(runtime: Runtime, refund: Refund) -> None:
 
 
 async def after_cancellation(runtime: Runtime, money: CancellationMoney) -> None:
-    if money.refund is not None:
-        await after_refund(runtime, money.refund)
-    if money.cancel_provider_payment is not None:
-        await payment_jobs.enqueue_provider_cancel(runtime, money.cancel_provider_payment[1])
+    for refund in money.refunds:
+        await after_refund(runtime, refund)
+    for _provider, provider_payment_id in money.cancel_provider_payments:
+        await payment_jobs.enqueue_provider_cancel(runtime, provider_payment_id)
+
+
+async def after_reschedule(runtime: Runtime, money: RescheduleMoney) -> None:
+    """After the commit: refunds to send, a top-up's expiry, replaced top-ups to cancel."""
+    for refund in money.refunds:
+        await after_refund(runtime, refund)
+    top_up = money.top_up.payment if money.top_up is not None else None
+    if top_up is not None and top_up.status != PaymentStatus.SUCCEEDED.value and top_up.expires_at:
+        await payment_jobs.enqueue_payment_expiry(runtime, top_up.id, top_up.expires_at)
+    for _provider, provider_payment_id in money.cancel_provider_payments:
+        await payment_jobs.enqueue_provider_cancel(runtime, provider_payment_id)
 
 
 async def set_service_payment_policy(

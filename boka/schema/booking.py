@@ -308,6 +308,12 @@ class RescheduleBookingInput:
         description="Staff, managers and owners only: move inside the cancellation window "
         "without the service's refusal or fee. Recorded in the booking's history.",
     )
+    payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="For a booking paid up front that the move makes dearer: a Stripe "
+        "PaymentMethod to charge the difference (the top-up) at once; a declined card refuses "
+        "the move. Without it, pay the returned topUp's clientSecret, or on site.",
+    )
 
 
 @strawberry.input
@@ -367,7 +373,16 @@ class RescheduleBookingPayload:
         description="Paid up front beyond what the new price asks up front: refunded (0 if none).",
     )
     balance_due: MoneyType | None = strawberry.field(
-        default=None, description="The new price less what has been paid: still to pay."
+        default=None,
+        description="The new price less what has been paid: still to pay (an unpaid topUp "
+        "included; whatever is not paid online is paid on site).",
+    )
+    top_up: PaymentType | None = strawberry.field(
+        default=None,
+        description="For a booking paid up front that the move made dearer: the difference "
+        "between what the service now asks up front and what was paid, asked as a payment of "
+        "kind top_up (with its clientSecret). Payable online until the appointment starts, then "
+        "due on site; the booking stays confirmed either way. Null when nothing more is asked.",
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -15,6 +15,7 @@ from boka.models.sessions import ClassSession, ClassSessionStatus
 from boka.schema.booking import BookingType
 from boka.schema.catalog import MoneyType, ResourceType, ServiceType, StaffMemberType
 from boka.schema.errors import UserError
+from boka.schema.payments import PaymentType
 from boka.schema.related import related
 from boka.schema.transactions import resolve_visible_nodes
 
@@ -115,8 +116,24 @@ class CancelClassSessionInput:
 
 
 @strawberry.type
+class MovedClassBooking:
+    booking: BookingType
+    previous_price: MoneyType
+    price: MoneyType
+    refund: MoneyType
+    balance_due: MoneyType
+    top_up: PaymentType | None = None
+
+
+@strawberry.type
 class ClassSessionPayload:
     class_session: ClassSessionType | None = None
+    moved_bookings: list[MovedClassBooking] = strawberry.field(
+        default_factory=list,
+        description="updateClassSession, when it moved the session or changed its instructor: "
+        "every booking that moved with it, quoted again at the new time (never dearer: the "
+        "business moved it), with what goes back. Empty otherwise.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -211,6 +211,15 @@ DESCRIPTIONS: dict[str, str] = {
     "CancelledClassBooking": "A booking a class cancellation cancelled.",
     "CancelledClassBooking.booking": "The cancelled booking.",
     "CancelledClassBooking.refund": "What goes back to its customer.",
+    "MovedClassBooking": "A booking that moved with its class session, quoted again at the new time.",
+    "MovedClassBooking.booking": "The booking, at its new time.",
+    "MovedClassBooking.previousPrice": "Its price before the session moved.",
+    "MovedClassBooking.price": "Its price at the new time: the new quote (its discount code "
+    "still applies), never more than before, since the business moved it.",
+    "MovedClassBooking.refund": "Paid up front beyond what the new price asks up front: refunded (0 if none).",
+    "MovedClassBooking.balanceDue": "The new price less what has been paid: still to pay.",
+    "MovedClassBooking.topUp": "An open top-up of an earlier move of the customer's own, asked "
+    "again for the difference that is still unpaid; null almost always.",
     # --- class sessions ------------------------------------------------------------------------
     "ClassSession.status": "Whether it takes place.",
     "ClassSession.startTime": "When it starts (UTC).",
@@ -478,6 +487,8 @@ DESCRIPTIONS: dict[str, str] = {
                                             "refuses moves.",
     "UserErrorCode.CUSTOMER_OVERLAP": "The customer already has an appointment then.",
     "UserErrorCode.NO_AVAILABILITY": "Nobody can take that time.",
+    "UserErrorCode.CLASS_SESSIONS_SCHEDULED": "Time off over class sessions the staff member "
+    "teaches: give them another instructor, move or cancel them first (the message lists them).",
     "UserErrorCode.INVALID_TOKEN": "The link is unknown, used, revoked or expired.",
     "UserErrorCode.CURRENCY_IN_USE": "Services, bookings or payments use the current currency.",
     "UserErrorCode.LAST_OWNER": "A tenant keeps at least one owner.",

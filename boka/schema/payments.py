@@ -28,7 +28,8 @@ PaymentModeEnum = strawberry.enum(PaymentMode, name="PaymentMode")
 class PaymentType(relay.Node):
     id: relay.NodeID[str]
     database_id: str = strawberry.field(description=DATABASE_ID)
-    kind: str = strawberry.field(description="booking (deposit or full price) or no_show_fee.")
+    kind: str = strawberry.field(description="booking (deposit or full price), top_up (the difference a move to a "
+        "dearer time asks of a booking paid up front) or no_show_fee.")
     amount: MoneyType
     status: str = strawberry.field(
         description="pending, succeeded, failed (may be retried until expiresAt), canceled, "
@@ -37,10 +38,14 @@ class PaymentType(relay.Node):
     provider: str
     client_secret: str | None = strawberry.field(
         default=None,
-        description="Pass to Stripe.js (confirmCardPayment) to pay. Only returned by createBooking.",
+        description="Pass to Stripe.js (confirmCardPayment) to pay. Only returned by createBooking "
+        "(its payment) and rescheduleBooking (its topUp).",
     )
     expires_at: datetime | None = strawberry.field(
-        default=None, description="An unpaid booking is cancelled and its slot freed at this time."
+        default=None,
+        description="An unpaid booking payment: the booking is cancelled and its slot freed at "
+        "this time. An unpaid top-up: it can no longer be paid online (the appointment's start); "
+        "the difference is then paid on site and the booking stays.",
     )
 
     provider_payment_id: str | None = strawberry.field(

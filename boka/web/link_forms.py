@@ -34,7 +34,7 @@ from boka.models.bookings import ACTIVE_STATUSES
 from boka.models.catalog import Service
 from boka.payments.refunds import settle_cancellation
 from boka.payments.reschedules import settle_reschedule
-from boka.resolvers.payments import after_cancellation, after_refund
+from boka.resolvers.payments import after_cancellation, after_reschedule
 from boka.identity.devices import DeviceInfo
 from boka.identity.email_change import confirm_email_change
 from boka.identity.invitations import accept_invitation
@@ -270,16 +270,19 @@ async def do_move(runtime: Runtime, fields: dict[str, str], device: DeviceInfo) 
     now = utcnow()
     async with runtime.database.transaction(tenant.id, write=True) as db:
         moved = await reschedule_booking(db, principal, ref, start=start, staff_id=None, now=now)
-        money = await settle_reschedule(db, moved.booking, now=now)
-    if money.refund is not None:
-        await after_refund(runtime, money.refund)
+        money = await settle_reschedule(db, moved.booking, provider=runtime.payment_provider, now=now)
+    await after_reschedule(runtime, money)
     booking = moved.booking
     when = booking.start_time.astimezone(ZoneInfo(tenant.time_zone))
     said = f"Your booking is moved to {when:%A %d %B %Y, %H:%M} ({tenant.time_zone})."
     if moved.terms.fee_cents:
         said += f" A late-move fee of {moved.terms.fee_cents / 100:.2f} {booking.currency} applies."
-    if money.refund is not None:
-        said += f" {money.refund.amount_cents / 100:.2f} {booking.currency} will be refunded."
+    if money.refund_cents:
+        said += f" {money.refund_cents / 100:.2f} {booking.currency} will be refunded."
+    if money.top_up is not None:
+        said += (f" The new time costs {money.top_up.payment.amount_cents / 100:.2f} "
+                 f"{booking.currency} more than you paid up front; whatever is not paid online "
+                 "before the appointment is paid on site.")
     return said
 
 

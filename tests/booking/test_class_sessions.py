@@ -121,8 +121,8 @@ async def test_timetable_stays_at_nine_local_across_the_dst_change(gql: GraphQLC
         "localTime": "09:30:00", "fromDate": "2027-03-01", "untilDate": "2027-03-31"}},
         token=owner.token, tenant="studio")
     assert [(e["field"], e["code"], e["message"][:13]) for e in again.data["createClassTimetable"]["errors"]] == [
-        ("fromDate", "SLOT_UNAVAILABLE", "On 2027-03-24")
-    ]
+        ("fromDate", "SLOT_UNAVAILABLE", "On 2027-03-24"), ("fromDate", "SLOT_UNAVAILABLE", "On 2027-03-31"),
+    ]  # every date that cannot be held, not only the first
 
 
 async def test_any_staff_bookings_fill_one_session_not_one_per_instructor(

@@ -12,7 +12,7 @@ import stripe
 from boka.models.pricing import DiscountCode, PricingRule
 from boka.models.tenancy import Role
 from boka.models.types import utcnow
-from boka.payments.holds import expire_hold
+from boka.payments.holds import expire_payment
 from tests.booking.support import BookingWorld, future_day, local
 from tests.payments.conftest import card
 from tests.payments.support import CANCEL, CREATE, SET_POLICY, ledger
@@ -121,7 +121,7 @@ async def test_an_expired_unpaid_hold_gives_its_discount_use_back(
     assert held.data["createBooking"]["booking"]["status"] == "PENDING"
 
     async with world.runtime.database.transaction(tenant.id, write=True) as db:
-        expiry = await expire_hold(db, uuid.UUID(payment["databaseId"]), now=utcnow() + timedelta(days=1))
+        expiry = await expire_payment(db, uuid.UUID(payment["databaseId"]), now=utcnow() + timedelta(days=1))
     again = await gql(CREATE, {"input": {"serviceId": staffed.service_id, "discountCode": "ONCE",
                                          "start": local(future_day(), 12).isoformat()}},
                       token=carl.token, tenant="salon")

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import stripe
 from boka.jobs.context import bind_runtime, unbind_runtime
 from boka.jobs.payments import expire_payment_hold
 from boka.models.payments import PaymentEvent
+from boka.models.pricing import PricingRule
 from boka.models.tenancy import Role
 from tests.booking.support import BookingWorld, future_day, local
 from tests.conftest import TEST_REDIS_URL
@@ -41,6 +43,8 @@ BOOKINGS = "{ bookings(first: 10) { edges { node { id status } } } }"
 LEDGER = """{ bookings(first: 10) { edges { node {
   payments { kind status amount { amount } providerPaymentId
              refunds { status amount { amount } providerRefundId } } } } } }"""
+TOP_UP_MOVE = """mutation M($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) {
+  balanceDue { amount } topUp { kind status clientSecret } errors { code message } } }"""
 SLOTS = """
 query Slots($service: ID!, $from: DateTime!, $to: DateTime!) {
   availability(serviceId: $service, from: $from, to: $to) { start }
@@ -274,3 +278,62 @@ async def test_money_arriving_after_the_hold_expired_is_refunded_in_full(
         assert [p.status for p in state["payments"]] == ["succeeded"]
         assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "succeeded"
 
+
+
+async def test_a_top_up_is_confirmed_by_the_webhook_and_refunded_with_the_booking_payment(
+    world: World, postgres_url: str, localstripe: str, stripe_client: stripe.StripeClient,
+    client_for: Callable[[str], GraphQLClient], tmp_path: Path,
+) -> None:
+    """Paid 50.00, moved to an afternoon that costs 60.00: the 10.00 difference is a top-up
+    PaymentIntent the customer pays in the browser; the webhook and the worker record it like
+    the first payment; the cancellation refunds both charges at Stripe."""
+    with running_stack(postgres_url, localstripe, tmp_path) as base:
+        gql = client_for(base)
+        staffed, customer = await _paid_salon(world, gql)
+        day = future_day()
+        async with world.runtime.database.transaction(all_tenants=True, write=True) as db:
+            db.add(PricingRule(tenant_id=staffed.service.tenant_id, name="Afternoon", kind="percent",
+                               amount=20, weekdays=[day.weekday()], starts_at=clock(14), ends_at=clock(17)))
+        booked = await gql(CREATE, {"input": {"serviceId": staffed.service_id,
+                                              "start": local(day, 10).isoformat()}},
+                           token=customer.token, tenant="salon")
+        payload = booked.data["createBooking"]
+        first_intent = payment_intent_id(payload["payment"]["clientSecret"])
+        pay_with_card(stripe_client, first_intent)
+        await eventually(lambda: _is(gql, customer.token, "CONFIRMED"), "the webhook to confirm")
+
+        moved = await gql(TOP_UP_MOVE, {"input": {"id": payload["booking"]["id"],
+                                                  "start": local(day, 14).isoformat()}},
+                          token=customer.token, tenant="salon")
+        body = moved.data["rescheduleBooking"]
+        assert body["errors"] == [] and body["balanceDue"] == {"amount": 1000}
+        assert (body["topUp"]["kind"], body["topUp"]["status"]) == ("top_up", "pending")
+        top_up_intent = payment_intent_id(body["topUp"]["clientSecret"])
+        pay_with_card(stripe_client, top_up_intent)  # the customer pays the difference
+
+        async def top_up_paid() -> Any:
+            payments = (await ledger(world.runtime.database))["payments"]
+            return [p.status for p in payments] == ["succeeded", "succeeded"] and payments
+
+        await eventually(top_up_paid, "the webhook to record the top-up")
+        assert await _status(gql, customer.token) == "CONFIRMED"
+        async with world.runtime.database.transaction(all_tenants=True) as db:
+            events = (await db.execute(sa.select(PaymentEvent).order_by(PaymentEvent.received_at))).scalars().all()
+        assert [(e.type, e.outcome) for e in events] == [
+            ("payment_intent.succeeded", "booking confirmed"), ("payment_intent.succeeded", "paid")]
+
+        cancelled = await gql(CANCEL, {"input": {"id": payload["booking"]["id"]}},
+                              token=customer.token, tenant="salon")
+        assert cancelled.data["cancelBooking"]["refund"] == {"amount": 6000, "currency": "EUR"}
+
+        async def refunded() -> Any:
+            refunds = (await ledger(world.runtime.database))["refunds"]
+            return len(refunds) == 2 and all(r.status == "succeeded" for r in refunds) and refunds
+
+        await eventually(refunded, "both refunds")
+        at_stripe = {
+            intent: [r.amount for r in stripe_client.v1.refunds.list(params={"payment_intent": intent}).data]
+            for intent in (first_intent, top_up_intent)
+        }
+        assert at_stripe == {first_intent: [5000], top_up_intent: [1000]}
+        assert (await ledger(world.runtime.database))["history"] == ["created", "paid", "rescheduled", "cancelled"]
