@@ -24,6 +24,7 @@ from boka.resolvers.customers import CustomerMutation, CustomerQuery
 from boka.resolvers.external_calendars import ExternalCalendarMutation
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
+from boka.resolvers.limits import LimitMutation, LimitQuery
 from boka.resolvers.platform import PlatformMutation, PlatformQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
@@ -119,7 +120,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery,
+        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery, LimitQuery,
     ),
 )
 Mutation = merge_types(
@@ -132,6 +133,7 @@ Mutation = merge_types(
         WaitlistMutation,
         PrivacyMutation,
         PlatformMutation,
+        LimitMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
