@@ -109,6 +109,7 @@ class CustomerRules:
 
 MAX_FUTURE_BOOKINGS_SETTING = "customer_max_future_bookings"
 MIN_GAP_SETTING = "customer_min_gap_minutes"
+MAX_FUTURE_BOOKINGS = 10_000
 MAX_CUSTOMER_GAP_MINUTES = 60 * 24 * 90  # the longest advance window a service has
 
 
@@ -128,7 +129,7 @@ async def set_customer_rules(db: AsyncSession, principal: Principal, rules: Cust
     """Managers and owners set (or, with ``None``, lift) the limits on customers' bookings."""
     principal.authorize(Action.SERVICE_MANAGE, Scope.TENANT)
     if rules.max_future_bookings is not None:
-        check_range(rules.max_future_bookings, "maxFutureBookings", 1, 1000)
+        check_range(rules.max_future_bookings, "maxFutureBookings", 1, MAX_FUTURE_BOOKINGS)
     if rules.min_gap_minutes is not None:
         check_range(rules.min_gap_minutes, "minGapMinutes", 1, MAX_CUSTOMER_GAP_MINUTES)
     statement = sa.select(Tenant).where(Tenant.id == principal.require_tenant().id)

@@ -695,7 +695,7 @@ DESCRIPTIONS: dict[str, str] = {
     "BookingLimitPeriod.WEEK": "A local week, Monday to Sunday.",
     "BookingLimitPeriod.MONTH": "A calendar month.",
     "SetCustomerBookingRulesInput.maxFutureBookings": "The most upcoming bookings one customer "
-    "may hold (1 to 1000); null lifts the limit.",
+    "may hold (1 to 10000); null lifts the limit.",
     "SetCustomerBookingRulesInput.minGapMinutes": "The least minutes between the end of one of "
     "a customer's bookings and the start of the next; null lifts the rule.",
     "SetServiceBookingLimitsInput.serviceId": "The Service whose limits these become.",

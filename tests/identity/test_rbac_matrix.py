@@ -127,6 +127,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "updateBusinessSettings: defaults":    (LOGIN,    DENY,     DENY,     DENY,     DENY,     OK,       OK,       DENY,     DENY,     DENY,     DENY,     DENY),
     "changeMyEmail: a wrong password":     (LOGIN,    PWD,      PWD,      PWD,      PWD,      PWD,      PWD,      DENY,     DENY,     DENY,     DENY,     DENY),
     "confirmEmailChange: a used link":     (TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    TOKEN,    DENY),
+    "setServiceBookingLimits":             (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "setStaffBookingLimits":               (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "setCustomerBookingRules":             (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "customerBookingRules":                (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -158,6 +162,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
 # - platform administration (platformTenants, suspendTenant, reactivateTenant) is the
 #   superadmin's alone, whatever tenant the request names; owners included, everyone else is
 #   refused (an API key is never a person).
+# - booking limits (of a service, of a staff member, of each customer's bookings) are catalogue
+#   settings: managers, owners and a services:write key set them, as they edit services; the
+#   customer rules are anyone's to read (a customer hears of them when refused anyway).
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")
