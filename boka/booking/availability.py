@@ -25,13 +25,15 @@ Inside, an instant is an integer: microseconds since the Unix epoch (exact, as d
 cheap to add and compare). The local bounds of one (zone, date, hours) are worked out once per call
 and shared by every staff member with those hours. Each busy block rules out a range of starts
 (those whose booked block would overlap it), so a staff member's free starts are the grid points of
-their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. Only
+their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. A
+booking limit that is reached (boka/booking/limits.py) is one more ruled-out range: the whole
+day, week or month it holds (``StaffCalendar.limited``). Only
 group classes look at starts one by one, since their own session's bookings take seats instead.
 
 Why a start is not offered (``explainSlot``) is judged by ``boka/booking/refusals.py`` with these
 same checks (``booking_horizon``, ``_net_working_spans`` and ``_day_hours``, the grid test of
-``_free_starts``, ``_Grid.ruled_out``, ``_split_session_blocks``, ``_seats_left``) applied to the
-one start: change a rule here and the explanation follows.
+``_free_starts``, ``_Grid.ruled_out``, ``_split_session_blocks``, ``_seats_left``, the limited
+spans) applied to the one start: change a rule here and the explanation follows.
 """
 
 from __future__ import annotations

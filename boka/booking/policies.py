@@ -1,5 +1,6 @@
 """Booking policies that hold on every path: what a reschedule inside the cancellation window
-does, and whether one customer may hold overlapping appointments.
+does, whether one customer may hold overlapping appointments, and the tenant's limits on one
+customer's bookings (how many still to come, the least gap between two).
 
 Pure rules plus the one query the overlap rule needs; the engine (create) and changes
 (reschedule) call them, so no path around them exists.

@@ -9,7 +9,6 @@ from boka.booking.limit_settings import set_service_limits, set_staff_limits
 from boka.booking.policies import CustomerRules, read_customer_rules, set_customer_rules
 from boka.resolvers.context import Info
 from boka.schema.catalog import ServiceType, StaffMemberType
-from boka.schema.rate_limits import admin_limited
 from boka.schema.ids import row_id
 from boka.schema.limits import (
     CustomerBookingRulesPayload,
@@ -20,6 +19,7 @@ from boka.schema.limits import (
     SetStaffBookingLimitsInput,
     SetStaffBookingLimitsPayload,
 )
+from boka.schema.rate_limits import admin_limited
 from boka.schema.transactions import read, write
 
 

@@ -12,6 +12,7 @@ from boka.schema.catalog import ServiceType, StaffMemberType
 from boka.schema.errors import UserError
 from boka.schema.limit_types import BookingLimitPeriod
 
+
 @strawberry.input(description="One limit; give maxBookings, maxMinutes or both.")
 class BookingLimitInput:
     period: BookingLimitPeriod  # type: ignore[valid-type]
