@@ -18,6 +18,7 @@ from boka.booking.engine import (
     service_of,
     slot_key_for,
     refuse_slot,
+    slot_unavailable,
 )
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
@@ -25,6 +26,7 @@ from boka.booking.links import linked_booking
 from boka.booking.limits import refuse_over_limit
 from boka.booking.policies import RescheduleTerms, refuse_customer_conflicts, reschedule_terms
 from boka.booking.quotes import release_code, requote_booking
+from boka.booking.refusals import RefusalReason
 from boka.booking.session_seats import open_sessions, take_session_seats
 from boka.booking.slots import find_slots
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
@@ -166,11 +168,8 @@ async def reschedule_booking(
     if await refuse_over_limit(
         db, service, member, start=start, duration_minutes=minutes_between(start, start + duration),
         ignore_booking_id=booking.id,
-    ):
-        raise await refuse_slot(
-            db, service, start=start, now=now, staff_id=target_staff, ignore_booking_id=booking.id,
-            over_limit=True,
-        )
+    ):  # availability offered the time a moment ago: the limit is the reason
+        raise slot_unavailable((RefusalReason.LIMIT_REACHED,))
     requoted = await requote_booking(db, tenant, service, link, booking, start=start)
     kept_fees = booking.kept_fee_cents + terms.fee_cents
     block = (
@@ -223,13 +222,13 @@ async def _move_to_session(
         "class_session_id": str(booking.class_session_id) if booking.class_session_id else None,
     }
     over_limit = False
-    for session in sessions:
-        instructor = await db.get(StaffMember, session.staff_id)
+    instructors = [await db.get(StaffMember, session.staff_id) for session in sessions]
+    for session, instructor in zip(sessions, instructors, strict=True):
         assert instructor is not None
         if await refuse_over_limit(
             db, service, instructor, start=session.start_time,
             duration_minutes=minutes_between(session.start_time, session.end_time),
-            ignore_booking_id=booking.id,
+            ignore_booking_id=booking.id, lock_with=[each for each in instructors if each],
         ):
             over_limit = True
             continue

@@ -148,7 +148,7 @@ async def create_booking(
             db, service, start=request.start, now=now, staff_id=request.staff_id,
             seats=request.seats,
         )
-    over_limit = False
+    over_limit = claim_lost = False
     for member, link, session in candidates:
         start = session.start_time if session else request.start
         end = session.end_time if session else (
@@ -157,8 +157,9 @@ async def create_booking(
         if not found.created:  # a customer new to this transaction has no bookings anywhere
             await refuse_customer_conflicts(db, tenant, customer_id=customer.id, start=start, end=end, now=now)
         if await refuse_over_limit(
-            db, service, member, start=start, duration_minutes=minutes_between(start, end)
-        ):  # a racing request took the last booking a limit allowed (or the staff member's)
+            db, service, member, start=start, duration_minutes=minutes_between(start, end),
+            lock_with=[other for other, _, _ in candidates],
+        ):  # a racing request took the last booking a limit allowed
             over_limit = True
             continue
         priced = await price_booking(
@@ -178,6 +179,11 @@ async def create_booking(
                 "price_cents": booking.price_cents, "discount_code": request.discount_code,
             })
             return booking
+        claim_lost = True
+    if over_limit and not claim_lost:
+        # Only limits refused, moments after availability offered the time: that is the
+        # reason, and explaining it again would keep the limits' locks from the queue longer.
+        raise slot_unavailable((RefusalReason.LIMIT_REACHED,))
     raise await refuse_slot(
         db, service, start=request.start, now=now, staff_id=request.staff_id, seats=request.seats,
         over_limit=over_limit,

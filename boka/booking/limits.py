@@ -299,22 +299,33 @@ def rules_out(spans: Iterable[Span], start: datetime) -> bool:
 async def refuse_over_limit(
     db: AsyncSession, service: Service, member: StaffMember, *, start: datetime,
     duration_minutes: int, ignore_booking_id: uuid.UUID | None = None,
+    lock_with: Sequence[StaffMember] = (),
 ) -> bool:
     """Whether a limit of the service or the staff member refuses one more booking at
-    ``start`` (True: refused). On PostgreSQL the periods' advisory locks come first, in one
-    order, so racing requests count one after another; held to the end of the transaction.
-    Nothing to do, and no statement, when neither has limits."""
+    ``start`` (True: refused). Nothing to do, and no statement, when neither has limits.
+
+    On PostgreSQL the periods' advisory locks come first, held to the end of the transaction,
+    so racing requests count one after another. They are taken in one sorted order, together
+    with those of ``lock_with`` (the other staff members the caller may try next for the same
+    start): a request that moves on to a colleague then takes no lock out of that order, so two
+    requests never wait for each other's locks crosswise."""
     scopes = scopes_of(service, [member])
     if not scopes:
         return False
     zone = await tenant_zone(db, service.tenant_id)
     moment = {"low": start, "high": start + timedelta(microseconds=1), "zone": zone}
     if db.bind.dialect.name == "postgresql":
-        keys = sorted(
-            _lock_key(scope, limit, each) for scope in scopes for limit in scope.limits
+        keys = sorted({
+            _lock_key(scope, limit, each)
+            for scope in scopes_of(service, [member, *lock_with]) for limit in scope.limits
             for each in periods_over(limit.period, start, moment["high"], zone)
-        )
-        for key in keys:
-            await db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-    uses = await period_uses(db, service.tenant_id, scopes, ignore_booking_id=ignore_booking_id, **moment)  # type: ignore[arg-type]
+        })
+        for key in keys:  # re-taking a lock this transaction holds returns at once
+            await db.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
+    uses = await period_uses(
+        db, service.tenant_id, scopes, low=start, high=moment["high"], zone=zone,
+        ignore_booking_id=ignore_booking_id,
+    )
     return any(not use.allows_one_more(duration_minutes) for use in uses)
