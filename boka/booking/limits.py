@@ -126,18 +126,22 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return instant
 
 
-def periods_over(period: LimitPeriod, low: datetime, high: datetime, zone: ZoneInfo) -> list[TimeRange]:
+# One period as (start, end) instants: half-open, UTC.
+Period = tuple[datetime, datetime]
+
+
+def periods_over(period: LimitPeriod, low: datetime, high: datetime, zone: ZoneInfo) -> list[Period]:
     """The periods that hold an instant of [low, high), in order."""
     day = _first_day(period, low.astimezone(zone).date())
     periods = []
-    while True:
+    start = _midnight(day, zone)
+    while start < high:
         following = _next_first_day(period, day)
-        start, end = _midnight(day, zone), _midnight(following, zone)
-        if start >= high:
-            return periods
+        end = _midnight(following, zone)
         if end > low:
-            periods.append(TimeRange(start, end))
-        day = following
+            periods.append((start, end))
+        day, start = following, end
+    return periods
 
 
 # --- what the periods hold ------------------------------------------------------------------------
@@ -151,9 +155,6 @@ class LimitScope:
     target_id: uuid.UUID
     limits: tuple[BookingLimit, ...]
 
-    def column(self) -> sa.ColumnElement[Any]:
-        return Booking.service_id if self.kind == "service" else Booking.staff_id
-
 
 @dataclass(frozen=True)
 class PeriodUse:
@@ -161,7 +162,7 @@ class PeriodUse:
 
     scope: LimitScope
     limit: BookingLimit
-    period: TimeRange
+    period: Period
     bookings: int
     minutes: int
 
@@ -169,9 +170,9 @@ class PeriodUse:
         return self.limit.allows_one_more(self.bookings, self.minutes, duration_minutes)
 
 
-def _lock_key(scope: LimitScope, limit: BookingLimit, period: TimeRange) -> str:
+def _lock_key(scope: LimitScope, limit: BookingLimit, period: Period) -> str:
     """The advisory lock that queues bookings counted in one period of one limit."""
-    return f"boka:limit:{scope.kind}:{scope.target_id}:{limit.period.value}:{period.start.isoformat()}"
+    return f"boka:limit:{scope.kind}:{scope.target_id}:{limit.period.value}:{period[0].isoformat()}"
 
 
 def scopes_of(service: Service, staff: Iterable[StaffMember]) -> list[LimitScope]:
@@ -195,66 +196,83 @@ async def period_uses(
     high: datetime, zone: ZoneInfo, ignore_booking_id: uuid.UUID | None = None,
 ) -> list[PeriodUse]:
     """Every period of the scopes' limits that holds an instant of [low, high), with the active
-    bookings in it (but ``ignore_booking_id``, a booking being moved). One statement: per
-    scope, its bookings counted in the finest pieces its periods' bounds cut (on PostgreSQL in
-    the database, by ``width_bucket``), then summed per period here."""
+    bookings in it (but ``ignore_booking_id``, a booking being moved). One statement: the
+    bookings counted in the finest pieces the periods' bounds cut (on PostgreSQL in the
+    database, by ``width_bucket``), one SELECT for all the scopes of one kind with the same
+    periods (staff members' limits are usually alike), then summed per period here."""
     if not scopes:
         return []
     periods = {
-        (index, limit.period): periods_over(limit.period, low, high, zone)
-        for index, scope in enumerate(scopes) for limit in scope.limits
+        kind: periods_over(kind, low, high, zone)
+        for kind in {limit.period for scope in scopes for limit in scope.limits}
     }
-    bounds: list[list[datetime]] = []
-    for index, scope in enumerate(scopes):
-        cuts = {edge for limit in scope.limits for each in periods[(index, limit.period)]
-                for edge in (each.start, each.end)}
-        bounds.append(sorted(cuts))
-    pieces = await _count_pieces(db, tenant_id, scopes, bounds, ignore_booking_id)
+    groups: dict[tuple[str, tuple[datetime, ...]], list[uuid.UUID]] = defaultdict(list)
+    bounds_of: dict[LimitScope, tuple[datetime, ...]] = {}
+    for scope in scopes:
+        edges = {edge for limit in scope.limits for each in periods[limit.period] for edge in each}
+        bounds_of[scope] = bounds = tuple(sorted(edges))
+        groups[(scope.kind, bounds)].append(scope.target_id)
+    pieces = await _count_pieces(db, tenant_id, groups, ignore_booking_id)
     uses = []
-    for index, scope in enumerate(scopes):
+    for scope in scopes:
+        bounds = bounds_of[scope]
+        # running totals over the pieces: a period's figures are two differences
+        bookings, minutes = [0], [0]
+        for piece in range(len(bounds) - 1):
+            held = pieces.get((scope.kind, scope.target_id, piece), (0, 0))
+            bookings.append(bookings[-1] + held[0])
+            minutes.append(minutes[-1] + held[1])
         for limit in scope.limits:
-            for each in periods[(index, limit.period)]:
-                first = bisect_left(bounds[index], each.start)
-                last = bisect_left(bounds[index], each.end)
-                held = [pieces.get((index, piece), (0, 0)) for piece in range(first, last)]
-                uses.append(PeriodUse(scope, limit, each, sum(b for b, _ in held), sum(m for _, m in held)))
+            for each in periods[limit.period]:
+                first, last = bisect_left(bounds, each[0]), bisect_left(bounds, each[1])
+                uses.append(PeriodUse(
+                    scope, limit, each, bookings[last] - bookings[first], minutes[last] - minutes[first]
+                ))
     return uses
 
 
+_EDGES = postgresql.ARRAY(sa.DateTime(timezone=True))
+
+
 async def _count_pieces(
-    db: AsyncSession, tenant_id: uuid.UUID, scopes: Sequence[LimitScope],
-    bounds: list[list[datetime]], ignore_booking_id: uuid.UUID | None,
-) -> dict[tuple[int, int], tuple[int, int]]:
-    """(scope index, piece index) -> (bookings, minutes) of the active bookings that start in
-    piece [bounds[i], bounds[i + 1]) of the scope's bounds."""
+    db: AsyncSession, tenant_id: uuid.UUID,
+    groups: Mapping[tuple[str, tuple[datetime, ...]], list[uuid.UUID]],
+    ignore_booking_id: uuid.UUID | None,
+) -> dict[tuple[str, uuid.UUID, int], tuple[int, int]]:
+    """(kind, service or staff id, piece index) -> (bookings, minutes) of the active bookings
+    that start in piece [bounds[i], bounds[i + 1]) of their group's bounds."""
     postgres = db.bind.dialect.name == "postgresql"
     parts = []
-    for index, scope in enumerate(scopes):
+    for (kind, bounds), target_ids in groups.items():
+        column = Booking.service_id if kind == "service" else Booking.staff_id
         where = [
             Booking.tenant_id == tenant_id,
-            scope.column() == scope.target_id,
+            column.in_(target_ids),
             Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start_time >= bounds[index][0],
-            Booking.start_time < bounds[index][-1],
+            Booking.start_time >= bounds[0],
+            Booking.start_time < bounds[-1],
         ]
         if ignore_booking_id is not None:
             where.append(Booking.id != ignore_booking_id)
         if postgres:
-            edges = sa.literal(bounds[index], postgresql.ARRAY(sa.DateTime(timezone=True)))
-            piece = sa.func.width_bucket(Booking.start_time, edges) - 1
+            piece = sa.func.width_bucket(Booking.start_time, sa.literal(list(bounds), _EDGES)) - 1
             seconds = sa.func.sum(sa.extract("epoch", Booking.end_time - Booking.start_time))
             parts.append(
-                sa.select(sa.literal(index), piece, sa.func.count(), sa.cast(seconds, sa.BigInteger))
-                .where(*where).group_by(piece)
+                sa.select(sa.literal(kind), column, piece, sa.func.count(), sa.cast(seconds, sa.BigInteger))
+                .where(*where).group_by(column, piece)
             )
         else:
-            parts.append(sa.select(sa.literal(index), Booking.start_time, Booking.end_time).where(*where))
-    rows = (await db.execute(sa.union_all(*parts))).all()
+            parts.append(sa.select(
+                sa.literal(kind), column, Booking.start_time, Booking.end_time,
+                sa.literal(len(parts)),
+            ).where(*where))
+    rows = (await db.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0])).all()
     if postgres:
-        return {(index, piece): (count, seconds // 60) for index, piece, count, seconds in rows}
-    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for index, start, end in rows:
-        total = totals[(index, bisect_right(bounds[index], start) - 1)]
+        return {(kind, target, piece): (count, seconds // 60) for kind, target, piece, count, seconds in rows}
+    all_bounds = list(groups)
+    totals: dict[tuple[str, uuid.UUID, int], list[int]] = defaultdict(lambda: [0, 0])
+    for kind, target, start, end, group in rows:
+        total = totals[(kind, target, bisect_right(all_bounds[group][1], start) - 1)]
         total[0] += 1
         total[1] += int((end - start).total_seconds()) // 60
     return {key: (count, minutes) for key, (count, minutes) in totals.items()}
@@ -282,7 +300,7 @@ async def limited_starts(
     for use in uses:
         if not use.allows_one_more(duration_minutes):
             who = None if use.scope.kind == "service" else use.scope.target_id
-            full[who].append(busy_span(use.period.start, use.period.end))
+            full[who].append(busy_span(*use.period))
     return {
         member.id: tuple(sorted({*full[None], *full[member.id]}))
         for member in staff
