@@ -30,6 +30,10 @@ process that does the work: the machine is shared, so both are worth reading).
   customer, each with its ``slot_holds`` row) and as many expired ones (cancelled), against the
   salon with none; target <= 1.3x. ``python -m bench.availability holds`` runs just this row (two
   salons, no 1M history).
+* booking limits (issue 16 item 3): ``find_slots()`` for a fifth salon like the first whose
+  service allows at most 14 bookings a day and 1,000 a month, and whose every staff member at
+  most 2 a day and 300 booked minutes a week (days and weeks the history fills drop out of the
+  answer), against the salon with none; target <= 1.3x.
 * over HTTP (one uvicorn process, sequential httpx requests, rate limits off): ``availabilityDays``,
   the compact per-day shape, with and without each slot's staff ids, against the old
   ``availability { staff { id } }``; target p50 <= 40 ms. And the answers' sizes.
@@ -94,6 +98,11 @@ EVENTS_PER_FEED = 500
 FEEDS_GOAL = 1.3
 HOLDS_PER_STAFF = 10
 HOLDS_GOAL = 1.3
+SERVICE_LIMITS = [{"period": "day", "max_bookings": 14, "max_minutes": None},
+                  {"period": "month", "max_bookings": 1000, "max_minutes": None}]
+STAFF_LIMITS = [{"period": "day", "max_bookings": 2, "max_minutes": None},
+                {"period": "week", "max_bookings": None, "max_minutes": 300}]
+LIMITS_GOAL = 1.3
 
 OLD_SHAPE = """query Old($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String) {
   availability(serviceId: $service, from: $from, to: $to, timeZone: $zone) {
@@ -294,6 +303,18 @@ async def _analyze(bench: BenchDatabase) -> None:
         await connection.close()
 
 
+async def _add_limits(bench: BenchDatabase, salon: Salon) -> None:
+    """The salon's service and staff get the booking limits above (as the owner)."""
+    connection = await asyncpg.connect(asyncpg_dsn(bench.owner_url))
+    try:
+        await connection.execute("UPDATE services SET booking_limits = $1::jsonb WHERE id = $2",
+                                 json.dumps(SERVICE_LIMITS), salon.service_id)
+        await connection.execute("UPDATE staff_members SET booking_limits = $1::jsonb WHERE tenant_id = $2",
+                                 json.dumps(STAFF_LIMITS), salon.tenant_id)
+    finally:
+        await connection.close()
+
+
 # --- staff calendar feeds -------------------------------------------------------------------------
 
 _VTIMEZONE = """BEGIN:VTIMEZONE\r
@@ -457,17 +478,18 @@ def _timed(function: Callable[[], object], samples: Samples, repeats: int) -> No
 
 
 async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon, held: Salon,
-                      insert_seconds: float, expansion: Samples) -> tuple[list[Row], int]:
+                      limited: Salon, insert_seconds: float, expansion: Samples) -> tuple[list[Row], int]:
     database = Database(create_engine(bench.settings()))
     try:
         app, big_app, fed_app = _App(database, small), _App(database, big), _App(database, fed)
-        held_app = _App(database, held)
+        held_app, limited_app = _App(database, held), _App(database, limited)
         found = await _interleaved(
             {"now": (nullcontext, app.find), "before": (_computation_before_issue_10, app.find),
              "1M": (nullcontext, big_app.find), "feeds": (nullcontext, fed_app.find),
-             "holds": (nullcontext, held_app.find)},
+             "holds": (nullcontext, held_app.find), "limits": (nullcontext, limited_app.find)},
             rounds=7, per_round=3)
         held_slots = await held_app.find()
+        limited_slots = await limited_app.find()
         rules, inputs = await app.inputs()
         stalls = {"thread": await _loop_stall(app.find)}
         with mock.patch.object(boka.booking.slots, "INLINE_WINDOW", boka.booking.slots.MAX_WINDOW):
@@ -515,6 +537,7 @@ async def _in_process(bench: BenchDatabase, small: Salon, big: Salon, fed: Salon
             big_history.wall_ms <= FLAT_GOAL * now.wall_ms),
         _feeds_row(found["feeds"], now, fed_inputs, fed_slots, slots, expansion),
         _holds_row(found["holds"], now, held_slots, slots),
+        _limits_row(found["limits"], now, limited_slots, slots),
     ]
     return rows, len(slots)
 
@@ -563,6 +586,18 @@ def _feeds_row(fed: Samples, plain: Samples, inputs: Any, fed_slots: list[Slot],
                f"no feeds: {plain.describe()} ({len(slots)} slots)",
                1 / ratio, f">= {1 / FEEDS_GOAL:.2f}x (feeds <= {FEEDS_GOAL}x none)",
                ratio <= FEEDS_GOAL)
+
+
+def _limits_row(limited: Samples, plain: Samples, limited_slots: list[Slot], slots: list[Slot]) -> Row:
+    if len(limited_slots) >= len(slots):
+        raise RuntimeError("the booking limits took nothing out of availability")
+    ratio = limited.wall_ms / plain.wall_ms
+    return Row("16 availability, booking limits",
+               f"find_slots p50 {limited.describe()} with limits on the service (day, month) and "
+               f"on each of {STAFF} staff (day, week minutes); {len(limited_slots)} slots",
+               f"no limits: {plain.describe()} ({len(slots)} slots)",
+               1 / ratio, f">= {1 / LIMITS_GOAL:.2f}x (limits <= {LIMITS_GOAL}x none)",
+               ratio <= LIMITS_GOAL)
 
 
 def _oracle_row(rules: Any, inputs: Any, salon: Salon, slots: list[Slot]) -> Row:
@@ -658,21 +693,22 @@ async def _open_salons(bench: BenchDatabase) -> tuple[Salon, Salon, Salon, Salon
     big = await _open_salon(bench, "bench-big", now)
     fed = await _open_salon(bench, "bench-feeds", now)
     held = await _open_salon(bench, "bench-holds", now)
-    await _add_history(bench, small)
-    await _add_history(bench, big)
-    await _add_history(bench, fed)
+    limited = await _open_salon(bench, "bench-limits", now)
+    for salon in (small, big, fed, limited):
+        await _add_history(bench, salon)
     await _add_holds(bench, held, await _add_history(bench, held))
     expansion = await _add_feeds(bench, fed)
+    await _add_limits(bench, limited)
     took = await _add_old_history(bench, big)
     await _analyze(bench)
-    return small, big, fed, held, took, expansion
+    return small, big, fed, held, limited, took, expansion
 
 
 def measure() -> list[Row]:
     with throwaway_database() as bench:
-        small, big, fed, held, insert_seconds, expansion = asyncio.run(_open_salons(bench))
+        small, big, fed, held, limited, insert_seconds, expansion = asyncio.run(_open_salons(bench))
         rows, slot_count = asyncio.run(
-            _in_process(bench, small, big, fed, held, insert_seconds, expansion))
+            _in_process(bench, small, big, fed, held, limited, insert_seconds, expansion))
         rows += _over_http(bench, small, slot_count)
     return rows
 

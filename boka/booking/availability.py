@@ -25,13 +25,15 @@ Inside, an instant is an integer: microseconds since the Unix epoch (exact, as d
 cheap to add and compare). The local bounds of one (zone, date, hours) are worked out once per call
 and shared by every staff member with those hours. Each busy block rules out a range of starts
 (those whose booked block would overlap it), so a staff member's free starts are the grid points of
-their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. Only
+their working spans minus the merged ruled-out ranges: one sorted sweep, no per-start lookups. A
+booking limit that is reached (boka/booking/limits.py) is one more ruled-out range: the whole
+day, week or month it holds (``StaffCalendar.limited``). Only
 group classes look at starts one by one, since their own session's bookings take seats instead.
 
 Why a start is not offered (``explainSlot``) is judged by ``boka/booking/refusals.py`` with these
 same checks (``booking_horizon``, ``_net_working_spans`` and ``_day_hours``, the grid test of
-``_free_starts``, ``_Grid.ruled_out``, ``_split_session_blocks``, ``_seats_left``) applied to the
-one start: change a rule here and the explanation follows.
+``_free_starts``, ``_Grid.ruled_out``, ``_split_session_blocks``, ``_seats_left``, the limited
+spans) applied to the one start: change a rule here and the explanation follows.
 """
 
 from __future__ import annotations
@@ -147,6 +149,10 @@ class StaffCalendar:
     # Spans (microseconds since the epoch; ``busy_span``/``busy_ranges`` convert), since a busy
     # calendar brings thousands and TimeRange objects for each cost more than the rest.
     external_busy: tuple[Span, ...] = ()
+    # Starts ruled out by a booking limit (boka.booking.limits) of the staff member or the
+    # service: each a period (a local day, week or month) whose limit one more booking would
+    # pass, as a Span of starts. Usually none; a handful when limits are set.
+    limited: tuple[Span, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -234,7 +240,8 @@ def compute_slots(
     when the whole service fits in that range, it respects min notice and max advance, the booked
     block (service plus buffers) overlaps no busy block of the staff member or of
     ``resource_busy`` (blocks of the same group session only take seats), and for a group class
-    at least one seat of that session is left according to ``seats_taken``.
+    at least one seat of that session is left according to ``seats_taken``, and no booking
+    limit of the staff member or the service rules the start out (``StaffCalendar.limited``).
     """
     _require_aware(now, "now")
     earliest, limit = booking_horizon(rules, now)
@@ -283,7 +290,7 @@ def _free_starts_of(
     """A private appointment's starts with this staff member: the grid points of their net
     working spans that none of their busy blocks, nor the service's resources', rules out."""
     spans = _net_working_spans(calendar, grid.low, grid.high, local_days)
-    return _free_starts(spans, grid, _ruled_out([*calendar.busy, *resource_busy], grid))
+    return _free_starts(spans, grid, _ruled_out([*calendar.busy, *resource_busy], grid, calendar.limited))
 
 
 def _micros(instant: datetime) -> int:
@@ -317,9 +324,10 @@ class _Grid:
         )
 
 
-def _ruled_out(blocks: Iterable[BusyBlock], grid: _Grid) -> list[Span]:
-    """The starts any of ``blocks`` rules out, sorted and merged."""
-    return _merge(grid.ruled_out(block.range) for block in blocks)
+def _ruled_out(blocks: Iterable[BusyBlock], grid: _Grid, limited: Iterable[Span] = ()) -> list[Span]:
+    """The starts any of ``blocks`` rules out, and the ``limited`` starts (those a booking
+    limit rules out: ``StaffCalendar.limited``), sorted and merged."""
+    return _merge(chain((grid.ruled_out(block.range) for block in blocks), limited))
 
 
 def _free_starts(spans: list[Span], grid: _Grid, ruled_out: list[Span]) -> list[int]:
@@ -358,7 +366,7 @@ def _class_starts(
     others rule starts out as for a private appointment."""
     plain, own_sessions = _split_session_blocks(rules, calendar.staff_id, blocks)
     sessions = _SessionIndex((grid.ruled_out(block.range), block.slot_key) for block in own_sessions)
-    for start in _free_starts(spans, grid, _ruled_out(plain, grid)):
+    for start in _free_starts(spans, grid, _ruled_out(plain, grid, calendar.limited)):
         key = group_slot_key(rules.service_id, calendar.staff_id, _instant_of(start))
         if sessions.rules_out(start, own_key=key):
             continue

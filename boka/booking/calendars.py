@@ -30,6 +30,7 @@ from boka.booking.availability import (
     WeeklyInterval,
     busy_span,
 )
+from boka.booking.limits import limited_starts
 from boka.booking.refusals import HeldBlock
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
 from boka.models.catalog import Service, ServiceResource, StaffMember, StaffService
@@ -91,8 +92,11 @@ async def load_availability_inputs(
     *,
     ignore_booking_id: uuid.UUID | None = None,
     detailed: bool = False,
+    duration_minutes: int | None = None,
 ) -> AvailabilityInputs:
-    """Calendars of ``staff`` and the service's resource occupancy around ``window``.
+    """Calendars of ``staff`` and the service's resource occupancy around ``window``, with the
+    starts in ``window`` their booking limits rule out for a booking of ``duration_minutes``
+    (the service's length if not given; ``limited_starts``: no statement without limits).
 
     ``detailed``: busy blocks as ``HeldBlock``s that say what holds them (the booking or class
     session, its appointment without buffers, whether it is pending), for explanations; the
@@ -122,7 +126,14 @@ async def load_availability_inputs(
             busy[staff_id].append(block)
             seats_taken[slot_key] += seats
 
-    calendars = [schedules.calendar(member, busy=tuple(busy[member.id])) for member in staff]
+    limited = await limited_starts(
+        db, service, staff, window, duration_minutes=duration_minutes or service.duration_minutes,
+        ignore_booking_id=ignore_booking_id,
+    )
+    calendars = [
+        schedules.calendar(member, busy=tuple(busy[member.id]), limited=limited.get(member.id, ()))
+        for member in staff
+    ]
     return AvailabilityInputs(
         calendars=calendars,
         resource_busy=resource_busy,
@@ -140,7 +151,9 @@ class Schedules:
     time_off: dict[uuid.UUID, list[TimeRange]]
     external_busy: dict[uuid.UUID, list[Span]] = field(default_factory=dict)
 
-    def calendar(self, member: StaffMember, busy: tuple[BusyBlock, ...] = ()) -> StaffCalendar:
+    def calendar(
+        self, member: StaffMember, busy: tuple[BusyBlock, ...] = (), limited: tuple[Span, ...] = ()
+    ) -> StaffCalendar:
         return StaffCalendar(
             staff_id=member.id,
             time_zone=member.time_zone,
@@ -149,6 +162,7 @@ class Schedules:
             time_off=tuple(self.time_off.get(member.id, ())),
             busy=busy,
             external_busy=tuple(self.external_busy.get(member.id, ())),
+            limited=limited,
         )
 
 

@@ -13,23 +13,27 @@ from boka.booking.access import is_staff_side_principal, require_staff_side, vis
 from boka.booking.availability import TimeRange
 from boka.booking.engine import (
     claim_time,
+    minutes_between,
     release_seats,
     service_of,
     slot_key_for,
     refuse_slot,
+    slot_unavailable,
 )
 from boka.booking.history import record
 from boka.booking.lifecycle import CancellationTerms, cancellation_terms, check_transition
 from boka.booking.links import linked_booking
-from boka.booking.policies import RescheduleTerms, refuse_customer_overlap, reschedule_terms
+from boka.booking.limits import refuse_over_limit
+from boka.booking.policies import RescheduleTerms, refuse_customer_conflicts, reschedule_terms
 from boka.booking.quotes import release_code, requote_booking
+from boka.booking.refusals import RefusalReason
 from boka.booking.session_seats import open_sessions, take_session_seats
 from boka.booking.slots import find_slots
 from boka.errors import Forbidden, NotFound, UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking, BookingResource, BookingStatus
-from boka.models.catalog import Service, StaffService
+from boka.models.catalog import Service, StaffMember, StaffService
 
 MAX_REASON = 500
 
@@ -145,10 +149,17 @@ async def reschedule_booking(
     }
     duration = timedelta(minutes=link.duration_minutes or service.duration_minutes)
     tenant = principal.require_tenant()
-    await refuse_customer_overlap(
+    await refuse_customer_conflicts(
         db, tenant, customer_id=booking.customer_id, start=start, end=start + duration,
-        ignore_booking_id=booking.id,
+        now=now, ignore_booking_id=booking.id,
     )
+    member = await db.get(StaffMember, target_staff)  # find_slots read it: no statement
+    assert member is not None
+    if await refuse_over_limit(
+        db, service, member, start=start, duration_minutes=minutes_between(start, start + duration),
+        ignore_booking_id=booking.id,
+    ):  # availability offered the time a moment ago: the limit is the reason
+        raise slot_unavailable((RefusalReason.LIMIT_REACHED,))
     requoted = await requote_booking(db, tenant, service, link, booking, start=start)
     kept_fees = booking.kept_fee_cents + terms.fee_cents
     block = (
@@ -215,7 +226,17 @@ async def _move_to_session(
     }
     tenant = principal.require_tenant()
     kept_fees = booking.kept_fee_cents + terms.fee_cents
-    for session in sessions:
+    over_limit = False
+    instructors = [await db.get(StaffMember, session.staff_id) for session in sessions]
+    for session, instructor in zip(sessions, instructors, strict=True):
+        assert instructor is not None
+        if await refuse_over_limit(
+            db, service, instructor, start=session.start_time,
+            duration_minutes=minutes_between(session.start_time, session.end_time),
+            ignore_booking_id=booking.id, lock_with=[each for each in instructors if each],
+        ):
+            over_limit = True
+            continue
         link = await staff_link(db, session.staff_id, service.id)
         requoted = await requote_booking(db, tenant, service, link, booking, start=session.start_time)
 
@@ -240,7 +261,9 @@ async def _move_to_session(
             })
             return booking
         await db.refresh(booking)  # the savepoint rolled back: as it was
-    raise await refuse_slot(db, service, start=start, now=now, staff_id=staff_id, seats=booking.seats)
+    raise await refuse_slot(
+        db, service, start=start, now=now, staff_id=staff_id, seats=booking.seats, over_limit=over_limit
+    )
 
 
 async def cancel_booking(

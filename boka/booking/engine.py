@@ -25,7 +25,8 @@ from boka.booking.availability import TimeRange, private_slot_key
 from boka.booking.calendars import staff_for_service
 from boka.booking.customers import FoundCustomer, find_or_add_customer
 from boka.booking.history import record
-from boka.booking.policies import refuse_customer_overlap
+from boka.booking.limits import refuse_over_limit
+from boka.booking.policies import refuse_customer_conflicts
 from boka.booking.pricing import Quote
 from boka.booking.quotes import price_booking, redeem_code
 from boka.booking.session_seats import open_sessions, release_session_seats, take_session_seats
@@ -86,17 +87,28 @@ def slot_unavailable(reasons: tuple[RefusalReason, ...] = ()) -> UserInputError:
 async def refuse_slot(
     db: AsyncSession, service: Service, *, start: datetime, now: datetime,
     staff_id: uuid.UUID | None = None, ignore_booking_id: uuid.UUID | None = None, seats: int = 1,
+    over_limit: bool = False,
 ) -> UserInputError:
     """SLOT_UNAVAILABLE with every reason availability gives for ``start`` (with ``staff_id``,
     or with anyone who performs the service). Asked after a check or a claim failed: if the
-    time looks free now, a racing request took it and has not committed yet, so BOOKED."""
+    time looks free now, a racing request took it and has not committed yet, so BOOKED; or
+    LIMIT_REACHED, when the claim found a booking limit reached (``over_limit``)."""
     explained = await refusals_for(
         db, service, start=start, now=now, staff_id=staff_id, ignore_booking_id=ignore_booking_id,
         seats=seats,
     )
     if not explained:  # nobody (active) performs the service, or not the one named
         return slot_unavailable((RefusalReason.NOT_ASSIGNED,))
-    return slot_unavailable(reasons_of(explained) or (RefusalReason.BOOKED,))
+    reasons = set(reasons_of(explained))
+    if over_limit:
+        reasons.add(RefusalReason.LIMIT_REACHED)
+    return slot_unavailable(
+        tuple(reason for reason in RefusalReason if reason in reasons) or (RefusalReason.BOOKED,)
+    )
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds()) // 60
 
 
 async def load_service(db: AsyncSession, tenant: Tenant, service_id: uuid.UUID) -> Service:
@@ -167,14 +179,20 @@ async def take_time(
             seats=request.seats,
         )
     customer = found.customer if found is not None else None
+    over_limit = claim_lost = False
     for member, link, session in candidates:
+        start = session.start_time if session else request.start
+        end = session.end_time if session else (
+            request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes)
+        )
         if found is not None and not found.created:  # a new customer has no bookings anywhere
-            await refuse_customer_overlap(
-                db, tenant, customer_id=found.customer.id,
-                start=session.start_time if session else request.start,
-                end=session.end_time if session else
-                request.start + timedelta(minutes=link.duration_minutes or service.duration_minutes),
-            )
+            await refuse_customer_conflicts(db, tenant, customer_id=found.customer.id, start=start, end=end, now=now)
+        if await refuse_over_limit(
+            db, service, member, start=start, duration_minutes=minutes_between(start, end),
+            lock_with=[other for other, _, _ in candidates],
+        ):  # a racing request took the last booking a limit allowed
+            over_limit = True
+            continue
         priced = await price_booking(
             db, tenant, service, link,
             start=request.start, discount_code=request.discount_code if found else None,
@@ -186,8 +204,14 @@ async def take_time(
         )
         if await _try_to_hold(db, booking, service, session):
             return Taken(booking, member, priced.discount_code)
+        claim_lost = True
+    if over_limit and not claim_lost:
+        # Only limits refused, moments after availability offered the time: that is the
+        # reason, and explaining it again would keep the limits' locks from the queue longer.
+        raise slot_unavailable((RefusalReason.LIMIT_REACHED,))
     raise await refuse_slot(
         db, service, start=request.start, now=now, staff_id=request.staff_id, seats=request.seats,
+        over_limit=over_limit,
     )
 
 

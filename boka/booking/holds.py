@@ -42,7 +42,7 @@ from boka.booking.engine import (
     take_time,
 )
 from boka.booking.history import record
-from boka.booking.policies import refuse_customer_overlap
+from boka.booking.policies import refuse_customer_conflicts
 from boka.booking.quotes import price_booking, redeem_code, release_code
 from boka.db import keep_in_hand
 from boka.errors import NotFound, UserErrorCode, UserInputError
@@ -204,8 +204,8 @@ async def book_hold(
     found = await found_customer_for(db, principal, booking.customer, now=now)
     customer = found.customer
     if not found.created:
-        await refuse_customer_overlap(
-            db, tenant, customer_id=customer.id, start=held.start_time, end=held.end_time,
+        await refuse_customer_conflicts(
+            db, tenant, customer_id=customer.id, start=held.start_time, end=held.end_time, now=now,
         )
     link = (await db.execute(sa.select(StaffService).where(
         StaffService.staff_member_id == held.staff_id, StaffService.service_id == held.service_id,

@@ -1,5 +1,6 @@
 """Booking policies that hold on every path: what a reschedule inside the cancellation window
-does, and whether one customer may hold overlapping appointments.
+does, whether one customer may hold overlapping appointments, and the tenant's limits on one
+customer's bookings (how many still to come, the least gap between two).
 
 Pure rules plus the one query the overlap rule needs; the engine (create) and changes
 (reschedule) call them, so no path around them exists.
@@ -10,18 +11,20 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boka.booking.refusals import RefusalReason
 from boka.errors import UserErrorCode, UserInputError
 from boka.identity.principal import Principal
 from boka.identity.rbac import Action, Scope
 from boka.models.bookings import ACTIVE_STATUSES, Booking
 from boka.models.catalog import Service
 from boka.models.tenancy import Tenant
+from boka.validation import check_range
 
 ALLOW_OVERLAP_SETTING = "allow_overlapping_customer_bookings"
 
@@ -95,32 +98,91 @@ async def set_customer_overlap(db: AsyncSession, principal: Principal, *, allowe
     return allowed
 
 
-async def refuse_customer_overlap(
+@dataclass(frozen=True)
+class CustomerRules:
+    """Limits on one customer's bookings, the tenant's: at most ``max_future_bookings`` active
+    bookings still to come, and at least ``min_gap_minutes`` from the end of one to the start of
+    the next (``None``: no such limit)."""
+
+    max_future_bookings: int | None = None
+    min_gap_minutes: int | None = None
+
+
+MAX_FUTURE_BOOKINGS_SETTING = "customer_max_future_bookings"
+MIN_GAP_SETTING = "customer_min_gap_minutes"
+MAX_FUTURE_BOOKINGS = 10_000
+MAX_CUSTOMER_GAP_MINUTES = 60 * 24 * 90  # the longest advance window a service has
+
+
+def customer_rules(settings: dict[str, Any] | None) -> CustomerRules:
+    settings = settings or {}
+    return CustomerRules(settings.get(MAX_FUTURE_BOOKINGS_SETTING), settings.get(MIN_GAP_SETTING))
+
+
+async def read_customer_rules(db: AsyncSession, tenant_id: uuid.UUID) -> CustomerRules:
+    settings = (
+        await db.execute(sa.select(Tenant.settings).where(Tenant.id == tenant_id))
+    ).scalar_one_or_none()
+    return customer_rules(settings)
+
+
+async def set_customer_rules(db: AsyncSession, principal: Principal, rules: CustomerRules) -> CustomerRules:
+    """Managers and owners set (or, with ``None``, lift) the limits on customers' bookings."""
+    principal.authorize(Action.SERVICE_MANAGE, Scope.TENANT)
+    if rules.max_future_bookings is not None:
+        check_range(rules.max_future_bookings, "maxFutureBookings", 1, MAX_FUTURE_BOOKINGS)
+    if rules.min_gap_minutes is not None:
+        check_range(rules.min_gap_minutes, "minGapMinutes", 1, MAX_CUSTOMER_GAP_MINUTES)
+    statement = sa.select(Tenant).where(Tenant.id == principal.require_tenant().id)
+    if db.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    tenant = (await db.execute(statement)).scalar_one()
+    tenant.settings = {
+        **(tenant.settings or {}),
+        MAX_FUTURE_BOOKINGS_SETTING: rules.max_future_bookings,
+        MIN_GAP_SETTING: rules.min_gap_minutes,
+    }
+    await db.flush()
+    return rules
+
+
+def _customer_limit_reached(message: str) -> UserInputError:
+    return UserInputError(
+        UserErrorCode.SLOT_UNAVAILABLE, message, "start", reasons=(RefusalReason.LIMIT_REACHED.value,)
+    )
+
+
+async def refuse_customer_conflicts(
     db: AsyncSession, tenant: Tenant, *, customer_id: uuid.UUID, start: datetime, end: datetime,
-    ignore_booking_id: uuid.UUID | None = None,
+    now: datetime, ignore_booking_id: uuid.UUID | None = None,
 ) -> None:
     """One customer, one place at a time: an active booking of the customer overlapping
-    [start, end) refuses the new time, unless the tenant allows overlaps. On PostgreSQL the
-    customer's bookings queue on an advisory lock first, so two racing requests cannot both
-    pass the check (SQLite has one writer). Two statements: the lock, then the tenant's
-    setting and the overlap in one read (taken after the lock, so it sees the winner's row)."""
+    [start, end) refuses the new time (CUSTOMER_OVERLAP), unless the tenant allows overlaps.
+    And the tenant's ``CustomerRules``: one more active booking to come than
+    ``max_future_bookings``, or less than ``min_gap_minutes`` between this one and the
+    customer's nearest other booking before or after, refuses it (SLOT_UNAVAILABLE with
+    LIMIT_REACHED). On PostgreSQL the customer's bookings queue on an advisory lock first, so
+    two racing requests cannot both pass the checks (SQLite has one writer). Two statements:
+    the lock, then the tenant's settings and the customer's bookings as the rules need them, in
+    one read (taken after the lock, so it sees the winner's row)."""
     if db.bind.dialect.name == "postgresql":
         await db.execute(
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"boka:customer-time:{customer_id}"},
         )
-    overlapping = sa.select(Booking.id).where(
+    others = sa.and_(
         Booking.tenant_id == tenant.id,
         Booking.customer_id == customer_id,
         Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_time < end,
-        Booking.end_time > start,
+        Booking.id != ignore_booking_id if ignore_booking_id is not None else sa.true(),
     )
-    if ignore_booking_id is not None:
-        overlapping = overlapping.where(Booking.id != ignore_booking_id)
-    settings, overlaps = (await db.execute(sa.select(
+    overlapping = sa.select(Booking.id).where(others, Booking.start_time < end, Booking.end_time > start)
+    settings, overlaps, to_come, previous_end, next_start = (await db.execute(sa.select(
         sa.select(Tenant.settings).where(Tenant.id == tenant.id).scalar_subquery(),
         sa.exists(overlapping),
+        sa.select(sa.func.count()).where(others, Booking.start_time >= now).scalar_subquery(),
+        sa.select(sa.func.max(Booking.end_time)).where(others, Booking.end_time <= start).scalar_subquery(),
+        sa.select(sa.func.min(Booking.start_time)).where(others, Booking.start_time >= end).scalar_subquery(),
     ))).one()
     if overlaps and not (settings or {}).get(ALLOW_OVERLAP_SETTING, False):
         raise UserInputError(
@@ -128,3 +190,21 @@ async def refuse_customer_overlap(
             "This customer already has an appointment at this time.",
             "start",
         )
+    rules = customer_rules(settings)
+    if rules.max_future_bookings is not None and to_come + 1 > rules.max_future_bookings:
+        raise _customer_limit_reached(
+            f"A customer may hold at most {rules.max_future_bookings} upcoming bookings here."
+        )
+    gap = timedelta(minutes=rules.min_gap_minutes or 0)
+    if gap and (
+        (previous_end is not None and start - _aware(previous_end) < gap)
+        or (next_start is not None and _aware(next_start) - end < gap)
+    ):
+        raise _customer_limit_reached(
+            f"Leave at least {rules.min_gap_minutes} minutes between one booking and the next."
+        )
+
+
+def _aware(instant: datetime) -> datetime:
+    """A scalar subquery's datetime (SQLite hands it back naive, in UTC)."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

@@ -15,7 +15,9 @@ explanation then names *what* rules it out:
   feeds); inside one but not on its grid: OFF_INTERVAL;
 * a busy block of the staff member: BOOKED (the appointments overlap), BUFFER (only a buffer
   does), HELD (a pending booking holds the time); of the service's resources: RESOURCE_BUSY;
-* a group class: CLASS_FULL when the session at that start has no seat left.
+* a group class: CLASS_FULL when the session at that start has no seat left;
+* a booking limit of the staff member or the service (boka/booking/limits.py) that one more
+  booking in the start's day, week or month would pass: LIMIT_REACHED.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ def explain_start(
             *horizon,
             *_hours_refusals(calendar, grid, local_days),
             *_busy_refusals(rules, calendar, grid, start, seats_taken, resource_busy),
+            *_limit_refusals(calendar, point),
         )
         for calendar in calendars
     }
@@ -227,6 +230,14 @@ def _busy_refusals(
     if own_key is not None and _seats_left(rules, own_key, seats_taken) < 1:
         refusals.append(Refusal(RefusalReason.CLASS_FULL))
     return refusals
+
+
+def _limit_refusals(calendar: StaffCalendar, point: int) -> list[Refusal]:
+    """LIMIT_REACHED when a booking limit rules the start out (the sweep merges the same
+    ``StaffCalendar.limited`` spans into the starts it rules out)."""
+    if any(low <= point < high for low, high in calendar.limited):
+        return [Refusal(RefusalReason.LIMIT_REACHED)]
+    return []
 
 
 def _blocks_of_others(

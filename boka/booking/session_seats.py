@@ -10,13 +10,16 @@ lock it takes orders racing requests.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boka.booking.availability import Slot, TimeRange, booking_horizon
+from boka.booking.availability import Slot, Span, TimeRange, booking_horizon
 from boka.booking.calendars import service_rules
+from boka.booking.limits import rules_out
 from boka.booking.session_time import TimeTaken
 from boka.models.bookings import Booking
 from boka.models.catalog import Service
@@ -70,10 +73,12 @@ async def open_sessions(
 
 async def session_slots(
     db: AsyncSession, service: Service, *, window: TimeRange, now: datetime,
-    staff_id: uuid.UUID | None,
+    staff_id: uuid.UUID | None, limited: Mapping[uuid.UUID, tuple[Span, ...]] = MappingProxyType({}),
 ) -> list[Slot]:
     """Availability of a group service: one slot per start of its sessions in ``window`` with a
-    seat left, naming every instructor who has a session then and the most seats any has left."""
+    seat left, naming every instructor who has a session then and the most seats any has left.
+    A session whose start a booking limit rules out (``limited``, per instructor: spans of
+    starts as ``boka.booking.limits.limited_starts`` gives them) is left out."""
     statement = (
         sa.select(ClassSession)
         .where(
@@ -88,6 +93,8 @@ async def session_slots(
         statement = statement.where(ClassSession.staff_id == staff_id)
     merged: dict[tuple[datetime, datetime], Slot] = {}
     for session in (await db.execute(statement)).scalars():
+        if rules_out(limited.get(session.staff_id, ()), session.start_time):
+            continue
         key = (session.start_time, session.end_time)
         left = session.capacity - session.seats_taken
         other = merged.get(key)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boka.booking.availability import TimeRange
 from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
 from boka.booking.catalog import active_unless_manager
+from boka.booking.limits import limited_starts, rules_out
 from boka.booking.access import visible_bookings
 from boka.booking.refusals import (
     HeldBlock,
@@ -118,7 +119,8 @@ async def refusals_for(
     window = TimeRange(start, start + timedelta(seconds=1))
     for duration, members in by_duration.items():
         inputs = await load_availability_inputs(
-            db, service, members, window, ignore_booking_id=ignore_booking_id, detailed=True
+            db, service, members, window, ignore_booking_id=ignore_booking_id, detailed=True,
+            duration_minutes=duration,
         )
         refusals.update(
             explain_start(
@@ -136,9 +138,14 @@ async def _class_refusals(
     """A group service is bookable at its scheduled sessions within the booking horizon that
     have a seat left (``session_slots``; ``open_sessions`` when booking several): with no
     session then, the instructor has no hours for it (OUTSIDE_HOURS); with too few seats left,
-    CLASS_FULL."""
+    CLASS_FULL; and LIMIT_REACHED when a booking limit of the service or the instructor rules
+    the start out, as ``session_slots`` leaves such sessions out."""
     horizon = horizon_refusals(service_rules(service), start, now)
     sessions = {session.staff_id: session for session in await sessions_at(db, service, start)}
+    limited = await limited_starts(
+        db, service, [member for member, _ in staff], TimeRange(start, start + timedelta(seconds=1)),
+        duration_minutes=service.duration_minutes,
+    )
     explained = []
     for member, _ in staff:
         session = sessions.get(member.id)
@@ -147,6 +154,8 @@ async def _class_refusals(
             refusals.append(Refusal(RefusalReason.OUTSIDE_HOURS))
         elif session.capacity - session.seats_taken < seats:
             refusals.append(Refusal(RefusalReason.CLASS_FULL))
+        if rules_out(limited.get(member.id, ()), start):
+            refusals.append(Refusal(RefusalReason.LIMIT_REACHED))
         explained.append(StaffRefusals(member.id, tuple(refusals), session))
     return explained
 

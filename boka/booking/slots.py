@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boka.booking.availability import Slot, TimeRange, compute_slots
 from boka.booking.calendars import load_availability_inputs, service_rules, staff_for_service
+from boka.booking.limits import limited_starts
 from boka.booking.session_seats import session_slots
 from boka.errors import InvalidRequest, NotFound
 from boka.models.catalog import Service, StaffMember, StaffService
@@ -38,7 +39,7 @@ async def find_slots(
 
     Staff who perform the service at their own duration are computed separately (their slots
     end at a different time), then merged with the rest by (start, end). A group service's
-    slots are its scheduled class sessions with seats left.
+    slots are its scheduled class sessions with seats left, but those a booking limit rules out.
     """
     if window.end - window.start > MAX_WINDOW:
         raise InvalidRequest(f"Ask for at most {MAX_WINDOW.days} days at a time.")
@@ -47,7 +48,13 @@ async def find_slots(
     if staff_id is not None and not staff:
         raise NotFound("No such staff member performs this service.")
     if service.capacity > 1:
-        return await session_slots(db, service, window=window, now=now, staff_id=staff_id)
+        limited = await limited_starts(
+            db, service, [member for member, _ in staff], window,
+            duration_minutes=service.duration_minutes, ignore_booking_id=ignore_booking_id,
+        )
+        return await session_slots(
+            db, service, window=window, now=now, staff_id=staff_id, limited=limited
+        )
     by_duration: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
     for member, link in staff:
         by_duration[link.duration_minutes or service.duration_minutes].append(member)
@@ -55,7 +62,8 @@ async def find_slots(
     merged: dict[tuple[datetime, datetime], Slot] = {}
     for duration, members in by_duration.items():
         inputs = await load_availability_inputs(
-            db, service, members, window, ignore_booking_id=ignore_booking_id
+            db, service, members, window, ignore_booking_id=ignore_booking_id,
+            duration_minutes=duration,
         )
         compute = partial(
             compute_slots, service_rules(service, duration), inputs.calendars, window=window,

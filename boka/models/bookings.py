@@ -89,6 +89,8 @@ class Booking(SQLModel, table=True):
         sa.Index("ix_bookings_customer_id_start_time", "customer_id", "start_time",
                  postgresql_include=["status", "tenant_id"]),
         sa.Index("ix_bookings_staff_id_start_time", "staff_id", "start_time"),
+        # a service's bookings in a period (booking limits, boka/booking/limits.py)
+        sa.Index("ix_bookings_service_id_start_time", "service_id", "start_time"),
         # group-class bookings (see boka/analytics/queries.py IN_CLASS_SESSION)
         sa.Index("ix_bookings_class_sessions", "tenant_id", "start_time",
                  postgresql_where=sa.text("slot_key LIKE '%:%'"),

@@ -54,6 +54,12 @@ class Service(SQLModel, table=True):
     )
     active: bool = Field(default=True, nullable=False)
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON, nullable=False)
+    # At most N bookings or booked minutes per day/week/month, of the service with anyone
+    # (boka/booking/limits.py): [{"period", "max_bookings", "max_minutes"}], usually empty.
+    booking_limits: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=PortableJSON, nullable=False,
+        sa_column_kwargs={"server_default": sa.text("'[]'")},
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
@@ -72,6 +78,11 @@ class StaffMember(SQLModel, table=True):
     display_name: str = Field(sa_type=sa.String(200), nullable=False)
     time_zone: str = Field(sa_type=sa.String(64), nullable=False)
     active: bool = Field(default=True, nullable=False)
+    # Limits on the staff member's bookings of any service, as ``Service.booking_limits``.
+    booking_limits: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=PortableJSON, nullable=False,
+        sa_column_kwargs={"server_default": sa.text("'[]'")},
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 

@@ -28,6 +28,7 @@ from boka.booking.staff import services_of_staff_members, staff_of_services, vis
 from boka.models.catalog import Resource, Service, StaffMember, StaffService
 from boka.schema.errors import UserError
 from boka.schema.external_calendars import ExternalCalendarType
+from boka.schema.limit_types import BookingLimitType, booking_limit_types
 from boka.schema.schedules import ScheduleOverrideType, TimeOffType, WeeklyHoursType
 from boka.schema.transactions import resolve_visible_nodes
 
@@ -72,6 +73,10 @@ class ServiceType(relay.Node):
     cancellation_policy: CancellationPolicyType
     active: bool
     created_at: datetime
+    booking_limits: list[BookingLimitType] = strawberry.field(
+        description="At most so many bookings (or minutes) of the service, with anyone, per day, "
+        "week or month; none by default."
+    )
     service_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="Who performs the service.")
@@ -106,6 +111,7 @@ class ServiceType(relay.Node):
             ),
             active=service.active,
             created_at=service.created_at,
+            booking_limits=booking_limit_types(service.booking_limits),
             service_id=service.id,
         )
 
@@ -143,6 +149,10 @@ class StaffMemberType(relay.Node):
     time_zone: str = strawberry.field(description="The IANA zone the schedule is written in.")
     active: bool
     created_at: datetime
+    booking_limits: list[BookingLimitType] = strawberry.field(
+        description="At most so many bookings (or minutes) with this staff member, of any "
+        "service, per day, week or month; none by default."
+    )
     staff_member_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
 
@@ -201,6 +211,7 @@ class StaffMemberType(relay.Node):
             time_zone=member.time_zone,
             active=member.active,
             created_at=member.created_at,
+            booking_limits=booking_limit_types(member.booking_limits),
             staff_member_id=member.id,
             user_id=member.user_id,
         )

@@ -736,4 +736,19 @@ DESCRIPTIONS: dict[str, str] = {
     "SlotHoldStatus.CONVERTED": "Booked (and paid, where it waited for a payment).",
     "SlotHoldStatus.RELEASED": "Given back before it expired.",
     "SlotHoldStatus.EXPIRED": "Not booked (or not paid) in time: its time is free again.",
+    "BookingLimit.period": "The period counted: a day, a week from Monday or a calendar month.",
+    "BookingLimitInput.period": "The period counted, in the tenant's time zone.",
+    "BookingLimitInput.maxBookings": "At most this many bookings per period (1 or more).",
+    "BookingLimitInput.maxMinutes": "At most this many booked minutes per period (1 or more).",
+    "BookingLimitPeriod.DAY": "A local day, midnight to midnight.",
+    "BookingLimitPeriod.WEEK": "A local week, Monday to Sunday.",
+    "BookingLimitPeriod.MONTH": "A calendar month.",
+    "SetCustomerBookingRulesInput.maxFutureBookings": "The most upcoming bookings one customer "
+    "may hold (1 to 10000); null lifts the limit.",
+    "SetCustomerBookingRulesInput.minGapMinutes": "The least minutes between the end of one of "
+    "a customer's bookings and the start of the next; null lifts the rule.",
+    "SetServiceBookingLimitsInput.serviceId": "The Service whose limits these become.",
+    "SetServiceBookingLimitsInput.limits": "At most one per period.",
+    "SetStaffBookingLimitsInput.staffMemberId": "The StaffMember whose limits these become.",
+    "SetStaffBookingLimitsInput.limits": "At most one per period.",
 }

@@ -25,6 +25,7 @@ from boka.resolvers.external_calendars import ExternalCalendarMutation
 from boka.resolvers.holds import HoldMutation, HoldSubscription
 from boka.resolvers.identity import IdentityMutation, IdentityQuery
 from boka.resolvers.jobs import JobMutation, JobQuery
+from boka.resolvers.limits import LimitMutation, LimitQuery
 from boka.resolvers.platform import PlatformMutation, PlatformQuery
 from boka.resolvers.live import LiveSubscription
 from boka.resolvers.notifications import NotificationMutation, NotificationQuery
@@ -122,7 +123,7 @@ Query = merge_types(
     (
         NodeQuery, IdentityQuery, SecurityQuery, CatalogQuery, BookingQuery, ClassSessionQuery,
         CustomerQuery, NotificationQuery, WebhookQuery, JobQuery, BusinessQuery, TeamQuery,
-        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery, SeriesQuery,
+        AnalyticsQuery, WaitlistQuery, PrivacyQuery, PlatformQuery, SeriesQuery, LimitQuery,
     ),
 )
 Mutation = merge_types(
@@ -137,6 +138,7 @@ Mutation = merge_types(
         HoldMutation,
         PrivacyMutation,
         PlatformMutation,
+        LimitMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription, HoldSubscription))

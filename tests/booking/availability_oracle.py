@@ -12,6 +12,7 @@ from boka.booking.availability import (
     ServiceRules,
     StaffCalendar,
     TimeRange,
+    busy_ranges,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -99,6 +100,7 @@ def oracle_starts(
 
     starts = {}
     blocks = list(calendar.busy) + list(resource_busy)
+    limits = busy_ranges(calendar.limited)
     for index in range((window.start - first) // MINUTE, count):
         start = first + index * MINUTE
         if start >= window.end:
@@ -108,6 +110,8 @@ def oracle_starts(
         if start + rules.duration > first + run_end[index] * MINUTE:
             continue
         if start < now + rules.min_notice or start > now + rules.max_advance:
+            continue
+        if any(full.start <= start < full.end for full in limits):  # a booking limit is reached
             continue
         own_key = f"{SERVICE}:{calendar.staff_id}:{start.isoformat()}"
         block_start = start - rules.buffer_before

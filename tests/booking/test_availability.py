@@ -21,6 +21,7 @@ from boka.booking.availability import (
     StaffCalendar,
     TimeRange,
     WeeklyInterval,
+    busy_span,
     compute_slots,
     group_slot_key,
     private_slot_key,
@@ -177,7 +178,22 @@ def scenarios(draw: st.DrawFn) -> dict:
             for _ in range(draw(st.integers(0, 4)))
         )
         time_off = tuple(some_range(300) for _ in range(draw(st.integers(0, 2))))
-        calendars.append(StaffCalendar(staff_id, zone, tuple(weekly), overrides, time_off, busy))
+        # Booking limits reached: whole local days (as boka.booking.limits gives a full day),
+        # or any range (a week or month seen through the window).
+        limited = []
+        for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+            if draw(st.booleans()):
+                full_day = local_first + timedelta(days=draw(st.integers(-1, 4)))
+                limited.append(busy_span(
+                    datetime.combine(full_day, time(0), ZoneInfo(zone)),
+                    datetime.combine(full_day + timedelta(days=1), time(0), ZoneInfo(zone)),
+                ))
+            else:
+                full = some_range(1440)
+                limited.append(busy_span(full.start, full.end))
+        calendars.append(StaffCalendar(
+            staff_id, zone, tuple(weekly), overrides, time_off, busy, limited=tuple(limited)
+        ))
 
     likely = {c.staff_id: likely_starts(c, window, rules.slot_interval) for c in calendars}
     anywhere = sorted({start for starts in likely.values() for start in starts}) or [lattice]

@@ -18,6 +18,7 @@ from boka.booking.availability import (
     StaffCalendar,
     TimeRange,
     WeeklyInterval,
+    busy_span,
     compute_slots,
     group_slot_key,
 )
@@ -50,6 +51,7 @@ def assert_explained_iff_not_offered(scenario: dict, starts: list[datetime]) -> 
     slots = compute_slots(**scenario)
     offered = {(slot.start, staff_id) for slot in slots for staff_id in slot.staff_ids}
     inputs = {key: scenario[key] for key in ("rules", "calendars", "now", "seats_taken", "resource_busy")}
+    limited = {calendar.staff_id: calendar.limited for calendar in scenario["calendars"]}
     for start in starts:
         refusals = explain_start(**inputs, start=start)
         assert set(refusals) == {calendar.staff_id for calendar in scenario["calendars"]}
@@ -58,7 +60,8 @@ def assert_explained_iff_not_offered(scenario: dict, starts: list[datetime]) -> 
                 assert reasons == (), f"{start} is offered with {staff_id}, yet {reasons}"
             else:
                 assert reasons, f"{start} is not offered with {staff_id}, and no reason given"
-                assert R.LIMIT_REACHED not in {r.reason for r in reasons}
+                if not limited[staff_id]:
+                    assert R.LIMIT_REACHED not in {r.reason for r in reasons}
                 assert R.EXTERNAL_BUSY not in {r.reason for r in reasons}
 
 
@@ -131,6 +134,17 @@ def test_each_rule_names_its_reason() -> None:
     off = TimeRange(at("14:00"), at("15:00"))
     assert reasons(at("14:30"), anna(time_off=(off,))) == [R.TIME_OFF]
     assert reasons(at("09:00"), anna(overrides=(DayOverride(MONDAY, True),))) == [R.DAY_OFF]
+
+
+def test_a_reached_limit_refuses_its_whole_period_and_nothing_else() -> None:
+    monday = (busy_span(at("00:00"), at("00:00", MONDAY + timedelta(days=1))),)
+    assert reasons(at("09:00"), anna(limited=monday)) == [R.LIMIT_REACHED]
+    assert reasons(at("16:00"), anna(limited=monday)) == [R.LIMIT_REACHED]
+    assert reasons(at("11:30"), anna(limited=monday)) == [R.ON_BREAK, R.LIMIT_REACHED]
+    until_ten = (busy_span(at("00:00"), at("10:00")),)
+    assert reasons(at("10:00"), anna(limited=until_ten)) == []  # the period is half-open
+    slots = compute_slots(RULES, [anna(limited=until_ten)], window=TimeRange(at("00:00"), at("23:00")), now=NOW)
+    assert slots[0].start == at("10:00")
 
 
 def test_bookings_refuse_as_booked_held_or_buffer() -> None:

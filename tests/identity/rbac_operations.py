@@ -19,6 +19,7 @@ from boka.models.bookings import Booking, BookingStatus, Customer
 from boka.models.holds import SlotHold
 from boka.models.catalog import Service
 from boka.models.series import BookingSeries
+from boka.models.catalog import Service, StaffMember
 from boka.models.security import ApiKey, SecuritySettings
 from boka.identity.account_tokens import new_link_token
 from boka.identity.tokens import token_digest
@@ -132,6 +133,13 @@ HOLD_SLOT = """mutation($input: HoldSlotInput!) { holdSlot(input: $input) {
     hold { holdId } errors { field code } } }"""
 RELEASE_HOLD = """mutation($holdId: String!) { releaseHold(input: {holdId: $holdId}) {
     hold { status } errors { field code } } }"""
+SET_SERVICE_LIMITS = """mutation($id: ID!, $most: Int!) { setServiceBookingLimits(input: {serviceId: $id,
+    limits: [{period: MONTH, maxBookings: $most}]}) { service { id } errors { field code } } }"""
+SET_STAFF_LIMITS = """mutation($id: ID!, $most: Int!) { setStaffBookingLimits(input: {staffMemberId: $id,
+    limits: [{period: MONTH, maxBookings: $most}]}) { staffMember { id } errors { field code } } }"""
+SET_CUSTOMER_RULES = """mutation($most: Int!) { setCustomerBookingRules(input: {maxFutureBookings: $most}) {
+    rules { maxFutureBookings } errors { field code } } }"""
+CUSTOMER_RULES = "{ customerBookingRules { maxFutureBookings minGapMinutes } }"
 DELETE_MY_ACCOUNT = """mutation { deleteMyAccount(input: {password: "not the password"}) {
     deleted errors { field code } } }"""
 
@@ -535,6 +543,31 @@ async def update_defaults(salon: Salon, who: Caller) -> str:
     return wrote(outcome, tenant.settings.get("defaults", {}).get("min_notice_minutes") == notice)
 
 
+def set_limits(kind: str) -> Operation:
+    """setServiceBookingLimits (the salon's service), setStaffBookingLimits (staff A) or
+    setCustomerBookingRules: a monthly limit far above anything the other cells book, its
+    number new to this cell, so "written" means exactly this call wrote it."""
+
+    async def run(salon: Salon, who: Caller) -> str:
+        most = 1000 + int(salon.unique("most").rsplit("-", 1)[1])
+        if kind == "service":
+            payload, variables = "setServiceBookingLimits", {"id": salon.service_id, "most": most}
+            result = await salon.call(who, SET_SERVICE_LIMITS, variables)
+            stored = await salon.scalar(sa.select(Service.booking_limits).where(Service.id == row_id(salon.service_id)))
+        elif kind == "staff":
+            payload, variables = "setStaffBookingLimits", {"id": salon.staff_a, "most": most}
+            result = await salon.call(who, SET_STAFF_LIMITS, variables)
+            stored = await salon.scalar(sa.select(StaffMember.booking_limits).where(StaffMember.id == row_id(salon.staff_a)))
+        else:
+            payload = "setCustomerBookingRules"
+            result = await salon.call(who, SET_CUSTOMER_RULES, {"most": most})
+            settings = await salon.scalar(sa.select(Tenant.settings).where(Tenant.id == salon.tenant_id))
+            stored = [{"max_bookings": (settings or {}).get("customer_max_future_bookings")}]
+        return wrote(outcome_of(result, payload), any(limit["max_bookings"] == most for limit in stored or ()))
+
+    return run
+
+
 def export_customer(whose: str) -> Operation:
     """customerDataExport of carl's or dana's record: allowed means the document is theirs."""
 
@@ -739,4 +772,8 @@ OPERATIONS: dict[str, Operation] = {
     "cancelBookingSeries: dana's, staff A": cancel_series("dana"),
     "rescheduleBookingSeries: carl's, staff A": move_series("carl"),
     "rescheduleBookingSeries: dana's, staff A": move_series("dana"),
+    "setServiceBookingLimits": set_limits("service"),
+    "setStaffBookingLimits": set_limits("staff"),
+    "setCustomerBookingRules": set_limits("customer"),
+    "customerBookingRules": query(CUSTOMER_RULES),
 }

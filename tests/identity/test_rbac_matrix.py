@@ -141,6 +141,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "cancelBookingSeries: dana's, staff A": (LOGIN,   HIDE,     OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "rescheduleBookingSeries: carl's, staff A": (LOGIN, OK,     OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
     "rescheduleBookingSeries: dana's, staff A": (LOGIN, HIDE,   OK,       HIDE,     OK,       OK,       OK,       DENY,     OK,       DENY,     DENY,     DENY),
+    "setServiceBookingLimits":             (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "setStaffBookingLimits":               (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "setCustomerBookingRules":             (LOGIN,    DENY,     DENY,     DENY,     OK,       OK,       OK,       DENY,     DENY,     DENY,     OK,       DENY),
+    "customerBookingRules":                (OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       OK,       DENY),
 }
 # fmt: on
 # Where the seed is silent, the cells record the contract the app keeps:
@@ -175,6 +179,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
 # - platform administration (platformTenants, suspendTenant, reactivateTenant) is the
 #   superadmin's alone, whatever tenant the request names; owners included, everyone else is
 #   refused (an API key is never a person).
+# - booking limits (of a service, of a staff member, of each customer's bookings) are catalogue
+#   settings: managers, owners and a services:write key set them, as they edit services; the
+#   customer rules are anyone's to read (a customer hears of them when refused anyway).
 
 # Which reference bookings a list cell means, per principal.
 REFERENCE = ("carl/A", "carl/B", "dana/A")
