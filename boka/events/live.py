@@ -40,9 +40,16 @@ def events_channel(settings: Settings) -> str:
 
 class LiveConnection(Protocol):
     """A client connection with live subscriptions (a websocket), told to reconnect when the
-    process's fan-out lost events."""
+    process's fan-out lost events, and asked to check its session again from time to time."""
 
     async def reconnect(self) -> None: ...
+
+    async def check_session(self) -> None: ...
+
+
+# Connections whose sessions are checked at the same time: the database pool must keep room
+# for requests while a thousand live connections are checked.
+SESSION_CHECKS_AT_ONCE = 4
 
 
 def build_relay(settings: Settings, database: Database, broadcast: Broadcast | None) -> Relay:
@@ -69,6 +76,7 @@ class Live:
         self.connected = False
         self.connections: set[LiveConnection] = set()
         self._reconnecting: set[asyncio.Task[None]] = set()
+        self._checking_sessions: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -101,6 +109,25 @@ class Live:
         if self.relay is not None:
             load_consumer_modules()
             self._relay_task = asyncio.create_task(self._run_relay(self.relay), name="boka-relay")
+        self._checking_sessions = asyncio.create_task(self._check_sessions(), name="boka-live-sessions")
+
+    async def _check_sessions(self) -> None:
+        """Every ``live_session_check_seconds``, each live connection checks its session
+        (a revoked one closes). One task for all connections, a few at a time, rather than a
+        timer per connection: connections opened together no longer check all at once, and
+        each costs no timer (bench/fanout.py measures memory per subscriber)."""
+        gate = asyncio.Semaphore(SESSION_CHECKS_AT_ONCE)
+
+        async def check(connection: LiveConnection) -> None:
+            async with gate:
+                try:
+                    await connection.check_session()
+                except Exception:  # noqa: BLE001 - one connection must not stop the others
+                    log.warning("live session check failed", exc_info=True)
+
+        while True:
+            await asyncio.sleep(self.settings.live_session_check_seconds)
+            await asyncio.gather(*(check(connection) for connection in list(self.connections)))
 
     async def _run_relay(self, relay: Relay) -> None:
         if self.runtime is not None:
@@ -134,6 +161,10 @@ class Live:
                 log.warning("broadcast still unavailable", error=str(error))
 
     async def stop(self) -> None:
+        if self._checking_sessions is not None:
+            self._checking_sessions.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._checking_sessions
         if self._connecting is not None:
             self._connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
