@@ -47,11 +47,6 @@ class LiveConnection(Protocol):
     async def check_session(self) -> None: ...
 
 
-# Connections whose sessions are checked at the same time: the database pool must keep room
-# for requests while a thousand live connections are checked.
-SESSION_CHECKS_AT_ONCE = 4
-
-
 def build_relay(settings: Settings, database: Database, broadcast: Broadcast | None) -> Relay:
     return Relay(
         database, broadcast, channel=events_channel(settings),
@@ -112,22 +107,27 @@ class Live:
         self._checking_sessions = asyncio.create_task(self._check_sessions(), name="boka-live-sessions")
 
     async def _check_sessions(self) -> None:
-        """Every ``live_session_check_seconds``, each live connection checks its session
-        (a revoked one closes). One task for all connections, a few at a time, rather than a
-        timer per connection: connections opened together no longer check all at once, and
-        each costs no timer (bench/fanout.py measures memory per subscriber)."""
-        gate = asyncio.Semaphore(SESSION_CHECKS_AT_ONCE)
-
-        async def check(connection: LiveConnection) -> None:
-            async with gate:
+        """Each live connection checks its session (a revoked one closes) once per
+        ``live_session_check_seconds``, the checks spread evenly over that time, one after
+        another: one task for all connections rather than a timer per connection. Connections
+        opened together (a burst of clients, a deploy) then never check all at once, which
+        held the event loop (and the fan-out) for as long as a thousand checks take and, when
+        the identity cache had just been cleared, emptied the database pool."""
+        seconds = self.settings.live_session_check_seconds
+        while True:
+            connections = list(self.connections)
+            if not connections:
+                await asyncio.sleep(seconds)
+                continue
+            spacing = seconds / len(connections)
+            for connection in connections:
+                await asyncio.sleep(spacing)
+                if connection not in self.connections:
+                    continue  # closed meanwhile
                 try:
                     await connection.check_session()
                 except Exception:  # noqa: BLE001 - one connection must not stop the others
                     log.warning("live session check failed", exc_info=True)
-
-        while True:
-            await asyncio.sleep(self.settings.live_session_check_seconds)
-            await asyncio.gather(*(check(connection) for connection in list(self.connections)))
 
     async def _run_relay(self, relay: Relay) -> None:
         if self.runtime is not None:
