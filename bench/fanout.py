@@ -473,14 +473,32 @@ def main(argv: list[str]) -> int:
             runs.append(run_once(bench, bookings))
             print(render(rows(runs[-1])), flush=True)
     if args.runs > 1:
-        lossy = [i + 1 for i, run in enumerate(runs) if not _no_loss(run)]
-        p99s = [run.one.p(0.99) for run in runs]
-        print(f"\n{args.runs} runs: runs with a lost delivery: {lossy or 'none'}; "
-              f"one-process p99 from {min(p99s):.0f} to {max(p99s):.0f} ms (median "
-              f"{statistics.median(p99s):.0f}); two-process p99 median "
-              f"{statistics.median(run.two.p(0.99) for run in runs):.0f} ms")
-        return 1 if lossy else 0
+        print(summary(runs), flush=True)
+        return 1 if any(not _no_loss(run) for run in runs) else 0
     return 0
+
+
+def summary(runs: list[Run]) -> str:
+    """The loss check over consecutive runs, with the spread of the other figures."""
+    lossy = [i + 1 for i, run in enumerate(runs) if not _no_loss(run)]
+    lost = sum(run.one.lost + run.two.lost for run in runs)
+    expected = sum(run.one.expected + run.two.expected for run in runs)
+    p99s = [run.one.p(0.99) for run in runs]
+    two_p99s = [run.two.p(0.99) for run in runs]
+    base_p99s = [run.baseline.p(0.99) for run in runs]
+    memory = [run.one.bytes_per_connection / run.baseline.bytes_per_connection for run in runs
+              if run.one.bytes_per_connection and run.baseline.bytes_per_connection]
+    text = (f"\n{len(runs)} runs: runs with a lost delivery or a client that could not subscribe: "
+            f"{lossy or 'none'} ({lost} of {expected:,} deliveries lost); "
+            f"one-process p99 {min(p99s):.0f}-{max(p99s):.0f} ms (median {statistics.median(p99s):.0f}, "
+            f"{sum(p <= 250 for p in p99s)} of {len(runs)} <= 250); two-process p99 "
+            f"{min(two_p99s):.0f}-{max(two_p99s):.0f} ms (median {statistics.median(two_p99s):.0f}, "
+            f"{sum(p <= 300 for p in two_p99s)} of {len(runs)} <= 300); bare p99 median "
+            f"{statistics.median(base_p99s):.0f} ms")
+    if memory:
+        text += (f"; memory per subscriber vs bare {min(memory):.2f}-{max(memory):.2f}x "
+                 f"(median {statistics.median(memory):.2f}, goal <= 1.3)")
+    return text + f"; load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def clean_env(**boka: str) -> dict[str, str]:
     return env
 
 
-def wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+def wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: float = 180) -> None:
+    """``timeout``: importing the app alone took 30 s of wall time on a shared 2-core machine
+    at load 17."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -65,6 +65,11 @@ class FanoutSubscription:
     def watch(self) -> BookingWatch | None:
         return self._group.watch if self._group is not None else None
 
+    @property
+    def render_key(self) -> Hashable | None:
+        """The group's ``render_key``: one object for all its subscribers."""
+        return self._group.key[1] if self._group is not None else None
+
     def move(self, watch: BookingWatch, render_key: Hashable, render: Render) -> None:
         """Watch as someone else now (the principal's role changed): another group."""
         old = self._group

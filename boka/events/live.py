@@ -38,9 +38,11 @@ def events_channel(settings: Settings) -> str:
 
 class LiveConnection(Protocol):
     """A client connection with live subscriptions (a websocket), told to reconnect when the
-    process's fan-out lost events."""
+    process's fan-out lost events, and asked to check its session again from time to time."""
 
     async def reconnect(self) -> None: ...
+
+    async def check_session(self) -> None: ...
 
 
 def build_relay(settings: Settings, database: Database, broadcast: Broadcast | None) -> Relay:
@@ -67,6 +69,7 @@ class Live:
         self.connected = False
         self.connections: set[LiveConnection] = set()
         self._reconnecting: set[asyncio.Task[None]] = set()
+        self._checking_sessions: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -99,6 +102,30 @@ class Live:
         if self.relay is not None:
             load_consumer_modules()
             self._relay_task = asyncio.create_task(self._run_relay(self.relay), name="boka-relay")
+        self._checking_sessions = asyncio.create_task(self._check_sessions(), name="boka-live-sessions")
+
+    async def _check_sessions(self) -> None:
+        """Each live connection checks its session (a revoked one closes) once per
+        ``live_session_check_seconds``, the checks spread evenly over that time, one after
+        another: one task for all connections rather than a timer per connection. Connections
+        opened together (a burst of clients, a deploy) then never check all at once, which
+        held the event loop (and the fan-out) for as long as a thousand checks take and, when
+        the identity cache had just been cleared, emptied the database pool."""
+        seconds = self.settings.live_session_check_seconds
+        while True:
+            connections = list(self.connections)
+            if not connections:
+                await asyncio.sleep(seconds)
+                continue
+            spacing = seconds / len(connections)
+            for connection in connections:
+                await asyncio.sleep(spacing)
+                if connection not in self.connections:
+                    continue  # closed meanwhile
+                try:
+                    await connection.check_session()
+                except Exception:  # noqa: BLE001 - one connection must not stop the others
+                    log.warning("live session check failed", exc_info=True)
 
     async def _run_relay(self, relay: Relay) -> None:
         if self.runtime is not None:
@@ -132,6 +159,7 @@ class Live:
                 log.warning("broadcast still unavailable", error=str(error))
 
     async def stop(self) -> None:
+        await stop_task(self._checking_sessions)
         await stop_task(self._connecting)
         await stop_task(self._relay_task)
         self.booking_events.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,10 +49,15 @@ async def resolve_principal(
     principal is not a superadmin (boka/identity/suspension.py). The tenant row comes from the
     identity cache, which every commit that changes a tenant clears: a suspension holds from
     the next request on, in every process."""
-    return refuse_if_suspended(await _resolve(
-        database, policy, credential=credential, tenant_header=tenant_header, host=host,
-        ip_address=ip_address, cache=cache,
-    ))
+    def resolve() -> Awaitable[Principal]:
+        return _resolve(database, policy, credential=credential, tenant_header=tenant_header,
+                        host=host, ip_address=ip_address, cache=cache)
+
+    if cache is None:
+        return refuse_if_suspended(await resolve())
+    # Callers with the same credentials at the same moment share one resolution.
+    return refuse_if_suspended(await cache.read_once(
+        ("principal", credential, tenant_header, host, ip_address), resolve))
 
 
 async def _resolve(

@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -34,6 +34,8 @@ from boka.models.tenancy import Tenant, TenantUser
 from boka.observability.logging import get_logger
 
 log = get_logger("boka.identity.cache")
+
+T = TypeVar("T")
 
 CHANNEL = "boka:identity-changed"
 DEFAULT_TTL_SECONDS = 30.0
@@ -58,6 +60,7 @@ class IdentityCache:
         self._subscribed = redis is None
         self._redis = redis
         self._listener: asyncio.Task[None] | None = None
+        self._reading: dict[Hashable, asyncio.Future[Any]] = {}
         # Pub/sub channels are the Redis server's, not a database's: deployments (and test runs)
         # sharing a server on different databases would clear each other's caches.
         db = redis.connection_pool.connection_kwargs.get("db", 0) if redis is not None else 0
@@ -91,6 +94,26 @@ class IdentityCache:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[key] = (time.monotonic(), value)
+
+    def read_once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        """``read()``, shared by the callers that ask for the same ``key`` while it runs: a
+        thousand live connections of one session re-checking it together (or connecting at
+        once, or missing the cache together right after a clear) cost one database read, not a
+        thousand (which emptied the pool: bench/fanout.py). A caller that arrives after a
+        clear starts a read of its own, so nobody is answered from a read begun before the
+        change it might miss. A caller cancelled while waiting leaves the read to the others."""
+        key = (key, self._generation)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = self._reading[key] = asyncio.ensure_future(read())
+            reading.add_done_callback(lambda done: self._read_done(key, done))
+        return asyncio.shield(reading)
+
+    def _read_done(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        if self._reading.get(key) is done:
+            del self._reading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone
 
     def forget(self, key: Hashable) -> None:
         self._entries.pop(key, None)

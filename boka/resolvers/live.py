@@ -125,16 +125,17 @@ class _RenderedBookingEvents:
     group is the viewer (access.py's rules), the staff filter, the document and variables, and
     the grants its fields resolve with."""
 
-    __slots__ = ("_key", "_renderer", "_staff_id", "_subscription", "_template")
+    __slots__ = ("_renderer", "_staff_id", "_subscription", "_template")
 
     def __init__(self, info: Info, variables: dict[str, Any] | None, staff_id: uuid.UUID | None,
                  deliver: Deliver, fail: Fail) -> None:
         self._renderer = EventRenderer(info, variables)
         self._template: RequestContext = info.context
         self._staff_id = staff_id
-        watch, self._key, render = self._place(self._template.principal)
+        watch, key, render = self._place(self._template.principal)
+        # Only the subscription keeps the key, its group's (the same for all its members).
         self._subscription = self._template.runtime.live.booking_events.subscribe(
-            watch, self._key, render, deliver=deliver, fail=fail
+            watch, key, render, deliver=deliver, fail=fail
         )
 
     def _place(self, principal: Principal) -> tuple[BookingWatch, Hashable, Render]:
@@ -150,8 +151,7 @@ class _RenderedBookingEvents:
 
     def principal_changed(self, principal: Principal) -> None:
         watch, key, render = self._place(principal)
-        if (watch, key) != (self._subscription.watch, self._key):
-            self._key = key
+        if (watch, key) != (self._subscription.watch, self._subscription.render_key):
             self._subscription.move(watch, key, render)
 
     def cancel(self) -> None:

@@ -93,8 +93,18 @@ class OperationTracing(SchemaExtension):
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories, so every operation gets its own extension instances (Strawberry's advice);
-    the parser and validation caches still share one LRU each across requests."""
+    the parser and validation caches still share one LRU each across requests.
+
+    The limits' validation rules are made once, here: Strawberry's limiters make a new rule
+    class per instance, and the rules are part of the validation cache's key, so with a
+    limiter per operation every subscribe was validated again and left an entry of its own
+    (about 5 kB per websocket subscriber, bench/fanout.py)."""
     traced: list[Callable[[], SchemaExtension]] = [OperationTracing] if tracing.ENABLED else []
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+        max_cost_rule(settings.query_max_cost),  # subscriptions too
+    ]
     return [
         *traced,  # first: the span covers the others' work
         PersistedQueryLookup,  # first: the others need the query text
@@ -102,10 +112,8 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
         SecurityAudit,
         partial(ParserCache, maxsize=CACHE_SIZE),
         partial(ValidationCache, maxsize=CACHE_SIZE),
-        partial(QueryDepthLimiter, max_depth=settings.query_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.query_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.query_max_tokens),
-        partial(AddValidationRules, [max_cost_rule(settings.query_max_cost)]),  # subscriptions too
+        partial(AddValidationRules, limits),
         partial(HiddenSchema, public_introspection=settings.anonymous_introspection),
     ]
 

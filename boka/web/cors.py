@@ -54,15 +54,18 @@ class BokaCORS:
             app, allow_origins=sorted(self.listed_origins), allow_credentials=True, **common  # type: ignore[arg-type]
         )
         self.tenant_pages = CORSMiddleware(app, allow_origins=["*"], allow_credentials=False, **common)  # type: ignore[arg-type]
+        self.app = app
         self.database = database
         self.cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            origin = Headers(scope=scope).get("origin")
-            if origin and origin not in self.listed_origins and await self._is_tenant_page(origin):
-                await self.tenant_pages(scope, receive, send)
-                return
+        if scope["type"] != "http":  # websockets: CORS does not apply (one frame less each)
+            await self.app(scope, receive, send)
+            return
+        origin = Headers(scope=scope).get("origin")
+        if origin and origin not in self.listed_origins and await self._is_tenant_page(origin):
+            await self.tenant_pages(scope, receive, send)
+            return
         await self.listed(scope, receive, send)
 
     async def _is_tenant_page(self, origin: str) -> bool:

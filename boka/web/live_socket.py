@@ -4,9 +4,14 @@ Strawberry's handler (parsing, validation, extensions, the resolver's access che
 every operation as usual. A subscription whose resolver takes the ``LiveHandoff`` offered here
 (see boka/resolvers/live_handoff.py) then runs without a task or generator of its own: the
 fan-out hands it pre-rendered results and this connection writes them, once per subscriber,
-through its ``SocketWriter``. The connection also re-checks its principal for such
-subscriptions every ``live_session_check_seconds`` (closing with 4401 when the session
-ended), as the subscriptions that run inside Strawberry do for themselves.
+through its ``SocketWriter``. The process's ``Live`` re-checks the principal of every
+connection with such subscriptions every ``live_session_check_seconds`` (``check_session``:
+closing with 4401 when the session ended), as the subscriptions that run inside Strawberry do
+for themselves.
+
+Memory per connection is kept near a bare websocket's (issue 10 goal 5: at most 1.3 times):
+no timer or task of its own, no queue until a send must wait, and nothing kept of the finished
+work of starting a subscription.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Any
 
 import structlog
 from graphql import GraphQLError
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -44,6 +50,20 @@ TENANT_CLOSED = 4403
 RECONNECT = 1012
 # The live fan-out is not subscribed right now: try again shortly ("Try Again Later").
 TRY_AGAIN_LATER = 1013
+
+
+class _Finished:
+    """Stands for the finished task of a handed-over operation (Strawberry cancels and
+    awaits its operations' tasks when they end), so the task itself can go."""
+
+    def cancel(self) -> bool:
+        return False
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_FINISHED = _Finished()
 
 
 class _Resume:
@@ -77,7 +97,8 @@ class SocketWriter:
     A frame is written at once (the send runs eagerly, without a task) while the socket keeps
     up, which is nearly always: the ASGI send then completes without suspending. When it must
     wait (the client reads slowly and the server's buffer is full), a task finishes that send
-    and the frames queued behind it. More than ``limit`` queued frames: ``on_overflow``.
+    and the frames queued behind it. More than ``limit`` queued frames: ``on_overflow``. The
+    queue is made when first needed (an empty deque is some 600 bytes, on every socket).
     """
 
     __slots__ = ("_limit", "_on_overflow", "_queue", "_send", "_task", "closed")
@@ -86,13 +107,13 @@ class SocketWriter:
         self._send = send
         self._limit = limit
         self._on_overflow = on_overflow
-        self._queue: deque[str] = deque()
+        self._queue: deque[str] | None = None
         self._task: asyncio.Task[None] | None = None
         self.closed = False
 
     @property
     def backlog(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue is not None else 0
 
     def write(self, text: str, *, last_words: bool = False) -> None:
         """Write ``text`` now, or queue it behind a waiting send. ``last_words`` (the error
@@ -100,6 +121,8 @@ class SocketWriter:
         if self.closed:
             return
         if self._task is not None:  # a send is waiting for the socket: queue behind it
+            if self._queue is None:
+                self._queue = deque()
             if len(self._queue) >= self._limit and not last_words:
                 self._queue.clear()
                 self._on_overflow()
@@ -123,13 +146,13 @@ class SocketWriter:
                 await self._send(self._queue.popleft())
         except Exception:  # noqa: BLE001
             self.closed = True
-            self._queue.clear()
+            self._queue = None
         finally:
             self._task = None
 
     def close(self) -> None:
         self.closed = True
-        self._queue.clear()
+        self._queue = None
         if self._task is not None:
             self._task.cancel()
 
@@ -168,16 +191,42 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         super().__init__(*args, **kwargs)
         self.live: dict[str, _LiveOperation] = {}
         self._writer: SocketWriter | None = None
-        self._session_timer: asyncio.TimerHandle | None = None
-        self._session_check: asyncio.Task[None] | None = None
 
     async def handle(self) -> None:
+        """Strawberry's loop over the connection's messages, one message at a time in
+        ``_handle_next``: Strawberry's own loop kept the last message (on an idle live
+        connection, the subscribe and its query text) for as long as the connection lived."""
         live = self.context.runtime.live
         live.connections.add(self)
+        self.on_request_accepted()
         try:
-            await super().handle()
+            while await self._handle_next():
+                pass
+        except WebSocketDisconnected:
+            pass
         finally:
             live.connections.discard(self)
+            await self.shutdown()
+
+    async def _handle_next(self) -> bool:
+        """Read and handle the next message; False when the connection is done."""
+        socket: WebSocket = self.websocket.ws  # type: ignore[attr-defined]
+        if socket.application_state == WebSocketState.DISCONNECTED:
+            return False
+        try:
+            text = await socket.receive_text()
+        except WebSocketDisconnect:
+            return False
+        except KeyError:
+            await self.handle_invalid_message("WebSocket message type must be text")
+            return False
+        try:
+            message = self.view.decode_json(text)
+        except json.JSONDecodeError:
+            await self.handle_invalid_message("WebSocket message must be valid JSON")
+            return False
+        await self.handle_message(message)  # type: ignore[arg-type]
+        return True
 
     async def reconnect(self) -> None:
         """Close with ``RECONNECT``: events this connection should have had were lost."""
@@ -206,6 +255,8 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             await super().handle_connection_init(message)
         finally:
             websocket.close = close  # type: ignore[method-assign]
+        if self.connection_init_received:  # Strawberry cancelled its timeout: drop the task
+            self.connection_init_timeout_task = None
 
     @property
     def writer(self) -> SocketWriter:
@@ -255,19 +306,22 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if resolved is not None and resolved.tenant is not None:
             with contextlib.suppress(TenantSuspended):
                 await self.context.refresh_principal()
-        self._schedule_session_check()  # subscriptions Strawberry runs itself are checked too
         token = current_handoff.set(_SocketHandoff(self, operation))
         try:
             await super().run_operation(operation)
         finally:
             current_handoff.reset(token)
+        if operation.id in self.live:
+            # Handed over: Strawberry's operation stays only to hold its id. What started it
+            # (this task, with its context, and the query text) is done with.
+            operation.task = _FINISHED  # type: ignore[assignment]
+            operation.query = ""
 
     def take(self, operation: Operation[Any, Any], start: Callable[[Deliver, Fail], HandedOver]) -> None:
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         live = _LiveOperation(self, operation.id, request_id)
         live.running = start(live.deliver, live.fail)
         self.live[operation.id] = live
-        self._schedule_session_check()
 
     # Strawberry ends the operation once the resolver has handed it over: it stays registered
     # (its id taken, counted against the limit) and no ``complete`` goes out for it.
@@ -289,10 +343,6 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
-        if self._session_timer is not None:
-            self._session_timer.cancel()
-        if self._session_check is not None:
-            self._session_check.cancel()
         await super().shutdown()
         if self._writer is not None:
             self._writer.close()
@@ -318,21 +368,16 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         for operation_id in list(self.live):
             self.end_live(operation_id, SlowConsumerDropped("Too far behind; subscribe again."))
 
-    # -- the session, checked again --------------------------------------------------------
+    # -- the session, checked again (by the process's Live, every live_session_check_seconds) --
 
-    def _schedule_session_check(self) -> None:
-        # Anonymous connections are checked too: their tenant may be suspended meanwhile.
-        if self._session_timer is not None or self.context.credentials is None:
+    async def check_session(self) -> None:
+        """Resolve the principal again, if this connection has live operations (in the fan-out
+        or run by Strawberry): a session that ended closes it (4401), a suspended tenant too
+        (4403, anonymous connections included), a changed role moves its subscriptions to what
+        the role may see. Connections of one session share the read (IdentityCache.read_once)."""
+        credentials = self.context.credentials
+        if not (self.live or self.operations) or credentials is None:
             return
-        seconds = self.context.runtime.settings.live_session_check_seconds
-        self._session_timer = asyncio.get_running_loop().call_later(seconds, self._session_due)
-
-    def _session_due(self) -> None:
-        self._session_timer = None
-        if self.live or self.operations:
-            self._session_check = asyncio.create_task(self._check_session())
-
-    async def _check_session(self) -> None:
         try:
             principal = await self.context.refresh_principal()
         except TenantSuspended as suspended:
@@ -340,13 +385,10 @@ class LiveSocketHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             return
         except Exception:  # noqa: BLE001 - the database is away: try again next time
             log.warning("could not check a live connection's session", exc_info=True)
-            self._schedule_session_check()
             return
-        signed_in = self.context.credentials is not None and self.context.credentials.token is not None
-        if signed_in and not principal.is_authenticated:
+        if credentials.token is not None and not principal.is_authenticated:
             await self.websocket.close(code=SESSION_ENDED, reason="The session has ended.")
             return
         for live in list(self.live.values()):
             if live.running is not None:
                 live.running.principal_changed(principal)
-        self._schedule_session_check()

@@ -142,3 +142,66 @@ async def test_without_its_redis_subscription_the_cache_is_off() -> None:
         await cache.stop()
         await unreachable.aclose()
     await asyncio.sleep(0)
+
+
+async def test_concurrent_lookups_of_one_session_share_one_read(app: Any, world: World) -> None:
+    """A thousand live sockets of one session connecting (or re-checking) at once: one read of
+    the database, not one each (which emptied the pool in bench/fanout.py)."""
+    from boka.identity.authentication import resolve_principal
+
+    tenant = await world.tenant("salon")
+    owner = await world.person(tenant, Role.OWNER)
+    runtime = app.state.runtime
+    runtime.identity_cache.clear()  # nothing cached: each lookup would read
+    statements = _count_statements(app)
+
+    principals = await asyncio.gather(*(
+        resolve_principal(runtime.database, runtime.identity, credential=owner.token, tenant_header="salon",
+                          host=None, ip_address="127.0.0.1", cache=runtime.identity_cache)
+        for _ in range(50)
+    ))
+
+    assert {p.role for p in principals} == {Role.OWNER}
+    assert len({id(p) for p in principals}) == 1
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert 0 < len(selects) <= 3  # the tenant, the session (and its user): once
+
+
+async def test_a_read_begun_before_a_change_is_not_shared_with_callers_after_it() -> None:
+    cache = IdentityCache(ttl=60)
+    release = asyncio.Event()
+    reads: list[str] = []
+
+    async def read(answer: str) -> str:
+        reads.append(answer)
+        await release.wait()
+        return answer
+
+    before = cache.read_once("who", lambda: read("before the change"))
+    joined = cache.read_once("who", lambda: read("never started"))
+    cache.clear()  # a revocation commits while the first read is out
+    after = cache.read_once("who", lambda: read("after the change"))
+    release.set()
+
+    assert await before == await joined == "before the change"
+    assert await after == "after the change"
+    assert reads == ["before the change", "after the change"]
+
+
+async def test_a_caller_cancelled_while_waiting_leaves_the_read_to_the_others() -> None:
+    cache = IdentityCache(ttl=60)
+    release = asyncio.Event()
+
+    async def read() -> str:
+        await release.wait()
+        return "answer"
+
+    first = asyncio.ensure_future(cache.read_once("who", read))
+    second = asyncio.ensure_future(cache.read_once("who", read))
+    await asyncio.sleep(0)
+    first.cancel()
+    release.set()
+
+    assert await second == "answer"
+    with pytest.raises(asyncio.CancelledError):
+        await first
