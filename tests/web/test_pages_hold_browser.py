@@ -8,11 +8,13 @@ and a guest may hold only BOKA_HOLD_MAX_OPEN times at once."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from boka.db import Database, create_engine
@@ -103,7 +105,8 @@ async def test_a_picked_time_is_held_gone_from_another_page_and_back_when_anothe
     second = await slots.nth(1).get_attribute("data-start")
     first_elsewhere = other.locator(f'button.slot[data-start="{first}"]')
     second_elsewhere = other.locator(f'button.slot[data-start="{second}"]')
-    assert await first_elsewhere.count() == 1 and await second_elsewhere.count() == 1
+    await first_elsewhere.wait_for()
+    await second_elsewhere.wait_for()
 
     await guest.locator(f'button.slot[data-start="{first}"]').click()
     note = guest.locator("#hold-note")
@@ -196,3 +199,92 @@ async def test_booking_goes_ahead_without_a_hold_when_holding_fails(
     booking_inputs = [op["variables"]["input"] for op in sent if "createBooking" in op["query"]]
     assert len(booking_inputs) == 1 and "holdId" not in booking_inputs[0] and booking_inputs[0]["start"]
     await guest.context.close()
+
+
+async def _graphql(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base, headers={"X-Tenant": "demo"}) as http:
+        body = (await http.post("/graphql", json={"query": query, "variables": variables or {}})).json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def _chosen_on(page: Any) -> tuple[str, str]:
+    """The service and staff member chosen on the booking page."""
+    return tuple(await page.evaluate(
+        """() => [document.querySelector('input[name=service]:checked').value,
+                  document.getElementById('staff').value]"""))
+
+
+async def _hold_elsewhere(base: str, service_id: str, staff_id: str, start: str) -> str:
+    """Hold `start` as another guest of the same address would; the secret."""
+    data = await _graphql(base, """mutation($input: HoldSlotInput!) { holdSlot(input: $input) {
+        hold { holdId } errors { code message } } }""",
+        {"input": {"serviceId": service_id, "start": start, "staffId": staff_id}})
+    assert data["holdSlot"]["errors"] == [], data
+    return data["holdSlot"]["hold"]["holdId"]
+
+
+async def _release(base: str, hold_id: str) -> None:
+    await _graphql(base, """mutation($id: String!) { releaseHold(input: {holdId: $id}) {
+        errors { code } } }""", {"id": hold_id})
+
+
+async def test_a_time_taken_while_it_was_being_held_is_said_and_the_times_refreshed(
+    demo: str, browser: Any
+) -> None:
+    base = demo
+    guest = await _booking_page(browser, base, "Colour", "Cleo Colorist")
+    start = await guest.locator("button.slot").first.get_attribute("data-start")
+    taken: list[str] = []
+
+    async def someone_else_first(route: Any) -> None:
+        # the page's holdSlot reaches the server just after another guest held the time
+        if "holdSlot" in (route.request.post_data or "") and not taken:
+            taken.append(await _hold_elsewhere(base, *await _chosen_on(guest), start))
+        await route.continue_()
+
+    await guest.route("**/graphql", someone_else_first)
+    await guest.locator(f'button.slot[data-start="{start}"]').click()
+    await guest.locator("#hold-note").filter(has_text="someone else took that time a moment ago").wait_for()
+    await guest.locator(f'button.slot[data-start="{start}"]').wait_for(state="detached")
+    assert await guest.locator('button.slot[aria-pressed="true"]').count() == 0
+    await guest.unroute("**/graphql")
+    await _release(base, taken[0])
+    await guest.locator(f'button.slot[data-start="{start}"]').wait_for()  # free again: live
+    await guest.context.close()
+
+
+async def test_a_guest_holding_too_many_times_is_told_and_can_still_book(demo: str, browser: Any) -> None:
+    base = demo
+    guest = await _booking_page(browser, base, "Colour", "Anna Stylist")
+    start = await guest.locator("button.slot").first.get_attribute("data-start")
+    # this address already holds as many times as a guest may (BOKA_HOLD_MAX_OPEN, 3): three
+    # haircuts with Ben, hours apart, on another day
+    services = (await _graphql(base, "{ services { edges { node { id name staff { id displayName } } } } }"))
+    haircut = next(edge["node"] for edge in services["services"]["edges"] if edge["node"]["name"] == "Haircut")
+    ben = next(member["id"] for member in haircut["staff"] if member["displayName"] == "Ben Barber")
+    days = (await _graphql(base, """query($s: ID!, $staff: ID, $from: DateTime!, $to: DateTime!) {
+        availabilityDays(serviceId: $s, staffId: $staff, from: $from, to: $to) { date slots { start } } }""",
+        {"s": haircut["id"], "staff": ben, "from": _iso(time.time() + 5 * 86400), "to": _iso(time.time() + 12 * 86400)},
+    ))["availabilityDays"]
+    apart: list[datetime] = []  # two hours apart: none of them stands in another's way
+    for slot in (slot for day in days for slot in day["slots"]):
+        at = datetime.fromisoformat(slot["start"].replace("Z", "+00:00"))
+        if not apart or (at - apart[-1]).total_seconds() >= 7200:
+            apart.append(at)
+    held = [await _hold_elsewhere(base, haircut["id"], ben, at.isoformat()) for at in apart[:3]]
+    try:
+        await guest.locator(f'button.slot[data-start="{start}"]').click()
+        await guest.locator("#hold-note").filter(has_text="isn't held for you").wait_for()
+        await guest.get_by_label("First name").fill("Lena")
+        await guest.get_by_label("Email").fill("lena@example.com")
+        await guest.get_by_role("button", name="Book now").click()
+        await guest.locator("#confirmation").get_by_role("heading", name="You're booked!").wait_for()
+    finally:
+        for hold_id in held:
+            await _release(base, hold_id)
+    await guest.context.close()
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
