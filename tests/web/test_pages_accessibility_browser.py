@@ -87,6 +87,8 @@ async def test_the_booking_page_has_no_serious_accessibility_violation(
     await _assert_accessible(page, "services and slots")
     await page.locator("button.slot").first.click()
     await page.locator("dl.quote").wait_for()
+    await page.locator("#hold-note").filter(has_text="We're holding this time").wait_for()
+    await _assert_accessible(page, "the chosen time held")
     # the form's own errors, as a customer sees them
     await page.get_by_label("Discount code (optional)").fill("NOT-A-CODE")
     await page.get_by_role("button", name="Apply").click()

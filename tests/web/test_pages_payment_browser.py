@@ -129,6 +129,8 @@ async def test_a_guest_books_a_paid_haircut_and_the_card_payment_confirms_it(
     await page.goto(f"{base}/book/demo")
     await page.get_by_label("Haircut").check()
     await page.locator("button.slot").first.click()
+    # the picked time is held while the details are filled in; the booking goes through the hold
+    await page.locator("#hold-note").filter(has_text="We're holding this time for you until").wait_for()
     await page.get_by_label("First name").fill("Paula")
     await page.get_by_label("Email").fill("paula@example.com")
     await page.get_by_role("button", name="Book now").click()
@@ -149,6 +151,10 @@ async def test_a_guest_books_a_paid_haircut_and_the_card_payment_confirms_it(
         WHERE c.email = 'paula@example.com'""")
     assert [(row["status"], row["paid"]) for row in rows] == [("pending", "pending")], rows
     assert payment_intent_id(secret) == rows[0]["provider_payment_id"]
+    holds = """SELECT h.purpose, h.status FROM slot_holds h JOIN bookings b ON b.id = h.booking_id
+               JOIN customers c ON c.id = b.customer_id WHERE c.email = 'paula@example.com'"""
+    # the checkout hold became the payment's hold (one hold, one "held until")
+    assert [(row["purpose"], row["status"]) for row in await _owner_query(settings, holds)] == [("payment", "open")]
     await screenshot(page, "booking-payment")
 
     # What Stripe.js's confirmPayment does with the card (the fake has none): pay the intent.
@@ -165,6 +171,7 @@ async def test_a_guest_books_a_paid_haircut_and_the_card_payment_confirms_it(
             break
         assert time.monotonic() < deadline, rows
         await asyncio.sleep(0.2)
+    assert [(row["purpose"], row["status"]) for row in await _owner_query(settings, holds)] == [("payment", "converted")]
     # the manage link shown with the card form says the same
     await page.locator("#manage-link").click()
     await page.get_by_role("heading", name="Your booking").wait_for()

@@ -37,7 +37,8 @@ export class BokaApi {
     return headers;
   }
 
-  async request(query, variables = {}, extraHeaders = {}) {
+  /** keepalive: the request outlives the page (a hold given back as the customer leaves). */
+  async request(query, variables = {}, extraHeaders = {}, { keepalive = false } = {}) {
     let response;
     try {
       response = await fetch("/graphql", {
@@ -45,6 +46,7 @@ export class BokaApi {
         headers: this.headers(extraHeaders),
         body: JSON.stringify({ query, variables }),
         credentials: "same-origin",
+        keepalive,
       });
     } catch {
       throw new ApiError("NETWORK", "network");
@@ -63,8 +65,8 @@ export class BokaApi {
   }
 
   /** A mutation's payload; its first UserError is thrown as an ApiError. */
-  async mutate(query, variables, name, extraHeaders = {}) {
-    const payload = (await this.request(query, variables, extraHeaders))[name];
+  async mutate(query, variables, name, extraHeaders = {}, options = {}) {
+    const payload = (await this.request(query, variables, extraHeaders, options))[name];
     if (payload.errors && payload.errors.length) {
       const { code, message, field } = payload.errors[0];
       throw new ApiError(code, message, field);
@@ -190,6 +192,30 @@ export class BokaApi {
       { input },
       "createBooking",
       { "Idempotency-Key": idempotencyKey },
+    );
+  }
+
+  /** Holds a time while the customer fills in the checkout: { holdId, start, expiresAt }, or
+   * an ApiError (SLOT_UNAVAILABLE: just taken; HOLD_LIMIT: this guest holds enough already). */
+  async holdSlot({ serviceId, start, staffId, seats }) {
+    const payload = await this.mutate(
+      `mutation($input: HoldSlotInput!) { holdSlot(input: $input) {
+        hold { holdId status start end expiresAt } errors { field code message } } }`,
+      { input: { serviceId, start, staffId, seats } },
+      "holdSlot",
+    );
+    return payload.hold;
+  }
+
+  /** Gives a held time back; keepalive when the page is being left. */
+  async releaseHold(holdId, { keepalive = false } = {}) {
+    return this.mutate(
+      `mutation($input: ReleaseHoldInput!) { releaseHold(input: $input) {
+        hold { status } errors { field code message } } }`,
+      { input: { holdId } },
+      "releaseHold",
+      {},
+      { keepalive },
     );
   }
 

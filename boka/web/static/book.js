@@ -1,7 +1,7 @@
 // The public booking page: /book/<tenant slug> (or /book on the business's own domain).
 import { BokaApi, rowId } from "./api.js";
 import { errorText, language, t, translateStatic } from "./i18n.js";
-import { detectedTimeZone, el, field, icsUrl, money, timeZones, whenLabel } from "./format.js";
+import { detectedTimeZone, el, field, icsUrl, money, timeLabel, timeZones, whenLabel } from "./format.js";
 import { SlotPicker } from "./slot-picker.js";
 import { WaitlistPanel } from "./waitlist-panel.js";
 
@@ -20,6 +20,9 @@ const state = {
   discountCode: "",
   idempotencyKey: null, // one key per booking attempt: a double click or a retry books once
   busy: false,
+  hold: null, // { holdId, start, expiresAt }: the chosen time, held for this customer (holdSlot)
+  holding: null, // the holdSlot under way (a booking waits for it)
+  holdNote: null, // why the chosen time is not held, or was let go, in words
 };
 
 function showAlert(message) {
@@ -124,6 +127,8 @@ function render() {
     state.slot = slot;
     state.quote = null;
     newAttempt();
+    if (slot) showAlert("");
+    holdChosen(slot);
     renderSummary();
     if (slot) refreshQuote();
   }, {
@@ -156,6 +161,61 @@ function refreshSlots() {
   waitlist.reset();
   picker.show({ serviceId: state.service.id, staffId: state.staffId, timeZone: state.timeZone });
 }
+
+// --- holding the chosen time while the details are filled in (holdSlot / releaseHold) ------
+
+let holdTurn = 0; // the newest choice; an older holdSlot answering late gives its hold back
+
+function releaseQuietly(hold, keepalive = false) {
+  // a hold that is gone already (expired, booked) needs nothing; the server frees it anyway
+  return api.releaseHold(hold.holdId, { keepalive }).catch(() => {});
+}
+
+/** Gives back the time held before (if any), then holds `slot` (null: just give back).
+ * Never blocks booking: when holding fails for another reason than the time being taken, the
+ * booking goes ahead without a hold, as it did before holds. */
+function holdChosen(slot) {
+  const turn = ++holdTurn;
+  const before = state.hold;
+  state.hold = null;
+  state.holdNote = null;
+  picker.keepHeld(slot);
+  state.holding = (async () => {
+    if (before) await releaseQuietly(before);
+    if (!slot || turn !== holdTurn) return;
+    try {
+      const hold = await api.holdSlot({
+        serviceId: state.service.id, start: slot.start, staffId: state.staffId, seats: 1,
+      });
+      if (turn !== holdTurn) {
+        releaseQuietly(hold);
+        return;
+      }
+      state.hold = hold;
+    } catch (error) {
+      if (turn !== holdTurn) return;
+      picker.keepHeld(null);
+      if (error.code === "SLOT_UNAVAILABLE") {
+        // taken a moment ago: say so and show the times as they are now
+        picker.select(null);
+        state.holdNote = t("holdTaken");
+        picker.watchDay();
+      } else if (error.code === "HOLD_LIMIT") {
+        state.holdNote = t("holdLimit");
+      }
+    }
+    renderSummary();
+  })();
+  return state.holding;
+}
+
+// leaving the page gives the held time back at once (else it frees itself at expiresAt)
+window.addEventListener("pagehide", () => {
+  if (!state.hold) return;
+  releaseQuietly(state.hold, true);
+  state.hold = null;
+  if (picker) picker.keepHeld(null);
+});
 
 function detailsForm() {
   const form = el("form", { id: "details", novalidate: true });
@@ -201,11 +261,16 @@ async function refreshQuote() {
 function renderSummary() {
   const summary = $("summary");
   if (!summary) return;
+  const note = state.holdNote ? el("p", { id: "hold-note", class: "alert", role: "alert", text: state.holdNote }) : null;
   if (!state.slot) {
-    summary.replaceChildren(el("p", { class: "hint", text: t("chooseTime") }));
+    summary.replaceChildren(...[note, el("p", { class: "hint", text: t("chooseTime") })].filter(Boolean));
     return;
   }
   const parts = [el("p", { class: "chosen", text: whenLabel(state.slot.start, state.timeZone) })];
+  if (state.hold) {
+    parts.push(el("p", { id: "hold-note", class: "notice", text: t("holdingUntil", {
+      until: timeLabel(state.hold.expiresAt, state.timeZone) }) }));
+  } else if (note) parts.push(note);
   if (state.quoteError) parts.push(el("p", { class: "alert", role: "alert", text: state.quoteError }));
   if (state.quote) {
     const { quote } = state;
@@ -231,25 +296,49 @@ async function submit(form) {
   state.busy = true;
   button.disabled = true;
   button.textContent = t("booking");
+  const slot = state.slot;
   try {
-    const booked = await api.book({
-      serviceId: state.service.id, start: state.slot.start, staffId: state.staffId,
-      customer: {
-        email: values.email.trim(), firstName: values.firstName.trim(), lastName: values.lastName.trim(),
-        phone: values.phone.trim() || null,
-      },
-      notes: values.notes || "", discountCode: state.discountCode || null, seats: 1,
-    }, state.idempotencyKey);
+    await state.holding; // a hold being made for this time: book through it
+    if (state.slot !== slot) {
+      showAlert(state.holdNote || t("chooseTime")); // just taken by someone else
+      return;
+    }
+    const customer = {
+      email: values.email.trim(), firstName: values.firstName.trim(), lastName: values.lastName.trim(),
+      phone: values.phone.trim() || null,
+    };
+    const notes = values.notes || "";
+    const discountCode = state.discountCode || null;
+    // with a hold the time is the held one; without (holding failed), the slot as before
+    const input = state.hold
+      ? { holdId: state.hold.holdId, customer, notes, discountCode }
+      : { serviceId: state.service.id, start: slot.start, staffId: state.staffId, customer, notes, discountCode, seats: 1 };
+    const booked = await api.book(input, state.idempotencyKey);
+    state.hold = null; // booked: the hold is the booking now (or its payment's hold)
+    holdTurn += 1;
     if (picker) picker.unwatch();
     confirmation(booked);
   } catch (error) {
-    showAlert(errorText(error));
+    if (error.code === "HOLD_EXPIRED") {
+      await holdAgain(slot);
+    } else {
+      showAlert(errorText(error));
+    }
     if (error.code !== "NETWORK" && error.code !== "IDEMPOTENCY_IN_PROGRESS") newAttempt();
   } finally {
     state.busy = false;
     button.disabled = false;
     button.textContent = t("book");
   }
+}
+
+/** The hold ran out before the booking: hold the same time again if it is still free (the
+ * customer then books it with one more press), else ask for another time. */
+async function holdAgain(slot) {
+  // ran out, but its time may not be freed yet (the expiry job frees it): give it back first
+  await holdChosen(slot);
+  const next = state.hold ? t("holdAgain") : state.holdNote || t("holdTryAgain");
+  showAlert(`${t("holdExpired")} ${next}`);
 }
 
 /** Stripe, when the business takes card payments: from the API (business(slug) { payments }). */

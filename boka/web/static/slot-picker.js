@@ -1,7 +1,8 @@
 // The live slot picker both pages use: a calendar of days with free time (availabilityDays),
 // and the chosen day's times, kept live by the availabilityChanged subscription: a time taken
 // elsewhere disappears without a reload. The booking page also lets a customer choose a day
-// without free time (to join its waitlist) and hears when the chosen day has none.
+// without free time (to join its waitlist) and hears when the chosen day has none, and keeps a
+// time it holds (keepHeld) chosen and shown although the live list now leaves it out.
 import { errorText, t } from "./i18n.js";
 import { addDays, afterDate, beforeDate, dayLabel, el, localDate, longDayLabel, timeLabel } from "./format.js";
 
@@ -26,7 +27,14 @@ export class SlotPicker {
     this.chosenDate = null;
     this.slots = [];
     this.chosen = null;
+    this.held = null;
     this.problem = null;
+  }
+
+  /** The page holds this slot (holdSlot) or is about to: the live list leaves held time out,
+   * this page's own hold included, so the picker keeps it shown and chosen. null: none held. */
+  keepHeld(slot) {
+    this.held = slot;
   }
 
   /** (Re)starts for a service, a staff member (null: anyone) and a time zone. */
@@ -77,6 +85,10 @@ export class SlotPicker {
       (slots) => {
         if (date !== this.chosenDate) return;
         this.slots = slots.filter((slot) => localDate(slot.start, timeZone) === date);
+        const held = this.held;
+        if (held && localDate(held.start, timeZone) === date && !this.slots.some((slot) => slot.start === held.start)) {
+          this.slots = [...this.slots, held].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+        }
         this.problem = null;
         if (this.chosen && !this.slots.some((slot) => slot.start === this.chosen.start)) {
           this.select(null);
