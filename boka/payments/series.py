@@ -69,16 +69,18 @@ async def cancel_series_with_refunds(
 async def reschedule_series_with_money(
     db: AsyncSession, principal: Principal, series_id: uuid.UUID, *,
     from_booking_id: uuid.UUID | None, start: datetime, override_policy: bool, now: datetime,
+    provider: PaymentProvider,
 ) -> tuple[BookingSeries, list[Moved]]:
     """Each occurrence moved as rescheduleBooking moves it (same staff member): the policy of
-    its own start, its price quoted again, money paid settled against it."""
+    its own start, its price quoted again, money paid settled against it (a dearer prepaid
+    occurrence asks its difference as a top-up, payable until it starts, then due on site)."""
 
     async def move(booking: Booking, new_start: datetime) -> Moved:
         moved = await reschedule_booking(
             db, principal, BookingRef(booking.id), start=new_start, staff_id=None, now=now,
             override_policy=override_policy,
         )
-        return moved, await settle_reschedule(db, moved.booking, now=now)
+        return moved, await settle_reschedule(db, moved.booking, provider=provider, now=now)
 
     return await reschedule_series(
         db, principal, series_id, from_booking_id=from_booking_id, start=start, move=move, now=now,

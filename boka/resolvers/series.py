@@ -24,7 +24,7 @@ from boka.payments.series import (
 )
 from boka.resolvers.booking import aware
 from boka.resolvers.context import Info
-from boka.resolvers.payments import after_cancellation, after_checkout, after_refund
+from boka.resolvers.payments import after_cancellation, after_checkout, after_reschedule
 from boka.schema.booking import BookingType, QuoteType
 from boka.schema.catalog import MoneyType
 from boka.schema.ids import optional_row_id, row_id
@@ -174,6 +174,7 @@ async def reschedule_booking_series(
             db, principal, row_id(input.series_id, "BookingSeries", "seriesId"),
             from_booking_id=optional_row_id(input.from_booking_id, "Booking", "fromBookingId"),
             start=aware(input.start, "start"), override_policy=input.override_policy, now=utcnow(),
+            provider=info.context.runtime.payment_provider,
         )
 
     done, errors = await write(info, work)
@@ -181,8 +182,7 @@ async def reschedule_booking_series(
         return RescheduleBookingSeriesPayload(errors=errors)
     series, moved = done
     for _, money in moved:
-        if money.refund is not None:
-            await after_refund(info.context.runtime, money.refund)
+        await after_reschedule(info.context.runtime, money)
     return RescheduleBookingSeriesPayload(
         series=BookingSeriesType.from_model(series),
         rescheduled=[BookingType.from_model(each.booking) for each, _ in moved],
