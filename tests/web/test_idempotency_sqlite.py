@@ -48,7 +48,9 @@ async def test_concurrent_retries_book_once_replays_refuse_and_sweep_on_sqlite(s
         )
         reused = await post(http, BOOK, booking(staffed, 11), key="k", token=customer.token)
         as_guest = await post(http, BOOK, guest(staffed), key="k")
-        invalid = await post(http, BOOK, {"input": {"serviceId": staffed.service_id}}, key="v", token=customer.token)
+        # (a start that is no time: since holds, a missing start is a user error, not a validation one)
+        invalid = await post(http, BOOK, {"input": {"serviceId": staffed.service_id, "start": "not a time"}},
+                             key="v", token=customer.token)
 
     assert len({r.content for r in responses}) == 1
     assert responses[0].json()["data"]["createBooking"]["errors"] == []
